@@ -1,0 +1,1 @@
+"""Subcommands of the ``groundup`` command line; each module: register(subparsers), run(args)."""

@@ -1,0 +1,25 @@
+"""Data sets of the journey: the moons (stage 1), words such as names (stages 2-4),
+and text files such as tinyshakespeare (stage 4). Names resolve lazily."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "make_moons": "groundup.data.moons",
+    "load_words": "groundup.data.words",
+    "split_words": "groundup.data.words",
+    "build_dataset": "groundup.data.words",
+    "load_text": "groundup.data.text",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'groundup.data' has no attribute {name!r}")

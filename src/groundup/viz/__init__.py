@@ -1,0 +1,36 @@
+"""Pictures of the journey: computation graphs, decision boundaries, loss curves,
+count heatmaps, activation diagnostics, embedding scatters and attention maps.
+
+matplotlib and graphviz come with the ``viz`` extra (``pip install 'groundup[viz]'``)
+and are imported inside the functions that draw; functions that return data work
+without them. Names resolve lazily so importing this package stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    # stage 1
+    "draw_graph": "groundup.viz.graph",
+    "graph_text": "groundup.viz.graph",
+    "plot_decision_boundary": "groundup.viz.plots",
+    "plot_loss_curve": "groundup.viz.plots",
+    # stages 2-3
+    "plot_bigram_counts": "groundup.viz.charlm",
+    "plot_embeddings": "groundup.viz.charlm",
+    # stage 4
+    "attention_maps": "groundup.viz.attention",
+    "plot_attention_maps": "groundup.viz.attention",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'groundup.viz' has no attribute {name!r}")
