@@ -33,3 +33,14 @@ def shakespeare_path() -> Path:
 def needs_dot() -> None:
     if shutil.which("dot") is None:
         pytest.skip("graphviz `dot` binary not installed (apt-get install graphviz)")
+
+
+# Hypothesis: deadlines mean nothing on 2 shared cores; keep example counts modest so the
+# whole suite stays well inside CI's budget. HYPOTHESIS_PROFILE=thorough runs more.
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile(
+    "ci", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("thorough", max_examples=300, deadline=None)
+settings.load_profile(__import__("os").environ.get("HYPOTHESIS_PROFILE", "ci"))
