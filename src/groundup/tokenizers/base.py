@@ -1,0 +1,116 @@
+"""The interface every groundup tokenizer shares, and loading one back from a folder.
+
+A tokenizer turns text into a list of integer ids and back. Two kinds exist:
+:class:`~groundup.tokenizers.char.CharTokenizer` (one id per character, stages 2-4) and
+:class:`~groundup.tokenizers.bpe.BPETokenizer` (byte-level BPE, the GPT-2 algorithm).
+Both write ``tokenizer.json`` into a folder, whose ``"type"`` field says which class reads
+it back, so a checkpoint folder carries its tokenizer with it.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+CONFIG_FILE = "tokenizer.json"
+
+
+class Tokenizer:
+    """Base class: ``encode``, ``decode``, ``vocab_size``, ``save``, ``to_config``."""
+
+    TYPE = ""  # the "type" written to tokenizer.json; load_tokenizer dispatches on it
+
+    @property
+    def vocab_size(self) -> int:
+        raise NotImplementedError
+
+    def encode(self, text: str) -> list[int]:
+        raise NotImplementedError
+
+    def decode(self, ids: Iterable[int]) -> str:
+        raise NotImplementedError
+
+    def to_config(self) -> dict[str, Any]:
+        """A JSON-able dict with ``"type"``; what ``tokenizer.json`` holds."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], folder: str | os.PathLike | None = None):
+        raise NotImplementedError
+
+    def save(self, folder: str | os.PathLike) -> Path:
+        """Write ``tokenizer.json`` (and any files the kind needs) into ``folder``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(folder / CONFIG_FILE, json.dumps(self.to_config(), indent=2) + "\n")
+        return folder
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a UTF-8 file through a temporary file and a rename: never a half-written file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def ids_to_list(ids: Any, who: str) -> list[int]:
+    """Accept a list/tuple of ints, a 1-D NumPy int array, or a 1-D tensor; return list[int].
+
+    >>> ids_to_list((1, 2), "decode")
+    [1, 2]
+    """
+    if hasattr(ids, "data") and hasattr(ids, "requires_grad") and not hasattr(ids, "tolist"):
+        ids = ids.data  # a groundup.Tensor: its NumPy array
+    if hasattr(ids, "tolist"):  # NumPy arrays and torch tensors
+        if getattr(ids, "ndim", 1) != 1:
+            raise ValueError(f"{who}: ids must be 1-D, got shape {tuple(ids.shape)}")
+        ids = ids.tolist()
+    out = []
+    for i in ids:
+        try:
+            if isinstance(i, bool):
+                raise TypeError
+            out.append(operator.index(i))  # ints and NumPy integers; refuses floats
+        except TypeError:
+            raise ValueError(f"{who}: ids must be ints, got {i!r} ({type(i).__name__})") from None
+    return out
+
+
+def load_tokenizer(folder: str | os.PathLike) -> Tokenizer:
+    """Load the tokenizer saved in ``folder`` (by ``save``), whatever its kind.
+
+    Reads ``folder/tokenizer.json`` and dispatches on its ``"type"``: ``"char"`` ->
+    :class:`CharTokenizer`, ``"bpe"`` -> :class:`BPETokenizer` (which also reads
+    ``vocab.json`` and ``merges.txt``).
+    """
+    path = Path(folder) / CONFIG_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"load_tokenizer: no {CONFIG_FILE} in {str(folder)!r}")
+    config = json.loads(path.read_text(encoding="utf-8"))
+    return tokenizer_from_config(config, folder=folder)
+
+
+def tokenizer_from_config(
+    config: dict[str, Any], folder: str | os.PathLike | None = None
+) -> Tokenizer:
+    """Rebuild a tokenizer from its ``to_config()`` dict (BPE also needs its ``folder``)."""
+    kind = config.get("type") if isinstance(config, dict) else None
+    if kind == "char":
+        from groundup.tokenizers.char import CharTokenizer
+
+        return CharTokenizer.from_config(config, folder=folder)
+    if kind == "bpe":
+        from groundup.tokenizers.bpe import BPETokenizer
+
+        return BPETokenizer.from_config(config, folder=folder)
+    raise ValueError(f"tokenizer config has type {kind!r}, expected 'char' or 'bpe'")
