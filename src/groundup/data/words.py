@@ -1,0 +1,197 @@
+"""Words, one per line: the data of the character language models (stages 2-4).
+
+* :func:`load_words` reads a list of words: ``"names"`` (the embedded default, so everything
+  works offline), ``"surnames"``, or any UTF-8 text file with one item per line.
+* :func:`split_words` makes the deterministic 80/10/10 train/dev/test split, by word.
+* :func:`build_dataset` turns words into the (X, Y) arrays of "context -> next character",
+  makemore's way: every word is padded with the boundary token ``.`` (id 0), so
+  ``emma`` with ``block_size=3`` gives ``... -> e``, ``..e -> m``, ``.em -> m``,
+  ``emm -> a``, ``mma -> .``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+# The embedded default: the US-census name lists shipped by the PyPI package ``names``.
+# Each line reads "JAMES          3.318  3.318      1" (name, frequency %, cumulative %, rank).
+_FIRST_NAME_FILES = ("dist.male.first", "dist.female.first")
+_LAST_NAME_FILE = "dist.all.last"
+_AZ = re.compile(r"[a-z]+")
+
+
+def _names_package_file(filename: str) -> Path:
+    """Path of one of the ``names`` package's data files."""
+    try:
+        import names
+    except ImportError as err:  # pragma: no cover - names is a core dependency
+        raise ImportError(
+            "the embedded name lists come from the `names` package: pip install names"
+        ) from err
+    path = Path(names.__file__).resolve().parent / filename
+    if not path.is_file():  # pragma: no cover - a broken install
+        raise FileNotFoundError(f"the `names` package has no data file {filename} at {path}")
+    return path
+
+
+def _census_words(filenames: Sequence[str]) -> list[str]:
+    """First column of the census files, lowercased, a-z only, deduplicated in file order."""
+    seen: dict[str, None] = {}  # a dict keeps first-seen order, unlike a set
+    for filename in filenames:
+        text = _names_package_file(filename).read_text(encoding="ascii")
+        for line in text.splitlines():
+            fields = line.split()
+            if fields and _AZ.fullmatch(word := fields[0].lower()):
+                seen.setdefault(word, None)
+    return list(seen)
+
+
+def _file_words(path: Path) -> list[str]:
+    """Lines of a UTF-8 file, stripped; empty lines are skipped, anything unusable raises."""
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"load_words: source {str(path)!r} is neither 'names', 'surnames' nor an existing file"
+        )
+    words = []
+    for lineno, raw in enumerate(path.read_bytes().splitlines(), start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise ValueError(
+                f"load_words: {path}, line {lineno}: bytes {raw[err.start : err.end]!r} at column "
+                f"{err.start + 1} are not valid UTF-8; save the file as UTF-8"
+            ) from None
+        if lineno == 1:
+            line = line.removeprefix("\ufeff")  # a byte-order mark is not part of the word
+        if not line:
+            continue  # empty lines (e.g. a trailing one) separate nothing
+        word = line.strip()
+        if not word:
+            raise ValueError(
+                f"load_words: {path}, line {lineno}: {line!r} has no usable characters "
+                "(only whitespace); expected one item per line"
+            )
+        if not word.isprintable():
+            bad = next(c for c in word if not c.isprintable())
+            raise ValueError(
+                f"load_words: {path}, line {lineno}: {word!r} contains the control character "
+                f"{bad!r}; expected printable text, one item per line"
+            )
+        if "." in word:
+            raise ValueError(
+                f"load_words: {path}, line {lineno}: {word!r} contains '.', which is reserved "
+                "for the word boundary token"
+            )
+        words.append(word)
+    if not words:
+        raise ValueError(f"load_words: {path} is empty; expected one item per line")
+    return words
+
+
+def load_words(source: str | os.PathLike[str] = "names") -> list[str]:
+    """Read a list of words.
+
+    Args:
+        source: ``"names"`` - the 5,163 distinct US-census first names of the ``names``
+            package, lowercased, a-z only (the embedded default, no download needed);
+            ``"surnames"`` - its 88,799 last names, lowercased; anything else - the path of
+            a UTF-8 text file with one item per line (empty lines are skipped).
+
+    Returns:
+        The words, in file order.
+
+    Raises:
+        FileNotFoundError: the path does not exist.
+        ValueError: the file is empty, is not UTF-8 (naming the line), or a line has no usable
+            characters or contains the boundary token ``.``.
+    """
+    if source == "names":
+        return _census_words(_FIRST_NAME_FILES)
+    if source == "surnames":
+        return _census_words((_LAST_NAME_FILE,))
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(
+            f"load_words: source must be 'names', 'surnames' or a path, got {type(source)}"
+        )
+    return _file_words(Path(source))
+
+
+def split_words(
+    words: Sequence[str],
+    seed: int | np.random.Generator = 42,
+    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+) -> tuple[list[str], list[str], list[str]]:
+    """Shuffle the words with ``seed`` and cut them into train, dev and test.
+
+    A split by word (not by character pair) keeps every dev/test word unseen in training.
+    ``n1 = int(0.8 n)`` and ``n2 = int(0.9 n)`` as in makemore, so the last split takes the rest.
+
+    >>> train, dev, test = split_words([f"w{i}" for i in range(10)], seed=0)
+    >>> len(train), len(dev), len(test)
+    (8, 1, 1)
+    """
+    if len(fractions) != 3 or any(f < 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-9:
+        raise ValueError(
+            f"split_words: fractions must be three non-negative numbers summing to 1, "
+            f"got {fractions}"
+        )
+    words = list(words)
+    if not words:
+        raise ValueError("split_words: words is empty")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    shuffled = [words[i] for i in rng.permutation(len(words))]
+    n1 = int(fractions[0] * len(words))
+    n2 = int((fractions[0] + fractions[1]) * len(words))
+    return shuffled[:n1], shuffled[n1:n2], shuffled[n2:]
+
+
+def build_dataset(
+    words: Sequence[str], block_size: int, tokenizer: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (X, Y) arrays of "the last ``block_size`` characters -> the next one".
+
+    Args:
+        words: the words; each is read as ``"." * block_size + word + "."``.
+        block_size: how many characters of context each example sees (1 for the bigram).
+        tokenizer: a :class:`~groundup.tokenizers.CharTokenizer` with a boundary at id 0;
+            None builds one from ``words``.
+
+    Returns:
+        X: int64 array (N, block_size) of context ids; Y: int64 array (N,) of next-char ids,
+        where N is the number of characters plus one boundary per word.
+
+    >>> X, Y = build_dataset(["ab"], block_size=2)
+    >>> X.tolist(), Y.tolist()
+    ([[0, 0], [0, 1], [1, 2]], [1, 2, 0])
+    """
+    if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
+        raise ValueError(f"build_dataset: block_size must be a positive int, got {block_size!r}")
+    if isinstance(words, str):
+        raise TypeError("build_dataset: words must be a list of words, got a single str")
+    if tokenizer is None:
+        from groundup.tokenizers import CharTokenizer
+
+        tokenizer = CharTokenizer.from_words(words)
+    if getattr(tokenizer, "boundary", None) is None:
+        raise ValueError(
+            "build_dataset: the tokenizer needs a boundary token at id 0 "
+            "(CharTokenizer.from_words), got one without"
+        )
+    X: list[list[int]] = []
+    Y: list[int] = []
+    for word in words:
+        context = [0] * block_size  # the boundary pads the start
+        for ix in tokenizer.encode(word) + [0]:  # ... and ends the word
+            X.append(context)
+            Y.append(ix)
+            context = context[1:] + [ix]
+    return (
+        np.array(X, dtype=np.int64).reshape(-1, block_size),
+        np.array(Y, dtype=np.int64),
+    )

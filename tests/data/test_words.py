@@ -1,0 +1,118 @@
+"""load_words / split_words / build_dataset: the embedded lists, files, errors, the split."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from groundup.data import build_dataset, load_words, split_words
+from groundup.tokenizers import CharTokenizer
+
+
+def test_embedded_names_are_the_lowercased_census_first_names():
+    words = load_words("names")
+    assert len(words) == len(set(words))
+    assert all(w.isascii() and w.isalpha() and w.islower() for w in words)
+    assert 5000 < len(words) < 5300  # about 5,163: male and female lists, merged
+    assert {"james", "mary", "emma"} <= set(words)
+
+
+def test_embedded_surnames():
+    words = load_words("surnames")
+    assert len(words) == 88_799
+    assert words[0] == "smith"
+
+
+def test_file_source_keeps_order_and_skips_empty_lines(tmp_path):
+    path = tmp_path / "w.txt"
+    path.write_text("\ufeffEmma\n  zoë \n\nbob\n", encoding="utf-8")
+    assert load_words(path) == ["Emma", "zoë", "bob"]
+    assert load_words(str(path)) == ["Emma", "zoë", "bob"]
+
+
+def test_names_txt_has_32033_words(names_path):
+    words = load_words(names_path)
+    assert len(words) == 32_033
+    assert words[:3] == ["emma", "olivia", "ava"]
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "is empty"),
+        (b"\n\n", "is empty"),
+        (b"ann\nb\xffob\n", "line 2"),
+        (b"ann\n   \n", "line 2: '   ' has no usable characters"),
+        (b"ann\nbo\x00b\n", "control character"),
+        (b"ann\nmr.x\n", "reserved for the word boundary"),
+    ],
+)
+def test_bad_files_give_errors_naming_file_and_line(tmp_path, content, message):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=message) as err:
+        load_words(path)
+    assert str(path) in str(err.value)
+
+
+def test_missing_file_and_bad_source():
+    with pytest.raises(FileNotFoundError, match="no-such-file"):
+        load_words("no-such-file.txt")
+    with pytest.raises(TypeError, match="source"):
+        load_words(42)  # type: ignore[arg-type]
+
+
+def test_split_is_80_10_10_deterministic_and_a_partition():
+    words = [f"w{i}" for i in range(1000)]
+    train, dev, test = split_words(words, seed=42)
+    assert (len(train), len(dev), len(test)) == (800, 100, 100)
+    assert sorted(train + dev + test) == sorted(words)
+    assert split_words(words, seed=42) == (train, dev, test)
+    assert split_words(words, seed=43)[0] != train
+    gen = split_words(words, seed=np.random.default_rng(42))
+    assert gen == (train, dev, test)
+
+
+def test_split_errors():
+    with pytest.raises(ValueError, match="fractions"):
+        split_words(["a", "b"], fractions=(0.5, 0.6, 0.1))
+    with pytest.raises(ValueError, match="empty"):
+        split_words([])
+
+
+def test_build_dataset_known_answer():
+    tok = CharTokenizer.from_words(["emma"])  # . a e m
+    X, Y = build_dataset(["emma"], block_size=3, tokenizer=tok)
+    assert X.dtype == np.int64 and Y.dtype == np.int64
+    assert X.tolist() == [[0, 0, 0], [0, 0, 2], [0, 2, 3], [2, 3, 3], [3, 3, 1]]
+    assert Y.tolist() == [2, 3, 3, 1, 0]
+
+
+def test_build_dataset_errors():
+    with pytest.raises(ValueError, match="block_size must be a positive int, got 0"):
+        build_dataset(["ab"], block_size=0)
+    with pytest.raises(ValueError, match="boundary"):
+        build_dataset(["ab"], 2, tokenizer=CharTokenizer.from_text("ab"))
+    with pytest.raises(ValueError, match="'z'"):
+        build_dataset(["az"], 2, tokenizer=CharTokenizer.from_words(["a"]))
+
+
+@given(
+    words=st.lists(st.text(alphabet="abcde", min_size=1, max_size=8), min_size=1, max_size=10),
+    block_size=st.integers(1, 5),
+)
+def test_build_dataset_properties(words, block_size):
+    tok = CharTokenizer.from_words(words)
+    X, Y = build_dataset(words, block_size, tok)
+    # one example per character plus the closing boundary of each word
+    assert X.shape == (sum(len(w) + 1 for w in words), block_size)
+    assert Y.shape == (X.shape[0],)
+    assert (Y == 0).sum() == len(words)
+    # each context is the previous one shifted left with the previous target appended
+    for i in range(1, len(Y)):
+        if Y[i - 1] != 0:
+            assert X[i].tolist() == X[i - 1, 1:].tolist() + [Y[i - 1]]
+        else:
+            assert X[i].tolist() == [0] * block_size
