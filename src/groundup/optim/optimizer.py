@@ -1,0 +1,236 @@
+"""Optimisers: turn gradients into parameter updates.
+
+Every optimiser here works on anything with a ``.data`` array and a ``.grad`` array (or
+``None``), so it updates :class:`groundup.nn.Parameter` objects in place. The update rules
+follow ``torch.optim`` line by line (same order of operations), so 20 steps of ours and of
+PyTorch's land on the same weights to float64 rounding:
+
+* SGD:   ``g = grad + wd * p``; ``buf = momentum * buf + g``; ``p -= lr * buf``
+* Adam:  ``g = grad + wd * p``; ``m = b1 m + (1 - b1) g``; ``v = b2 v + (1 - b2) g^2``;
+  ``p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)``
+* AdamW: as Adam without ``wd`` in ``g``; instead the decay is decoupled:
+  ``p *= 1 - lr * wd`` before the Adam step (Loshchilov & Hutter, 2019).
+
+Parameters come as an iterable of parameters or as a list of *groups*, dicts with a
+``"params"`` list and any per-group overrides, so that biases, norms and embeddings can skip
+weight decay::
+
+    AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}])
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+
+class Optimizer:
+    """Base class: parameter groups, per-parameter state and (de)serialisation.
+
+    Subclasses set ``defaults`` (the hyper-parameters, each group may override them) and
+    implement :meth:`_update` for one parameter.
+    """
+
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
+        self.defaults = dict(defaults)
+        params = list(params)
+        if not params:
+            raise ValueError("params must hold at least one parameter or group, got none")
+        if not isinstance(params[0], dict):
+            params = [{"params": params}]
+        self.param_groups: list[dict[str, Any]] = []
+        seen: set[int] = set()
+        for i, group in enumerate(params):
+            if not isinstance(group, dict) or "params" not in group:
+                raise TypeError(f"param group {i} must be a dict with a 'params' list")
+            group = {**self.defaults, **group, "params": list(group["params"])}
+            for p in group["params"]:
+                if id(p) in seen:
+                    raise ValueError(f"param group {i}: a parameter appears in two groups")
+                if not hasattr(p, "data") or not hasattr(p, "grad"):
+                    raise TypeError(f"param group {i}: expected parameters, got {type(p)}")
+                seen.add(id(p))
+            self.param_groups.append(group)
+        # per-parameter state (momentum buffers, moments, step counts), keyed by parameter id
+        self.state: dict[int, dict[str, Any]] = {}
+
+    def _params(self) -> list[Any]:
+        return [p for group in self.param_groups for p in group["params"]]
+
+    def zero_grad(self) -> None:
+        """Forget all gradients (set them to None, PyTorch's default)."""
+        for p in self._params():
+            p.grad = None
+
+    def step(self) -> None:
+        """Apply one update to every parameter that has a gradient."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                self._update(p, np.asarray(p.grad), self.state.setdefault(id(p), {}), group)
+
+    def _update(self, p: Any, grad: np.ndarray, state: dict[str, Any], group: dict) -> None:
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- serialisation
+
+    def state_dict(self) -> dict[str, Any]:
+        """A copy of the optimiser's state in PyTorch's layout.
+
+        ``{"state": {index: {"exp_avg": array, "step": int, ...}}, "param_groups": [{"lr":
+        ..., "params": [index, ...]}, ...]}``, parameters numbered in group order.
+        """
+        index = {id(p): i for i, p in enumerate(self._params())}
+        state = {
+            index[pid]: {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
+            for pid, s in self.state.items()
+            if pid in index
+        }
+        groups = []
+        for group in self.param_groups:
+            g = {k: copy.deepcopy(v) for k, v in group.items() if k != "params"}
+            g["params"] = [index[id(p)] for p in group["params"]]
+            groups.append(g)
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the state saved by :meth:`state_dict` (same parameters, same groups)."""
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups):
+            raise ValueError(
+                f"optimizer state has {len(groups)} param groups, this optimizer has "
+                f"{len(self.param_groups)}"
+            )
+        params = self._params()
+        for i, (saved, group) in enumerate(zip(groups, self.param_groups, strict=True)):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(
+                    f"optimizer state: param group {i} has {len(saved['params'])} parameters, "
+                    f"this optimizer's has {len(group['params'])}"
+                )
+        new_state: dict[int, dict[str, Any]] = {}
+        for key, s in state_dict["state"].items():
+            i = int(key)
+            if not 0 <= i < len(params):
+                raise ValueError(f"optimizer state: parameter index {i} out of range")
+            p = params[i]
+            entry = {}
+            for k, v in s.items():
+                if isinstance(v, np.ndarray) and v.shape != np.shape(p.data):
+                    raise ValueError(
+                        f"optimizer state: {k} of parameter {i} has shape {v.shape}, "
+                        f"the parameter has shape {np.shape(p.data)}"
+                    )
+                entry[k] = v.copy() if isinstance(v, np.ndarray) else v
+            new_state[id(p)] = entry
+        for saved, group in zip(groups, self.param_groups, strict=True):
+            group.update({k: copy.deepcopy(v) for k, v in saved.items() if k != "params"})
+        self.state = new_state
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
+        return "\n".join(lines) + "\n)"
+
+
+def _check(name: str, value: float, low: float = 0.0) -> None:
+    if not (isinstance(value, (int, float)) and value >= low):
+        raise ValueError(f"{name} must be a number >= {low}, got {value!r}")
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional momentum and (L2) weight decay.
+
+    Matches ``torch.optim.SGD`` (dampening 0, no Nesterov): the first momentum buffer is
+    the gradient itself, not ``(1 - momentum) * grad``.
+    """
+
+    def __init__(
+        self, params: Iterable[Any], lr: float, momentum: float = 0.0, weight_decay: float = 0.0
+    ) -> None:
+        _check("lr", lr)
+        _check("momentum", momentum)
+        _check("weight_decay", weight_decay)
+        super().__init__(params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay})
+
+    def _update(self, p: Any, grad: np.ndarray, state: dict[str, Any], group: dict) -> None:
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * p.data
+        if group["momentum"] != 0:
+            if "momentum_buffer" not in state:
+                state["momentum_buffer"] = grad.copy()
+            else:
+                buf = state["momentum_buffer"]
+                buf *= group["momentum"]
+                buf += grad
+            grad = state["momentum_buffer"]
+        p.data -= group["lr"] * grad
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015) with bias correction; ``weight_decay`` is L2 added to the
+    gradient, like ``torch.optim.Adam`` (see :class:`AdamW` for the decoupled kind)."""
+
+    decoupled = False
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        _check("lr", lr)
+        _check("eps", eps)
+        _check("weight_decay", weight_decay)
+        if not (len(betas) == 2 and all(0.0 <= b < 1.0 for b in betas)):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
+        defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay}
+        super().__init__(params, defaults)
+
+    def _update(self, p: Any, grad: np.ndarray, state: dict[str, Any], group: dict) -> None:
+        lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
+        beta1, beta2 = group["betas"]
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(p.data)
+            state["exp_avg_sq"] = np.zeros_like(p.data)
+        state["step"] += 1
+        t = state["step"]
+        if wd != 0:
+            if self.decoupled:
+                p.data *= 1 - lr * wd  # decay the weights, not the gradient
+            else:
+                grad = grad + wd * p.data
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m += (grad - m) * (1 - beta1)  # m = b1 m + (1 - b1) g, written as torch's lerp
+        v *= beta2
+        v += (1 - beta2) * grad * grad
+        # bias correction: m and v start at 0, so early averages are too small by 1 - b^t
+        step_size = lr / (1 - beta1**t)
+        denom = np.sqrt(v) / math.sqrt(1 - beta2**t) + eps
+        p.data -= step_size * (m / denom)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: ``p *= 1 - lr * weight_decay`` every step."""
+
+    decoupled = True
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+    ) -> None:
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)

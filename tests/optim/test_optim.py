@@ -1,0 +1,180 @@
+"""Optimisers, clipping and schedules: known answers and properties (no autograd needed)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from groundup.optim import SGD, Adam, AdamW, clip_grad_norm_, lr_scheduler
+
+
+class P:
+    """A stand-in parameter: all an optimiser needs is ``.data`` and ``.grad``."""
+
+    def __init__(self, data, grad=None):
+        self.data = np.array(data, dtype=np.float64)
+        self.grad = None if grad is None else np.array(grad, dtype=np.float64)
+
+
+def test_sgd_plain_step_known_answer():
+    p = P([1.0, -2.0], grad=[0.5, 1.0])
+    SGD([p], lr=0.1).step()
+    np.testing.assert_allclose(p.data, [0.95, -2.1])
+
+
+def test_sgd_momentum_first_buffer_is_the_gradient():
+    p = P([0.0], grad=[1.0])
+    opt = SGD([p], lr=1.0, momentum=0.9)
+    opt.step()  # buf = 1 -> p = -1
+    opt.step()  # buf = 0.9 + 1 = 1.9 -> p = -2.9
+    np.testing.assert_allclose(p.data, [-2.9])
+
+
+def test_sgd_weight_decay_adds_l2_gradient():
+    p = P([2.0], grad=[0.0])
+    SGD([p], lr=0.5, weight_decay=0.1).step()  # g = 0.2 -> p = 2 - 0.1
+    np.testing.assert_allclose(p.data, [1.9])
+
+
+def test_adam_first_step_moves_by_lr_in_sign_direction():
+    # bias correction makes the first Adam step lr * g / (|g| + eps') = lr * sign(g)
+    p = P([1.0, 1.0, 1.0], grad=[3.0, -0.001, 100.0])
+    Adam([p], lr=0.01, eps=1e-12).step()
+    np.testing.assert_allclose(p.data, [0.99, 1.01, 0.99], rtol=1e-9)
+
+
+def test_adamw_decay_is_decoupled():
+    # zero gradient: Adam's update is 0, only the decay acts: p *= 1 - lr * wd
+    p = P([4.0], grad=[0.0])
+    AdamW([p], lr=0.1, weight_decay=0.5).step()
+    np.testing.assert_allclose(p.data, [4.0 * (1 - 0.05)])
+    q = P([4.0], grad=[0.0])
+    Adam([q], lr=0.1, weight_decay=0.5).step()  # L2: g = 2, first step = -lr * sign
+    np.testing.assert_allclose(q.data, [3.9])
+
+
+def test_param_groups_override_defaults_and_skip_missing_grads():
+    a, b, c = P([1.0], grad=[1.0]), P([1.0], grad=[1.0]), P([1.0])
+    opt = SGD([{"params": [a]}, {"params": [b, c], "lr": 0.5}], lr=0.1)
+    opt.step()
+    assert opt.param_groups[0]["lr"] == 0.1 and opt.param_groups[1]["lr"] == 0.5
+    np.testing.assert_allclose([a.data[0], b.data[0], c.data[0]], [0.9, 0.5, 1.0])
+
+
+def test_zero_grad_sets_none():
+    p = P([1.0], grad=[1.0])
+    opt = SGD([p], lr=0.1)
+    opt.zero_grad()
+    assert p.grad is None
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01),
+        lambda ps: Adam(ps, lr=0.01, weight_decay=0.01),
+        lambda ps: AdamW(ps, lr=0.01, weight_decay=0.1),
+    ],
+)
+def test_state_dict_round_trip_continues_identically(make):
+    rng = np.random.default_rng(0)
+    grads = rng.normal(size=(6, 2, 3))
+    ref = [P(np.ones((2, 3)))]
+    opt = make(ref)
+    for g in grads:
+        ref[0].grad = g.copy()
+        opt.step()
+    # a second optimiser runs 3 steps, is saved, a fresh one loads and does the other 3
+    half = [P(np.ones((2, 3)))]
+    opt1 = make(half)
+    for g in grads[:3]:
+        half[0].grad = g.copy()
+        opt1.step()
+    saved = opt1.state_dict()
+    opt2 = make(half)
+    opt2.load_state_dict(saved)
+    for g in grads[3:]:
+        half[0].grad = g.copy()
+        opt2.step()
+    np.testing.assert_array_equal(half[0].data, ref[0].data)
+
+
+def test_state_dict_is_a_copy_and_checks_shapes():
+    p = P([1.0, 2.0], grad=[1.0, 1.0])
+    opt = SGD([p], lr=0.1, momentum=0.9)
+    opt.step()
+    sd = opt.state_dict()
+    sd["state"][0]["momentum_buffer"][0] = 99.0
+    assert opt.state[id(p)]["momentum_buffer"][0] == 1.0
+    other = SGD([P([1.0, 2.0, 3.0])], lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match="shape"):
+        other.load_state_dict(opt.state_dict())
+    with pytest.raises(ValueError, match="param groups"):
+        SGD([{"params": [P([1.0])]}, {"params": [P([1.0])]}], lr=0.1).load_state_dict(sd)
+
+
+def test_bad_hyperparameters_are_named():
+    with pytest.raises(ValueError, match="lr"):
+        SGD([P([1.0])], lr=-1)
+    with pytest.raises(ValueError, match="betas"):
+        Adam([P([1.0])], betas=(0.9, 1.0))
+    with pytest.raises(ValueError, match="params"):
+        SGD([], lr=0.1)
+    p = P([1.0])
+    with pytest.raises(ValueError, match="two groups"):
+        SGD([{"params": [p]}, {"params": [p]}], lr=0.1)
+
+
+# ------------------------------------------------------------------ clipping
+
+
+def test_clip_grad_norm_known_answer():
+    a, b = P([0.0, 0.0], grad=[3.0, 0.0]), P([0.0], grad=[4.0])  # joint norm 5
+    norm = clip_grad_norm_([a, b, P([1.0])], max_norm=1.0)
+    assert norm == pytest.approx(5.0)
+    np.testing.assert_allclose(np.r_[a.grad, b.grad], np.r_[3.0, 0.0, 4.0] / (5 + 1e-6))
+
+
+def test_clip_grad_norm_leaves_small_gradients_alone():
+    a = P([0.0], grad=[0.5])
+    assert clip_grad_norm_([a], 1.0) == pytest.approx(0.5)
+    assert a.grad[0] == 0.5
+    with pytest.raises(ValueError, match="max_norm"):
+        clip_grad_norm_([a], 0)
+
+
+@given(st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=20), st.floats(0.01, 100))
+def test_clip_grad_norm_property_result_norm_at_most_max(values, max_norm):
+    p = P(np.zeros(len(values)), grad=values)
+    before = clip_grad_norm_([p], max_norm)
+    assert before == pytest.approx(float(np.linalg.norm(values)), rel=1e-9, abs=1e-12)
+    assert np.linalg.norm(p.grad) <= max_norm * (1 + 1e-9)
+
+
+# ------------------------------------------------------------------ schedules
+
+
+def test_schedules_known_answers():
+    assert lr_scheduler.constant(123, 0.1) == 0.1
+    assert lr_scheduler.step_decay(99, 0.1, 100, 0.1) == pytest.approx(0.1)
+    assert lr_scheduler.step_decay(100, 0.1, 100, 0.1) == pytest.approx(0.01)
+    wc = lr_scheduler.warmup_cosine
+    assert wc(0, 1.0, 9, 20) == pytest.approx(0.1)
+    assert wc(10, 1.0, 10, 20) == pytest.approx(1.0)
+    assert wc(15, 1.0, 10, 20) == pytest.approx(0.5)
+    assert wc(20, 1.0, 10, 20, 0.1) == pytest.approx(0.1)
+    assert wc(10**6, 1.0, 10, 20, 0.1) == 0.1
+    assert lr_scheduler.get_schedule("warmup_cosine") is wc
+    with pytest.raises(ValueError, match="schedule"):
+        lr_scheduler.get_schedule("nope")
+
+
+@given(st.integers(0, 500), st.integers(0, 50), st.integers(50, 400))
+def test_warmup_cosine_stays_between_min_and_max(step, warmup, max_steps):
+    lr = lr_scheduler.warmup_cosine(step, 1.0, warmup, max_steps, 0.1)
+    assert (0.0 < lr <= 1.0 + 1e-12) and (step < warmup or lr >= 0.1 - 1e-12)
+    assert not math.isnan(lr)
