@@ -8,6 +8,7 @@ Both share :class:`~groundup.tokenizers.base.Tokenizer`'s interface (``encode``,
 """
 
 from groundup.tokenizers.base import Tokenizer, load_tokenizer, tokenizer_from_config
+from groundup.tokenizers.bpe import BPETokenizer
 from groundup.tokenizers.char import CharTokenizer
 
-__all__ = ["Tokenizer", "CharTokenizer", "load_tokenizer", "tokenizer_from_config"]
+__all__ = ["Tokenizer", "CharTokenizer", "BPETokenizer", "load_tokenizer", "tokenizer_from_config"]

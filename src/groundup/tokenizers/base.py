@@ -91,12 +91,23 @@ def load_tokenizer(folder: str | os.PathLike) -> Tokenizer:
 
     Reads ``folder/tokenizer.json`` and dispatches on its ``"type"``: ``"char"`` ->
     :class:`CharTokenizer`, ``"bpe"`` -> :class:`BPETokenizer` (which also reads
-    ``vocab.json`` and ``merges.txt``).
+    ``vocab.json`` and ``merges.txt``). A folder with only ``vocab.json`` + ``merges.txt``
+    (GPT-2's files, Hugging Face's ``save_model``) loads as a :class:`BPETokenizer`.
     """
-    path = Path(folder) / CONFIG_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"load_tokenizer: no {CONFIG_FILE} in {str(folder)!r}")
-    config = json.loads(path.read_text(encoding="utf-8"))
+    folder = Path(folder)
+    path = folder / CONFIG_FILE
+    config = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    if not (isinstance(config, dict) and "type" in config):
+        # GPT-2's or Hugging Face's files: vocab.json + merges.txt (and maybe HF's own
+        # tokenizer.json, which has no top-level "type")
+        if (folder / "vocab.json").is_file() and (folder / "merges.txt").is_file():
+            from groundup.tokenizers.bpe import BPETokenizer
+
+            return BPETokenizer.from_pretrained(folder)
+        if config is None:
+            raise FileNotFoundError(
+                f"load_tokenizer: no {CONFIG_FILE} (nor vocab.json + merges.txt) in {str(folder)!r}"
+            )
     return tokenizer_from_config(config, folder=folder)
 
 

@@ -1,0 +1,253 @@
+"""BPETokenizer: known answers, the incremental trainer against a plain recount, round
+trips (hypothesis), special tokens, and GPT-2 file format save/load."""
+
+from __future__ import annotations
+
+import doctest
+import json
+
+import numpy as np
+import pytest
+import regex
+from hypothesis import given
+from hypothesis import strategies as st
+
+from groundup.tokenizers import BPETokenizer, load_tokenizer
+from groundup.tokenizers import bpe as bpe_module
+from groundup.tokenizers.bpe import PATTERNS, bytes_to_unicode, get_stats, merge
+
+EOT = "<|endoftext|>"
+
+# strings that trip up byte-level code: multi-byte characters, joiners, combining marks,
+# Windows newlines, long runs of spaces, and special-token look-alikes
+EDGE_CASES = [
+    "",
+    " ",
+    "a",
+    "hello world",
+    "😀👍🏽🇫🇷👨‍👩‍👧",
+    "東京は日本の首都です。",
+    "e\u0301 n\u0303 a\u0308\u0301",
+    "line one\r\nline two\r\n\r\n",
+    " " * 40 + "x" + " " * 17,
+    "\t\t\n \n\x00\x1c\x85\u2028\u3000end",
+    "<|endoftext",
+    "|>",
+    "don't STOP we'LL 1234567 3.14159",
+]
+
+
+def test_known_answer_wikipedia():
+    """Wikipedia's BPE example: aaabdaaabac -> ZabdZabac -> ZYdZYac -> XdXac."""
+    tok = BPETokenizer().train("aaabdaaabac", vocab_size=256 + 3, pattern=None, special_tokens=())
+    assert tok.encode("aaabdaaabac") == [258, 100, 258, 97, 99]
+    assert tok.vocab[258] == b"aaab"
+    assert tok.decode([258, 100, 258, 97, 99]) == "aaabdaaabac"
+    assert tok.vocab_size == 259
+
+
+def test_known_answer_with_special_token_last():
+    tok = BPETokenizer().train("aaabdaaabac", vocab_size=256 + 3 + 1, pattern=None)
+    assert tok.encode("aaabdaaabac") == [258, 100, 258, 97, 99]
+    assert tok.special_tokens == {EOT: 259} and tok.vocab_size == 260
+
+
+def test_helpers_known_answers_and_docstrings():
+    assert get_stats([1, 2, 3, 1, 2]) == {(1, 2): 2, (2, 3): 1, (3, 1): 1}
+    assert merge([5, 6, 6, 7], (6, 7), 99) == [5, 6, 99]
+    assert merge([1, 1, 1, 1, 1], (1, 1), 9) == [9, 9, 1]
+    table = bytes_to_unicode()
+    assert len(set(table.values())) == 256
+    assert all(c.isprintable() and not c.isspace() for c in table.values())
+    assert doctest.testmod(bpe_module).failed == 0
+
+
+def test_gpt2_and_gpt4_pre_tokenisers():
+    gpt2 = regex.compile(PATTERNS["gpt2"])
+    assert gpt2.findall("Hello world's  end 12345!!") == [
+        "Hello",
+        " world",
+        "'s",
+        " ",
+        " end",
+        " 12345",
+        "!!",
+    ]
+    gpt4 = regex.compile(PATTERNS["gpt4"])
+    assert gpt4.findall("I'LL pay 12345\n\n  x") == [
+        "I",
+        "'LL",
+        " pay",
+        " ",
+        "123",
+        "45",
+        "\n\n",
+        " ",
+        " x",
+    ]
+
+
+def naive_train(text: str, num_merges: int, pattern: str | None) -> dict:
+    """minbpe's loop: recount every pair over every chunk at each merge (slow, obviously right)."""
+    chunks = regex.findall(PATTERNS[pattern], text) if pattern else [text]
+    words = [list(c.encode("utf-8")) for c in chunks]
+    merges = {}
+    for i in range(num_merges):
+        stats: dict = {}
+        for w in words:
+            get_stats(w, stats)
+        if not stats:
+            break
+        pair = max(stats, key=lambda p: (stats[p], -p[0], -p[1]))  # ties: smallest pair
+        words = [merge(w, pair, 256 + i) for w in words]
+        merges[pair] = 256 + i
+    return merges
+
+
+@given(
+    text=st.text(alphabet=st.sampled_from("aab  cé😀\n.'"), max_size=200),
+    num_merges=st.integers(0, 40),
+    pattern=st.sampled_from(["gpt2", "gpt4", None]),
+)
+def test_incremental_training_equals_full_recount(text, num_merges, pattern):
+    tok = BPETokenizer().train(text, 256 + num_merges, pattern=pattern, special_tokens=())
+    assert tok.merges == naive_train(text, num_merges, pattern)
+
+
+def test_training_on_corpus_equals_full_recount(corpus):
+    text = corpus[:20_000]
+    tok = BPETokenizer().train(text, 256 + 60, special_tokens=())
+    assert tok.merges == naive_train(text, 60, "gpt2")
+
+
+def test_training_stops_when_pairs_run_out():
+    tok = BPETokenizer().train("ab ab", vocab_size=400)
+    assert len(tok.merges) == 2  # (a, b) then (" ", ab)
+    assert tok.special_tokens == {EOT: 258} and tok.vocab_size == 259
+
+
+def test_merges_never_cross_chunks_or_special_tokens():
+    tok = BPETokenizer().train(("ab" + EOT) * 50 + " cd" * 50, vocab_size=300)
+    merged = [tok.vocab[i] for i in tok.merges.values()]
+    assert b"ab" in merged and b" cd" in merged
+    for token in merged:
+        assert b"<" not in token and b"|" not in token  # EOT's bytes were never trained on
+        assert b" " not in token[1:]  # a space only ever leads a gpt2 chunk
+
+
+@pytest.fixture(scope="module")
+def trained(corpus) -> BPETokenizer:
+    return BPETokenizer().train(corpus, vocab_size=600)
+
+
+@pytest.mark.parametrize("text", EDGE_CASES)
+def test_round_trip_edge_cases(trained, text):
+    ids = trained.encode(text)
+    assert trained.decode(ids) == text
+    assert all(0 <= i < trained.vocab_size for i in ids)
+
+
+@given(st.text())
+def test_round_trip_any_text(trained, text):
+    if EOT in text:
+        return
+    assert trained.decode(trained.encode(text)) == text
+
+
+@given(st.lists(st.sampled_from(EDGE_CASES + ["Привет", "😀", " ", "\r\n"]), max_size=12))
+def test_round_trip_any_mix_of_edge_cases(trained, pieces):
+    text = "".join(pieces)
+    assert trained.decode(trained.encode(text)) == text
+
+
+def test_compression_on_training_text(corpus, trained):
+    assert len(trained.encode(corpus)) < len(corpus.encode("utf-8")) / 2
+
+
+def test_cache_gives_the_same_ids(trained):
+    text = "the the the Привет мир"
+    first = trained.encode(text)
+    assert trained.encode(text) == first == trained.encode_ordinary(text)
+
+
+def test_decode_accepts_numpy_and_replaces_cut_characters(trained):
+    ids = trained.encode("日本")
+    assert trained.decode(np.array(ids)) == "日本"
+    cut = trained.encode_ordinary("😀")
+    if len(cut) > 1:  # a slice can end inside a character: U+FFFD, never an exception
+        assert "\ufffd" in trained.decode(cut[:1])
+    with pytest.raises(ValueError, match="id 100000 at position 1"):
+        trained.decode([1, 100000])
+
+
+def test_special_tokens_raise_by_default(trained):
+    text = "hello" + EOT + "world"
+    with pytest.raises(ValueError, match=r"special token '<\|endoftext\|>' \(at position 5\)"):
+        trained.encode(text)
+
+
+def test_special_tokens_allowed(trained):
+    eot = trained.special_tokens[EOT]
+    text = "hello" + EOT + "world" + EOT
+    ids = trained.encode(text, allowed_special="all")
+    assert ids == trained.encode("hello") + [eot] + trained.encode("world") + [eot]
+    assert trained.encode(text, allowed_special={EOT}) == ids
+    assert trained.decode(ids) == text
+    assert ids.count(eot) == 2
+
+
+def test_special_tokens_as_ordinary_text(trained):
+    ids = trained.encode(EOT, allowed_special="none")
+    assert trained.special_tokens[EOT] not in ids and len(ids) > 1
+    assert trained.decode(ids) == EOT
+
+
+def test_special_tokens_outside_the_allowed_set_raise():
+    tok = BPETokenizer().train("a b c " * 20, 262, special_tokens=(EOT, "<|pad|>"))
+    assert tok.encode("a<|pad|>", allowed_special={"<|pad|>"})[-1] == tok.special_tokens["<|pad|>"]
+    with pytest.raises(ValueError, match="endoftext"):
+        tok.encode("a<|pad|>" + EOT, allowed_special={"<|pad|>"})
+    with pytest.raises(ValueError, match="not special tokens"):
+        tok.encode("a", allowed_special={"<|mask|>"})
+    with pytest.raises(ValueError, match="allowed_special"):
+        tok.encode("a", allowed_special="everything")
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match=r"vocab_size must be an int >= 256 \+ 1"):
+        BPETokenizer().train("abc", vocab_size=256)
+    with pytest.raises(ValueError, match="distinct"):
+        BPETokenizer().train("abc", vocab_size=300, special_tokens=(EOT, EOT))
+    with pytest.raises(ValueError, match="str"):
+        BPETokenizer().encode(b"bytes")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("pattern", ["gpt2", "gpt4", None])
+def test_save_and_load_round_trip(tmp_path, corpus, pattern):
+    tok = BPETokenizer().train(corpus[:30_000], 400, pattern=pattern, special_tokens=(EOT, "<|x|>"))
+    tok.save(tmp_path)
+    vocab = json.loads((tmp_path / "vocab.json").read_text(encoding="utf-8"))
+    assert vocab["Ġ"] == ord(" ") and vocab[EOT] == tok.special_tokens[EOT]
+    merges = (tmp_path / "merges.txt").read_text(encoding="utf-8").splitlines()
+    assert merges[0].startswith("#version") and len(merges) == 1 + len(tok.merges)
+    config = json.loads((tmp_path / "tokenizer.json").read_text())
+    assert config["type"] == "bpe" and config["pattern"] == pattern
+
+    again = load_tokenizer(tmp_path)
+    assert isinstance(again, BPETokenizer)
+    assert again.merges == tok.merges and again.vocab == tok.vocab
+    assert again.special_tokens == tok.special_tokens and again.pattern == pattern
+    text = corpus[-3000:] + EOT + "Привет 😀"
+    assert again.encode(text, allowed_special="all") == tok.encode(text, allowed_special="all")
+
+
+def test_from_pretrained_errors(tmp_path, trained):
+    with pytest.raises(FileNotFoundError, match="vocab.json"):
+        BPETokenizer.from_pretrained(tmp_path)
+    trained.save(tmp_path)
+    with open(tmp_path / "merges.txt", "a", encoding="utf-8") as f:
+        f.write("Ġzz qq\n")
+    with pytest.raises(ValueError, match=r"merges.txt line \d+ 'Ġzz qq'"):
+        BPETokenizer.from_pretrained(tmp_path)
+    with pytest.raises(ValueError, match="folder is required"):
+        BPETokenizer.from_config(trained.to_config())
