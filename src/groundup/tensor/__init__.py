@@ -1,1 +1,55 @@
-"""(placeholder: filled in by the issue that builds this package)"""
+"""The tensor autograd engine on NumPy: stages 2-4 (bigram, MLP, GPT) run on it.
+
+Reading order: :mod:`.backend` (the array module), :mod:`.tensor` (Tensor, Function, the
+backward pass, constructors), :mod:`.ops` (the primitive ops, forward and backward side by
+side), :mod:`.gradcheck` (the numerical second opinion). The fused ops (softmax,
+cross_entropy, layer_norm, attention ...) are in :mod:`groundup.nn.functional`.
+"""
+
+import sys as _sys
+import types as _types
+
+from groundup.tensor import backend
+from groundup.tensor.gradcheck import gradcheck
+from groundup.tensor.tensor import (
+    Function,
+    Tensor,
+    arange,
+    cat,
+    is_grad_enabled,
+    no_grad,
+    ones,
+    randn,
+    stack,
+    tensor,
+    where,
+    zeros,
+)
+
+__all__ = [
+    "Function",
+    "Tensor",
+    "arange",
+    "backend",
+    "cat",
+    "gradcheck",
+    "is_grad_enabled",
+    "no_grad",
+    "ones",
+    "randn",
+    "stack",
+    "tensor",
+    "where",
+    "zeros",
+]
+
+
+# `groundup.tensor` names both this package and PyTorch's `tensor(data)` constructor. Once the
+# package is imported, Python binds the attribute `groundup.tensor` to it, so the package
+# itself must be callable for `groundup.tensor([1.0, 2.0])` to work as in PyTorch.
+class _CallablePackage(_types.ModuleType):
+    def __call__(self, data: object, requires_grad: bool = False, dtype: object = None) -> Tensor:
+        return tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+_sys.modules[__name__].__class__ = _CallablePackage

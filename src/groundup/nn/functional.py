@@ -1,0 +1,609 @@
+"""Fused, numerically stable functions: ``groundup.nn.functional`` (``F``), like PyTorch's.
+
+Each could be composed from the primitive ops (the tests do exactly that and compare), but
+a fused op does the maths once, in as few passes over memory as it can, and its hand-written
+backward skips the graph of small steps. Read each as: the formula, the forward, and the
+derivative right below it.
+
+Unlike PyTorch, ``cross_entropy`` takes the class scores in the LAST dimension for every
+shape: (N, C) with targets (N,), or (B, T, C) with targets (B, T).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from groundup.tensor.backend import xp
+from groundup.tensor.ops import unbroadcast
+from groundup.tensor.tensor import Function, Tensor, _rng
+
+__all__ = [
+    "batch_norm",
+    "cross_entropy",
+    "dropout",
+    "embedding",
+    "gelu",
+    "layer_norm",
+    "linear",
+    "log_softmax",
+    "one_hot",
+    "relu",
+    "scaled_dot_product_attention",
+    "softmax",
+    "tanh",
+]
+
+
+def _int_array(x: Any, name: str, op: str) -> Any:
+    """Class indices / token ids as an int ndarray, from a Tensor, array or list."""
+    arr = x.data if isinstance(x, Tensor) else xp.asarray(x)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{op}: {name} must hold integers, got dtype {arr.dtype}")
+    return arr
+
+
+# ================================================================ activations
+
+
+def tanh(x: Tensor) -> Tensor:
+    return x.tanh()
+
+
+def relu(x: Tensor) -> Tensor:
+    return x.relu()
+
+
+class GELU(Function):
+    """GELU, tanh approximation (GPT-2): 0.5 x (1 + tanh(c (x + 0.044715 x^3))), c = sqrt(2/pi).
+
+    d/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 * 0.044715 x^2), with t the tanh above.
+    """
+
+    C = math.sqrt(2.0 / math.pi)
+    K = 0.044715
+
+    def forward(self, x: Any) -> Any:
+        t = x * x  # t = tanh(c x (1 + k x^2)), computed in place
+        t *= self.K
+        t += 1
+        t *= x
+        t *= self.C
+        xp.tanh(t, out=t)
+        self.x, self.t = x, t
+        y = t + 1
+        y *= x
+        y *= 0.5
+        return y
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        x, t = self.x, self.t
+        d = x * x
+        d *= 3 * self.K * self.C
+        d += self.C
+        d *= x
+        d *= 0.5  # d = 0.5 x c (1 + 3k x^2)
+        s = t * t
+        xp.subtract(1, s, out=s)
+        d *= s  # ... * (1 - t^2)
+        xp.multiply(t, 0.5, out=s)
+        d += s
+        d += 0.5  # ... + 0.5 (1 + t)
+        d *= grad
+        return (d,)
+
+
+def gelu(x: Tensor, approximate: str = "tanh") -> Tensor:
+    """GELU activation; only GPT-2's tanh approximation is provided (NumPy has no erf)."""
+    if approximate != "tanh":
+        raise ValueError(
+            f"gelu: approximate must be 'tanh' (GPT-2's form; NumPy has no erf), "
+            f"got {approximate!r}"
+        )
+    return GELU.apply(x)
+
+
+# ================================================================ softmax family
+
+
+class Softmax(Function):
+    """softmax(x)_i = e^(x_i - m) / sum_j e^(x_j - m), m = max_j x_j.
+
+    Subtracting the row max first keeps e^x from overflowing; the result is unchanged.
+    Backward: dx = y * (g - sum(g * y)).
+    """
+
+    def forward(self, x: Any, dim: int) -> Any:
+        y = x - x.max(axis=dim, keepdims=True)
+        xp.exp(y, out=y)
+        y /= y.sum(axis=dim, keepdims=True)
+        self.y, self.dim = y, dim
+        return y
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        y = self.y
+        dx = grad * y
+        s = dx.sum(axis=self.dim, keepdims=True)
+        dx -= y * s
+        return (dx,)
+
+
+def softmax(x: Tensor, dim: int = -1) -> Tensor:
+    return Softmax.apply(x, dim=dim)
+
+
+class LogSoftmax(Function):
+    """log_softmax(x) = x - m - log(sum e^(x - m)): the log-sum-exp trick, never log(0).
+
+    Backward: dx = g - softmax(x) * sum(g).
+    """
+
+    def forward(self, x: Any, dim: int) -> Any:
+        shifted = x - x.max(axis=dim, keepdims=True)
+        lse = xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+        shifted -= lse
+        self.out, self.dim = shifted, dim
+        return shifted
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        dx = xp.exp(self.out)
+        dx *= grad.sum(axis=self.dim, keepdims=True)
+        xp.subtract(grad, dx, out=dx)
+        return (dx,)
+
+
+def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
+    return LogSoftmax.apply(x, dim=dim)
+
+
+class CrossEntropy(Function):
+    """Mean (or sum, or per-row) of -log softmax(logits)[target], classes in the last dim.
+
+    Backward per row: softmax(logits) - one_hot(target), times the row's weight (1/count
+    for "mean"; 0 for ignored rows).
+    """
+
+    def forward(self, logits: Any, targets: Any, ignore_index: Any, reduction: str) -> Any:
+        C = logits.shape[-1]
+        x = logits.reshape(-1, C)
+        t = targets.reshape(-1)
+        rows = xp.arange(t.shape[0])
+        valid = None if ignore_index is None else t != ignore_index
+        if valid is not None:
+            t = xp.where(valid, t, 0)  # any class will do for an ignored row; masked below
+        e = x - x.max(axis=1, keepdims=True)  # shifted logits
+        picked = e[rows, t]
+        xp.exp(e, out=e)
+        sumexp = e.sum(axis=1)
+        losses = xp.log(sumexp)
+        losses -= picked  # -log p_target = log sum e^z - z_target
+        if valid is not None:
+            losses *= valid
+        count = t.shape[0] if valid is None else int(valid.sum())
+        self.e, self.sumexp, self.t, self.rows, self.valid = e, sumexp, t, rows, valid
+        self.shape, self.count, self.reduction = logits.shape, count, reduction
+        if reduction == "none":
+            return losses.reshape(targets.shape)
+        total = losses.sum()
+        if reduction == "sum":
+            return total
+        return total / count if count else xp.asarray(xp.nan, dtype=logits.dtype)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        if self.reduction == "none":
+            w = grad.reshape(-1)
+        else:
+            scale = grad / self.count if self.reduction == "mean" else grad
+            w = xp.full(self.t.shape[0], scale, dtype=self.e.dtype)
+        if self.valid is not None:
+            w = w * self.valid
+        dx = self.e * (w / self.sumexp)[:, None]  # softmax * weight
+        dx[self.rows, self.t] -= w  # - one_hot * weight
+        return (dx.reshape(self.shape),)
+
+
+def cross_entropy(
+    logits: Tensor, targets: Any, ignore_index: int | None = None, reduction: str = "mean"
+) -> Tensor:
+    """Cross-entropy of ``logits`` (..., C) against integer ``targets`` (...).
+
+    Args:
+        logits: (N, C) or (B, T, C); the class dimension is the last one.
+        targets: class indices, a Tensor or int array shaped like ``logits`` minus the last dim.
+        ignore_index: a target value whose rows count neither in the loss nor the mean.
+        reduction: "mean" (over counted rows), "sum" or "none" (per row, 0 where ignored).
+    """
+    t = _int_array(targets, "targets", "cross_entropy")
+    if t.shape != logits.shape[:-1]:
+        raise ValueError(
+            f"cross_entropy: logits {logits.shape} need targets of shape {logits.shape[:-1]} "
+            f"(classes in the last dim), got {t.shape}"
+        )
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(
+            f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}"
+        )
+    if t.size:
+        check = t if ignore_index is None else t[t != ignore_index]
+        C = logits.shape[-1]
+        if check.size and (check.min() < 0 or check.max() >= C):
+            bad = check.min() if check.min() < 0 else check.max()
+            raise IndexError(f"cross_entropy: target {bad} is out of range for {C} classes")
+    return CrossEntropy.apply(logits, ignore_index=ignore_index, reduction=reduction, targets=t)
+
+
+# ================================================================ normalisation
+
+
+class LayerNorm(Function):
+    """y = (x - mean) / sqrt(var + eps) * w + b, statistics over the trailing dims.
+
+    Biased variance (divide by N), as PyTorch. Backward with xhat the normalised input:
+    dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = g * w.
+    """
+
+    def forward(self, x: Any, weight: Any = None, bias: Any = None, *, n: int, eps: float) -> Any:
+        self.shape = x.shape
+        x2 = x.reshape(-1, n)  # rows to normalise, each of n numbers
+        xhat = x2 - x2.mean(axis=1, keepdims=True)
+        var = xp.einsum("ij,ij->i", xhat, xhat) / n
+        rstd = 1.0 / xp.sqrt(var + eps)
+        rstd = rstd.astype(x.dtype, copy=False)[:, None]
+        xhat *= rstd
+        self.xhat, self.rstd, self.weight = xhat, rstd, weight
+        y = xhat * weight.reshape(-1) if weight is not None else xhat.copy()
+        if bias is not None:
+            y += bias.reshape(-1)
+        return y.reshape(x.shape)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        xhat, rstd, w = self.xhat, self.rstd, self.weight
+        n = xhat.shape[1]
+        g2 = grad.reshape(-1, n)
+        has_w = len(self.parents) > 1  # type: ignore[arg-type]
+        gw = gb = None
+        if has_w and self.parents[1].requires_grad:  # type: ignore[index]
+            gw = xp.einsum("ij,ij->j", g2, xhat).reshape(w.shape)
+        if len(self.parents) > 2 and self.parents[2].requires_grad:  # type: ignore[arg-type, index]
+            gb = g2.sum(axis=0).reshape(w.shape)
+        gx = None
+        if self.parents[0].requires_grad:  # type: ignore[index]
+            dxhat = g2 * w.reshape(-1) if w is not None else g2.copy()
+            m1 = dxhat.mean(axis=1, keepdims=True)
+            m2 = (xp.einsum("ij,ij->i", dxhat, xhat) / n)[:, None]
+            dxhat -= m1
+            dxhat -= xhat * m2
+            dxhat *= rstd
+            gx = dxhat.reshape(self.shape)
+        return (gx, gw, gb)[: len(self.parents)]  # type: ignore[arg-type]
+
+
+def layer_norm(
+    x: Tensor,
+    normalized_shape: int | Sequence[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each sample over its last ``len(normalized_shape)`` dims (LayerNorm)."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if x.shape[len(x.shape) - len(shape) :] != shape:
+        raise ValueError(f"layer_norm: input {x.shape} does not end in normalized_shape {shape}")
+    n = math.prod(shape)
+    if weight is None and bias is not None:
+        weight = Tensor._wrap(xp.ones(shape, dtype=x.dtype))
+    inputs = [t for t in (x, weight, bias) if t is not None]
+    return LayerNorm.apply(*inputs, n=n, eps=eps)
+
+
+class BatchNorm(Function):
+    """Batch normalisation over (N, C) or (N, C, L): statistics per channel C.
+
+    Training uses the batch's statistics (biased variance in the normalisation) and
+    backpropagates through them like layer_norm; evaluation uses fixed running statistics,
+    so y is an affine function of x there.
+    """
+
+    def forward(
+        self,
+        x: Any,
+        weight: Any = None,
+        bias: Any = None,
+        *,
+        axes: tuple[int, ...],
+        mean: Any,
+        var: Any,
+        eps: float,
+        batch_stats: bool,
+    ) -> Any:
+        shape = [1] * x.ndim
+        shape[1] = x.shape[1]  # (1, C) or (1, C, 1): broadcasts along the channel dim
+        self.axes, self.cshape, self.batch_stats = axes, tuple(shape), batch_stats
+        rstd = (1.0 / xp.sqrt(var + eps)).astype(x.dtype, copy=False).reshape(shape)
+        xhat = x - mean.astype(x.dtype, copy=False).reshape(shape)
+        xhat *= rstd
+        self.xhat, self.rstd, self.weight = xhat, rstd, weight
+        y = xhat * weight.reshape(shape) if weight is not None else xhat.copy()
+        if bias is not None:
+            y += bias.reshape(shape)
+        return y
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        xhat, rstd, w, axes = self.xhat, self.rstd, self.weight, self.axes
+        parents = self.parents
+        gw = gb = gx = None
+        if len(parents) > 1 and parents[1].requires_grad:  # type: ignore[arg-type, index]
+            gw = (grad * xhat).sum(axis=axes)
+        if len(parents) > 2 and parents[2].requires_grad:  # type: ignore[arg-type, index]
+            gb = grad.sum(axis=axes)
+        if parents[0].requires_grad:  # type: ignore[index]
+            dxhat = grad * w.reshape(self.cshape) if w is not None else grad.copy()
+            if self.batch_stats:
+                m1 = dxhat.mean(axis=axes, keepdims=True)
+                m2 = (dxhat * xhat).mean(axis=axes, keepdims=True)
+                dxhat -= m1
+                dxhat -= xhat * m2
+            dxhat *= rstd
+            gx = dxhat
+        return (gx, gw, gb)[: len(parents)]  # type: ignore[arg-type]
+
+
+def batch_norm(
+    x: Tensor,
+    running_mean: Any,
+    running_var: Any,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Batch normalisation, PyTorch's ``F.batch_norm``.
+
+    In training the batch statistics normalise ``x`` and the running ones (arrays or Tensors,
+    updated in place) move toward them: ``r = (1 - momentum) r + momentum * batch``, the
+    running variance taking the unbiased (N - 1) batch variance, as PyTorch does.
+    """
+    if x.ndim not in (2, 3):
+        raise ValueError(f"batch_norm: input must be (N, C) or (N, C, L), got {x.shape}")
+    axes = (0,) if x.ndim == 2 else (0, 2)
+    rm = running_mean.data if isinstance(running_mean, Tensor) else running_mean
+    rv = running_var.data if isinstance(running_var, Tensor) else running_var
+    if training:
+        n = x.shape[0] * (x.shape[2] if x.ndim == 3 else 1)
+        if n <= 1:
+            raise ValueError(
+                f"batch_norm: training needs more than 1 value per channel, got input {x.shape}"
+            )
+        mean = x.data.mean(axis=axes)
+        var = x.data.var(axis=axes)
+        if rm is not None:
+            rm *= 1 - momentum
+            rm += momentum * mean
+        if rv is not None:
+            rv *= 1 - momentum
+            rv += momentum * var * (n / (n - 1))
+    else:
+        if rm is None or rv is None:
+            raise ValueError(
+                "batch_norm: evaluation (training=False) needs running_mean and running_var"
+            )
+        mean, var = rm, rv
+    if weight is None and bias is not None:
+        weight = Tensor._wrap(xp.ones(x.shape[1], dtype=x.dtype))
+    inputs = [t for t in (x, weight, bias) if t is not None]
+    return BatchNorm.apply(*inputs, axes=axes, mean=mean, var=var, eps=eps, batch_stats=training)
+
+
+# ================================================================ linear and embedding
+
+
+class Linear(Function):
+    """y = x W^T + b with W (out, in), as PyTorch's ``F.linear``; rows of x in one GEMM.
+
+    Backward: dx = g W, dW = g^T x, db = sum of g over the rows.
+    """
+
+    def forward(self, x: Any, weight: Any, bias: Any = None) -> Any:
+        x2 = x.reshape(-1, x.shape[-1])  # (..., in) -> (rows, in)
+        y = x2 @ weight.T
+        if bias is not None:
+            y += bias
+        self.x2, self.weight, self.shape = x2, weight, x.shape
+        return y.reshape(*x.shape[:-1], weight.shape[0])
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        g2 = grad.reshape(-1, grad.shape[-1])  # (rows, out)
+        parents = self.parents
+        gx = (g2 @ self.weight).reshape(self.shape) if parents[0].requires_grad else None
+        gw = g2.T @ self.x2 if parents[1].requires_grad else None
+        gb = None
+        if len(parents) > 2 and parents[2].requires_grad:
+            gb = g2.sum(axis=0)
+        return (gx, gw, gb)[: len(parents)]
+
+    def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
+        return (
+            f"linear: input {shapes[0]} @ weight {shapes[1]}^T: input features "
+            f"{shapes[0][-1]} and weight in_features {shapes[1][-1]} differ"
+            + (f", or bias {shapes[2]} does not fit" if len(shapes) > 2 else "")
+        )
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x @ weight.T + bias, weight shaped (out_features, in_features)."""
+    if bias is None:
+        return Linear.apply(x, weight)
+    return Linear.apply(x, weight, bias)
+
+
+class Embedding(Function):
+    """Rows of ``weight`` picked by integer ids: ``weight[idx]``.
+
+    Backward scatter-adds each output row's gradient into the row it came from; an id that
+    appears twice collects both.
+    """
+
+    def forward(self, weight: Any, idx: Any) -> Any:
+        self.idx, self.wshape = idx, weight.shape
+        return weight[idx]
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        g = xp.zeros(self.wshape, dtype=grad.dtype)
+        xp.add.at(g, self.idx.reshape(-1), grad.reshape(-1, self.wshape[1]))
+        return (g,)
+
+
+def embedding(idx: Any, weight: Tensor) -> Tensor:
+    """Look up ``weight`` (num_embeddings, dim) rows for integer ``idx`` of any shape."""
+    ids = _int_array(idx, "idx", "embedding")
+    if ids.size and (ids.min() < 0 or ids.max() >= weight.shape[0]):
+        bad = ids.min() if ids.min() < 0 else ids.max()
+        raise IndexError(f"embedding: index {bad} is out of range for {weight.shape[0]} rows")
+    return Embedding.apply(weight, idx=ids)
+
+
+def one_hot(idx: Any, num_classes: int = -1) -> Tensor:
+    """(..., num_classes) int64 tensor with a 1 at each index (``.float()`` it for matmul)."""
+    ids = _int_array(idx, "idx", "one_hot")
+    if num_classes < 0:
+        num_classes = int(ids.max()) + 1
+    if ids.size and (ids.min() < 0 or ids.max() >= num_classes):
+        raise IndexError(
+            f"one_hot: class values must be in [0, {num_classes}), got {ids.min()}..{ids.max()}"
+        )
+    return Tensor._wrap(xp.eye(num_classes, dtype=xp.int64)[ids])
+
+
+# ================================================================ dropout
+
+
+class Dropout(Function):
+    def forward(self, x: Any, mask: Any) -> Any:
+        self.mask = mask
+        return x * mask
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        return (grad * self.mask,)
+
+
+def _dropout_mask(shape: tuple[int, ...], p: float, dtype: Any, generator: Any) -> Any:
+    """Kept entries scaled by 1/(1-p), so the expected output equals the input."""
+    keep = _rng(generator).random(shape, dtype=xp.float32) >= p
+    return keep.astype(dtype) * (1.0 / (1.0 - p))
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Any = None) -> Tensor:
+    """Zero each entry with probability ``p`` in training, scaling the rest by 1/(1-p).
+
+    ``generator``: a ``numpy.random.Generator`` (pass the same one every step), an int seed
+    (the same mask every call) or None (fresh randomness).
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    return Dropout.apply(x, mask=_dropout_mask(x.shape, p, x.dtype, generator))
+
+
+# ================================================================ attention
+
+
+@lru_cache(maxsize=16)
+def _causal_mask(T: int, S: int) -> Any:
+    """True above the diagonal: the future positions a query may not look at."""
+    return xp.triu(xp.ones((T, S), dtype=bool), k=1)
+
+
+class Attention(Function):
+    """softmax(q k^T * scale + mask) v over (..., T, D) inputs, forward and backward fused.
+
+    Backward, with A the attention weights and P = dropout(A):
+    dv = P^T g; dP = g v^T; dA = dropout'(dP); dS = A * (dA - sum(dA * A)) (softmax);
+    dq = dS k * scale; dk = dS^T q * scale.
+    """
+
+    def forward(
+        self, q: Any, k: Any, v: Any, *, mask: Any, additive: Any, scale: float, drop: Any
+    ) -> Any:
+        att = q @ xp.swapaxes(k, -1, -2)  # (..., T, S)
+        att *= scale
+        if additive is not None:
+            att += additive
+        if mask is not None:  # True where attention is NOT allowed
+            xp.copyto(att, -xp.inf, where=mask)
+        att -= att.max(axis=-1, keepdims=True)
+        xp.exp(att, out=att)
+        att /= att.sum(axis=-1, keepdims=True)
+        p = att if drop is None else att * drop
+        self.q, self.k, self.v, self.scale = q, k, v, scale
+        self.att, self.p, self.drop = att, p, drop
+        return p @ v
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        q, k, v, att, p = self.q, self.k, self.v, self.att, self.p
+        pq, pk, pv = self.parents  # type: ignore[misc]
+        gv = unbroadcast(xp.swapaxes(p, -1, -2) @ grad, v.shape) if pv.requires_grad else None
+        gq = gk = None
+        if pq.requires_grad or pk.requires_grad:
+            ds = grad @ xp.swapaxes(v, -1, -2)  # dP
+            if self.drop is not None:
+                ds *= self.drop
+            s = xp.einsum("...ij,...ij->...i", ds, att)[..., None]
+            ds -= s
+            ds *= att
+            ds *= self.scale
+            if pq.requires_grad:
+                gq = unbroadcast(ds @ k, q.shape)
+            if pk.requires_grad:
+                gk = unbroadcast(xp.swapaxes(ds, -1, -2) @ q, k.shape)
+        return gq, gk, gv
+
+    def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
+        return (
+            f"scaled_dot_product_attention: q {shapes[0]}, k {shapes[1]}, v {shapes[2]} "
+            f"do not fit (..., T, D), (..., S, D), (..., S, Dv): {error}"
+        )
+
+
+def scaled_dot_product_attention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    attn_mask: Any = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    generator: Any = None,
+) -> Tensor:
+    """Attention as PyTorch's ``F.scaled_dot_product_attention``, inputs (B, H, T, D).
+
+    Args:
+        attn_mask: boolean (True = may attend, PyTorch's convention) or float (added to
+            the scores), broadcasting to (..., T, S).
+        dropout_p: dropout on the attention weights (pass 0.0 in evaluation).
+        is_causal: position t attends to positions <= t only.
+        scale: defaults to 1/sqrt(D).
+    """
+    if is_causal and attn_mask is not None:
+        raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal, not both")
+    T, S, D = q.shape[-2], k.shape[-2], q.shape[-1]
+    mask = additive = None
+    if is_causal:
+        mask = _causal_mask(T, S)
+    elif attn_mask is not None:
+        m = attn_mask.data if isinstance(attn_mask, Tensor) else xp.asarray(attn_mask)
+        if m.dtype == bool:
+            mask = ~m
+        else:
+            additive = m.astype(q.dtype, copy=False)
+    drop = None
+    if dropout_p > 0.0:
+        batch = xp.broadcast_shapes(q.shape[:-2], k.shape[:-2])
+        drop = _dropout_mask(batch + (T, S), dropout_p, q.dtype, generator)
+    s = 1.0 / math.sqrt(D) if scale is None else scale
+    return Attention.apply(q, k, v, mask=mask, additive=additive, scale=s, drop=drop)

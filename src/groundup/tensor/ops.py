@@ -1,0 +1,428 @@
+"""The primitive tensor ops: each a forward and its backward, side by side.
+
+Grouped by family as in early tinygrad: elementwise, reductions, matmul, movement,
+selection. ``forward`` receives numpy arrays and returns one; ``backward`` receives the
+output's gradient ``grad`` and returns one gradient per input (None where the input does
+not require grad). Every gradient is summed back to its input's shape, which is what
+broadcasting owes the chain rule: an input used at many positions collects all their grads.
+
+Backward never writes into ``grad`` or saved inputs (they may be shared); it may write into
+arrays it just created.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from groundup.tensor.backend import xp
+from groundup.tensor.tensor import Function
+
+
+def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
+    """Sum ``grad`` down to ``shape``, undoing numpy broadcasting.
+
+    >>> unbroadcast(np.ones((4, 2, 3)), (2, 1)).tolist()
+    [[12.0], [12.0]]
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad
+
+
+def _expand_reduced(grad: Any, shape: tuple[int, ...], dim: Any, keepdim: bool) -> Any:
+    """Put back the axes a reduction removed, so ``grad`` broadcasts against the input."""
+    if dim is None:
+        return grad.reshape((1,) * len(shape)) if not keepdim else grad
+    if not keepdim:
+        grad = xp.expand_dims(grad, dim)
+    return grad
+
+
+def _reduced_count(shape: tuple[int, ...], dim: Any) -> int:
+    if dim is None:
+        n = 1
+        for s in shape:
+            n *= s
+        return n
+    dims = dim if isinstance(dim, tuple) else (dim,)
+    n = 1
+    for d in dims:
+        n *= shape[d]
+    return n
+
+
+# ================================================================ elementwise: binary
+
+
+class Add(Function):
+    def forward(self, a: Any, b: Any) -> Any:
+        self.shapes = a.shape, b.shape
+        return a + b
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        a, b = self.parents  # type: ignore[misc]
+        return (
+            unbroadcast(grad, self.shapes[0]) if a.requires_grad else None,
+            unbroadcast(grad, self.shapes[1]) if b.requires_grad else None,
+        )
+
+
+class Sub(Function):
+    def forward(self, a: Any, b: Any) -> Any:
+        self.shapes = a.shape, b.shape
+        return a - b
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        a, b = self.parents  # type: ignore[misc]
+        return (
+            unbroadcast(grad, self.shapes[0]) if a.requires_grad else None,
+            unbroadcast(-grad, self.shapes[1]) if b.requires_grad else None,
+        )
+
+
+class Mul(Function):
+    def forward(self, a: Any, b: Any) -> Any:
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        a, b = self.parents  # type: ignore[misc]
+        # d(ab)/da = b, d(ab)/db = a
+        return (
+            unbroadcast(grad * self.b, self.a.shape) if a.requires_grad else None,
+            unbroadcast(grad * self.a, self.b.shape) if b.requires_grad else None,
+        )
+
+
+class Div(Function):
+    def forward(self, a: Any, b: Any) -> Any:
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        a, b = self.parents  # type: ignore[misc]
+        # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
+        ga = grad / self.b
+        gb = None
+        if b.requires_grad:
+            gb = unbroadcast(-ga * self.a / self.b, self.b.shape)
+        return (unbroadcast(ga, self.a.shape) if a.requires_grad else None, gb)
+
+
+# ================================================================ elementwise: unary
+
+
+class Neg(Function):
+    def forward(self, a: Any) -> Any:
+        return -a
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        return (-grad,)
+
+
+class Pow(Function):
+    """``a ** p`` for a Python number ``p``."""
+
+    def forward(self, a: Any, exponent: float) -> Any:
+        self.a, self.p = a, exponent
+        return a**exponent
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        # d(a^p)/da = p a^(p-1)
+        return (grad * (self.p * self.a ** (self.p - 1)),)
+
+
+class Exp(Function):
+    def forward(self, a: Any) -> Any:
+        self.out = xp.exp(a)
+        return self.out
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        return (grad * self.out,)  # d(e^a)/da = e^a
+
+
+class Log(Function):
+    def forward(self, a: Any) -> Any:
+        self.a = a
+        return xp.log(a)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        return (grad / self.a,)  # d(ln a)/da = 1/a
+
+
+class Tanh(Function):
+    def forward(self, a: Any) -> Any:
+        self.out = xp.tanh(a)
+        return self.out
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        g = self.out * self.out  # d tanh(a)/da = 1 - tanh(a)^2
+        xp.subtract(1, g, out=g)
+        g *= grad
+        return (g,)
+
+
+class ReLU(Function):
+    def forward(self, a: Any) -> Any:
+        self.out = xp.maximum(a, 0)
+        return self.out
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        return (grad * (self.out > 0),)  # 1 where a > 0 (0 at a == 0, as PyTorch)
+
+
+class Sigmoid(Function):
+    def forward(self, a: Any) -> Any:
+        # 1/(1+e^-a) overflows e^-a for very negative a; tanh form is stable everywhere
+        self.out = 0.5 * (xp.tanh(0.5 * a) + 1)
+        return self.out
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        return (grad * self.out * (1 - self.out),)  # s' = s (1 - s)
+
+
+class Cast(Function):
+    def forward(self, a: Any, dtype: Any) -> Any:
+        self.dtype = a.dtype
+        return a.astype(dtype)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        return (grad.astype(self.dtype),)
+
+
+# ================================================================ reductions
+
+
+class Sum(Function):
+    def forward(self, a: Any, dim: Any, keepdim: bool) -> Any:
+        self.shape, self.dim, self.keepdim = a.shape, dim, keepdim
+        return a.sum(axis=dim, keepdims=keepdim)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        # every input entry contributed with slope 1: copy the gradient back over the axes
+        g = _expand_reduced(grad, self.shape, self.dim, self.keepdim)
+        return (xp.broadcast_to(g, self.shape),)
+
+
+class Mean(Function):
+    def forward(self, a: Any, dim: Any, keepdim: bool) -> Any:
+        self.shape, self.dim, self.keepdim = a.shape, dim, keepdim
+        return a.mean(axis=dim, keepdims=keepdim)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        g = _expand_reduced(grad, self.shape, self.dim, self.keepdim)
+        g = g * (1.0 / _reduced_count(self.shape, self.dim))
+        return (xp.broadcast_to(g.astype(grad.dtype, copy=False), self.shape),)
+
+
+class Var(Function):
+    """Variance over ``dim``, divided by N - correction (1: Bessel's unbiased estimate)."""
+
+    def forward(self, a: Any, dim: Any, keepdim: bool, correction: int) -> Any:
+        self.a, self.dim, self.keepdim = a, dim, keepdim
+        self.n = _reduced_count(a.shape, dim) - correction
+        return a.var(axis=dim, ddof=correction, keepdims=keepdim)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        # d/da_i sum_j (a_j - mean)^2 / n = 2 (a_i - mean) / n  (the mean's own term sums to 0)
+        centered = self.a - self.a.mean(axis=self.dim, keepdims=True)
+        g = _expand_reduced(grad, self.a.shape, self.dim, self.keepdim)
+        return (centered * (g * (2.0 / self.n)).astype(grad.dtype, copy=False),)
+
+
+class Amax(Function):
+    """Max over ``dim`` (None, int or tuple); tied maxima share the gradient equally."""
+
+    def forward(self, a: Any, dim: Any, keepdim: bool) -> Any:
+        self.dim, self.keepdim = dim, keepdim
+        out = a.max(axis=dim, keepdims=True)
+        self.mask = a == out
+        return out if keepdim else (out.reshape(()) if dim is None else out.squeeze(dim))
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        g = _expand_reduced(grad, self.mask.shape, self.dim, self.keepdim)
+        count = self.mask.sum(axis=self.dim, keepdims=True)
+        return (self.mask * (g / count).astype(grad.dtype, copy=False),)
+
+
+class TakeAlongDim(Function):
+    """``a`` at ``indices`` along ``dim`` (``max(dim)`` uses it: the gradient goes to the index)."""
+
+    def forward(self, a: Any, indices: Any, dim: int, keepdim: bool) -> Any:
+        self.shape, self.indices, self.dim, self.keepdim = a.shape, indices, dim, keepdim
+        out = xp.take_along_axis(a, indices, axis=dim)
+        return out if keepdim else out.squeeze(dim)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        g = grad if self.keepdim else xp.expand_dims(grad, self.dim)
+        out = xp.zeros(self.shape, dtype=grad.dtype)
+        xp.put_along_axis(out, self.indices, g, axis=self.dim)
+        return (out,)
+
+
+# ================================================================ matmul
+
+
+class MatMul(Function):
+    """``a @ b`` with numpy's rules: batched over leading dims, broadcasting them."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        self.a, self.b = a, b
+        if a.ndim > 2 and b.ndim == 2:
+            # (..., n, k) @ (k, m) is one GEMM over all the rows, not a loop of small ones
+            return (a.reshape(-1, a.shape[-1]) @ b).reshape(*a.shape[:-1], b.shape[1])
+        return a @ b
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        pa, pb = self.parents  # type: ignore[misc]
+        a, b = self.a, self.b
+        ga = gb = None
+        if a.ndim > 2 and b.ndim == 2:
+            g2 = grad.reshape(-1, grad.shape[-1])
+            if pa.requires_grad:
+                ga = (g2 @ b.T).reshape(a.shape)  # dL/da = dL/dy b^T
+            if pb.requires_grad:
+                gb = a.reshape(-1, a.shape[-1]).T @ g2  # dL/db = a^T dL/dy
+            return ga, gb
+        # a vector is a 1-row (left) or 1-column (right) matrix; restore that shape for grad
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        if a.ndim == 1:
+            grad = xp.expand_dims(grad, -2)
+        if b.ndim == 1:
+            grad = xp.expand_dims(grad, -1)
+        if pa.requires_grad:
+            ga = unbroadcast(grad @ xp.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+        if pb.requires_grad:
+            gb = unbroadcast(xp.swapaxes(a2, -1, -2) @ grad, b2.shape).reshape(b.shape)
+        return ga, gb
+
+    def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
+        sa, sb = shapes
+        if not sa or not sb:
+            return f"matmul: {sa} @ {sb}: both operands need at least one dimension"
+        k_a, k_b = sa[-1], (sb[-2] if len(sb) > 1 else sb[0])
+        if k_a != k_b:
+            return f"matmul: {sa} @ {sb}: inner sizes {k_a} and {k_b} differ"
+        return f"matmul: {sa} @ {sb}: batch dimensions do not broadcast"
+
+
+# ================================================================ movement
+
+
+class Reshape(Function):
+    def forward(self, a: Any, shape: tuple[int, ...]) -> Any:
+        self.shape = a.shape
+        return a.reshape(shape)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        return (grad.reshape(self.shape),)
+
+    def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
+        return f"reshape: cannot reshape a tensor of shape {shapes[0]}: {error}"
+
+
+class Transpose(Function):
+    def forward(self, a: Any, dim0: int, dim1: int) -> Any:
+        self.dims = dim0, dim1
+        return xp.swapaxes(a, dim0, dim1)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        return (xp.swapaxes(grad, *self.dims),)
+
+
+class Permute(Function):
+    def forward(self, a: Any, dims: tuple[int, ...]) -> Any:
+        self.dims = dims
+        return xp.transpose(a, dims)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        return (xp.transpose(grad, xp.argsort(self.dims)),)
+
+
+def _is_basic(index: Any) -> bool:
+    """Basic indexing (ints, slices, None, ...) never repeats an entry; arrays can."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, slice)) for p in parts)
+
+
+class GetItem(Function):
+    def forward(self, a: Any, index: Any) -> Any:
+        self.shape, self.dtype, self.index = a.shape, a.dtype, index
+        return a[index]
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        out = xp.zeros(self.shape, dtype=grad.dtype)
+        if _is_basic(self.index):
+            out[self.index] = grad
+        else:  # an index array may name an entry twice: add both contributions
+            xp.add.at(out, self.index, grad)
+        return (out,)
+
+    def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
+        return f"getitem: bad index for shape {shapes[0]}: {error}"
+
+
+class Cat(Function):
+    def forward(self, *arrays: Any, dim: int) -> Any:
+        self.dim = dim
+        self.bounds = xp.cumsum([x.shape[dim] for x in arrays])[:-1]
+        return xp.concatenate(arrays, axis=dim)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        return tuple(xp.split(grad, self.bounds, axis=self.dim))
+
+    def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
+        return f"cat: shapes {', '.join(map(str, shapes))} differ outside dim {self.dim}"
+
+
+class Stack(Function):
+    def forward(self, *arrays: Any, dim: int) -> Any:
+        self.dim = dim
+        return xp.stack(arrays, axis=dim)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        return tuple(xp.moveaxis(grad, self.dim, 0))
+
+    def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
+        return f"stack: all shapes must be equal, got {', '.join(map(str, shapes))}"
+
+
+# ================================================================ selection
+
+
+class MaskedFill(Function):
+    def forward(self, a: Any, mask: Any, value: float) -> Any:
+        self.mask = mask
+        return xp.where(mask, xp.asarray(value, dtype=a.dtype), a)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        g = xp.where(self.mask, xp.zeros((), dtype=grad.dtype), grad)  # filled: slope 0
+        return (unbroadcast(g, self.parents[0].shape),)  # type: ignore[index]
+
+
+class Where(Function):
+    def forward(self, a: Any, b: Any, condition: Any) -> Any:
+        self.condition, self.shapes = condition, (a.shape, b.shape)
+        return xp.where(condition, a, b)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        pa, pb = self.parents  # type: ignore[misc]
+        zero = xp.zeros((), dtype=grad.dtype)
+        ga = (
+            unbroadcast(xp.where(self.condition, grad, zero), self.shapes[0])
+            if pa.requires_grad
+            else None
+        )
+        gb = (
+            unbroadcast(xp.where(self.condition, zero, grad), self.shapes[1])
+            if pb.requires_grad
+            else None
+        )
+        return ga, gb

@@ -1,0 +1,640 @@
+"""The Tensor: an n-dimensional array that remembers how it was made.
+
+Stage 1's scalar ``Value`` scaled up. Every op on Tensors runs a ``Function``: its
+``forward`` computes the output array with NumPy and keeps what the derivative will need;
+its ``backward`` turns the output's gradient into each input's gradient (the chain rule, one
+op at a time). The output Tensor points at that Function (``_ctx``), and the Function at its
+inputs (``parents``), so the whole computation is a graph that ``backward()`` walks from the
+loss back to the leaves, in reverse topological order.
+
+This module holds the machinery: grad mode, the ``Function`` base, ``Tensor`` itself, the
+backward pass and the constructors. The primitive ops live in :mod:`groundup.tensor.ops`,
+the fused ones in :mod:`groundup.nn.functional`.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from groundup.tensor.backend import default_float, to_dtype, xp
+
+# ---------------------------------------------------------------- grad mode
+
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """Whether new ops record the graph (False inside ``with no_grad():``)."""
+    return _grad_enabled
+
+
+class no_grad:
+    """Context manager (and decorator) that stops recording the graph.
+
+    Inside it ops are plain NumPy computations: no ``Function`` is kept and outputs have
+    ``requires_grad=False``. Use it for evaluation, sampling and optimizer updates.
+
+    >>> with no_grad():
+    ...     y = x * 2          # y.requires_grad is False
+    """
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self.prev = _grad_enabled
+        _grad_enabled = False
+
+    def __exit__(self, *exc: object) -> None:
+        global _grad_enabled
+        _grad_enabled = self.prev
+
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with no_grad():
+                return fn(*args, **kwargs)
+
+        wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+        return wrapper
+
+
+# ---------------------------------------------------------------- Function
+
+
+class Function:
+    """One node of the graph: an op's forward and backward, side by side.
+
+    A subclass writes ``forward(self, *arrays, **params) -> array`` (saving on ``self``
+    what backward needs) and ``backward(self, grad) -> tuple`` (one gradient per input, or
+    None for an input that needs none). ``Op.apply(*tensors, **params)`` runs forward and,
+    when any input requires grad, links the output into the graph.
+    """
+
+    parents: tuple[Tensor, ...] | None = None  # None once backward has released the node
+
+    def forward(self, *args: Any, **params: Any) -> Any:
+        raise NotImplementedError
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
+        ctx = cls()
+        try:
+            data = ctx.forward(*[t.data for t in inputs], **params)
+        except ValueError as e:  # numpy's shape errors, reworded to name the op and shapes
+            raise ValueError(ctx.shape_error([t.shape for t in inputs], e)) from None
+        out = _new_tensor(Tensor)
+        out.data = data
+        out.grad = None
+        out._retain = False
+        if _grad_enabled:
+            for t in inputs:
+                if t.requires_grad:
+                    ctx.parents = inputs
+                    out.requires_grad = True
+                    out._ctx = ctx
+                    return out
+        out.requires_grad = False
+        out._ctx = None
+        return out
+
+    def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
+        joined = " and ".join(str(s) for s in shapes)
+        return f"{type(self).__name__.lower()}: shapes {joined}: {error}"
+
+    def release(self) -> None:
+        """Drop saved arrays and the links to the inputs (backward's ``retain_graph=False``)."""
+        vars(self).clear()
+
+
+_new_tensor = object.__new__
+MaxResult = namedtuple("MaxResult", ["values", "indices"])
+
+
+def _as_shape(shape: tuple[Any, ...]) -> tuple[int, ...]:
+    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike, as PyTorch does."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def _as_index(index: Any) -> Any:
+    """Replace Tensors inside an index by their arrays."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    if isinstance(index, list):
+        return xp.asarray(index)
+    return index
+
+
+# ---------------------------------------------------------------- Tensor
+
+
+class Tensor:
+    """An array with an optional gradient, shaped like ``torch.Tensor``.
+
+    Args:
+        data: a number, nested list or array. Float data becomes float32 unless ``dtype``
+            says otherwise; integer data stays int64.
+        requires_grad: whether ``backward()`` should fill ``.grad`` for this tensor.
+        dtype: a numpy dtype or its name (``"float64"`` for gradient checks).
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retain")
+    data: Any
+    __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__, not numpy
+    __hash__ = object.__hash__  # == is elementwise (as in PyTorch); hash by identity
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        dt = to_dtype(dtype)
+        arr = xp.array(data, dtype=dt)
+        if dt is None:
+            if arr.dtype.kind == "f":
+                arr = arr.astype(default_float, copy=False)
+            elif arr.dtype.kind in "iu":
+                arr = arr.astype(xp.int64, copy=False)
+        if requires_grad and arr.dtype.kind != "f":
+            raise TypeError(
+                f"requires_grad=True needs a floating-point tensor, got dtype {arr.dtype}: "
+                "a gradient is a rate of change, and integers do not change by small amounts"
+            )
+        self.data = arr
+        self.grad: Any = None
+        self.requires_grad = requires_grad
+        self._ctx: Function | None = None
+        self._retain = False
+
+    # ------------------------------------------------------------ attributes
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> Any:
+        return self.data.dtype
+
+    @property
+    def op(self) -> str:
+        """Name of the op that made this tensor ('' for a leaf), for drawing the graph."""
+        return "" if self._ctx is None else type(self._ctx).__name__
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    def size(self, dim: int | None = None) -> Any:
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def item(self) -> Any:
+        return self.data.item()
+
+    def numpy(self) -> Any:
+        return self.data
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph."""
+        return Tensor._wrap(self.data)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"requires_grad=True needs a floating-point tensor, got {self.dtype}")
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` of this non-leaf tensor after backward (freed by default)."""
+        self._retain = True
+
+    def to(self, dtype: Any) -> Tensor:
+        dt = to_dtype(dtype)
+        return self if self.data.dtype == dt else ops.Cast.apply(self, dtype=dt)
+
+    def float(self) -> Tensor:
+        return self.to(xp.float32)
+
+    def double(self) -> Tensor:
+        return self.to(xp.float64)
+
+    def long(self) -> Tensor:
+        return self.to(xp.int64)
+
+    def __repr__(self) -> str:
+        body = repr(self.data)[len("array(") : -1] if self.data.ndim else repr(self.data.item())
+        extra = (
+            f", grad_fn=<{self.op}>"
+            if self._ctx is not None
+            else (", requires_grad=True" if self.requires_grad else "")
+        )
+        return f"tensor({body}{extra})"
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    # ------------------------------------------------------------ arithmetic operators
+
+    def _lift(self, other: Any) -> Tensor:
+        """A Python number as a constant of our dtype (float32 * 2.0 stays float32)."""
+        if isinstance(other, Tensor):
+            return other
+        dt = self.data.dtype if self.data.dtype.kind == "f" else None
+        return Tensor._wrap(xp.asarray(other, dtype=dt))
+
+    def __add__(self, other: Any) -> Tensor:
+        return ops.Add.apply(self, self._lift(other))
+
+    def __radd__(self, other: Any) -> Tensor:
+        return ops.Add.apply(self._lift(other), self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return ops.Sub.apply(self, self._lift(other))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return ops.Sub.apply(self._lift(other), self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return ops.Mul.apply(self, self._lift(other))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return ops.Mul.apply(self._lift(other), self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return ops.Div.apply(self, self._lift(other))
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return ops.Div.apply(self._lift(other), self)
+
+    def __neg__(self) -> Tensor:
+        return ops.Neg.apply(self)
+
+    def __pow__(self, exponent: Any) -> Tensor:
+        if isinstance(exponent, Tensor):
+            raise TypeError("pow: the exponent must be a Python number, got a Tensor")
+        return ops.Pow.apply(self, exponent=exponent)
+
+    def __rpow__(self, base: Any) -> Tensor:
+        # b ** x = exp(x ln b), composed from primitives
+        return (self * float(xp.log(base))).exp()
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return ops.MatMul.apply(self, self._lift(other))
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return ops.MatMul.apply(self._lift(other), self)
+
+    # comparisons give boolean tensors outside the graph (their derivative is zero)
+    def _compare(self, other: Any, fn: Callable[[Any, Any], Any]) -> Tensor:
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor._wrap(fn(self.data, other))
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, xp.equal)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, xp.not_equal)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compare(other, xp.less)
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compare(other, xp.less_equal)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compare(other, xp.greater)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compare(other, xp.greater_equal)
+
+    # ------------------------------------------------------------ elementwise
+
+    def exp(self) -> Tensor:
+        return ops.Exp.apply(self)
+
+    def log(self) -> Tensor:
+        return ops.Log.apply(self)
+
+    def tanh(self) -> Tensor:
+        return ops.Tanh.apply(self)
+
+    def relu(self) -> Tensor:
+        return ops.ReLU.apply(self)
+
+    def sigmoid(self) -> Tensor:
+        return ops.Sigmoid.apply(self)
+
+    def sqrt(self) -> Tensor:
+        return ops.Pow.apply(self, exponent=0.5)
+
+    # ------------------------------------------------------------ reductions
+
+    def sum(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
+        return ops.Sum.apply(self, dim=dim, keepdim=keepdim)
+
+    def mean(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
+        return ops.Mean.apply(self, dim=dim, keepdim=keepdim)
+
+    def var(
+        self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False, correction: int = 1
+    ) -> Tensor:
+        """Variance; ``correction=1`` divides by N-1 (Bessel, PyTorch's default), 0 by N."""
+        return ops.Var.apply(self, dim=dim, keepdim=keepdim, correction=correction)
+
+    def max(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Any:
+        """Largest entries, as in PyTorch.
+
+        ``max()`` and ``max(dim=(0, 1))`` return the values; tied maxima share the gradient
+        equally. ``max(dim=int)`` returns ``(values, indices)``; ``indices`` holds the first
+        maximum of each row, and only that entry receives the gradient.
+        """
+        if dim is None or isinstance(dim, tuple):
+            return ops.Amax.apply(self, dim=dim, keepdim=keepdim)
+        indices = xp.expand_dims(self.data.argmax(axis=dim), dim)
+        values = ops.TakeAlongDim.apply(self, indices=indices, dim=dim, keepdim=keepdim)
+        idx = indices if keepdim else xp.squeeze(indices, dim)
+        return MaxResult(values, Tensor._wrap(idx))
+
+    def min(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Any:
+        if dim is None or isinstance(dim, tuple):
+            return -((-self).max(dim, keepdim))
+        values, indices = (-self).max(dim, keepdim)
+        return MaxResult(-values, indices)
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        if dim is None:
+            return Tensor._wrap(xp.asarray(self.data.argmax()))
+        return Tensor._wrap(self.data.argmax(axis=dim, keepdims=keepdim))
+
+    # ------------------------------------------------------------ movement
+
+    def reshape(self, *shape: Any) -> Tensor:
+        return ops.Reshape.apply(self, shape=_as_shape(shape))
+
+    def view(self, *shape: Any) -> Tensor:
+        """Same as ``reshape`` (NumPy copies a non-contiguous input instead of failing)."""
+        return ops.Reshape.apply(self, shape=_as_shape(shape))
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        shape = self.data.shape
+        end = end_dim % len(shape) if shape else 0
+        new = shape[:start_dim] + (-1,) + shape[end + 1 :]
+        return self.reshape(new) if shape else self.reshape(1)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        dim = dim if dim >= 0 else dim + self.data.ndim + 1
+        return self.reshape(self.data.shape[:dim] + (1,) + self.data.shape[dim:])
+
+    def squeeze(self, dim: int | None = None) -> Tensor:
+        shape = self.data.shape
+        if dim is None:
+            return self.reshape(tuple(s for s in shape if s != 1))
+        if shape[dim] != 1:
+            return self
+        dim %= len(shape)
+        return self.reshape(shape[:dim] + shape[dim + 1 :])
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        return ops.Transpose.apply(self, dim0=dim0, dim1=dim1)
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 (PyTorch's name)
+        return ops.Permute.apply(self, dims=tuple(reversed(range(self.data.ndim))))
+
+    def permute(self, *dims: Any) -> Tensor:
+        return ops.Permute.apply(self, dims=_as_shape(dims))
+
+    def contiguous(self) -> Tensor:
+        """No-op: NumPy ops accept strided arrays, so there is nothing to do."""
+        return self
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return ops.GetItem.apply(self, index=_as_index(index))
+
+    def split(self, split_size: int | Sequence[int], dim: int = 0) -> list[Tensor]:
+        """Chunks of ``split_size`` along ``dim`` (the last may be smaller), as in PyTorch."""
+        n = self.data.shape[dim]
+        if isinstance(split_size, int):
+            sizes = [split_size] * (n // split_size) + ([n % split_size] if n % split_size else [])
+        else:
+            sizes = list(split_size)
+        pieces, start = [], 0
+        lead = (slice(None),) * (dim % self.data.ndim)
+        for size in sizes:
+            pieces.append(self[lead + (slice(start, start + size),)])
+            start += size
+        return pieces
+
+    def masked_fill(self, mask: Any, value: Any) -> Tensor:
+        """Entries where ``mask`` is True replaced by ``value`` (broadcasting the mask)."""
+        mask = mask.data if isinstance(mask, Tensor) else xp.asarray(mask)
+        return ops.MaskedFill.apply(self, mask=mask, value=value)
+
+    # ------------------------------------------------------------ backward
+
+    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+        """Fill ``.grad`` of every leaf this tensor depends on (reverse-mode chain rule).
+
+        Args:
+            grad: d(something)/d(self); may be omitted when self holds one number
+                (it is then 1, as in ``loss.backward()``).
+            retain_graph: keep the saved arrays so that backward can run again.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward: this tensor does not require grad; no tensor it was computed "
+                "from has requires_grad=True (or it was computed under no_grad())"
+            )
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward: grad can be omitted only for a tensor with one element, "
+                    f"got shape {self.shape}; pass grad= of that shape (or reduce with .sum())"
+                )
+            grad = xp.ones_like(self.data)
+        else:
+            grad = xp.asarray(
+                grad.data if isinstance(grad, Tensor) else grad, dtype=self.data.dtype
+            )
+            if grad.shape != self.data.shape:
+                raise ValueError(
+                    f"backward: grad has shape {grad.shape}, expected {self.data.shape}"
+                )
+        owned: set[int] = set()  # ids of tensors whose .grad array we created (safe to +=)
+        _accumulate(self, grad, owned)
+        for t in _topological_order(self):
+            ctx = t._ctx
+            grads = ctx.backward(t.grad)  # type: ignore[union-attr]
+            for parent, g in zip(ctx.parents, grads, strict=True):  # type: ignore[union-attr, arg-type]
+                if g is not None and parent.requires_grad:
+                    _accumulate(parent, g, owned)
+            if not retain_graph:
+                ctx.release()  # type: ignore[union-attr]
+            if not t._retain:
+                t.grad = None  # a non-leaf's gradient is done with (PyTorch frees it too)
+
+    @staticmethod
+    def _wrap(data: Any) -> Tensor:
+        """A leaf Tensor around an existing array, without copying or checks."""
+        out = _new_tensor(Tensor)
+        out.data = data
+        out.grad = None
+        out.requires_grad = False
+        out._ctx = None
+        out._retain = False
+        return out
+
+
+def _topological_order(root: Tensor) -> list[Tensor]:
+    """Non-leaf tensors from ``root`` back to the leaves, each after all its consumers.
+
+    Iterative depth-first search (a recursive one overflows on a 100,000-op chain).
+    """
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        t, children_done = stack.pop()
+        if children_done:
+            order.append(t)
+            continue
+        if id(t) in visited:
+            continue
+        visited.add(id(t))
+        ctx = t._ctx
+        if ctx is None:
+            continue
+        if ctx.parents is None:
+            raise RuntimeError(
+                f"backward: the graph through {type(ctx).__name__} was already freed by an "
+                "earlier backward(); call backward(retain_graph=True) the first time to "
+                "backpropagate twice"
+            )
+        stack.append((t, True))
+        for p in ctx.parents:
+            if p.requires_grad and p._ctx is not None and id(p) not in visited:
+                stack.append((p, False))
+    order.reverse()
+    return order
+
+
+def _accumulate(t: Tensor, g: Any, owned: set[int]) -> None:
+    """Add ``g`` into ``t.grad``; in place once we own the array, never into a shared one."""
+    if g.shape != t.data.shape:
+        raise RuntimeError(
+            f"backward of {t.op or 'a leaf'}: gradient shape {g.shape} does not match the "
+            f"tensor's shape {t.data.shape} (a bug in an op's backward)"
+        )
+    if t.grad is None:
+        if t._ctx is None:  # a leaf keeps its own writable copy (optimizers update it in place)
+            t.grad = xp.array(g, dtype=t.data.dtype)
+            owned.add(id(t))
+        else:  # an interior gradient may alias another; it is read, never written
+            t.grad = g
+    elif id(t) in owned or t._ctx is None:
+        t.grad += g
+    else:
+        t.grad = t.grad + g
+        owned.add(id(t))
+
+
+# ---------------------------------------------------------------- constructors
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    """``groundup.tensor([1.0, 2.0])``: same as ``Tensor(...)``, PyTorch's spelling."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def _rng(generator: Any) -> Any:
+    """An int seed, a ``numpy.random.Generator`` or None (a fresh unseeded one)."""
+    if generator is None or isinstance(generator, int):
+        return xp.random.default_rng(generator)
+    if isinstance(generator, xp.random.Generator):
+        return generator
+    raise TypeError(
+        f"generator must be an int seed, a numpy.random.Generator or None, got {generator!r}"
+    )
+
+
+def _float_dtype(dtype: Any) -> Any:
+    return default_float if dtype is None else to_dtype(dtype)
+
+
+def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    data = xp.zeros(_as_shape(shape), dtype=_float_dtype(dtype))
+    return Tensor._wrap(data).requires_grad_(requires_grad)
+
+
+def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    data = xp.ones(_as_shape(shape), dtype=_float_dtype(dtype))
+    return Tensor._wrap(data).requires_grad_(requires_grad)
+
+
+def randn(
+    *shape: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None
+) -> Tensor:
+    """Standard normal samples from ``generator`` (int seed, Generator or None)."""
+    dt = _float_dtype(dtype)
+    data = _rng(generator).standard_normal(_as_shape(shape), dtype=xp.float64).astype(dt)
+    return Tensor._wrap(data).requires_grad_(requires_grad)
+
+
+def arange(
+    start: float,
+    end: float | None = None,
+    step: float = 1,
+    dtype: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """``arange(5)`` -> [0, 1, 2, 3, 4]; integers give int64, floats float32."""
+    if end is None:
+        start, end = 0, start
+    dt = to_dtype(dtype)
+    if dt is None:
+        floats = any(isinstance(v, float) for v in (start, end, step))
+        dt = default_float if floats else xp.int64
+    return Tensor._wrap(xp.arange(start, end, step, dtype=dt)).requires_grad_(requires_grad)
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors along an existing dimension."""
+    return ops.Cat.apply(*tensors, dim=dim)
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors along a new dimension."""
+    return ops.Stack.apply(*tensors, dim=dim)
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """``a`` where ``condition`` is True, else ``b`` (all three broadcast)."""
+    cond = condition.data if isinstance(condition, Tensor) else xp.asarray(condition)
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(a)
+    return ops.Where.apply(like._lift(a), like._lift(b), condition=cond.astype(bool, copy=False))
+
+
+from groundup.tensor import ops  # noqa: E402  (ops subclass Function, defined above)

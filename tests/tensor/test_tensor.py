@@ -1,0 +1,255 @@
+"""Known answers, the autograd machinery, dtypes and error messages of groundup.Tensor."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import groundup
+from groundup import Tensor, no_grad
+from groundup.tensor import gradcheck
+
+# ---------------------------------------------------------------- known answers
+
+
+def test_micrograd_known_answer():
+    # micrograd's README example, as tensors of one element: same numbers as stage 1
+    a = Tensor([-4.0], dtype="float64", requires_grad=True)
+    b = Tensor([2.0], dtype="float64", requires_grad=True)
+    c = a + b
+    d = a * b + b**3
+    c = c + c + 1
+    c = c + 1 + c + (-a)
+    d = d + d * 2 + (b + a).relu()
+    d = d + 3 * d + (b - a).relu()
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g = g + 10.0 / f
+    g.sum().backward()
+    assert g.item() == pytest.approx(24.70408163265306, abs=1e-12)
+    assert a.grad.item() == pytest.approx(138.83381924198252, abs=1e-10)
+    assert b.grad.item() == pytest.approx(645.5772594752187, abs=1e-10)
+
+
+def test_matmul_known_answer():
+    a = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    b = Tensor([[5.0], [6.0]], requires_grad=True)
+    y = a @ b
+    assert y.tolist() == [[17.0], [39.0]]
+    y.sum().backward()
+    assert a.grad.tolist() == [[5.0, 6.0], [5.0, 6.0]]  # dL/da = 1 b^T
+    assert b.grad.tolist() == [[4.0], [6.0]]  # dL/db = a^T 1
+
+
+def test_broadcast_gradient_sums_back():
+    x = Tensor(np.ones((4, 3)), requires_grad=True)
+    b = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (x * b).sum().backward()
+    assert b.grad.shape == (3,)
+    assert b.grad.tolist() == [4.0, 4.0, 4.0]
+    assert x.grad.tolist() == [[1.0, 2.0, 3.0]] * 4
+
+
+# ---------------------------------------------------------------- dtypes and constructors
+
+
+def test_default_dtypes():
+    assert Tensor([1.0, 2.0]).dtype == np.float32
+    assert Tensor(np.zeros(3)).dtype == np.float32  # float64 arrays too, unless asked
+    assert Tensor([1, 2]).dtype == np.int64
+    assert Tensor([1.0], dtype="float64").dtype == np.float64
+    assert Tensor([1.0], dtype=np.float64).dtype == np.float64
+    x = Tensor([1.0, 2.0])
+    for y in (x * 2.0, 2.0 * x, x / 3, x**2, 1 - x, x + np.float64(1)):
+        assert y.dtype == np.float32
+
+
+def test_constructors():
+    assert groundup.zeros(2, 3).shape == (2, 3)
+    assert groundup.ones((2, 3)).data.sum() == 6
+    assert groundup.zeros(2, dtype="float64").dtype == np.float64
+    assert groundup.arange(4).tolist() == [0, 1, 2, 3]
+    assert groundup.arange(4).dtype == np.int64
+    assert groundup.arange(0.0, 1.0, 0.5).dtype == np.float32
+    a = groundup.randn(3, 4, generator=7)
+    b = groundup.randn(3, 4, generator=np.random.default_rng(7))
+    assert a.dtype == np.float32 and np.array_equal(a.data, b.data)
+    assert groundup.randn(2, requires_grad=True).requires_grad
+    assert groundup.tensor([1.0]).dtype == np.float32
+
+
+def test_constructor_copies_its_input():
+    arr = np.ones(3, dtype=np.float32)
+    t = Tensor(arr)
+    arr[0] = 5
+    assert t.data[0] == 1
+
+
+def test_item_numpy_detach_repr():
+    x = Tensor([[1.5]], requires_grad=True)
+    assert x.item() == 1.5
+    assert isinstance(x.numpy(), np.ndarray)
+    y = (x * 2).detach()
+    assert not y.requires_grad and y.is_leaf
+    assert "requires_grad=True" in repr(x)
+    assert "grad_fn=<Mul>" in repr(x * 2)
+
+
+def test_comparisons_make_bool_tensors_outside_the_graph():
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    m = x > 1.5
+    assert m.dtype == bool and not m.requires_grad
+    assert m.tolist() == [False, True, True]
+    assert (x == 2.0).tolist() == [False, True, False]
+    assert len({x, x}) == 1  # hashable by identity
+
+
+def test_numpy_array_on_the_left_defers_to_tensor():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = np.array([3.0, 4.0], dtype=np.float32) * x
+    assert isinstance(y, Tensor) and y.requires_grad
+
+
+# ---------------------------------------------------------------- graph machinery
+
+
+def test_no_grad_records_nothing():
+    x = Tensor([1.0], requires_grad=True)
+    with no_grad():
+        assert not groundup.is_grad_enabled()
+        y = x * 2
+    assert groundup.is_grad_enabled()
+    assert not y.requires_grad and y.is_leaf
+
+    @no_grad()
+    def f(t):
+        return t * 3
+
+    assert not f(x).requires_grad
+
+
+def test_tensor_used_twice_accumulates():
+    x = Tensor([3.0], dtype="float64", requires_grad=True)
+    y = x * x + x  # x used three times
+    y.backward(np.ones(1))
+    assert x.grad.tolist() == [7.0]
+
+
+def test_grad_accumulates_across_backward_calls():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).sum().backward()
+    (x * 3).sum().backward()
+    assert x.grad.tolist() == [6.0, 6.0]
+
+
+def test_leaf_grads_are_writable_and_not_shared():
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    b = Tensor([3.0, 4.0], requires_grad=True)
+    (a + b).sum().backward()  # the same upstream array reaches both leaves
+    a.grad += 1
+    assert b.grad.tolist() == [1.0, 1.0]
+    c = Tensor(np.ones((2, 3)), requires_grad=True)
+    c.sum().backward()  # sum's backward is a read-only broadcast view
+    c.grad *= 2
+    assert c.grad.flags.writeable and c.grad.tolist() == [[2.0] * 3] * 2
+
+
+def test_non_leaf_grads_are_freed_unless_retained():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2
+    k = x * 3
+    k.retain_grad()
+    (h + k).sum().backward()
+    assert h.grad is None
+    assert k.grad.tolist() == [1.0, 1.0]
+
+
+def test_long_chain_is_not_recursive():
+    x = Tensor([1.0], dtype="float64", requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y + 0.0
+    y.sum().backward()
+    assert x.grad.tolist() == [1.0]
+
+
+def test_second_backward_through_freed_graph_raises():
+    x = Tensor([1.0], requires_grad=True)
+    y = (x * 2).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="already freed"):
+        y.backward()
+
+
+def test_retain_graph_allows_second_backward():
+    x = Tensor([1.0], requires_grad=True)
+    y = (x * 2).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    assert x.grad.tolist() == [4.0]
+
+
+def test_backward_releases_saved_buffers():
+    x = Tensor(np.ones((3, 3)), requires_grad=True)
+    y = x.exp()
+    z = y.sum()
+    ctx = y._ctx
+    assert vars(ctx)  # holds the saved output
+    z.backward()
+    assert not vars(ctx) and ctx.parents is None
+
+
+# ---------------------------------------------------------------- errors a learner can act on
+
+
+def test_matmul_shape_error_names_both_shapes():
+    with pytest.raises(
+        ValueError, match=r"matmul: \(4, 3\) @ \(4, 3\): inner sizes 3 and 4 differ"
+    ):
+        groundup.ones(4, 3) @ groundup.ones(4, 3)
+
+
+def test_broadcast_error_names_op_and_shapes():
+    with pytest.raises(ValueError, match=r"add: shapes \(2, 3\) and \(4,\)"):
+        groundup.ones(2, 3) + groundup.ones(4)
+
+
+def test_backward_of_non_scalar_needs_grad():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"one element, got shape \(2,\)"):
+        (x * 2).backward()
+
+
+def test_integer_tensor_cannot_require_grad():
+    with pytest.raises(TypeError, match="floating-point"):
+        Tensor([1, 2], requires_grad=True)
+
+
+def test_backward_without_grad_graph_says_why():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        Tensor([1.0]).sum().backward()
+
+
+def test_pow_needs_a_number():
+    with pytest.raises(TypeError, match="exponent"):
+        Tensor([1.0]) ** Tensor([2.0])
+
+
+# ---------------------------------------------------------------- gradcheck itself
+
+
+def test_gradcheck_accepts_right_and_rejects_wrong_backward():
+    x = groundup.randn(3, 4, generator=0)
+    assert gradcheck(lambda a: (a.tanh() * a).sum(dim=1), x)
+
+    class WrongSquare(groundup.tensor.Function):
+        def forward(self, a):
+            self.a = a
+            return a * a
+
+        def backward(self, grad):
+            return (grad * self.a,)  # missing the factor 2
+
+    with pytest.raises(AssertionError, match="gradcheck: input 0"):
+        gradcheck(lambda a: WrongSquare.apply(a), x)
