@@ -1,1 +1,43 @@
-"""(placeholder: filled in by the issue that builds this package)"""
+"""Neural-network building blocks on the tensor engine, shaped like ``torch.nn``.
+
+* :mod:`.module`: ``Module`` (registration, parameters, train/eval, state_dict) and
+  ``Parameter``.
+* :mod:`.layers`: ``Linear``, ``Embedding``, ``LayerNorm``, ``BatchNorm1d``, ``Dropout``,
+  ``Tanh``, ``ReLU``, ``GELU``, ``Sequential``, ``ModuleList``, ``ModuleDict``.
+* :mod:`.init`: initialisers (``normal_``, ``kaiming_normal_`` ...).
+* :mod:`.functional`: the fused functions (``F.cross_entropy``, ``F.layer_norm`` ...).
+"""
+
+from groundup.nn import functional, init
+from groundup.nn.layers import (
+    GELU,
+    BatchNorm1d,
+    Dropout,
+    Embedding,
+    LayerNorm,
+    Linear,
+    ModuleDict,
+    ModuleList,
+    ReLU,
+    Sequential,
+    Tanh,
+)
+from groundup.nn.module import Module, Parameter
+
+__all__ = [
+    "GELU",
+    "BatchNorm1d",
+    "Dropout",
+    "Embedding",
+    "LayerNorm",
+    "Linear",
+    "Module",
+    "ModuleDict",
+    "ModuleList",
+    "Parameter",
+    "ReLU",
+    "Sequential",
+    "Tanh",
+    "functional",
+    "init",
+]
