@@ -1,0 +1,200 @@
+"""The scalar engine: known answers first, then the rules every graph must follow."""
+
+from __future__ import annotations
+
+import gc
+import math
+
+import pytest
+
+from groundup.scalar import Value, topological_order
+
+
+def test_micrograd_readme_expression():
+    # the expression of the original micrograd README, with its published answers
+    a = Value(-4.0)
+    b = Value(2.0)
+    c = a + b
+    d = a * b + b**3
+    c += c + 1
+    c += 1 + c + (-a)
+    d += d * 2 + (b + a).relu()
+    d += 3 * d + (b - a).relu()
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g += 10.0 / f
+    g.backward()
+    assert g.data == pytest.approx(24.7041, abs=1e-4)
+    assert a.grad == pytest.approx(138.8338, abs=1e-4)
+    assert b.grad == pytest.approx(645.5773, abs=1e-4)
+
+
+def test_single_tanh_neuron():
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    o = (x1 * w1 + x2 * w2 + b).tanh()
+    o.backward()
+    assert o.data == pytest.approx(0.7071, abs=1e-4)
+    assert x1.grad == pytest.approx(-1.5, abs=1e-4)
+    assert x2.grad == pytest.approx(0.5, abs=1e-4)
+    assert w1.grad == pytest.approx(1.0, abs=1e-4)
+    assert w2.grad == pytest.approx(0.0, abs=1e-4)
+
+
+def test_tanh_neuron_spelled_with_exp_matches():
+    # tanh(n) = (e^2n - 1) / (e^2n + 1): the same gradients through exp, pow and division
+    x1, x2, w1, w2 = Value(2.0), Value(0.0), Value(-3.0), Value(1.0)
+    b = Value(6.8813735870195432)
+    n = x1 * w1 + x2 * w2 + b
+    e = (2 * n).exp()
+    o = (e - 1) / (e + 1)
+    o.backward()
+    assert o.data == pytest.approx(0.7071, abs=1e-4)
+    assert (x1.grad, x2.grad, w1.grad, w2.grad) == pytest.approx((-1.5, 0.5, 1.0, 0.0), abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    "fn, x, value, grad",
+    [
+        (lambda v: v.exp(), 1.0, math.e, math.e),
+        (lambda v: v.log(), 2.0, math.log(2.0), 0.5),
+        (lambda v: v.tanh(), 0.5, math.tanh(0.5), 1 - math.tanh(0.5) ** 2),
+        (lambda v: v.relu(), 1.5, 1.5, 1.0),
+        (lambda v: v.relu(), -1.5, 0.0, 0.0),
+        (lambda v: v.sigmoid(), 0.0, 0.5, 0.25),
+        (lambda v: v.sigmoid(), -800.0, 0.0, 0.0),  # no overflow in exp
+        (lambda v: v**3, 2.0, 8.0, 12.0),
+        (lambda v: v**0.5, 4.0, 2.0, 0.25),
+        (lambda v: v**-1, 4.0, 0.25, -1 / 16),
+        (lambda v: -v, 3.0, -3.0, -1.0),
+        (lambda v: 1 - v, 3.0, -2.0, -1.0),
+        (lambda v: v - 1, 3.0, 2.0, 1.0),
+        (lambda v: 2 * v, 3.0, 6.0, 2.0),
+        (lambda v: 2 + v, 3.0, 5.0, 1.0),
+        (lambda v: 1 / v, 4.0, 0.25, -1 / 16),
+        (lambda v: v / 4, 3.0, 0.75, 0.25),
+    ],
+)
+def test_each_op_value_and_local_derivative(fn, x, value, grad):
+    v = Value(x)
+    out = fn(v)
+    out.backward()
+    assert out.data == pytest.approx(value, rel=1e-12, abs=1e-300)
+    assert v.grad == pytest.approx(grad, rel=1e-12, abs=1e-300)
+
+
+def test_each_node_records_op_and_ordered_inputs():
+    a, b = Value(1.0), Value(2.0)
+    c = a * b
+    assert c._op == "*" and c._prev == (a, b)
+    d = a + a
+    assert d._op == "+" and d._prev == (a, a)
+    assert (a**2)._op == "**2"
+    assert a.tanh()._prev == (a,)
+
+
+def test_reused_node_gets_both_contributions():
+    a = Value(3.0)
+    b = a + a
+    b.backward()
+    assert a.grad == 2.0
+    c = Value(3.0)
+    (c * c).backward()
+    assert c.grad == 6.0
+
+
+def test_backward_twice_accumulates_like_pytorch():
+    a = Value(2.0)
+    b = a * 3
+    b.backward()
+    b.backward()
+    assert a.grad == 6.0
+    # through an intermediate node: only leaves accumulate, as with retain_graph in torch
+    x = Value(2.0)
+    c = (x * 3) * 2
+    c.backward()
+    c.backward()
+    assert x.grad == 12.0
+
+
+def test_two_hundred_thousand_step_chain_needs_no_recursion():
+    x = Value(1.0)
+    v = x
+    for _ in range(200_000):
+        v = v.relu()
+    v.backward()
+    assert x.grad == 1.0
+    assert len(topological_order(v)) == 200_001
+
+
+def test_topological_order_puts_every_node_after_its_inputs():
+    # the diamond that a "mark visited when pushed" search gets wrong
+    a = Value(1.0)
+    b = a.exp()
+    c = b * a
+    d = c + b
+    order = topological_order(d)
+    position = {id(node): i for i, node in enumerate(order)}
+    assert len(order) == 4 and order[-1] is d
+    for node in order:
+        for child in node._prev:
+            assert position[id(child)] < position[id(node)]
+
+
+def test_graph_has_no_reference_cycles():
+    # dropped graphs must be freed by reference counting alone, with no work for the
+    # cyclic garbage collector (micrograd's closures refer back to their node)
+    gc.collect()
+    gc.disable()
+    try:
+        x = Value(0.5)
+        v = x
+        for _ in range(50):
+            v = (v * 2 + 1).tanh().sigmoid().exp().log() ** 2 / 3 - v.relu()
+        v.backward()
+        del v, x
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+
+
+def test_log_of_non_positive_raises_value_error_naming_op_and_value():
+    with pytest.raises(ValueError, match=r"log.*-2\.0"):
+        Value(-2.0).log()
+    with pytest.raises(ValueError, match=r"log.*0\.0"):
+        Value(0.0).log()
+
+
+def test_negative_base_to_fractional_power_raises():
+    with pytest.raises(ValueError, match=r"pow.*-4\.0.*0\.5"):
+        Value(-4.0) ** 0.5
+    assert (Value(-2.0) ** 2).data == 4.0  # integer powers of negatives are fine
+    assert (Value(-2.0) ** 3.0).data == -8.0
+
+
+def test_division_by_zero_raises_value_error():
+    with pytest.raises(ValueError, match="zero"):
+        Value(1.0) / Value(0.0)
+    with pytest.raises(ValueError, match="zero"):
+        Value(1.0) / 0
+
+
+def test_sqrt_at_zero_has_infinite_slope():
+    x = Value(0.0)
+    y = x**0.5
+    y.backward()
+    assert y.data == 0.0 and x.grad == math.inf
+
+
+def test_non_numbers_are_refused():
+    with pytest.raises(TypeError, match="str"):
+        Value(1.0) + "2"
+    with pytest.raises(TypeError, match="exponent"):
+        Value(2.0) ** Value(2.0)
+
+
+def test_repr_shows_data_grad_and_label():
+    assert repr(Value(2.0)) == "Value(data=2.0, grad=0.0)"
+    assert "label='w'" in repr(Value(1.0, label="w"))
