@@ -218,8 +218,20 @@ def test_bad_arguments():
         BPETokenizer().train("abc", vocab_size=256)
     with pytest.raises(ValueError, match="distinct"):
         BPETokenizer().train("abc", vocab_size=300, special_tokens=(EOT, EOT))
+    with pytest.raises(ValueError, match="vocab_size must be an int"):
+        BPETokenizer().train("abc", vocab_size="512")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="str"):
         BPETokenizer().encode(b"bytes")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="pattern must be 'gpt2', 'gpt4', None"):
+        BPETokenizer().train("abc", vocab_size=300, pattern="gpt5")
+    with pytest.raises(ValueError, match="not a valid regular expression"):
+        BPETokenizer().train("abc", vocab_size=300, pattern="(unclosed")
+
+
+def test_custom_pattern():
+    tok = BPETokenizer().train("ab ab ab cd", vocab_size=257, pattern=r"\S+|\s+", special_tokens=())
+    assert tok.merges == {(97, 98): 256}
+    assert tok.decode(tok.encode("ab cd  ab")) == "ab cd  ab"
 
 
 @pytest.mark.parametrize("pattern", ["gpt2", "gpt4", None])

@@ -50,6 +50,29 @@ GPT4_SPLIT_PATTERN = (
 )
 PATTERNS = {"gpt2": GPT2_SPLIT_PATTERN, "gpt4": GPT4_SPLIT_PATTERN}
 
+
+def resolve_pattern(pattern: str | None) -> str | None:
+    """The split regex for a pattern name ("gpt2", "gpt4"), a custom regex, or None.
+
+    A custom regex should match every character somewhere (``findall`` drops the rest).
+    """
+    if pattern is None or pattern in PATTERNS:
+        return PATTERNS.get(pattern) if pattern is not None else None
+    if not isinstance(pattern, str) or regex.fullmatch(r"\w+", pattern):
+        raise ValueError(
+            f"pattern must be 'gpt2', 'gpt4', None or a regular expression, got {pattern!r}"
+        )
+    try:
+        regex.compile(pattern)
+    except regex.error as err:
+        raise ValueError(f"pattern {pattern!r} is not a valid regular expression: {err}") from None
+    return pattern
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
 VOCAB_FILE = "vocab.json"
 MERGES_FILE = "merges.txt"
 
@@ -215,7 +238,7 @@ class BPETokenizer(Tokenizer):
 
     def _reset_caches(self) -> None:
         self.ranks = {pair: r for r, pair in enumerate(self.merges)}  # earlier merge = lower
-        pattern = PATTERNS.get(self.pattern, self.pattern) if self.pattern is not None else None
+        pattern = resolve_pattern(self.pattern)
         self._split = regex.compile(pattern).findall if pattern is not None else None
         specials = sorted(self.special_tokens, key=len, reverse=True)  # longest first
         self._special_split = (
@@ -245,8 +268,10 @@ class BPETokenizer(Tokenizer):
             raise ValueError(
                 f"special_tokens must be distinct non-empty strings, got {special_tokens}"
             )
-        num_merges = vocab_size - 256 - len(special_tokens)
-        if not isinstance(vocab_size, int) or num_merges < 0:
+        if not isinstance(text, str):
+            raise ValueError(f"BPETokenizer.train: text must be a str, got {type(text)}")
+        num_merges = vocab_size - 256 - len(special_tokens) if _is_int(vocab_size) else -1
+        if num_merges < 0:
             raise ValueError(
                 f"vocab_size must be an int >= 256 + {len(special_tokens)} (bytes + special "
                 f"tokens), got {vocab_size!r}"
