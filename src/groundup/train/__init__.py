@@ -1,1 +1,49 @@
-"""(placeholder: filled in by the issue that builds this package)"""
+"""Training: the loop, its data protocol, run folders and checkpoints.
+
+* :mod:`.batches`: ``batches.get(split, step) -> (X, Y)``; ArrayBatches, TokenBatches.
+* :mod:`.loop`: ``TrainConfig``, ``train(...) -> History``, ``evaluate(...)``.
+* :mod:`.io`: atomic writes, ``make_run_dir``, metrics.json, history.csv.
+* :mod:`.checkpoint`: ``save_checkpoint``, ``load_checkpoint``, ``resume``, ``Checkpointer``.
+* :mod:`.sampling`: ``sample_next`` (temperature, top-k, top-p) shared by every model.
+"""
+
+from groundup.train.batches import ArrayBatches, Batches, TokenBatches
+from groundup.train.checkpoint import (
+    Checkpoint,
+    Checkpointer,
+    load_checkpoint,
+    resume,
+    save_checkpoint,
+)
+from groundup.train.io import (
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    make_run_dir,
+    read_json,
+    write_history,
+    write_metrics,
+)
+from groundup.train.loop import History, TrainConfig, evaluate, train
+
+__all__ = [
+    "ArrayBatches",
+    "Batches",
+    "Checkpoint",
+    "Checkpointer",
+    "History",
+    "TokenBatches",
+    "TrainConfig",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+    "evaluate",
+    "load_checkpoint",
+    "make_run_dir",
+    "read_json",
+    "resume",
+    "save_checkpoint",
+    "train",
+    "write_history",
+    "write_metrics",
+]
