@@ -263,3 +263,18 @@ def test_from_pretrained_errors(tmp_path, trained):
         BPETokenizer.from_pretrained(tmp_path)
     with pytest.raises(ValueError, match="folder is required"):
         BPETokenizer.from_config(trained.to_config())
+
+
+def test_train_tokenizer_by_name(tmp_path):
+    from groundup.tokenizers import CharTokenizer, train_tokenizer
+
+    text = "to be or not to be " * 30
+    char = train_tokenizer("char", text)
+    assert isinstance(char, CharTokenizer) and char.vocab_size == len(set(text))
+    bpe = train_tokenizer("bpe", text, vocab_size=262)
+    assert isinstance(bpe, BPETokenizer) and bpe.vocab_size == 262
+    assert bpe.decode(bpe.encode(text)) == text
+    with pytest.raises(ValueError, match="'char' or 'bpe'"):
+        train_tokenizer("wordpiece", text)
+    with pytest.raises(ValueError, match="vocab_size must be None"):
+        train_tokenizer("char", text, vocab_size=100)

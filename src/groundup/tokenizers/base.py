@@ -125,3 +125,26 @@ def tokenizer_from_config(
 
         return BPETokenizer.from_config(config, folder=folder)
     raise ValueError(f"tokenizer config has type {kind!r}, expected 'char' or 'bpe'")
+
+
+def train_tokenizer(kind: str, text: str, vocab_size: int | None = None) -> Tokenizer:
+    """A tokenizer for running text, by name: what ``--tokenizer char|bpe`` needs.
+
+    ``"char"``: :meth:`CharTokenizer.from_text` (``vocab_size`` must be None: it is the
+    number of distinct characters). ``"bpe"``: :meth:`BPETokenizer.train` to ``vocab_size``
+    (default 512) with GPT-2's pattern and ``<|endoftext|>``.
+    """
+    if kind == "char":
+        from groundup.tokenizers.char import CharTokenizer
+
+        if vocab_size is not None:
+            raise ValueError(
+                f"vocab_size must be None for the char tokenizer (it is the number of "
+                f"distinct characters), got {vocab_size!r}"
+            )
+        return CharTokenizer.from_text(text)
+    if kind == "bpe":
+        from groundup.tokenizers.bpe import BPETokenizer
+
+        return BPETokenizer().train(text, 512 if vocab_size is None else vocab_size)
+    raise ValueError(f"tokenizer kind must be 'char' or 'bpe', got {kind!r}")
