@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import groundup.nn as nn
 from groundup import Tensor
@@ -173,3 +175,19 @@ def test_apply_visits_children_first():
     order = []
     nn.Sequential(nn.Tanh(), nn.ReLU()).apply(lambda m: order.append(type(m).__name__))
     assert order == ["Tanh", "ReLU", "Sequential"]
+
+
+@given(st.lists(st.integers(1, 6), min_size=2, max_size=5), st.integers(0, 2**31))
+def test_property_state_dict_transfers_the_function(widths, seed):
+    def mlp(s):
+        g = np.random.default_rng(s)
+        layers = []
+        for a, b in zip(widths, widths[1:], strict=False):
+            layers += [nn.Linear(a, b, generator=g, dtype="float64"), nn.Tanh()]
+        return nn.Sequential(*layers)
+
+    a, b = mlp(seed), mlp(seed + 1)
+    x = np.random.default_rng(seed).normal(size=(3, widths[0]))
+    b.load_state_dict(a.state_dict())
+    np.testing.assert_array_equal(a(x).data, b(x).data)
+    assert a.num_parameters() == sum(i * o + o for i, o in zip(widths, widths[1:], strict=False))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
 
@@ -156,3 +158,20 @@ def test_default_init_distributions_match_torch():
     assert nn.Embedding(400, 100, generator=0).weight.data.std() == pytest.approx(
         torch.nn.Embedding(400, 100).weight.detach().std().item(), rel=0.03
     )
+
+
+@given(
+    st.lists(st.integers(1, 5), min_size=0, max_size=2),
+    st.integers(1, 6),
+    st.integers(1, 6),
+    st.integers(0, 2**31),
+)
+def test_property_linear_and_layernorm_any_shape(lead, fan_in, fan_out, seed):
+    rng = np.random.default_rng(seed)
+    theirs = torch.nn.Linear(fan_in, fan_out).double()
+    ours = nn.Linear(fan_in, fan_out, dtype="float64")
+    copy_weights(ours, theirs)
+    run_both(ours, theirs, rng.normal(size=(*lead, fan_in)), seed=seed)
+    theirs = torch.nn.LayerNorm(fan_out).double()
+    ours = nn.LayerNorm(fan_out, dtype="float64")
+    run_both(ours, theirs, rng.normal(size=(*lead, 2, fan_out)), seed=seed)

@@ -22,6 +22,7 @@ from groundup.train.io import (
     make_run_dir,
     read_json,
     write_history,
+    write_loss_curve,
     write_metrics,
 )
 from groundup.train.loop import History, TrainConfig, evaluate, train
@@ -45,5 +46,6 @@ __all__ = [
     "save_checkpoint",
     "train",
     "write_history",
+    "write_loss_curve",
     "write_metrics",
 ]

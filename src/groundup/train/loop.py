@@ -128,6 +128,14 @@ class History:
         pairs = [(s, v) for s, v in zip(self.step, self.val_loss, strict=True) if v is not None]
         return [s for s, _ in pairs], [v for _, v in pairs]
 
+    def loss_series(self) -> dict[str, tuple[list[int], list[float]]]:
+        """``{"train": (steps, losses), "val": (steps, losses)}``, the input of
+        ``groundup.viz.plots.plot_loss_curve`` (val only when evaluated)."""
+        series = {"train": (list(self.step), list(self.train_loss))}
+        if any(v is not None for v in self.val_loss):
+            series["val"] = self.val_curve()
+        return series
+
     @property
     def best_val_loss(self) -> float | None:
         _, losses = self.val_curve()
