@@ -261,6 +261,9 @@ def test_from_pretrained_errors(tmp_path, trained):
         f.write("Ġzz qq\n")
     with pytest.raises(ValueError, match=r"merges.txt line \d+ 'Ġzz qq'"):
         BPETokenizer.from_pretrained(tmp_path)
+    merges = (tmp_path / "merges.txt").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "merges.txt").write_bytes("\r\n".join(merges[:-1]).encode())  # Windows endings
+    assert BPETokenizer.from_pretrained(tmp_path).merges == trained.merges
     with pytest.raises(ValueError, match="folder is required"):
         BPETokenizer.from_config(trained.to_config())
 

@@ -472,9 +472,11 @@ class BPETokenizer(Tokenizer):
                     f"BPETokenizer.from_pretrained: no {name} in {str(folder)!r}"
                 )
         str_vocab: dict[str, int] = json.loads((folder / VOCAB_FILE).read_text(encoding="utf-8"))
-        lines = (folder / MERGES_FILE).read_text(encoding="utf-8").split("\n")
+        # no byte-to-unicode character is a line break, so splitlines() is safe (and eats \r\n)
+        lines = (folder / MERGES_FILE).read_text(encoding="utf-8").splitlines()
+        first_line = 1
         if lines and lines[0].startswith("#version"):
-            lines = lines[1:]
+            lines, first_line = lines[1:], 2
 
         tok = cls()
         tok.vocab = {}
@@ -487,7 +489,7 @@ class BPETokenizer(Tokenizer):
             ) from None
         for b, i in enumerate(tok.byte_ids):
             tok.vocab[i] = bytes([b])
-        for lineno, line in enumerate(lines, start=2):
+        for lineno, line in enumerate(lines, start=first_line):
             if not line.strip():
                 continue
             parts = line.split(" ")
