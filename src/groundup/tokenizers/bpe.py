@@ -502,10 +502,10 @@ class BPETokenizer(Tokenizer):
                     f"BPETokenizer.from_pretrained: {MERGES_FILE} line {lineno} {line!r} is not "
                     f"'a b' with a, b and ab all in {VOCAB_FILE}"
                 )
-            a, b = parts
-            idx = str_vocab[a + b]
-            tok.merges[(str_vocab[a], str_vocab[b])] = idx
-            tok.vocab[idx] = str_to_token(a + b)
+            left, right = parts
+            idx = str_vocab[left + right]
+            tok.merges[(str_vocab[left], str_vocab[right])] = idx
+            tok.vocab[idx] = str_to_token(left + right)
 
         config_path = folder / CONFIG_FILE
         config = (
