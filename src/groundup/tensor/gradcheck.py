@@ -37,6 +37,8 @@ def gradcheck(
     for x in inputs:
         data = x.data if isinstance(x, Tensor) else xp.asarray(x)
         if data.dtype.kind == "f":
+            # C order, so that perturbing the flat view below perturbs the leaf itself
+            data = xp.ascontiguousarray(data, dtype=xp.float64)
             leaves.append(Tensor(data, dtype=xp.float64, requires_grad=True))
         else:
             leaves.append(x)

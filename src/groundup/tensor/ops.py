@@ -293,10 +293,10 @@ class MatMul(Function):
         # a vector is a 1-row (left) or 1-column (right) matrix; restore that shape for grad
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        if a.ndim == 1:
-            grad = xp.expand_dims(grad, -2)
         if b.ndim == 1:
             grad = xp.expand_dims(grad, -1)
+        if a.ndim == 1:
+            grad = xp.expand_dims(grad, -2)
         if pa.requires_grad:
             ga = unbroadcast(grad @ xp.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
         if pb.requires_grad:

@@ -1,0 +1,305 @@
+"""groundup.nn.functional: known answers, fused == composed from primitives, hard cases."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import groundup
+import groundup.nn.functional as F
+from groundup import Tensor
+
+
+def leaf(a: Any) -> Tensor:
+    return Tensor(np.asarray(a, dtype=np.float64), dtype="float64", requires_grad=True)
+
+
+def value_and_grads(fn: Callable[..., Tensor], *arrays: np.ndarray, seed: int = 0):
+    leaves = [leaf(a) for a in arrays]
+    out = fn(*leaves)
+    out.backward(np.random.default_rng(seed).standard_normal(out.shape))
+    return out.data, [t.grad for t in leaves]
+
+
+def assert_same(fused: Callable[..., Tensor], composed: Callable[..., Tensor], *arrays):
+    """The fused op and its composition from primitives agree, forward and backward."""
+    v1, g1 = value_and_grads(fused, *arrays)
+    v2, g2 = value_and_grads(composed, *arrays)
+    np.testing.assert_allclose(v1, v2, rtol=1e-10, atol=1e-12)
+    for a, b in zip(g1, g2, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
+
+
+rng = np.random.default_rng(0)
+X = rng.standard_normal((3, 4, 5))
+
+
+# ---------------------------------------------------------------- known answers
+
+
+def test_softmax_known_answer():
+    y = F.softmax(Tensor([[0.0, math.log(3.0)]], dtype="float64"))
+    np.testing.assert_allclose(y.data, [[0.25, 0.75]])
+
+
+def test_cross_entropy_of_uniform_logits_is_log_classes():
+    loss = F.cross_entropy(groundup.zeros(8, 27), np.arange(8))
+    assert loss.item() == pytest.approx(math.log(27), rel=1e-6)
+
+
+def test_gelu_known_values():
+    y = F.gelu(Tensor([0.0, 1.0, -1.0], dtype="float64"))
+    np.testing.assert_allclose(y.data, [0.0, 0.8411919906082768, -0.15880800939172324], rtol=1e-12)
+
+
+def test_one_hot_known_answer():
+    y = F.one_hot(np.array([0, 2]), 3)
+    assert y.dtype == np.int64
+    assert y.tolist() == [[1, 0, 0], [0, 0, 1]]
+    assert F.one_hot(Tensor([1, 3])).shape == (2, 4)
+
+
+# ---------------------------------------------------------------- fused == composed
+
+
+def test_softmax_equals_composed():
+    def composed(x):
+        e = (x - x.max(dim=1, keepdim=True).values).exp()
+        return e / e.sum(dim=1, keepdim=True)
+
+    assert_same(lambda x: F.softmax(x, dim=1), composed, X)
+
+
+def test_log_softmax_equals_composed():
+    def composed(x):
+        m = x.max(dim=-1, keepdim=True).values
+        return x - m - (x - m).exp().sum(dim=-1, keepdim=True).log()
+
+    assert_same(F.log_softmax, composed, X)
+
+
+@pytest.mark.parametrize("ignore_index", [None, 2])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_equals_composed(ignore_index, reduction):
+    t = np.random.default_rng(1).integers(0, 5, size=(3, 4))
+
+    def composed(x):
+        logp = F.log_softmax(x, dim=-1)
+        picked = -logp[np.arange(3)[:, None], np.arange(4)[None, :], t]
+        keep = np.ones(t.shape) if ignore_index is None else (t != ignore_index) * 1.0
+        picked = picked * Tensor(keep, dtype="float64")
+        if reduction == "none":
+            return picked
+        return picked.sum() / (keep.sum() if reduction == "mean" else 1.0)
+
+    def fused(x):
+        return F.cross_entropy(x, t, ignore_index=ignore_index, reduction=reduction)
+
+    assert_same(fused, composed, X)
+
+
+def test_gelu_equals_composed():
+    def composed(x):
+        return 0.5 * x * (1 + (math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)).tanh())
+
+    assert_same(F.gelu, composed, X)
+
+
+def test_layer_norm_equals_composed():
+    def composed(x, w, b):
+        mean = x.mean(dim=-1, keepdim=True)
+        var = x.var(dim=-1, keepdim=True, correction=0)
+        return (x - mean) / (var + 1e-5) ** 0.5 * w + b
+
+    w, b = rng.standard_normal(5), rng.standard_normal(5)
+    assert_same(lambda x, w, b: F.layer_norm(x, 5, w, b), composed, X, w, b)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_equals_composed(training):
+    x = rng.standard_normal((6, 3, 2))
+    rm, rv = rng.standard_normal(3), rng.random(3) + 0.5
+
+    def composed(x, w, b):
+        if training:
+            mean = x.mean(dim=(0, 2), keepdim=True)
+            var = x.var(dim=(0, 2), keepdim=True, correction=0)
+        else:
+            mean = Tensor(rm.reshape(1, 3, 1), dtype="float64")
+            var = Tensor(rv.reshape(1, 3, 1), dtype="float64")
+        return (x - mean) / (var + 1e-5) ** 0.5 * w.reshape(1, 3, 1) + b.reshape(1, 3, 1)
+
+    def fused(x, w, b):
+        return F.batch_norm(x, rm.copy(), rv.copy(), w, b, training=training)
+
+    assert_same(fused, composed, x, rng.standard_normal(3), rng.standard_normal(3))
+
+
+def test_batch_norm_updates_running_stats_like_pytorch():
+    x = rng.standard_normal((8, 3))
+    rm, rv = np.zeros(3), np.ones(3)
+    trm, trv = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    F.batch_norm(leaf(x), rm, rv, training=True, momentum=0.1)
+    TF.batch_norm(torch.tensor(x), trm, trv, training=True, momentum=0.1)
+    np.testing.assert_allclose(rm, trm.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(rv, trv.numpy(), rtol=1e-12)  # unbiased variance, as PyTorch
+    rm_t = Tensor(np.zeros(3))  # Tensors as buffers are updated in place too
+    F.batch_norm(leaf(x), rm_t, Tensor(np.ones(3)), training=True)
+    assert np.abs(rm_t.data).sum() > 0
+
+
+def test_linear_equals_composed():
+    w, b = rng.standard_normal((2, 5)), rng.standard_normal(2)
+    assert_same(F.linear, lambda x, w, b: x @ w.transpose(0, 1) + b, X, w, b)
+    assert_same(lambda x, w: F.linear(x, w), lambda x, w: x @ w.transpose(0, 1), X, w)
+
+
+def test_embedding_equals_getitem_and_one_hot_matmul():
+    idx = np.array([[0, 3, 3], [1, 0, 3]])  # repeated ids: their gradients add
+    W = rng.standard_normal((4, 5))
+    assert_same(lambda w: F.embedding(idx, w), lambda w: w[idx], W)
+    onehot = F.one_hot(idx, 4).to("float64")
+    assert_same(lambda w: F.embedding(Tensor(idx), w), lambda w: onehot @ w, W)
+
+
+def test_dropout_equals_mask_multiply_and_is_seeded():
+    x = rng.standard_normal((50, 40))
+    mask = (np.random.default_rng(3).random(x.shape, dtype=np.float32) >= 0.3) / 0.7
+    assert_same(
+        lambda t: F.dropout(t, 0.3, generator=np.random.default_rng(3)),
+        lambda t: t * Tensor(mask, dtype="float64"),
+        x,
+    )
+    kept = (F.dropout(leaf(x), 0.3, generator=5).data != 0).mean()
+    assert 0.6 < kept < 0.8
+    assert F.dropout(leaf(x), 0.3, training=False).data is not None
+    np.testing.assert_array_equal(F.dropout(leaf(x), 0.3, training=False).data, x)
+    np.testing.assert_array_equal(F.dropout(leaf(x), 1.0).data, 0 * x)
+    with pytest.raises(ValueError, match="dropout: p must be"):
+        F.dropout(leaf(x), 1.5)
+
+
+@pytest.mark.parametrize("causal", [True, False])
+def test_attention_equals_composed(causal):
+    q, k, v = (rng.standard_normal((2, 3, 4, 5)) for _ in range(3))
+    T = 4
+    future = np.triu(np.ones((T, T), dtype=bool), k=1)
+
+    def composed(q, k, v):
+        att = q @ k.transpose(-2, -1) * (1.0 / math.sqrt(5))
+        if causal:
+            att = att.masked_fill(future, float("-inf"))
+        return F.softmax(att, dim=-1) @ v
+
+    def fused(q, k, v):
+        return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+
+    assert_same(fused, composed, q, k, v)
+
+
+def test_attention_dropout_is_seeded_and_changes_output():
+    q = leaf(rng.standard_normal((1, 2, 4, 3)))
+    a = F.scaled_dot_product_attention(q, q, q, dropout_p=0.5, generator=1).data
+    b = F.scaled_dot_product_attention(q, q, q, dropout_p=0.5, generator=1).data
+    c = F.scaled_dot_product_attention(q, q, q).data
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+# ---------------------------------------------------------------- hard cases
+
+
+def test_softmax_and_cross_entropy_on_huge_logits():
+    big = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4]])
+    for dtype in ("float32", "float64"):
+        x = Tensor(big, dtype=dtype, requires_grad=True)
+        y = F.softmax(x)
+        ls = F.log_softmax(x)
+        loss = F.cross_entropy(x, np.array([1, 2]))
+        (y.sum() + ls.sum() + loss).backward()
+        for arr in (y.data, ls.data, loss.data, x.grad):
+            assert np.isfinite(arr).all()
+        t = torch.tensor(big)
+        np.testing.assert_allclose(y.data, TF.softmax(t, -1).numpy(), atol=1e-6)
+        want = TF.cross_entropy(t, torch.tensor([1, 2])).item()
+        assert loss.item() == pytest.approx(want, rel=1e-6)
+
+
+def test_cross_entropy_ignore_index_known_answer():
+    logits = leaf(np.zeros((3, 4)))
+    loss = F.cross_entropy(logits, np.array([1, -100, 2]), ignore_index=-100)
+    loss.backward()
+    assert loss.item() == pytest.approx(math.log(4))  # mean over the 2 counted rows
+    assert np.all(logits.grad[1] == 0)
+    np.testing.assert_allclose(logits.grad[0], [0.125, -0.375, 0.125, 0.125])
+    all_ignored = F.cross_entropy(leaf(np.zeros((2, 4))), np.array([-1, -1]), ignore_index=-1)
+    assert np.isnan(all_ignored.item())  # 0/0, as PyTorch
+
+
+def test_cross_entropy_errors():
+    with pytest.raises(ValueError, match=r"cross_entropy: logits \(2, 3, 4\) need targets"):
+        F.cross_entropy(groundup.zeros(2, 3, 4), np.zeros(6, dtype=int))
+    with pytest.raises(IndexError, match="target 4 is out of range for 4 classes"):
+        F.cross_entropy(groundup.zeros(2, 4), np.array([0, 4]))
+    with pytest.raises(TypeError, match="targets must hold integers"):
+        F.cross_entropy(groundup.zeros(2, 4), np.array([0.0, 1.0]))
+
+
+def test_repeated_indices_add_up_in_getitem_and_embedding():
+    w = leaf(np.ones((3, 2)))
+    w[np.array([0, 0, 2, 0])].sum().backward()
+    assert w.grad.tolist() == [[3.0, 3.0], [0.0, 0.0], [1.0, 1.0]]
+    w2 = leaf(np.ones((3, 2)))
+    F.embedding(np.array([[2, 2], [2, 1]]), w2).sum().backward()
+    assert w2.grad.tolist() == [[0.0, 0.0], [1.0, 1.0], [3.0, 3.0]]
+    with pytest.raises(IndexError, match="embedding: index 3 is out of range for 3 rows"):
+        F.embedding(np.array([3]), w2)
+
+
+def test_max_with_ties_matches_pytorch_convention():
+    data = [[1.0, 3.0, 3.0], [2.0, 2.0, 1.0]]
+    x, t = leaf(data), torch.tensor(data, requires_grad=True)
+    values, indices = x.max(dim=1)
+    tv, ti = t.max(dim=1)
+    assert indices.tolist() == ti.tolist() == [1, 0]  # the first maximum
+    values.sum().backward()
+    tv.sum().backward()
+    np.testing.assert_array_equal(x.grad, t.grad.numpy())  # all of it to that index
+    x2, t2 = leaf(data), torch.tensor(data, requires_grad=True)
+    x2.max().backward()
+    t2.max().backward()
+    np.testing.assert_array_equal(x2.grad, t2.grad.numpy())  # tied maxima share it equally
+    np.testing.assert_array_equal(x2.grad, [[0, 0.5, 0.5], [0, 0, 0]])
+
+
+def test_masked_fill_minus_inf_then_softmax_keeps_one_entry():
+    x = leaf(rng.standard_normal((2, 4)))
+    mask = np.array([[False, True, True, True], [False, False, True, True]])
+    y = F.softmax(x.masked_fill(mask, float("-inf")), dim=-1)
+    y.backward(np.ones((2, 4)))
+    assert y.data[0].tolist() == [1.0, 0.0, 0.0, 0.0]
+    assert np.isfinite(x.grad).all() and np.all(x.grad[mask] == 0)
+    t = torch.tensor(x.data, requires_grad=True)
+    TF.softmax(t.masked_fill(torch.tensor(mask), float("-inf")), -1).backward(torch.ones(2, 4))
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), atol=1e-15)
+
+
+def test_tensor_used_twice_matches_pytorch():
+    a = rng.standard_normal((3, 3))
+    x, t = leaf(a), torch.tensor(a, requires_grad=True)
+    (F.softmax(x @ x, dim=0) * x).sum().backward()
+    (TF.softmax(t @ t, dim=0) * t).sum().backward()
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-12)
+
+
+def test_gelu_rejects_exact_form_and_layer_norm_checks_shape():
+    with pytest.raises(ValueError, match="gelu: approximate must be 'tanh'"):
+        F.gelu(groundup.zeros(2), approximate="none")
+    with pytest.raises(ValueError, match="layer_norm: input"):
+        F.layer_norm(groundup.zeros(2, 3), 4)
