@@ -262,6 +262,8 @@ class BPETokenizer(Tokenizer):
         ``vocab_size`` counts everything: 256 bytes, the merges, the special tokens. Special
         tokens in ``text`` are cut out first, so no merge crosses or learns them. If the
         text runs out of pairs, training stops early (``vocab_size`` is then smaller).
+        With ``pattern=None`` the text is one long chunk that every merge rescans: fine for
+        lessons, slow (``len(text) x merges``) for megabytes.
         """
         special_tokens = list(special_tokens)
         if len(set(special_tokens)) != len(special_tokens) or not all(special_tokens):
