@@ -84,8 +84,8 @@ class Module:
             self.__dict__.pop(name, None)
             target[name] = value  # replacing keeps the original position (and key order)
         else:
-            for registry in ("_parameters", "_modules"):
-                self.__dict__.get(registry, {}).pop(name, None)  # e.g. `self.bias = None`
+            for key in ("_parameters", "_modules"):
+                self.__dict__.get(key, {}).pop(name, None)  # e.g. `self.bias = None`
             object.__setattr__(self, name, value)
 
     def __getattr__(self, name: str) -> Any:

@@ -90,7 +90,8 @@ def optimizer_to_arrays(state_dict: dict[str, Any]) -> tuple[dict[str, np.ndarra
     """Split an optimiser state_dict into arrays (``state.<i>.<name>``) and JSON metadata."""
     import json
 
-    arrays, scalars = {}, {}
+    arrays: dict[str, np.ndarray] = {}
+    scalars: dict[str, dict[str, Any]] = {}
     for i, entry in state_dict["state"].items():
         for name, value in entry.items():
             if isinstance(value, np.ndarray):

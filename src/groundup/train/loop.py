@@ -169,8 +169,10 @@ class History:
         history = cls()
         for line in lines[1:]:
             cells = line.split(",")
-            row = {c: (None if v == "" else float(v)) for c, v in zip(COLUMNS, cells, strict=True)}
-            row["step"] = int(row["step"])
+            row: dict[str, Any] = {
+                c: (None if v == "" else float(v)) for c, v in zip(COLUMNS, cells, strict=True)
+            }
+            row["step"] = int(cells[0])
             history.append(row)
         return history
 
