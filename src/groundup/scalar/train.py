@@ -76,6 +76,7 @@ def fit(
         for p in params:
             p.data -= step_lr * p.grad
         row = {"step": step, "loss": loss.data, "accuracy": accuracy, "lr": step_lr}
+        del loss  # free this step's graph now, before the next step builds its own
         history.append(row)
         if on_step is not None:
             on_step(row)
