@@ -1,18 +1,19 @@
 """A scalar autograd engine: every number remembers how it was made.
 
 A ``Value`` wraps one float. Each operation computes its output and, right below,
-defines its *local derivative*: a small function that receives ``out.grad`` and adds
+defines its *local derivative*: a small function that adds
 ``local derivative x out.grad`` into the ``.grad`` of each input (the chain rule).
 ``backward()`` calls those functions from the output back to the leaves, in reverse
 topological order. That is all of backpropagation.
 
 Two choices differ from the original micrograd, both for speed:
 
-* the backward function takes ``out.grad`` as its argument instead of reading it from
-  ``out``. In micrograd the closure refers to ``out`` and ``out`` refers to the closure:
-  a reference cycle per node, so every graph becomes garbage that only Python's cyclic
-  collector can free, and a training step spends most of its time in that collector.
-  Here a graph is freed by reference counting the moment it is dropped.
+* the backward function is written once per op and called with the node,
+  ``out._backward(out)``. micrograd makes a fresh closure per node that refers to
+  ``out`` while ``out`` refers to it: a reference cycle per node, so every graph becomes
+  garbage that only Python's cyclic collector can free, and a training step spends most
+  of its time in that collector. Here a graph is freed by reference counting the moment
+  it is dropped, and a new node allocates only itself and the tuple of its inputs.
 * inputs are an ordered tuple (``_prev``), not a set, and ``__slots__`` keeps nodes small.
 
 True primitives: ``+``, ``*``, ``**`` (by a constant), ``exp``, ``log``, ``tanh``, ``relu``,
