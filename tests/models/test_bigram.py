@@ -7,8 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from groundup.data import load_words
-from groundup.models.bigram import CountingBigram
+from groundup.data import build_dataset, load_words
+from groundup.models.bigram import CountingBigram, NeuralBigram, sample_words
+from groundup.optim import SGD
 from groundup.tokenizers import CharTokenizer
 
 WORDS = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "ella"]
@@ -67,3 +68,94 @@ def test_counting_errors():
         model.nll(["zed"])
     with pytest.raises(ValueError, match=r"\(V, V\)"):
         CountingBigram(np.zeros((3, 3)), model.tokenizer)
+
+
+# -- neural -----------------------------------------------------------------------------
+
+TINY = ["ab", "abb", "ba", "a", "bba", "aab", "b", "abab"]  # "..": the one unseen pair
+
+
+def _fit_neural(words, tokenizer, l2=0.0, steps=300, lr=5.0):
+    X, Y = build_dataset(words, 1, tokenizer)
+    model = NeuralBigram(tokenizer.vocab_size, generator=0, dtype="float64")
+    optimizer = SGD(model.parameters(), lr=lr)
+    for _ in range(steps):  # full-batch gradient descent
+        _, loss = model(X[:, 0], Y)
+        loss = loss + l2 * model.l2_penalty()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return model
+
+
+def test_neural_initial_loss_is_ln_vocab_and_logits_are_rows_of_W():
+    tok = CharTokenizer.from_words(WORDS)
+    X, Y = build_dataset(WORDS, 1, tok)
+    model = NeuralBigram(tok.vocab_size, generator=0)
+    logits, loss = model(X[:, 0], Y)
+    assert logits.shape == (len(Y), tok.vocab_size)
+    np.testing.assert_array_equal(logits.data, model.W.data[X[:, 0]])
+    assert loss.item() == pytest.approx(math.log(tok.vocab_size), abs=0.01)
+    assert model.num_parameters() == tok.vocab_size**2
+    logits, loss = model(X[:, 0])
+    assert loss is None
+
+
+def test_neural_without_penalty_learns_the_counting_table():
+    tok = CharTokenizer.from_words(TINY)
+    model = _fit_neural(TINY, tok, l2=0.0)
+    counting = CountingBigram.fit(TINY, tokenizer=tok)
+    seen = counting.counts.sum(axis=1) > 0
+    np.testing.assert_allclose(model.probs()[seen], counting.probs[seen], atol=5e-3)
+
+
+def test_neural_with_l2_converges_to_smoothed_counting():
+    """The L2 penalty plays the role of add-k smoothing: for each strength there is a k
+    whose smoothed table the network matches, and stronger penalties mean larger k."""
+    tok = CharTokenizer.from_words(TINY)
+    ks = np.concatenate([[0.0], np.logspace(-2, 1.5, 120)])
+    tables = [CountingBigram.fit(TINY, smoothing=k, tokenizer=tok).probs for k in ks]
+    best_ks = []
+    for l2 in (0.1, 1.0):
+        P = _fit_neural(TINY, tok, l2=l2).probs()
+        gaps = [np.abs(P - table).max() for table in tables]
+        best = int(np.argmin(gaps))
+        assert gaps[best] < 0.03, (l2, ks[best], gaps[best])
+        assert gaps[best] < 0.25 * gaps[0]  # much closer than the unsmoothed table
+        assert P[0, 0] > 0.01  # the unseen pair ".." gets probability, as with smoothing
+        best_ks.append(ks[best])
+    assert best_ks[0] < best_ks[1]
+
+
+def test_neural_sampling_is_deterministic_for_a_seed():
+    tok = CharTokenizer.from_words(WORDS)
+    model = NeuralBigram(tok.vocab_size, generator=1)
+    a = model.generate(np.zeros((4, 1), dtype=np.int64), 10, seed=7)
+    assert a.shape == (4, 11)
+    np.testing.assert_array_equal(a, model.generate(np.zeros((4, 1), dtype=np.int64), 10, seed=7))
+    assert not np.array_equal(a, model.generate(np.zeros((4, 1), dtype=np.int64), 10, seed=8))
+    words = sample_words(model, tok, 5, seed=3)
+    assert words == sample_words(model, tok, 5, seed=3)
+    assert all(set(w) <= set(tok.chars) for w in words)
+
+
+def test_neural_checkpoint_kwargs_rebuild_the_model():
+    from groundup.models import build_model
+
+    model = NeuralBigram(27, generator=0, dtype="float64")
+    clone = build_model("bigram", model.model_kwargs())
+    clone.load_state_dict(model.state_dict())
+    np.testing.assert_array_equal(clone.W.data, model.W.data)
+    assert clone.W.dtype == np.float64
+
+
+def test_neural_errors():
+    with pytest.raises(ValueError, match="vocab_size must be a positive int, got 0"):
+        NeuralBigram(0)
+    model = NeuralBigram(5, generator=0)
+    with pytest.raises(ValueError, match="targets must have the shape of idx"):
+        model(np.array([1, 2]), np.array([1]))
+    with pytest.raises(TypeError, match="integer token ids"):
+        model(np.array([0.5]))
+    with pytest.raises(ValueError, match="max_new_tokens"):
+        model.generate(np.zeros((1, 1), dtype=np.int64), -1)

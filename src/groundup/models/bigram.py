@@ -17,7 +17,11 @@ from typing import Any
 
 import numpy as np
 
+import groundup.nn.functional as F
+from groundup import nn
 from groundup.data.words import build_dataset
+from groundup.tensor import Tensor, no_grad
+from groundup.train.sampling import sample_next
 
 _MAX_SAMPLE_LEN = 100  # a sampled word stops here even if the boundary never comes
 
@@ -125,3 +129,171 @@ class CountingBigram:
             f"CountingBigram(vocab_size={self.tokenizer.vocab_size}, "
             f"pairs={int(self.counts.sum())}, smoothing={self.smoothing:g})"
         )
+
+
+# -- the neural bigram --------------------------------------------------------------------
+
+
+def _ids(idx: Any, name: str = "idx") -> np.ndarray:
+    """Token ids as an int64 array, from a Tensor, a list or an array."""
+    ids = np.asarray(idx.data if isinstance(idx, Tensor) else idx)
+    if ids.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integer token ids, got dtype {ids.dtype}")
+    return ids.astype(np.int64, copy=False)
+
+
+class NeuralBigram(nn.Module):
+    """The bigram as a one-layer network: logits = one_hot(idx) @ W, i.e. row ``idx`` of W.
+
+    ``exp(W)`` plays the role of the count table and softmax normalises each row, so the
+    loss is minimised exactly when ``softmax(W[i])`` is row i of the counting model's table.
+
+    Args:
+        vocab_size: number of tokens V; W is (V, V).
+        generator: seed or ``numpy.random.Generator`` for the initial W.
+        dtype: "float32" (default) or "float64" (the known-answer runs).
+
+    W starts as small noise (std 0.01): nearly uniform predictions, an initial loss of
+    about ln(V), as a model that knows nothing should have.
+    """
+
+    MODEL_TYPE = "bigram"
+    block_size = 1  # the context is the one previous character
+
+    def __init__(
+        self,
+        vocab_size: int,
+        *,
+        generator: int | np.random.Generator | None = None,
+        dtype: str = "float32",
+    ) -> None:
+        super().__init__()
+        if (
+            isinstance(vocab_size, bool)
+            or not isinstance(vocab_size, (int, np.integer))
+            or (vocab_size < 1)
+        ):
+            raise ValueError(f"NeuralBigram: vocab_size must be a positive int, got {vocab_size!r}")
+        self.vocab_size = int(vocab_size)
+        self.dtype = str(np.dtype(dtype))
+        W = _rng(generator).standard_normal((vocab_size, vocab_size)) * 0.01
+        self.W = nn.Parameter(Tensor(W, dtype=self.dtype))  # (V, V): log-counts, learned
+
+    def model_kwargs(self) -> dict[str, Any]:
+        return {"vocab_size": self.vocab_size, "dtype": self.dtype}
+
+    def forward(self, idx: Any, targets: Any = None) -> tuple[Tensor, Tensor | None]:
+        """Logits ``idx.shape + (V,)`` of the next character after each id in ``idx``
+        ((B,) or (B, T)); the mean cross-entropy against ``targets`` (same shape as idx)."""
+        ids = _ids(idx)
+        logits = F.embedding(ids, self.W)  # row lookup = one_hot(ids) @ W, without the zeros
+        if targets is None:
+            return logits, None
+        targets = _ids(targets, "targets")
+        if targets.shape != ids.shape:
+            raise ValueError(
+                f"NeuralBigram.forward: targets must have the shape of idx {ids.shape}, "
+                f"got {targets.shape}"
+            )
+        return logits, F.cross_entropy(logits, targets)
+
+    def l2_penalty(self) -> Tensor:
+        """mean(W^2): added to the loss with a weight, it pulls W toward 0, i.e. the rows
+        toward uniform, the way add-k smoothing pulls the counts toward equal."""
+        return (self.W * self.W).mean()
+
+    def probs(self) -> np.ndarray:
+        """The learned (V, V) table softmax(W), comparable with ``CountingBigram.probs``."""
+        W = self.W.data.astype(np.float64)
+        e = np.exp(W - W.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def generate(
+        self,
+        idx: Any,
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        seed: int | np.random.Generator | None = None,
+    ) -> np.ndarray:
+        """Extend each row of ``idx`` (B, T) by ``max_new_tokens`` sampled ids."""
+        return generate_fixed_context(self, idx, max_new_tokens, temperature, top_k, top_p, seed)
+
+
+def generate_fixed_context(
+    model: Any,
+    idx: Any,
+    max_new_tokens: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int | np.random.Generator | None = None,
+) -> np.ndarray:
+    """Autoregressive sampling for a model that sees the last ``model.block_size`` ids
+    (the bigram, the MLP): left-pad a short context with the boundary (id 0), predict, draw
+    with :func:`~groundup.train.sampling.sample_next`, append, repeat. Runs in eval mode
+    (BatchNorm uses its running statistics) and restores the mode afterwards.
+
+    Returns the int64 array (B, T + max_new_tokens).
+    """
+    ids = _ids(idx)
+    if ids.ndim == 1:
+        ids = ids[:, None]
+    if ids.ndim != 2:
+        raise ValueError(f"generate: idx must have shape (B, T), got {ids.shape}")
+    if (
+        isinstance(max_new_tokens, bool)
+        or not isinstance(max_new_tokens, (int, np.integer))
+        or max_new_tokens < 0
+    ):
+        raise ValueError(f"generate: max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
+    rng = _rng(seed)
+    T = model.block_size
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            for _ in range(max_new_tokens):
+                context = ids[:, -T:]
+                if context.shape[1] < T:  # pad on the left with the boundary token
+                    pad = np.zeros((len(ids), T - context.shape[1]), dtype=np.int64)
+                    context = np.concatenate([pad, context], axis=1)
+                logits, _ = model(context)
+                logits = logits.data.reshape(len(ids), -1, logits.shape[-1])[:, -1]  # (B, V)
+                nxt = sample_next(logits, rng, temperature, top_k, top_p)
+                ids = np.concatenate([ids, nxt[:, None]], axis=1)
+    finally:
+        model.train(was_training)
+    return ids
+
+
+def decode_words(ids: Any, tokenizer: Any, skip: int = 1) -> list[str]:
+    """Words from generated rows: drop the first ``skip`` ids (the prompt), cut each row at
+    its first boundary (id 0).
+
+    >>> from groundup.tokenizers import CharTokenizer
+    >>> decode_words(np.array([[0, 1, 2, 0, 1]]), CharTokenizer.from_words(["ab"]))
+    ['ab']
+    """
+    words = []
+    for row in np.asarray(ids)[:, skip:].tolist():
+        words.append(tokenizer.decode(row[: row.index(0)] if 0 in row else row))
+    return words
+
+
+def sample_words(
+    model: Any,
+    tokenizer: Any,
+    n: int,
+    max_len: int = 30,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int | np.random.Generator | None = None,
+) -> list[str]:
+    """``n`` words from a character model: start from the boundary, stop at the next one
+    (or after ``max_len`` characters)."""
+    start = np.zeros((n, 1), dtype=np.int64)
+    ids = model.generate(start, max_len + 1, temperature, top_k, top_p, seed)
+    return decode_words(ids, tokenizer)
