@@ -303,3 +303,38 @@ def test_gelu_rejects_exact_form_and_layer_norm_checks_shape():
         F.gelu(groundup.zeros(2), approximate="none")
     with pytest.raises(ValueError, match="layer_norm: input"):
         F.layer_norm(groundup.zeros(2, 3), 4)
+
+
+def test_attention_with_huge_scores_uses_row_max_and_matches_pytorch():
+    # scores spread far beyond exp's range: the per-row max path, after masking
+    q = rng.standard_normal((1, 2, 5, 4)) * 40
+    k = rng.standard_normal((1, 2, 5, 4)) * 40
+    v = rng.standard_normal((1, 2, 5, 4))
+    ours = [leaf(a) for a in (q, k, v)]
+    ref = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
+    y = F.scaled_dot_product_attention(*ours, is_causal=True)
+    ty = TF.scaled_dot_product_attention(*ref, is_causal=True)
+    w = rng.standard_normal(y.shape)
+    y.backward(w)
+    ty.backward(torch.tensor(w))
+    assert np.isfinite(y.data).all()
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), atol=1e-10)
+    for t, r in zip(ours, ref, strict=True):
+        np.testing.assert_allclose(t.grad, r.grad.numpy(), atol=1e-8)
+
+
+def test_embedding_backward_on_a_large_table_matches_pytorch():
+    # more rows than the one-hot product is used for: the scatter-add path
+    idx = np.random.default_rng(2).integers(0, 300, size=(4, 50))
+    W = rng.standard_normal((300, 3))
+    w, tw = leaf(W), torch.tensor(W, requires_grad=True)
+    g = rng.standard_normal((4, 50, 3))
+    F.embedding(idx, w).backward(g)
+    TF.embedding(torch.tensor(idx), tw).backward(torch.tensor(g))
+    np.testing.assert_allclose(w.grad, tw.grad.numpy(), atol=1e-12)
+
+
+def test_keep_freed_memory_reports_whether_it_applied():
+    from groundup.tensor import backend
+
+    assert isinstance(backend.keep_freed_memory(), bool)

@@ -45,6 +45,47 @@ def _int_array(x: Any, name: str, op: str) -> Any:
     return arr
 
 
+# ---------------------------------------------------------------- fast row reductions
+# NumPy reduces a short contiguous last axis one row at a time (a loop call per row); a
+# matrix-vector product with a vector of ones does all rows in one BLAS call instead.
+
+
+def _row_sum(a: Any) -> Any:
+    """Sum over the last axis, keeping it: ``a.sum(-1, keepdims=True)``, via one GEMV."""
+    n = a.shape[-1]
+    return (a.reshape(-1, n) @ xp.ones(n, dtype=a.dtype)).reshape(*a.shape[:-1], 1)
+
+
+def _row_dot(a: Any, b: Any) -> Any:
+    """``(a * b).sum(-1, keepdims=True)`` without materialising ``a * b``."""
+    return xp.einsum("...i,...i->...", a, b)[..., None]
+
+
+# exp(x) overflows float32 above ~88 and loses all precision below ~-87
+_SAFE_RANGE = 80.0
+
+
+def _global_shift(x: Any) -> Any:
+    """One number to subtract from every row before exp, or None.
+
+    Softmax subtracts each row's max so that exp cannot overflow. When every entry lies
+    within 80 of the global max M, M serves every row (exp(x - M) <= 1, and no row
+    underflows to all zeros), and two global reductions are far cheaper than a per-row max.
+    None when the range is wider (huge logits, a -inf mask, nan).
+    """
+    hi, lo = x.max(), x.min()
+    return hi if hi - lo < _SAFE_RANGE else None
+
+
+def _softmax_last(x: Any) -> Any:
+    """Softmax over the last axis of a float array, as a new array."""
+    shift = _global_shift(x)
+    y = x - (shift if shift is not None else x.max(axis=-1, keepdims=True))
+    xp.exp(y, out=y)
+    y *= 1.0 / _row_sum(y)
+    return y
+
+
 # ================================================================ activations
 
 
@@ -116,17 +157,20 @@ class Softmax(Function):
     """
 
     def forward(self, x: Any, dim: int) -> Any:
-        y = x - x.max(axis=dim, keepdims=True)
-        xp.exp(y, out=y)
-        y /= y.sum(axis=dim, keepdims=True)
+        last = dim in (-1, x.ndim - 1)
+        y = _softmax_last(x if last else xp.moveaxis(x, dim, -1))
+        y = y if last else xp.moveaxis(y, -1, dim)
         self.y, self.dim = y, dim
         return y
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
         y = self.y
-        dx = grad * y
-        s = dx.sum(axis=self.dim, keepdims=True)
-        dx -= y * s
+        if self.dim in (-1, y.ndim - 1):
+            s = _row_dot(grad, y)
+        else:
+            s = (grad * y).sum(axis=self.dim, keepdims=True)
+        dx = grad - s
+        dx *= y
         return (dx,)
 
 
@@ -247,10 +291,9 @@ class LayerNorm(Function):
     def forward(self, x: Any, weight: Any = None, bias: Any = None, *, n: int, eps: float) -> Any:
         self.shape = x.shape
         x2 = x.reshape(-1, n)  # rows to normalise, each of n numbers
-        xhat = x2 - x2.mean(axis=1, keepdims=True)
-        var = xp.einsum("ij,ij->i", xhat, xhat) / n
-        rstd = 1.0 / xp.sqrt(var + eps)
-        rstd = rstd.astype(x.dtype, copy=False)[:, None]
+        xhat = x2 - _row_sum(x2) * (1.0 / n)
+        var = _row_dot(xhat, xhat) * (1.0 / n)
+        rstd = (1.0 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
         xhat *= rstd
         self.xhat, self.rstd, self.weight = xhat, rstd, weight
         y = xhat * weight.reshape(-1) if weight is not None else xhat.copy()
@@ -260,24 +303,26 @@ class LayerNorm(Function):
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
         xhat, rstd, w = self.xhat, self.rstd, self.weight
+        parents = self.parents
         n = xhat.shape[1]
         g2 = grad.reshape(-1, n)
-        has_w = len(self.parents) > 1  # type: ignore[arg-type]
-        gw = gb = None
-        if has_w and self.parents[1].requires_grad:  # type: ignore[index]
-            gw = xp.einsum("ij,ij->j", g2, xhat).reshape(w.shape)
-        if len(self.parents) > 2 and self.parents[2].requires_grad:  # type: ignore[arg-type, index]
-            gb = g2.sum(axis=0).reshape(w.shape)
-        gx = None
-        if self.parents[0].requires_grad:  # type: ignore[index]
-            dxhat = g2 * w.reshape(-1) if w is not None else g2.copy()
-            m1 = dxhat.mean(axis=1, keepdims=True)
-            m2 = (xp.einsum("ij,ij->i", dxhat, xhat) / n)[:, None]
-            dxhat -= m1
-            dxhat -= xhat * m2
-            dxhat *= rstd
-            gx = dxhat.reshape(self.shape)
-        return (gx, gw, gb)[: len(self.parents)]  # type: ignore[arg-type]
+        w1 = w.reshape(-1) if w is not None else xp.ones(n, dtype=xhat.dtype)
+        gx = gw = gb = None
+        gxhat = g2 * xhat  # serves dw (column sums) and mean(dxhat * xhat) (row sums)
+        if len(parents) > 1 and parents[1].requires_grad:  # type: ignore[arg-type, index]
+            gw = (xp.ones(g2.shape[0], dtype=g2.dtype) @ gxhat).reshape(w.shape)
+        if len(parents) > 2 and parents[2].requires_grad:  # type: ignore[arg-type, index]
+            gb = (xp.ones(g2.shape[0], dtype=g2.dtype) @ g2).reshape(w.shape)
+        if parents[0].requires_grad:  # type: ignore[index]
+            m1 = (g2 @ w1)[:, None] * (1.0 / n)  # mean(dxhat), dxhat = g * w
+            m2 = (gxhat @ w1)[:, None] * (1.0 / n)  # mean(dxhat * xhat)
+            t = xhat * m2
+            t += m1
+            dx = g2 * w1 if w is not None else g2.copy()
+            dx -= t
+            dx *= rstd
+            gx = dx.reshape(self.shape)
+        return (gx, gw, gb)[: len(parents)]  # type: ignore[arg-type]
 
 
 def layer_norm(
@@ -421,7 +466,7 @@ class Linear(Function):
         gw = g2.T @ self.x2 if parents[1].requires_grad else None
         gb = None
         if len(parents) > 2 and parents[2].requires_grad:
-            gb = g2.sum(axis=0)
+            gb = xp.ones(g2.shape[0], dtype=g2.dtype) @ g2  # column sums, one GEMV
         return (gx, gw, gb)[: len(parents)]
 
     def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
@@ -451,9 +496,20 @@ class Embedding(Function):
         return weight[idx]
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
-        g = xp.zeros(self.wshape, dtype=grad.dtype)
-        xp.add.at(g, self.idx.reshape(-1), grad.reshape(-1, self.wshape[1]))
-        return (g,)
+        V, D = self.wshape
+        ids = self.idx.reshape(-1)
+        g = grad.reshape(-1, D)
+        if V <= _ONE_HOT_MAX_ROWS:  # small table: one GEMM, (V, N) one-hot @ (N, D)
+            one_hot = (ids == xp.arange(V)[:, None]).astype(g.dtype)
+            return (one_hot @ g,)
+        # large table: scatter-add on the flat view (NumPy's fast 1-D path of ufunc.at)
+        out = xp.zeros(V * D, dtype=g.dtype)
+        xp.add.at(out, (ids[:, None] * D + xp.arange(D)).reshape(-1), g.reshape(-1))
+        return (out.reshape(V, D),)
+
+
+# up to this many rows, the one-hot product is cheaper than a scatter (characters, not BPE)
+_ONE_HOT_MAX_ROWS = 256
 
 
 def embedding(idx: Any, weight: Tensor) -> Tensor:
@@ -534,11 +590,15 @@ class Attention(Function):
         att *= scale
         if additive is not None:
             att += additive
+        shift = _global_shift(att)  # before masking: -inf entries would rule it out
+        if shift is not None:
+            att -= shift
         if mask is not None:  # True where attention is NOT allowed
             xp.copyto(att, -xp.inf, where=mask)
-        att -= att.max(axis=-1, keepdims=True)
+        if shift is None:  # the max of each row's allowed entries
+            att -= att.max(axis=-1, keepdims=True)
         xp.exp(att, out=att)
-        att /= att.sum(axis=-1, keepdims=True)
+        att *= 1.0 / _row_sum(att)
         p = att if drop is None else att * drop
         self.q, self.k, self.v, self.scale = q, k, v, scale
         self.att, self.p, self.drop = att, p, drop
@@ -553,8 +613,7 @@ class Attention(Function):
             ds = grad @ xp.swapaxes(v, -1, -2)  # dP
             if self.drop is not None:
                 ds *= self.drop
-            s = xp.einsum("...ij,...ij->...i", ds, att)[..., None]
-            ds -= s
+            ds -= _row_dot(ds, att)
             ds *= att
             ds *= self.scale
             if pq.requires_grad:
