@@ -1,0 +1,284 @@
+"""``groundup train bigram`` and ``groundup train mlp``: stages 2-3 from the command line.
+
+    groundup train bigram                      # neural bigram on the embedded names
+    groundup train mlp --steps 200000          # the classic MLP (block 3, emb 10, hidden 200)
+    groundup train mlp --batchnorm --data surnames --out runs/mlp-bn
+
+A run folder (``runs/<bigram|mlp>-<timestamp>/`` or ``--out``) gets metrics.json (train/val/
+test losses on the full splits), history.csv, checkpoint/ (model, optimizer, config.json,
+tokenizer), loss_curve.png and samples.txt (new names marked). Nothing heavy is imported
+until ``run``: ``groundup --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``bigram`` and ``mlp`` targets to ``groundup train``'s subparsers."""
+    bigram = subparsers.add_parser(
+        "bigram",
+        help="stage 2: the neural bigram (one-hot x W, softmax) on words",
+        description="Train the neural bigram by full-batch gradient descent and compare it "
+        "with the counting model on the same words.",
+    )
+    _add_common(bigram, steps=500, lr=50.0, batch_size=0)
+    bigram.add_argument(
+        "--l2", type=float, default=0.0,
+        help="weight of the mean(W^2) penalty: pulls toward uniform, like add-k smoothing",
+    )  # fmt: skip
+    bigram.add_argument(
+        "--no-split", action="store_true",
+        help="train and evaluate on all words (the known-answer setting) instead of 80/10/10",
+    )  # fmt: skip
+    bigram.add_argument(
+        "--dtype", choices=["float32", "float64"], default="float64",
+        help="parameter precision (float64: the known answers)",
+    )  # fmt: skip
+    bigram.set_defaults(func=run, model_type="bigram")
+
+    mlp = subparsers.add_parser(
+        "mlp",
+        help="stage 3: the MLP language model (Bengio et al. 2003), optional BatchNorm",
+        description="Train the MLP character model on the 80/10/10 split of the words with SGD "
+        "(lr, then lr/10 from --lr-decay-step).",
+    )
+    _add_common(mlp, steps=20_000, lr=0.1, batch_size=32)
+    mlp.add_argument("--block-size", type=int, default=3, help="characters of context")
+    mlp.add_argument("--n-embd", type=int, default=10, help="size of each character embedding")
+    mlp.add_argument("--n-hidden", type=int, default=200, help="width of each hidden layer")
+    mlp.add_argument("--n-layers", type=int, default=1, help="number of hidden tanh layers")
+    mlp.add_argument("--batchnorm", action="store_true", help="BatchNorm1d before each tanh")
+    mlp.add_argument(
+        "--hierarchical", action="store_true",
+        help="WaveNet-like: fuse pairs of positions per layer (block size = 2 ** n-layers)",
+    )  # fmt: skip
+    mlp.add_argument(
+        "--lr-decay-step", type=int, default=None,
+        help="step from which the learning rate is lr/10 (default: 3/4 of --steps)",
+    )  # fmt: skip
+    mlp.add_argument(
+        "--dtype", choices=["float32", "float64"], default="float32", help="parameter precision"
+    )
+    mlp.set_defaults(func=run, model_type="mlp")
+
+
+def _add_common(parser: argparse.ArgumentParser, steps: int, lr: float, batch_size: int) -> None:
+    parser.add_argument(
+        "--data", default="names",
+        help="'names' (embedded US first names), 'surnames', or a UTF-8 file, one word a line",
+    )  # fmt: skip
+    parser.add_argument("--steps", type=int, default=steps, help="optimisation steps")
+    parser.add_argument("--lr", type=float, default=lr, help="learning rate of SGD")
+    parser.add_argument(
+        "--batch-size", type=int, default=batch_size,
+        help="examples per step (0: the whole training set, full-batch gradient descent)",
+    )  # fmt: skip
+    parser.add_argument("--seed", type=int, default=42, help="seed of the split, init, batches")
+    parser.add_argument(
+        "--eval-interval", type=int, default=0,
+        help="estimate the val loss every this many steps (0: only at the end)",
+    )  # fmt: skip
+    parser.add_argument("--samples", type=int, default=20, help="names to sample at the end")
+    parser.add_argument("--out", default=None, help="run folder (default runs/<model>-<time>)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+class FullBatches:
+    """Every step sees the whole split: full-batch gradient descent (stage 2's bigram)."""
+
+    def __init__(self, data: dict[str, tuple[Any, Any]]) -> None:
+        self.data, self.splits = data, tuple(data)
+
+    def get(self, split: str, step: int) -> tuple[Any, Any]:
+        return self.data[split]
+
+    def iter_split(self, split: str) -> Any:
+        yield self.data[split]
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    positive = ["steps", "samples"] if args.model_type == "bigram" else [
+        "steps", "batch_size", "block_size", "n_embd", "n_hidden", "n_layers"]  # fmt: skip
+    for name in positive:
+        if getattr(args, name) < (0 if name == "samples" else 1):
+            flag = "--" + name.replace("_", "-")
+            raise ValueError(f"{flag} must be a positive int, got {getattr(args, name)}")
+    if args.batch_size < 0:
+        raise ValueError(f"--batch-size must be >= 0, got {args.batch_size}")
+    if not args.lr > 0:
+        raise ValueError(f"--lr must be positive, got {args.lr}")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        _check_args(args)
+        return _train(args)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"groundup train {args.model_type}: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _train(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from groundup.data import build_dataset, load_words, split_words
+    from groundup.models.bigram import CountingBigram, NeuralBigram, sample_words
+    from groundup.models.mlp import MLPLanguageModel
+    from groundup.optim import SGD
+    from groundup.tokenizers import CharTokenizer
+    from groundup.train import (
+        ArrayBatches,
+        TrainConfig,
+        evaluate,
+        make_run_dir,
+        save_checkpoint,
+        train,
+        write_history,
+        write_metrics,
+    )
+
+    words = load_words(args.data)
+    tokenizer = CharTokenizer.from_words(words)  # all words: dev/test use no unseen letter
+    is_bigram = args.model_type == "bigram"
+    if is_bigram and args.no_split:
+        splits = {"train": list(words)}
+    else:
+        splits = dict(zip(("train", "val", "test"), split_words(words, args.seed), strict=True))
+        splits = {name: ws for name, ws in splits.items() if ws}
+    block_size = 1 if is_bigram else args.block_size
+    data = {}
+    for name, ws in splits.items():
+        X, Y = build_dataset(ws, block_size, tokenizer)
+        data[name] = (X[:, 0], Y) if is_bigram else (X, Y)
+
+    if is_bigram:
+        model: Any = NeuralBigram(tokenizer.vocab_size, generator=args.seed, dtype=args.dtype)
+    else:
+        model = MLPLanguageModel(
+            tokenizer.vocab_size, args.block_size, args.n_embd, args.n_hidden, args.n_layers,
+            args.batchnorm, args.hierarchical, generator=args.seed, dtype=args.dtype,
+        )  # fmt: skip
+    run_dir = make_run_dir(args.model_type, args.out)
+
+    if is_bigram:
+        decay_step = None
+        config = TrainConfig(max_steps=args.steps, lr=args.lr, seed=args.seed,
+                             eval_interval=args.eval_interval, eval_batches=1)  # fmt: skip
+    else:
+        decay_step = args.lr_decay_step or max(1, (3 * args.steps) // 4)
+        config = TrainConfig(max_steps=args.steps, lr=args.lr, schedule="step_decay",
+                             step_size=decay_step, gamma=0.1, seed=args.seed,
+                             eval_interval=args.eval_interval, eval_batches=20)  # fmt: skip
+    batches: Any = (
+        FullBatches(data)
+        if args.batch_size == 0
+        else ArrayBatches(data, args.batch_size, args.seed)
+    )
+    l2 = getattr(args, "l2", 0.0)
+
+    def loss_fn(m: Any, X: Any, Y: Any) -> Any:
+        _, loss = m(X, Y)
+        if l2 and m.training:  # the penalty shapes training; reported losses are pure NLL
+            loss = loss + l2 * m.l2_penalty()
+        return loss
+
+    optimizer = SGD(model.parameters(), lr=args.lr)
+    print(
+        f"{args.model_type}: {model.num_parameters():,} parameters, "
+        f"{len(words):,} words ({', '.join(f'{k} {len(v):,}' for k, v in splits.items())}), "
+        f"vocab {tokenizer.vocab_size}, run folder {run_dir}",
+        file=sys.stderr,
+    )
+    bar = tqdm(total=args.steps, file=sys.stderr, disable=args.no_progress, mininterval=0.5,
+               desc=args.model_type)  # fmt: skip
+
+    def on_step(row: dict[str, Any]) -> None:
+        bar.update(1)
+        if row["step"] % 100 == 0 or row["val_loss"] is not None:
+            bar.set_postfix(loss=f"{row['train_loss']:.4f}", lr=f"{row['lr']:g}", refresh=False)
+
+    try:
+        history = train(model, batches, optimizer, config, on_step=on_step, loss_fn=loss_fn)
+    finally:
+        bar.close()
+    if getattr(model, "batchnorm", False):
+        model.calibrate_batchnorm(data["train"][0])
+
+    # exact losses on the full splits (eval mode: BatchNorm uses its population statistics)
+    full = ArrayBatches(data, batch_size=8192, seed=args.seed)
+    losses = {name: evaluate(model, full, name, num_batches=None) for name in data}
+    metrics: dict[str, Any] = {
+        "model": args.model_type,
+        "num_parameters": model.num_parameters(),
+        **{f"{name}_loss": loss for name, loss in losses.items()},
+        "steps": args.steps,
+        "seconds": history.seconds[-1] if history.seconds else 0.0,
+        "seed": args.seed,
+        "data": args.data,
+    }
+    if is_bigram:
+        counting = CountingBigram.fit(splits["train"], tokenizer=tokenizer)
+        metrics["counting_train_loss"] = counting.nll(splits["train"])
+
+    samples = sample_words(model, tokenizer, args.samples, seed=args.seed)
+    seen = set(splits["train"])
+    new = [w for w in samples if w not in seen]
+    metrics["samples_new_share"] = len(new) / len(samples) if samples else None
+    lines = [w if w in seen else f"{w}  (new)" for w in samples]
+    (run_dir / "samples.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    training = config.to_dict()
+    training.update(batch_size=args.batch_size, optimizer="SGD", l2=l2, lr_decay_step=decay_step)
+    checkpoint_config = {
+        "model": {"type": model.MODEL_TYPE, "kwargs": model.model_kwargs()},
+        "training": training,
+        "data": {"source": str(args.data), "seed": args.seed, "block_size": block_size,
+                 "split": "all" if len(splits) == 1 else "80/10/10 by word"},
+        "tokenizer": tokenizer.to_config(),
+    }  # fmt: skip
+    save_checkpoint(run_dir / "checkpoint", model, checkpoint_config, optimizer,
+                    state={"step": args.steps, "history": history.to_dict()},
+                    tokenizer=tokenizer)  # fmt: skip
+    write_history(run_dir, history)
+    write_metrics(run_dir, metrics)
+    _plot_loss(history, run_dir / "loss_curve.png", args.model_type)
+
+    for name, loss in losses.items():
+        print(f"{name} loss: {loss:.4f}")
+    if is_bigram:
+        print(f"counting model on train: {metrics['counting_train_loss']:.4f}")
+    print(f"samples ({len(new)}/{len(samples)} new):")
+    for line in lines:
+        print(f"  {line}")
+    print(f"run folder: {run_dir}")
+    return 0
+
+
+def loss_curves(history: Any, points: int = 200) -> dict[str, tuple[list, list]]:
+    """Train loss averaged over windows (a batch-32 loss is noisy: makemore plots the mean of
+    each 1,000 steps), plus the val estimates where the loop measured them."""
+    steps, losses = list(history.step), list(history.train_loss)
+    window = max(1, len(losses) // points)
+    xs, ys = [], []
+    for start in range(0, len(losses) - window + 1, window):
+        xs.append(steps[start + window - 1])
+        ys.append(sum(losses[start : start + window]) / window)
+    curves = {f"train (mean of {window} steps)" if window > 1 else "train": (xs, ys)}
+    val_steps, val_losses = history.val_curve()
+    if val_steps:
+        curves["val (estimate)"] = (val_steps, val_losses)
+    return curves
+
+
+def _plot_loss(history: Any, path: Any, title: str) -> None:
+    """The loss curve PNG, skipped with a note when matplotlib is absent."""
+    try:
+        from groundup.viz.plots import plot_loss_curve
+
+        plot_loss_curve(loss_curves(history), path=path, title=title)
+    except ImportError as err:
+        print(f"loss curve skipped: {err}", file=sys.stderr)

@@ -1,0 +1,90 @@
+"""`groundup train bigram|mlp` end to end, on a few steps, into tmp_path."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from groundup.cli import main
+from groundup.train import History, load_checkpoint
+
+
+def _run(tmp_path, *argv):
+    out = tmp_path / "run"
+    code = main(["train", *argv, "--out", str(out), "--no-progress", "--samples", "6"])
+    return code, out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["bigram", "--steps", "20"],
+        ["mlp", "--steps", "40", "--batchnorm", "--n-hidden", "32"],
+        ["mlp", "--steps", "20", "--block-size", "4", "--n-layers", "2", "--hierarchical",
+         "--batchnorm", "--n-hidden", "16"],
+    ],
+)  # fmt: skip
+def test_train_writes_a_complete_run_folder(tmp_path, capsys, argv):
+    code, out = _run(tmp_path, *argv)
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "val loss" in printed and "samples" in printed
+
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"train_loss", "val_loss", "test_loss", "num_parameters"} <= set(metrics)
+    assert metrics["train_loss"] < np.log(27)  # a few steps already beat uniform
+    assert (out / "loss_curve.png").stat().st_size > 1000
+    assert len((out / "samples.txt").read_text().splitlines()) == 6
+    assert len(History.from_csv((out / "history.csv").read_text())) == int(argv[2])
+
+    # the checkpoint rebuilds the same model through the registry (as `groundup sample` does)
+    ckpt = load_checkpoint(out)
+    assert set(ckpt.config) == {"model", "training", "data", "tokenizer"}
+    assert ckpt.config["model"]["type"] == argv[0]
+    assert ckpt.config["data"] == {**ckpt.config["data"], "source": "names", "seed": 42}
+    model = ckpt.build_model().eval()
+    assert model.num_parameters() == metrics["num_parameters"]
+    assert ckpt.tokenizer.vocab_size == 27
+    ids = model.generate(np.zeros((6, 1), dtype=np.int64), 5, seed=42)
+    assert ids.shape == (6, 6)
+
+
+def test_train_is_reproducible_for_a_seed(tmp_path):
+    argv = ["mlp", "--steps", "15", "--n-hidden", "16"]
+    main(["train", *argv, "--out", str(tmp_path / "a"), "--no-progress"])
+    main(["train", *argv, "--out", str(tmp_path / "b"), "--no-progress"])
+    a = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    b = json.loads((tmp_path / "b" / "metrics.json").read_text())
+    assert a["val_loss"] == b["val_loss"]
+    assert (tmp_path / "a" / "samples.txt").read_text() == (
+        tmp_path / "b" / "samples.txt"
+    ).read_text()
+
+
+def test_bigram_on_a_file_without_split(tmp_path, capsys):
+    data = tmp_path / "words.txt"
+    data.write_text("anna\nbob\nanna\nab\n", encoding="utf-8")
+    code, out = _run(
+        tmp_path, "bigram", "--data", str(data), "--no-split", "--steps", "300", "--lr", "5"
+    )
+    assert code == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(k for k in metrics if k.endswith("_loss")) == {"train_loss", "counting_train_loss"}
+    assert metrics["train_loss"] == pytest.approx(metrics["counting_train_loss"], abs=0.02)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["mlp", "--steps", "0"], "--steps must be a positive int, got 0"),
+        (["mlp", "--lr", "-1"], "--lr must be positive"),
+        (["mlp", "--hierarchical", "--n-layers", "2"], "block_size must be 2 ** n_layers"),
+        (["bigram", "--data", "no/such/file.txt"], "no/such/file.txt"),
+    ],
+)
+def test_errors_are_one_line_and_exit_2(tmp_path, capsys, argv, message):
+    code, _ = _run(tmp_path, *argv)
+    assert code == 2
+    assert message in capsys.readouterr().err
