@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from groundup.tensor.backend import xp
-from groundup.tensor.tensor import Function
+from groundup.tensor.tensor import Function, SliceGrad
 
 
 def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
@@ -358,11 +358,10 @@ class GetItem(Function):
         return a[index]
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
+        if _is_basic(self.index):  # the engine adds grad into the slice it came from
+            return (SliceGrad(self.index, grad),)
         out = xp.zeros(self.shape, dtype=grad.dtype)
-        if _is_basic(self.index):
-            out[self.index] = grad
-        else:  # an index array may name an entry twice: add both contributions
-            xp.add.at(out, self.index, grad)
+        xp.add.at(out, self.index, grad)  # an index array may name an entry twice: add both
         return (out,)
 
     def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:

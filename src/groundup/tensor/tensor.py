@@ -541,8 +541,32 @@ def _topological_order(root: Tensor) -> list[Tensor]:
     return order
 
 
+class SliceGrad:
+    """The gradient of ``t[index]`` (a basic index), for the engine to add into ``t.grad``.
+
+    ``q, k, v = qkv[0], qkv[1], qkv[2]`` would otherwise give three full-size gradients,
+    mostly zeros, and two full-size additions; this way each slice is added where it belongs.
+    """
+
+    __slots__ = ("index", "grad")
+
+    def __init__(self, index: Any, grad: Any) -> None:
+        self.index, self.grad = index, grad
+
+
 def _accumulate(t: Tensor, g: Any, owned: set[int]) -> None:
     """Add ``g`` into ``t.grad``; in place once we own the array, never into a shared one."""
+    if type(g) is SliceGrad:
+        if t.grad is None:
+            t.grad = xp.zeros(t.data.shape, dtype=t.data.dtype)
+            t.grad[g.index] = g.grad
+            owned.add(id(t))
+            return
+        if id(t) not in owned and t._ctx is not None:
+            t.grad = t.grad.copy()
+            owned.add(id(t))
+        t.grad[g.index] += g.grad
+        return
     if g.shape != t.data.shape:
         raise RuntimeError(
             f"backward of {t.op or 'a leaf'}: gradient shape {g.shape} does not match the "
