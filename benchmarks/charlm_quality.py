@@ -1,0 +1,100 @@
+"""The quality figures of stages 2-3 on names.txt: each one a `groundup train` command.
+
+    .venv/bin/python benchmarks/charlm_quality.py                 # all four (~1 h, 1 core)
+    .venv/bin/python benchmarks/charlm_quality.py bn deep         # some of them
+    .venv/bin/python benchmarks/charlm_quality.py --report-only   # table of finished runs
+
+Each run writes runs/quality-<...>/ (metrics.json with the full-split losses); the table
+compares them with the targets of issue 5 and the published makemore figures. The data is
+../shared/data/names.txt (32,033 names); split 80/10/10 by word with seed 42.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+NAMES = "../shared/data/names.txt"
+
+# name -> (groundup train arguments, metric, target, published figure, what)
+RUNS = {
+    "bigram": (
+        ["bigram", "--data", NAMES, "--no-split", "--steps", "300", "--lr", "50"],
+        "train_loss", 2.4626, 2.4626, "neural bigram, all 228,146 bigrams, float64",
+    ),
+    "classic": (
+        ["mlp", "--data", NAMES, "--steps", "200000"],
+        "val_loss", 2.17, 2.1701, "MLP block 3, emb 10, hidden 200 (11,897 params)",
+    ),
+    "bn": (
+        ["mlp", "--data", NAMES, "--steps", "200000", "--batchnorm"],
+        "val_loss", 2.10, 2.1048, "same + BatchNorm (12,097 params)",
+    ),
+    "deep": (
+        ["mlp", "--data", NAMES, "--steps", "200000", "--block-size", "8", "--n-embd", "24",
+         "--n-hidden", "128", "--n-layers", "3", "--batchnorm", "--hierarchical"],
+        "val_loss", 2.00, 1.9937, "WaveNet-like: block 8, emb 24, 3 x (pairs, 128, BN, tanh)",
+    ),
+}  # fmt: skip
+
+
+FOLDERS = {"bigram": "quality-bigram", "classic": "quality-mlp-classic", "bn": "quality-mlp-bn",
+           "deep": "quality-mlp-wavenet"}  # fmt: skip
+
+
+def run_dir(name: str) -> Path:
+    return REPO / "runs" / FOLDERS[name]
+
+
+def train(name: str) -> None:
+    argv = [*RUNS[name][0], "--out", str(run_dir(name)), "--no-progress"]
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    print("groundup train " + " ".join(argv), flush=True)
+    subprocess.run([sys.executable, "-m", "groundup.cli", "train", *argv], check=True, env=env,
+                   cwd=REPO)  # fmt: skip
+
+
+def report(names: list[str]) -> None:
+    print("| run | what | train | dev | test | target | published | minutes |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in names:
+        path = run_dir(name) / "metrics.json"
+        if not path.is_file():
+            print(f"| {name} | not run yet ({path} absent) |")
+            continue
+        m = json.loads(path.read_text())
+        _, metric, target, published, what = RUNS[name]
+        cells = [f"{m[k]:.4f}" if k in m else "-" for k in ("train_loss", "val_loss", "test_loss")]
+        ok = "met" if m[metric] <= target else "MISSED"
+        print(f"| {name} | {what} | {' | '.join(cells)} | <= {target} ({ok}) | {published} "
+              f"| {m['seconds'] / 60:.1f} |")  # fmt: skip
+        if name == "bigram":
+            gap = m["train_loss"] - m["counting_train_loss"]
+            print(f"|  | counting model on the same bigrams | {m['counting_train_loss']:.4f} "
+                  f"| | | gap {gap:.4f} (<= 0.01) | 2.4540 | |")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="*", help=f"which of {list(RUNS)} (default all)")
+    parser.add_argument("--report-only", action="store_true", help="only print the table")
+    args = parser.parse_args()
+    names = args.runs or list(RUNS)
+    unknown = [n for n in names if n not in RUNS]
+    if unknown:
+        parser.error(f"unknown runs {unknown}; choose from {list(RUNS)}")
+    if not (REPO / NAMES).is_file():
+        sys.exit(f"{(REPO / NAMES).resolve()} is absent: these figures need names.txt")
+    if not args.report_only:
+        for name in names:
+            train(name)
+    report(names)
+
+
+if __name__ == "__main__":
+    main()
