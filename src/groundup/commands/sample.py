@@ -1,0 +1,209 @@
+"""``groundup sample``: text from a trained model, of any stage, or from a GPT-2 folder.
+
+    groundup sample runs/gpt-20260125-141502 --prompt "ROMEO:" -n 500
+    groundup sample runs/mlp-20260125-120000 -n 20          # names; new ones are marked
+    groundup sample ~/models/gpt2 --prompt "Hello, I'm a language model," -n 40 --top-k 50
+
+A run folder (or its checkpoint/) is rebuilt from its config.json with
+``groundup.models.build_model``. A model trained on words (its tokenizer has the boundary
+".") prints whole words and says which are new, i.e. absent from its training split; a model
+trained on running text prints the continuation of ``--prompt``. A Hugging Face GPT-2 folder
+(config.json + model.safetensors + vocab.json + merges.txt) loads with GPT.from_pretrained.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+DEFAULT_WORDS = 20
+DEFAULT_TOKENS = 500
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "sample",
+        help="sample text from a run folder (bigram, mlp, gpt) or a GPT-2 folder",
+        description="Sample from a trained model: names for a model trained on words (new "
+        "ones marked), a continuation of --prompt for a model trained on text.",
+    )
+    parser.add_argument(
+        "folder",
+        metavar="RUN_OR_HF_FOLDER",
+        help="a run folder of `groundup train` (or its checkpoint/), or a Hugging Face GPT-2 "
+        "folder with config.json, model.safetensors, vocab.json and merges.txt",
+    )
+    parser.add_argument(
+        "--prompt",
+        default=None,
+        help="text to continue (text models; default: a newline, or the first "
+        "token of the vocabulary)",
+    )
+    parser.add_argument(
+        "-n",
+        "--num",
+        type=int,
+        default=None,
+        help=f"words to sample for a words model (default {DEFAULT_WORDS}), new "
+        f"tokens for a text model (default {DEFAULT_TOKENS})",
+    )
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        default=1.0,
+        help="softmax temperature: 0 is greedy, <1 sharper, >1 flatter (default 1.0)",
+    )
+    parser.add_argument(
+        "--top-k",
+        type=int,
+        default=None,
+        help="sample only among the k most likely tokens (default: all)",
+    )
+    parser.add_argument(
+        "--top-p",
+        type=float,
+        default=None,
+        help="nucleus sampling: the smallest set of tokens with this much "
+        "probability (default: off)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="random seed, for a reproducible sample (default: fresh)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        model, tokenizer, data = load_for_sampling(Path(args.folder))
+        if args.num is not None and args.num < 0:
+            raise ValueError(f"-n must be >= 0, got {args.num}")
+        if getattr(tokenizer, "boundary", None) is not None:
+            print_words(model, tokenizer, data, args)
+        else:
+            print_text(model, tokenizer, args)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"groundup sample: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def is_hf_folder(folder: Path) -> bool:
+    """A Hugging Face folder has config.json with "model_type"; our runs nest "model"."""
+    path = folder / "config.json"
+    if not path.is_file():
+        return False
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return False
+    return isinstance(config, dict) and "model_type" in config and "model" not in config
+
+
+def load_for_sampling(folder: Path) -> tuple[Any, Any, dict[str, Any]]:
+    """(model, tokenizer, data entry of config.json) from a run folder or a GPT-2 folder."""
+    if is_hf_folder(folder):
+        from groundup.models.gpt import GPT
+        from groundup.tokenizers.bpe import BPETokenizer
+
+        return GPT.from_pretrained(folder), BPETokenizer.from_pretrained(folder), {}
+    from groundup.train.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(folder)
+    if ckpt.tokenizer is None:
+        raise ValueError(f"{ckpt.folder}: the checkpoint has no tokenizer to decode samples")
+    return ckpt.build_model(), ckpt.tokenizer, dict(ckpt.config.get("data") or {})
+
+
+# --------------------------------------------------------------------------- words
+
+
+def training_words(data: dict[str, Any]) -> set[str] | None:
+    """The training split named by a run's data entry, or None when it cannot be rebuilt."""
+    from groundup.data.words import load_words, split_words
+
+    source = data.get("source")
+    if source is None:
+        return None
+    try:
+        words = load_words(source)
+    except (FileNotFoundError, ValueError):
+        return None
+    split = data.get("split", "80/10/10 by word")
+    if split == "all":  # trained on every word (stage 2's known-answer setting)
+        return set(words)
+    fractions = tuple(split) if isinstance(split, (list, tuple)) else (0.8, 0.1, 0.1)
+    train, _, _ = split_words(words, seed=data.get("seed", 42), fractions=fractions)
+    return set(train)
+
+
+def sample_words(model: Any, n: int, args: argparse.Namespace, max_len: int = 30) -> list[str]:
+    """n words: each row starts at the boundary (id 0) and is cut at the next one."""
+    import numpy as np
+
+    if getattr(model, "MODEL_TYPE", "") == "gpt":
+        max_len = model.config.block_size - 1  # a whole word stays inside the context
+    start = np.zeros((n, 1), dtype=np.int64)
+    ids = model.generate(
+        start,
+        max_len,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        seed=args.seed,
+    )
+    rows = []
+    for row in ids[:, 1:].tolist():
+        rows.append(row[: row.index(0)] if 0 in row else row)
+    return rows
+
+
+def print_words(model: Any, tokenizer: Any, data: dict[str, Any], args: argparse.Namespace):
+    n = DEFAULT_WORDS if args.num is None else args.num
+    words = [tokenizer.decode(row) for row in sample_words(model, n, args)]
+    known = training_words(data)
+    width = max((len(w) for w in words), default=0)
+    for word in words:
+        mark = "  (in the training set)" if known is not None and word in known else ""
+        print(f"{word:{width}s}{mark}")
+    if known is None:
+        print(f"\n{n} words (training set not available: cannot say which are new)")
+    elif n:
+        new = sum(w not in known for w in words)
+        print(f"\n{new} of {n} ({100 * new / n:.0f}%) are new: not in the training set")
+
+
+# --------------------------------------------------------------------------- text
+
+
+def print_text(model: Any, tokenizer: Any, args: argparse.Namespace) -> None:
+    import numpy as np
+
+    prompt = args.prompt
+    if prompt is None:
+        prompt = "\n" if _encodes(tokenizer, "\n") else tokenizer.decode([0])
+    ids = tokenizer.encode(prompt)
+    if not ids:
+        raise ValueError("--prompt: the prompt encodes to no tokens; give some text")
+    n = DEFAULT_TOKENS if args.num is None else args.num
+    out = model.generate(
+        np.array([ids]),
+        n,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        seed=args.seed,
+    )
+    print(tokenizer.decode(out[0].tolist()))
+
+
+def _encodes(tokenizer: Any, text: str) -> bool:
+    try:
+        return bool(tokenizer.encode(text))
+    except ValueError:
+        return False

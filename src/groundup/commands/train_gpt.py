@@ -1,0 +1,467 @@
+"""``groundup train gpt``: stage 4 from the command line.
+
+    groundup train gpt                                    # tiny preset on tinyshakespeare
+    groundup train gpt --preset baby --batch-size 12 --max-iters 2000 --dropout 0
+    groundup train gpt --data ../shared/data/names.txt --words   # names, 80/10/10 by word
+    groundup train gpt --resume runs/gpt-20260125-141502  # continue an interrupted run
+
+Text (``shakespeare`` or any UTF-8 file) is one token stream: the first 90% trains, the
+last 10% validates, batches are random windows. Words (``names``, ``surnames`` or a file
+with ``--words``) are split 80/10/10 by word with the seed, as in stages 2-3, and each
+word is one padded row ``.emma`` -> ``emma.`` (targets past the end are ignored).
+
+AdamW (decay on matrices only), linear warmup then cosine decay to lr/10, gradient
+clipping at 1.0. The run folder gets checkpoint/ (the best model by validation loss),
+last/ (the latest evaluation, for --resume), metrics.json, history.csv, loss_curve.png
+and samples.txt. Nothing heavy is imported until ``run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+PRESET_NAMES = ("tiny", "baby", "lecture")
+DEFAULT_MAX_ITERS = 5000
+WORD_SOURCES = ("names", "surnames")
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``gpt`` target to ``groundup train``'s subparsers."""
+    p = subparsers.add_parser(
+        "gpt",
+        help="stage 4: a GPT on text (tinyshakespeare, any file) or on words (names)",
+        description="Train a GPT on groundup's own engine: char-level (or BPE) on a text "
+        "file, or on words with the stage 2-3 split; writes a run folder.",
+    )
+    p.add_argument(
+        "--preset",
+        choices=PRESET_NAMES,
+        default="tiny",
+        help="model size: tiny 4/4/64 block 32 (0.21M), baby 4/4/128 block 64, "
+        "lecture 6/6/384 block 256 (10.8M) (default tiny)",
+    )
+    p.add_argument(
+        "--data",
+        default="shakespeare",
+        help="'shakespeare' (../shared/data/tinyshakespeare.txt), 'names' or "
+        "'surnames' (words), or a UTF-8 file path (default shakespeare)",
+    )
+    p.add_argument(
+        "--words",
+        action="store_true",
+        help="read a --data file as one word per line (like names), not as text",
+    )
+    p.add_argument(
+        "--max-iters",
+        type=int,
+        default=None,
+        help="optimisation steps (5000; with --resume: the run's own, or this total)",
+    )
+    p.add_argument(
+        "--eval-interval",
+        type=int,
+        default=500,
+        help="evaluate on val every this many steps; keeps the best checkpoint (500)",
+    )
+    p.add_argument(
+        "--eval-iters",
+        type=int,
+        default=200,
+        help="batches per evaluation (200, as the course notebook)",
+    )
+    p.add_argument("--batch-size", type=int, default=16, help="sequences per step (16)")
+    p.add_argument(
+        "--block-size",
+        type=int,
+        default=None,
+        help="context length (default: the preset's; for words, longest word + 1)",
+    )
+    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (1e-3)")
+    p.add_argument("--warmup", type=int, default=100, help="linear warmup steps (100)")
+    p.add_argument(
+        "--weight-decay",
+        type=float,
+        default=0.1,
+        help="AdamW weight decay on weight matrices and embeddings (0.1)",
+    )
+    p.add_argument(
+        "--dropout",
+        type=float,
+        default=None,
+        help="dropout probability (default: the preset's, 0.0 for tiny and baby)",
+    )
+    p.add_argument(
+        "--tokenizer",
+        choices=["char", "bpe"],
+        default="char",
+        help="char: one token per character; bpe: byte-level BPE trained on the "
+        "training text (default char)",
+    )
+    p.add_argument(
+        "--vocab-size",
+        type=int,
+        default=512,
+        help="BPE vocabulary size, bytes and merges included (512)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=42,
+        help="seed of the word split, the weights, dropout and batches (42, the stage 2-3 split)",
+    )
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=None,
+        help="words (20) or characters/tokens (500) to sample at the end",
+    )
+    p.add_argument("--out", default=None, help="run folder (default runs/gpt-<time>)")
+    p.add_argument(
+        "--resume",
+        default=None,
+        metavar="RUN",
+        help="continue the run in this folder from its last evaluation, with its "
+        "own settings (--max-iters may raise the total)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run, model_type="gpt")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.resume:
+            args = _resumed_args(args)
+        elif args.max_iters is None:
+            args.max_iters = DEFAULT_MAX_ITERS
+        _check_args(args)
+        return _train(args)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"groundup train gpt: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    for name in ("max_iters", "eval_interval", "eval_iters", "batch_size", "vocab_size"):
+        if getattr(args, name) < 1:
+            flag = "--" + name.replace("_", "-")
+            raise ValueError(f"{flag} must be a positive int, got {getattr(args, name)}")
+    if args.block_size is not None and args.block_size < 1:
+        raise ValueError(f"--block-size must be a positive int, got {args.block_size}")
+    if not args.lr > 0:
+        raise ValueError(f"--lr must be positive, got {args.lr}")
+    if args.warmup < 0:
+        raise ValueError(f"--warmup must be >= 0, got {args.warmup}")
+    if args.dropout is not None and not 0.0 <= args.dropout < 1.0:
+        raise ValueError(f"--dropout must be in [0, 1), got {args.dropout}")
+    if _is_words(args) and args.tokenizer != "char":
+        raise ValueError("--tokenizer bpe is for text; words are read character by character")
+
+
+def _is_words(args: argparse.Namespace) -> bool:
+    return args.words or args.data in WORD_SOURCES
+
+
+def _resumed_args(args: argparse.Namespace) -> argparse.Namespace:
+    """The settings saved in the run's config.json, with the new --max-iters if larger."""
+    run_dir = Path(args.resume)
+    saved = run_dir / "args.json"
+    if not saved.is_file():
+        raise FileNotFoundError(
+            f"--resume {run_dir}: no args.json (not a `groundup train gpt` run folder)"
+        )
+    old = json.loads(saved.read_text(encoding="utf-8"))
+    merged = argparse.Namespace(**{**vars(args), **old})
+    if args.max_iters is not None:  # a longer (or shorter) total than the run first had
+        merged.max_iters = args.max_iters
+    merged.resume, merged.out, merged.no_progress = args.resume, str(run_dir), args.no_progress
+    return merged
+
+
+# --------------------------------------------------------------------------- data
+
+
+def word_rows(words: list[str], tokenizer: Any, block_size: int) -> tuple[Any, Any]:
+    """Each word as one row: X = ``.emma`` padded with ``.``, Y = ``emma.`` padded with -1.
+
+    >>> # word_rows(["ab"], tok, 4) -> X [[0, 1, 2, 0]], Y [[1, 2, 0, -1]]
+    """
+    import numpy as np
+
+    X = np.zeros((len(words), block_size), dtype=np.int64)
+    Y = np.full((len(words), block_size), -1, dtype=np.int64)
+    for i, word in enumerate(words):
+        ids = tokenizer.encode(word)
+        if len(ids) + 1 > block_size:
+            raise ValueError(
+                f"word {word!r} has {len(ids)} characters; block_size "
+                f"{block_size} must be at least {len(ids) + 1}"
+            )
+        X[i, 1 : len(ids) + 1] = ids
+        Y[i, : len(ids)] = ids
+        Y[i, len(ids)] = 0  # the boundary ends the word
+    return X, Y
+
+
+def _words_data(args: argparse.Namespace) -> dict[str, Any]:
+    from groundup.data.words import load_words, split_words
+    from groundup.tokenizers import CharTokenizer
+
+    words = load_words(args.data)
+    tokenizer = CharTokenizer.from_words(words)
+    splits = dict(zip(("train", "val", "test"), split_words(words, args.seed), strict=True))
+    block = args.block_size or max(len(w) for w in words) + 1
+    data = {name: word_rows(ws, tokenizer, block) for name, ws in splits.items() if ws}
+    return dict(
+        kind="words",
+        tokenizer=tokenizer,
+        block_size=block,
+        data=data,
+        train_words=set(splits["train"]),
+        sizes={k: len(v) for k, v in splits.items()},
+        entry={
+            "source": str(args.data),
+            "kind": "words",
+            "seed": args.seed,
+            "split": "80/10/10 by word",
+            "block_size": block,
+        },
+    )
+
+
+def _text_data(args: argparse.Namespace, default_block: int) -> dict[str, Any]:
+    from groundup.data.text import load_text, split_tokens
+    from groundup.tokenizers import CharTokenizer
+
+    text = load_text(args.data)
+    if args.tokenizer == "bpe":
+        from groundup.tokenizers.bpe import BPETokenizer
+
+        head = text[: int(0.9 * len(text))]  # learn merges from the training part only
+        tokenizer = BPETokenizer().train(head, vocab_size=args.vocab_size)
+    else:
+        tokenizer = CharTokenizer.from_text(text)
+    train, val = split_tokens(tokenizer.encode(text))
+    block = args.block_size or default_block
+    return dict(
+        kind="text",
+        tokenizer=tokenizer,
+        block_size=block,
+        data={"train": train, "val": val},
+        sizes={"train": len(train), "val": len(val)},
+        entry={
+            "source": str(args.data),
+            "kind": "text",
+            "split": "90/10 of the stream",
+            "tokenizer": args.tokenizer,
+            "block_size": block,
+        },
+    )
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _train(args: argparse.Namespace) -> int:
+    import numpy as np
+    from tqdm import tqdm
+
+    from groundup.models.gpt import GPT, GPTConfig
+    from groundup.optim import AdamW
+    from groundup.train import (
+        ArrayBatches,
+        Checkpointer,
+        TokenBatches,
+        TrainConfig,
+        evaluate,
+        load_checkpoint,
+        make_run_dir,
+        resume,
+        train,
+        write_history,
+        write_metrics,
+    )
+
+    preset = GPTConfig.preset(args.preset)
+    d = _words_data(args) if _is_words(args) else _text_data(args, preset.block_size)
+    tokenizer, block = d["tokenizer"], d["block_size"]
+    overrides: dict[str, Any] = dict(vocab_size=tokenizer.vocab_size, block_size=block)
+    if args.dropout is not None:
+        overrides["dropout"] = args.dropout
+    model = GPT(GPTConfig.preset(args.preset, **overrides), seed=args.seed)
+    if d["kind"] == "words":
+        batches: Any = ArrayBatches(d["data"], args.batch_size, seed=args.seed)
+    else:
+        batches = TokenBatches(d["data"], args.batch_size, block, seed=args.seed)
+    optimizer = AdamW(
+        model.optim_groups(args.weight_decay),
+        lr=args.lr,
+        betas=(0.9, 0.99),
+        weight_decay=args.weight_decay,
+    )
+    config = TrainConfig(
+        max_steps=args.max_iters, lr=args.lr, schedule="warmup_cosine",
+        warmup_steps=min(args.warmup, args.max_iters), min_lr=args.lr / 10, grad_clip=1.0,
+        eval_interval=args.eval_interval, eval_batches=args.eval_iters, log_interval=10,
+        seed=args.seed,
+    )  # fmt: skip
+    run_dir = make_run_dir("gpt", args.out)
+    saved_args = {k: v for k, v in vars(args).items() if k not in ("func", "resume", "out")}
+    (run_dir / "args.json").write_text(json.dumps(saved_args, indent=2) + "\n")
+    training = {
+        **config.to_dict(),
+        "batch_size": args.batch_size,
+        "optimizer": "AdamW",
+        "betas": [0.9, 0.99],
+        "weight_decay": args.weight_decay,
+        "preset": args.preset,
+    }
+    ckpt_config = {
+        "model": {"type": model.MODEL_TYPE, "kwargs": model.model_kwargs()},
+        "training": training,
+        "data": d["entry"],
+        "tokenizer": tokenizer.to_config(),
+    }
+
+    start, history, best = 0, None, None
+    if args.resume:
+        last = run_dir / "last"
+        start, history = resume(last, model, optimizer)
+        best_dir = run_dir / "checkpoint"
+        if (best_dir / "state.json").is_file():
+            best = load_checkpoint(best_dir).state.get("best_val_loss")
+    keep_best = Checkpointer(
+        run_dir / "checkpoint", model, optimizer, ckpt_config, tokenizer, keep="best", best=best
+    )
+    keep_last = Checkpointer(
+        run_dir / "last", model, optimizer, ckpt_config, tokenizer, keep="latest"
+    )
+
+    def on_eval(step: int, val_loss: float, hist: Any) -> None:
+        keep_best(step, val_loss, hist)
+        keep_last(step, val_loss, hist)
+
+    sizes = ", ".join(f"{k} {v:,}" for k, v in d["sizes"].items())
+    unit = "words" if d["kind"] == "words" else "tokens"
+    print(f"gpt {args.preset}: {model.num_parameters():,} parameters, vocab "
+          f"{tokenizer.vocab_size}, block {block}, {unit}: {sizes}; run folder {run_dir}",
+          file=sys.stderr)  # fmt: skip
+    bar = tqdm(total=args.max_iters, initial=start, file=sys.stderr, disable=args.no_progress,
+               mininterval=0.5, desc="gpt")  # fmt: skip
+    val_shown = ["-"]
+
+    def on_step(row: dict[str, Any]) -> None:
+        bar.update(1)
+        if row["val_loss"] is not None:
+            val_shown[0] = f"{row['val_loss']:.4f}"
+        if row["step"] % 10 == 0 or row["val_loss"] is not None:
+            bar.set_postfix(loss=f"{row['train_loss']:.4f}", val=val_shown[0], refresh=False)
+
+    try:
+        history = train(model, batches, optimizer, config, on_step=on_step, on_eval=on_eval,
+                        start_step=start, history=history)  # fmt: skip
+    finally:
+        bar.close()
+
+    # the best checkpoint is the run's model: measure it, sample from it
+    best_ckpt = load_checkpoint(run_dir / "checkpoint")
+    best_ckpt.restore(model)
+    metrics: dict[str, Any] = {
+        "model": "gpt", "preset": args.preset, "num_parameters": model.num_parameters(),
+        "data": str(args.data), "tokenizer": args.tokenizer, "vocab_size": tokenizer.vocab_size,
+        "block_size": block, "batch_size": args.batch_size, "lr": args.lr,
+        "dropout": model.config.dropout, "steps": args.max_iters, "seed": args.seed,
+        "best_step": best_ckpt.step, "best_val_loss_estimate": best_ckpt.state.get("val_loss"),
+        "seconds": history.seconds[-1] if history.seconds else 0.0,
+    }  # fmt: skip
+    for split in d["data"]:
+        if d["kind"] == "text" and split == "train":  # 90% of a long text: an estimate is enough
+            metrics["train_loss"] = evaluate(model, batches, "train", args.eval_iters)
+        else:
+            metrics[f"{split}_loss"] = _full_loss(model, d, split)
+    metrics.update(_samples(model, d, args, run_dir, np))
+    write_history(run_dir, history)
+    write_metrics(run_dir, metrics)
+    _plot_loss(history, run_dir / "loss_curve.png", f"gpt {args.preset} on {args.data}")
+
+    for split in d["data"]:
+        print(f"{split} loss: {metrics[f'{split}_loss']:.4f}")
+    print(
+        f"best checkpoint: step {metrics['best_step']}, estimated val "
+        f"{metrics['best_val_loss_estimate']:.4f}; {metrics['seconds']:.0f} s"
+    )
+    print((run_dir / "samples.txt").read_text(encoding="utf-8"))
+    print(f"run folder: {run_dir}")
+    return 0
+
+
+def _full_loss(model: Any, d: dict[str, Any], split: str) -> float:
+    """Mean loss per predicted token over the whole split (padding ignored)."""
+    import numpy as np
+
+    from groundup.tensor import no_grad
+
+    model.eval()
+    total, count = 0.0, 0
+    with no_grad():
+        if d["kind"] == "words":
+            X, Y = d["data"][split]
+            chunks = ((X[i : i + 512], Y[i : i + 512]) for i in range(0, len(X), 512))
+        else:
+            data, T = d["data"][split], d["block_size"]
+            starts = np.arange(0, len(data) - T, T)
+            chunks = (_windows(data, starts[i : i + 64], T) for i in range(0, len(starts), 64))
+        for x, y in chunks:
+            n = int((y >= 0).sum())
+            _, loss = model(x, y)
+            total += float(loss.item()) * n
+            count += n
+    model.train()
+    return total / max(count, 1)
+
+
+def _windows(data: Any, starts: Any, T: int) -> tuple[Any, Any]:
+    import numpy as np
+
+    window = data[starts[:, None] + np.arange(T + 1)]  # (B, T + 1)
+    return window[:, :-1], window[:, 1:]
+
+
+def _samples(model: Any, d: dict[str, Any], args: argparse.Namespace, run_dir: Path,
+             np: Any) -> dict[str, Any]:  # fmt: skip
+    """Write samples.txt; for words also the share of samples that are new names."""
+    tokenizer = d["tokenizer"]
+    if d["kind"] == "words":
+        n = 20 if args.samples is None else args.samples
+        start = np.zeros((n, 1), dtype=np.int64)
+        ids = model.generate(start, d["block_size"] - 1, seed=args.seed)
+        words = []
+        for row in ids[:, 1:].tolist():
+            words.append(tokenizer.decode(row[: row.index(0)] if 0 in row else row))
+        known = d["train_words"]
+        lines = [w if w in known else f"{w}  (new)" for w in words]
+        (run_dir / "samples.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        new = sum(w not in known for w in words)
+        return {"samples_new_share": new / n if n else None}
+    n = 500 if args.samples is None else args.samples
+    prompt = tokenizer.encode("\n") if "\n" in _vocab_text(tokenizer) else [0]
+    ids = model.generate(np.array([prompt]), n, seed=args.seed)
+    (run_dir / "samples.txt").write_text(tokenizer.decode(ids[0].tolist()) + "\n", encoding="utf-8")
+    return {}
+
+
+def _vocab_text(tokenizer: Any) -> str:
+    return "".join(getattr(tokenizer, "itos", [])) or "\n"
+
+
+def _plot_loss(history: Any, path: Path, title: str) -> None:
+    """The loss curve PNG, skipped with a note when matplotlib is absent."""
+    try:
+        from groundup.viz.plots import plot_loss_curve
+
+        plot_loss_curve(history.loss_series(), path=path, title=title)
+    except ImportError as err:
+        print(f"loss curve skipped: {err}", file=sys.stderr)

@@ -1,0 +1,102 @@
+"""`groundup sample`: words from a words model (new ones counted), a continuation of a prompt
+from a text model, and text from a Hugging Face GPT-2 folder. Checkpoints are written
+directly (no training), so each case takes a fraction of a second."""
+
+from __future__ import annotations
+
+import pytest
+
+from groundup.cli import main
+from groundup.models.gpt import GPT, GPTConfig
+from groundup.tokenizers import CharTokenizer
+from groundup.train import save_checkpoint
+
+WORDS = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "harper", "luna"] * 3
+
+
+def gpt_run(folder, tokenizer, data, block_size=16):
+    model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=block_size, n_layer=1,
+                          n_head=2, n_embd=16), seed=0)  # fmt: skip
+    config = {"data": data, "tokenizer": tokenizer.to_config()}
+    save_checkpoint(folder / "checkpoint", model, config, tokenizer=tokenizer)
+    return folder
+
+
+@pytest.fixture
+def words_run(tmp_path):
+    path = tmp_path / "words.txt"
+    path.write_text("\n".join(WORDS) + "\n", encoding="utf-8")
+    tokenizer = CharTokenizer.from_words(WORDS)
+    data = {"source": str(path), "kind": "words", "seed": 42, "split": "80/10/10 by word"}
+    return gpt_run(tmp_path / "words-run", tokenizer, data)
+
+
+@pytest.fixture
+def text_run(tmp_path):
+    tokenizer = CharTokenizer.from_text("ROMEO:\nJuliet, what light breaks yonder?\n")
+    return gpt_run(tmp_path / "text-run", tokenizer, {"source": "x.txt", "kind": "text"})
+
+
+def test_words_model_prints_names_and_the_new_share(words_run, capsys):
+    assert main(["sample", str(words_run), "-n", "12", "--seed", "1"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 14  # 12 names, a blank line, the summary
+    assert lines[-1].endswith("are new: not in the training set")
+    assert lines[-1].split()[2] == "12"
+    names = [line.split("  (")[0].strip() for line in lines[:12]]
+    assert all(set(name) <= set("abeghilmnoprsuv") for name in names)
+
+
+def test_sampling_is_reproducible_with_a_seed(words_run, capsys):
+    main(["sample", str(words_run), "-n", "5", "--seed", "3"])
+    first = capsys.readouterr().out
+    main(["sample", str(words_run), "-n", "5", "--seed", "3"])
+    assert capsys.readouterr().out == first
+
+
+def test_text_model_continues_the_prompt(text_run, capsys):
+    assert main(["sample", str(text_run), "--prompt", "ROMEO:", "-n", "40", "--seed", "0",
+                 "--top-k", "5", "--temperature", "0.8"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert out.startswith("ROMEO:")
+    assert len(out.rstrip("\n")) >= len("ROMEO:")  # 40 characters follow (some may be newlines)
+
+
+def test_text_model_runs_past_its_block_size(text_run, capsys):
+    assert main(["sample", str(text_run), "-n", "50", "--seed", "0", "--top-p", "0.9"]) == 0
+    assert len(capsys.readouterr().out) == 1 + 50 + 1  # default prompt "\n", 50 new, print's "\n"
+
+
+def test_unknown_prompt_character_is_an_error(text_run, capsys):
+    assert main(["sample", str(text_run), "--prompt", "XYZ"]) == 2
+    assert "not in the vocabulary" in capsys.readouterr().err
+
+
+def test_hugging_face_gpt2_folder(tmp_path, capsys):
+    from groundup.tokenizers.bpe import BPETokenizer
+
+    text = "hello world, hello there. the world is wide and the sea is deep.\n" * 20
+    tokenizer = BPETokenizer().train(text, vocab_size=270)
+    folder = tmp_path / "gpt2-like"
+    model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=32, n_layer=1, n_head=2,
+                          n_embd=16), seed=0)  # fmt: skip
+    model.save_pretrained(folder)
+    tokenizer.save(folder)
+    assert main(["sample", str(folder), "--prompt", "hello", "-n", "10", "--seed", "0"]) == 0
+    assert capsys.readouterr().out.startswith("hello")
+
+
+def test_bigram_run_folder(tmp_path, capsys):
+    from groundup.models.bigram import NeuralBigram
+
+    tokenizer = CharTokenizer.from_words(WORDS)
+    model = NeuralBigram(tokenizer.vocab_size, generator=0)
+    save_checkpoint(tmp_path / "bigram" / "checkpoint", model, {"data": {}}, tokenizer=tokenizer)
+    assert main(["sample", str(tmp_path / "bigram"), "-n", "4", "--seed", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "cannot say which are new" in out
+
+
+def test_missing_folder_is_an_error(tmp_path, capsys):
+    assert main(["sample", str(tmp_path / "nothing")]) == 2
+    assert "no such checkpoint folder" in capsys.readouterr().err

@@ -1,0 +1,162 @@
+"""`groundup train gpt`: short runs on text and on words write a complete run folder, and an
+interrupted run resumed with --resume ends exactly where the uninterrupted one does."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from groundup.cli import main
+
+TEXT = "First Citizen:\nBefore we proceed any further, hear me speak.\n" * 40
+WORDS = [
+    "emma",
+    "olivia",
+    "ava",
+    "isabella",
+    "sophia",
+    "mia",
+    "amelia",
+    "harper",
+    "evelyn",
+    "abigail",
+    "emily",
+    "ella",
+    "elizabeth",
+    "camila",
+    "luna",
+    "sofia",
+    "avery",
+    "mila",
+    "aria",
+    "scarlett",
+    "liam",
+    "noah",
+    "oliver",
+    "elijah",
+    "james",
+    "william",
+    "ben",
+] * 2
+
+
+def small_run(tmp_path, name: str, *extra: str) -> list[str]:
+    return [
+        "train",
+        "gpt",
+        "--preset",
+        "tiny",
+        "--max-iters",
+        "6",
+        "--eval-interval",
+        "2",
+        "--eval-iters",
+        "2",
+        "--batch-size",
+        "4",
+        "--block-size",
+        "16",
+        "--warmup",
+        "2",
+        "--out",
+        str(tmp_path / name),
+        "--no-progress",
+        "--samples",
+        "30",
+        *extra,
+    ]
+
+
+@pytest.fixture
+def text_file(tmp_path):
+    path = tmp_path / "text.txt"
+    path.write_text(TEXT, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def words_file(tmp_path):
+    path = tmp_path / "words.txt"
+    path.write_text("\n".join(WORDS) + "\n", encoding="utf-8")
+    return path
+
+
+def test_text_run_writes_its_folder(tmp_path, text_file, capsys):
+    assert main(small_run(tmp_path, "run", "--data", str(text_file))) == 0
+    run = tmp_path / "run"
+    for name in (
+        "metrics.json",
+        "history.csv",
+        "loss_curve.png",
+        "samples.txt",
+        "args.json",
+        "checkpoint/model.safetensors",
+        "checkpoint/tokenizer.json",
+        "last/state.json",
+    ):
+        assert (run / name).is_file(), name
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["num_parameters"] > 0 and metrics["steps"] == 6
+    assert np.isfinite(metrics["val_loss"]) and metrics["val_loss"] < np.log(metrics["vocab_size"])
+    config = json.loads((run / "checkpoint" / "config.json").read_text())
+    assert config["model"]["type"] == "gpt"
+    assert config["model"]["kwargs"]["block_size"] == 16
+    assert config["data"]["kind"] == "text"
+    out = capsys.readouterr().out
+    assert "val loss:" in out and "run folder:" in out
+    assert len((run / "samples.txt").read_text()) > 30
+
+
+def test_words_run_reports_test_loss_and_new_names(tmp_path, words_file):
+    assert main(small_run(tmp_path, "names", "--data", str(words_file), "--words")) == 0
+    metrics = json.loads((tmp_path / "names" / "metrics.json").read_text())
+    assert {"train_loss", "val_loss", "test_loss", "samples_new_share"} <= set(metrics)
+    config = json.loads((tmp_path / "names" / "checkpoint" / "config.json").read_text())
+    assert config["data"]["kind"] == "words" and config["tokenizer"]["boundary"] == "."
+
+
+def test_bpe_tokenizer_run(tmp_path, text_file):
+    args = small_run(
+        tmp_path, "bpe", "--data", str(text_file), "--tokenizer", "bpe", "--vocab-size", "270"
+    )
+    assert main(args) == 0
+    metrics = json.loads((tmp_path / "bpe" / "metrics.json").read_text())
+    assert metrics["vocab_size"] == 270
+
+
+def test_resume_continues_exactly(tmp_path, text_file, monkeypatch):
+    base = ["--data", str(text_file), "--dropout", "0.1"]
+    assert main(small_run(tmp_path, "straight", *base)) == 0
+
+    import groundup.train as train_pkg
+
+    real_train = train_pkg.train
+
+    def crashing_train(*args, on_step=None, **kwargs):
+        def step_then_crash(row):
+            on_step(row)
+            if row["step"] == 4:  # the last save was after step 3 (eval_interval 2)
+                raise KeyboardInterrupt
+
+        return real_train(*args, on_step=step_then_crash, **kwargs)
+
+    monkeypatch.setattr(train_pkg, "train", crashing_train)
+    assert main(small_run(tmp_path, "crashed", *base)) == 130
+    monkeypatch.setattr(train_pkg, "train", real_train)
+    assert main(["train", "gpt", "--resume", str(tmp_path / "crashed"), "--no-progress"]) == 0
+
+    straight = (tmp_path / "straight" / "history.csv").read_text()
+    resumed = (tmp_path / "crashed" / "history.csv").read_text()
+    strip = [line.split(",")[:5] for line in straight.splitlines()]  # seconds, speed differ
+    assert [line.split(",")[:5] for line in resumed.splitlines()] == strip
+
+
+def test_bad_arguments_are_reported(tmp_path, text_file, capsys):
+    assert main(small_run(tmp_path, "x", "--data", str(text_file), "--lr", "0")) == 2
+    assert "--lr must be positive" in capsys.readouterr().err
+    assert main(small_run(tmp_path, "y", "--data", str(tmp_path / "absent.txt"))) == 2
+    assert "no such text file" in capsys.readouterr().err
+    assert main(["train", "gpt", "--resume", str(tmp_path), "--no-progress"]) == 2
+    assert "args.json" in capsys.readouterr().err
