@@ -1,0 +1,641 @@
+"""The journey: every stage of groundup, one after the other, in a few minutes.
+
+    result = run_journey("runs/journey", seed=42)          # what `groundup journey` runs
+    for row in table_rows(result): ...
+
+1. **micrograd** - a scalar-autograd MLP(2, [16, 16, 1]) learns the two moons (hinge loss).
+2. **counting bigram** - count which character follows which, normalise the rows.
+3. **neural bigram** - the same table, learned by gradient descent on the tensor engine.
+4. **mlp** - Bengio et al. (2003): three characters of context, embeddings, a tanh layer.
+5. **gpt** - a small Transformer: self-attention over the whole name so far.
+
+Stages 2-5 train on the embedded names (``load_words("names")``) with one 80/10/10 split
+by word, so their losses are comparable: each is the mean negative log-likelihood per
+character (the end-of-name boundary included) on the same validation names. The falling
+val loss from stage to stage is the *loss ladder*.
+
+Everything goes through the stage libraries; this module only chooses sizes and step
+budgets, times the stages, and writes the run folder: one picture per idea, one
+history CSV per trained stage, and ``metrics.json``. It never prints; progress goes to the
+optional callbacks. :mod:`groundup.viz.report` turns the result into ``report.html``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+STAGES = ("micrograd", "counting bigram", "neural bigram", "mlp", "gpt")
+
+OnStageStart = Callable[[str, int], None]  # (stage, total steps)
+OnStep = Callable[[str, dict[str, Any]], None]  # (stage, {"step", "loss", ...})
+
+
+# ---------------------------------------------------------------- budgets
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much each stage trains. ``FULL``: about 65 s of CPU time, ~3.5 minutes of wall
+    time on 2 cores shared with many other jobs; ``QUICK``: about a third of that."""
+
+    moons: int = 100  # training points of the moons (the held-out set has twice as many)
+    micrograd_steps: int = 60  # full-batch steps; 100% train accuracy comes by about 25-40
+    bigram_steps: int = 300  # full-batch gradient descent at lr 50 (makemore's setting)
+    mlp_steps: int = 20_000  # batch 32, lr 0.1 then 0.01 for the last quarter
+    gpt_steps: int = 2_000  # batch 32 names, AdamW 3e-3, warmup then cosine
+
+    def scaled(self, scale: float) -> Budget:
+        """Every step count times ``scale`` (at least 2 each)."""
+        if not scale > 0:
+            raise ValueError(f"steps_scale must be positive, got {scale!r}")
+        steps = {k: max(2, round(v * scale)) for k, v in asdict(self).items() if k != "moons"}
+        return replace(self, **steps)
+
+
+FULL = Budget()
+QUICK = Budget(moons=50, micrograd_steps=30, bigram_steps=100, mlp_steps=3_000, gpt_steps=500)
+
+# The models' sizes: the classic configurations of each stage, small enough for a CPU.
+MLP_CONFIG: dict[str, Any] = dict(
+    block_size=3, n_embd=10, n_hidden=200
+)  # makemore part 2: 11,897 params
+GPT_CONFIG: dict[str, Any] = dict(n_layer=2, n_head=4, n_embd=64, dropout=0.0)  # ~0.1M params
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass
+class StageResult:
+    """What one stage gives back: its figures, curves, samples and files."""
+
+    name: str  # one of STAGES
+    what: str  # the model and the data, in a few words
+    num_parameters: int
+    train_loss: float
+    val_loss: float
+    loss: str  # what the losses measure
+    seconds: float  # training and evaluation (pictures not included)
+    samples: list[str] = field(default_factory=list)
+    curves: dict[str, tuple[list[int], list[float]]] = field(default_factory=dict)
+    steps: int = 0
+    metrics: dict[str, Any] = field(default_factory=dict)  # the stage's own extras
+    files: dict[str, str] = field(default_factory=dict)  # role -> file name in the folder
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("curves")  # the history CSVs hold them
+        return d
+
+
+@dataclass
+class JourneyResult:
+    folder: Path
+    seed: int
+    quick: bool
+    budget: Budget
+    data: dict[str, Any]
+    stages: list[StageResult] = field(default_factory=list)
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # pictures skipped, and why
+    pictures: bool = True  # False: run_journey draws nothing
+
+    def stage(self, name: str) -> StageResult:
+        for s in self.stages:
+            if s.name == name:
+                return s
+        raise KeyError(f"no stage {name!r}; stages run: {[s.name for s in self.stages]}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "quick": self.quick,
+            "budget": asdict(self.budget),
+            "data": self.data,
+            "seconds": round(self.seconds, 3),
+            "stages": {s.name: s.to_dict() for s in self.stages},
+            "notes": self.notes,
+        }
+
+
+# ---------------------------------------------------------------- the journey
+
+
+def run_journey(
+    out: str | os.PathLike[str],
+    seed: int = 42,
+    quick: bool = False,
+    steps_scale: float = 1.0,
+    budget: Budget | None = None,
+    pictures: bool = True,
+    on_stage_start: OnStageStart | None = None,
+    on_step: OnStep | None = None,
+    on_stage_end: Callable[[StageResult], None] | None = None,
+) -> JourneyResult:
+    """Train every stage and write the run folder ``out``; returns the results.
+
+    Args:
+        out: the run folder (created if needed).
+        seed: one seed for everything: the moons, the word split, weights, batches, samples.
+        quick: the QUICK budget (under a minute) instead of FULL (about three).
+        steps_scale: multiplies every step count.
+        budget: the step budgets themselves, instead of QUICK or FULL (tests use tiny ones).
+        pictures: False draws nothing (the figures and the histories only).
+        on_stage_start: ``(stage, total_steps)`` before a stage trains.
+        on_step: ``(stage, row)`` after each step; row has "step" and "loss".
+        on_stage_end: the finished :class:`StageResult`.
+
+    Writes ``metrics.json``, ``history_<stage>.csv`` and the pictures (with matplotlib;
+    without it they are skipped and a note says so). Call
+    :func:`groundup.viz.report.write_report` for ``report.html``.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed must be an int, got {seed!r}")
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    budget = (budget or (QUICK if quick else FULL)).scaled(steps_scale)
+    data = _names_data(int(seed))
+    result = JourneyResult(folder, int(seed), bool(quick), budget, data["info"],
+                           pictures=bool(pictures))  # fmt: skip
+    start = time.perf_counter()
+    stages = [
+        lambda: _micrograd(result, on_stage_start, on_step),
+        lambda: _counting_bigram(result, data, on_stage_start, on_step),
+        lambda: _neural_bigram(result, data, on_stage_start, on_step),
+        lambda: _mlp(result, data, on_stage_start, on_step),
+        lambda: _gpt(result, data, on_stage_start, on_step),
+    ]
+    for run_stage in stages:
+        stage = run_stage()
+        result.stages.append(stage)
+        if on_stage_end is not None:
+            on_stage_end(stage)
+    result.seconds = time.perf_counter() - start
+    _write_json(folder / "metrics.json", result.to_dict())
+    return result
+
+
+def table_rows(result: JourneyResult) -> list[dict[str, str]]:
+    """The summary table, one dict a stage: stage | parameters | train loss | val loss |
+    seconds | five samples (strings, ready to print or put in HTML)."""
+    rows = []
+    for s in result.stages:
+        if s.name == "micrograd":
+            samples = (
+                f"accuracy: train {s.metrics['train_accuracy']:.0%}, "
+                f"val {s.metrics['val_accuracy']:.0%}"
+            )
+        else:
+            samples = ", ".join(s.samples)
+        rows.append(
+            {
+                "stage": s.name + (" *" if s.name == "micrograd" else ""),
+                "parameters": f"{s.num_parameters:,}",
+                "train loss": f"{s.train_loss:.4f}",
+                "val loss": f"{s.val_loss:.4f}",
+                "seconds": f"{s.seconds:.1f}",
+                "five samples": samples,
+            }
+        )
+    return rows
+
+
+TABLE_NOTE = (
+    "* micrograd: hinge loss on the two moons (train: the training points; val: twice as "
+    "many held-out points, same noise); the other stages: mean negative log-likelihood per "
+    "character (nats, end of name included) on the same 80/10/10 split of the names."
+)
+
+
+# ---------------------------------------------------------------- data
+
+
+def _names_data(seed: int) -> dict[str, Any]:
+    """The embedded names, the tokenizer and the 80/10/10 split every LM stage shares."""
+    from groundup.data import load_words, split_words
+    from groundup.tokenizers import CharTokenizer
+
+    words = load_words("names")
+    tokenizer = CharTokenizer.from_words(words)  # all words: val holds no unseen letter
+    train, val, test = split_words(words, seed)
+    info = {
+        "source": "names",
+        "words": len(words),
+        "split": {"train": len(train), "val": len(val), "test": len(test)},
+        "split_seed": seed,
+        "vocab_size": tokenizer.vocab_size,
+        "longest": max(len(w) for w in words),
+    }
+    return {"tokenizer": tokenizer, "train": train, "val": val, "info": info}
+
+
+class FullBatches:
+    """Every step sees the whole split: full-batch gradient descent (the bigram)."""
+
+    def __init__(self, data: dict[str, tuple[Any, Any]]) -> None:
+        self.data, self.splits = data, tuple(data)
+
+    def get(self, split: str, step: int) -> tuple[Any, Any]:
+        return self.data[split]
+
+    def iter_split(self, split: str) -> Any:
+        yield self.data[split]
+
+
+# ---------------------------------------------------------------- stage 1: micrograd
+
+
+def _micrograd(
+    result: JourneyResult, on_start: OnStageStart | None, on_step: OnStep | None
+) -> StageResult:
+    from groundup.data import make_moons
+    from groundup.scalar import MLP
+    from groundup.scalar.train import fit, hinge_loss
+
+    n, steps, seed = result.budget.moons, result.budget.micrograd_steps, result.seed
+    X, y = make_moons(n, noise=0.1, seed=seed)
+    X_val, y_val = make_moons(2 * n, noise=0.1, seed=seed + 1)  # held out: other noise
+    model = MLP(2, [16, 16, 1], seed=seed)
+    _start(on_start, "micrograd", steps)
+    t0 = time.perf_counter()
+    history = fit(model, X, y, steps=steps, lr=1.0, on_step=_relay(on_step, "micrograd"))
+    # pure hinge losses (no L2 term) after training, on both sets
+    train_loss, train_acc = hinge_loss(model, X, y, alpha=0.0)
+    val_loss, val_acc = hinge_loss(model, X_val, y_val, alpha=0.0)
+    seconds = time.perf_counter() - t0
+
+    stage = StageResult(
+        name="micrograd",
+        what=f"MLP(2, [16, 16, 1]) on {n} moons, scalar autograd, hinge loss",
+        num_parameters=len(model.parameters()),
+        train_loss=train_loss.data,
+        val_loss=val_loss.data,
+        loss="hinge (moons)",
+        seconds=seconds,
+        curves={"train": ([int(r["step"]) for r in history], [r["loss"] for r in history])},
+        steps=steps,
+        metrics={
+            "train_accuracy": train_acc,
+            "val_accuracy": val_acc,
+            "moons": n,
+            "val_moons": 2 * n,
+            "lr": "1.0 decaying to 0.1",
+        },  # fmt: skip
+    )
+    lines = ["step,loss,accuracy,lr"]
+    lines += [f"{r['step']},{r['loss']!r},{r['accuracy']!r},{r['lr']!r}" for r in history]
+    _write_text(result.folder / "history_micrograd.csv", "\n".join(lines) + "\n")
+    stage.files["history"] = "history_micrograd.csv"
+
+    def boundary(path: Path) -> None:
+        from groundup.viz import plot_decision_boundary
+
+        plot_decision_boundary(model, X, y, path=path, title="MLP(2, [16, 16, 1]) on the moons")
+
+    _picture(result, stage, "decision boundary", "decision_boundary.png", boundary)
+    if result.pictures:
+        _neuron_graph(result, stage, model, X)
+    return stage
+
+
+def _neuron_graph(result: JourneyResult, stage: StageResult, model: Any, X: Any) -> None:
+    """The first hidden neuron on the first point, back-propagated: neuron_graph.svg, or
+    neuron_graph.txt (the text tree) when the graphviz `dot` program is missing."""
+    from groundup.scalar import Value
+    from groundup.viz.graph import graph_text, render_graph
+
+    neuron = model.layers[0].neurons[0]
+    for i, w in enumerate(neuron.w):
+        w.label = f"w{i + 1}"
+    neuron.b.label = "b"
+    x = [Value(float(v), label=f"x{i + 1}") for i, v in enumerate(X[0])]
+    out = neuron(x)
+    out.label = "out"
+    model.zero_grad()
+    out.backward()
+    try:
+        if shutil.which("dot") is None:
+            raise RuntimeError("the graphviz `dot` program is not installed")
+        render_graph(out, result.folder / "neuron_graph.svg")
+        stage.files["neuron graph"] = "neuron_graph.svg"
+    except (RuntimeError, ImportError) as err:
+        _write_text(result.folder / "neuron_graph.txt", graph_text(out) + "\n")
+        stage.files["neuron graph"] = "neuron_graph.txt"
+        result.notes.append(f"neuron graph drawn as text: {err}")
+    model.zero_grad()
+
+
+# ---------------------------------------------------------------- stage 2: the bigrams
+
+
+def _counting_bigram(
+    result: JourneyResult, data: dict, on_start: OnStageStart | None, on_step: OnStep | None
+) -> StageResult:
+    from groundup.models.bigram import CountingBigram
+
+    _start(on_start, "counting bigram", 1)
+    t0 = time.perf_counter()
+    # add-one smoothing: a pair never seen in training must not get probability 0 on val
+    model = CountingBigram.fit(data["train"], smoothing=1.0, tokenizer=data["tokenizer"])
+    train_loss, val_loss = model.nll(data["train"]), model.nll(data["val"])
+    seconds = time.perf_counter() - t0
+    if on_step is not None:
+        on_step("counting bigram", {"step": 0, "loss": train_loss})
+    V = data["tokenizer"].vocab_size
+    stage = StageResult(
+        name="counting bigram",
+        what=f"({V}, {V}) table of pair counts, add-one smoothing",
+        num_parameters=V * V,
+        train_loss=train_loss,
+        val_loss=val_loss,
+        loss="nll per char",
+        seconds=seconds,
+        samples=model.sample(5, seed=result.seed),
+        steps=1,
+        metrics={"smoothing": 1.0, "pairs": int(model.counts.sum())},
+    )
+
+    def heatmap(path: Path) -> None:
+        from groundup.viz import plot_bigram_counts
+
+        plot_bigram_counts(model, path=path)
+
+    _picture(result, stage, "bigram counts", "bigram_counts.png", heatmap)
+    return stage
+
+
+def _neural_bigram(
+    result: JourneyResult, data: dict, on_start: OnStageStart | None, on_step: OnStep | None
+) -> StageResult:
+    from groundup.data import build_dataset
+    from groundup.models.bigram import NeuralBigram, sample_words
+    from groundup.optim import SGD
+    from groundup.train import TrainConfig, evaluate, train
+
+    tok, steps, seed = data["tokenizer"], result.budget.bigram_steps, result.seed
+    splits = {}
+    for name in ("train", "val"):
+        X, Y = build_dataset(data[name], 1, tok)
+        splits[name] = (X[:, 0], Y)  # (N,) current character -> (N,) next
+    batches = FullBatches(splits)
+    model = NeuralBigram(tok.vocab_size, generator=seed)
+    config = TrainConfig(max_steps=steps, lr=50.0, eval_interval=max(1, steps // 10),
+                         eval_batches=1, seed=seed)  # fmt: skip
+    _start(on_start, "neural bigram", steps)
+    t0 = time.perf_counter()
+    history = train(model, batches, SGD(model.parameters(), lr=50.0), config,
+                    on_step=_relay_train(on_step, "neural bigram"))  # fmt: skip
+    losses = {s: evaluate(model, batches, s, num_batches=None) for s in splits}
+    seconds = time.perf_counter() - t0
+    stage = StageResult(
+        name="neural bigram",
+        what="one-hot x W, softmax; full-batch gradient descent, lr 50",
+        num_parameters=model.num_parameters(),
+        train_loss=losses["train"],
+        val_loss=losses["val"],
+        loss="nll per char",
+        seconds=seconds,
+        samples=sample_words(model, tok, 5, seed=seed),
+        curves=history.loss_series(),
+        steps=steps,
+        metrics={"lr": 50.0, "batch": "full"},
+    )
+    _write_history(result, stage, history)
+    return stage
+
+
+# ---------------------------------------------------------------- stage 3: the MLP
+
+
+def _mlp(
+    result: JourneyResult, data: dict, on_start: OnStageStart | None, on_step: OnStep | None
+) -> StageResult:
+    from groundup.data import build_dataset
+    from groundup.models.bigram import sample_words
+    from groundup.models.mlp import MLPLanguageModel
+    from groundup.optim import SGD
+    from groundup.train import ArrayBatches, TrainConfig, evaluate, train
+
+    tok, steps, seed = data["tokenizer"], result.budget.mlp_steps, result.seed
+    block = MLP_CONFIG["block_size"]
+    splits = {name: build_dataset(data[name], block, tok) for name in ("train", "val")}
+    model = MLPLanguageModel(tok.vocab_size, **MLP_CONFIG, generator=seed)
+    config = TrainConfig(
+        max_steps=steps, lr=0.1, schedule="step_decay", step_size=max(1, (3 * steps) // 4),
+        gamma=0.1, eval_interval=max(1, steps // 20), eval_batches=10, seed=seed,
+        log_interval=max(1, steps // 2000),  # a history row every 10 steps of 20,000
+    )  # fmt: skip
+    _start(on_start, "mlp", steps)
+    t0 = time.perf_counter()
+    history = train(model, ArrayBatches(splits, 32, seed), SGD(model.parameters(), lr=0.1),
+                    config, on_step=_relay_train(on_step, "mlp"))  # fmt: skip
+    full = ArrayBatches(splits, 8192, seed)  # exact losses over the whole splits
+    losses = {s: evaluate(model, full, s, num_batches=None) for s in splits}
+    seconds = time.perf_counter() - t0
+    stage = StageResult(
+        name="mlp",
+        what="3 chars of context, 10-d embeddings, 200 tanh units; SGD batch 32",
+        num_parameters=model.num_parameters(),
+        train_loss=losses["train"],
+        val_loss=losses["val"],
+        loss="nll per char",
+        seconds=seconds,
+        samples=sample_words(model, tok, 5, seed=seed),
+        curves=history.loss_series(),
+        steps=steps,
+        metrics={**MLP_CONFIG, "batch_size": 32, "lr": "0.1, then 0.01 for the last quarter"},
+    )
+    _write_history(result, stage, history)
+
+    def scatter(path: Path) -> None:
+        from groundup.viz import plot_embeddings
+
+        plot_embeddings(model.wte.weight, tok.itos, path=path,
+                        title="MLP character embeddings (10-d, first two PCs)")  # fmt: skip
+
+    _picture(result, stage, "embeddings", "embeddings.png", scatter)
+    return stage
+
+
+# ---------------------------------------------------------------- stage 4: the GPT
+
+
+def word_rows(words: list[str], tokenizer: Any, block_size: int) -> tuple[Any, Any]:
+    """Each word as one row, as ``groundup train gpt`` reads words: X = ``.emma`` padded
+    with the boundary, Y = ``emma.`` padded with -1 (ignored by the loss).
+
+    >>> from groundup.tokenizers import CharTokenizer
+    >>> X, Y = word_rows(["ab"], CharTokenizer.from_words(["ab"]), 4)
+    >>> X.tolist(), Y.tolist()
+    ([[0, 1, 2, 0]], [[1, 2, 0, -1]])
+    """
+    X = np.zeros((len(words), block_size), dtype=np.int64)
+    Y = np.full((len(words), block_size), -1, dtype=np.int64)
+    for i, word in enumerate(words):
+        ids = tokenizer.encode(word)
+        if len(ids) + 1 > block_size:
+            raise ValueError(f"word {word!r} needs block_size >= {len(ids) + 1}, "
+                             f"got {block_size}")  # fmt: skip
+        X[i, 1 : len(ids) + 1] = ids
+        Y[i, : len(ids) + 1] = ids + [0]  # the boundary ends the word
+    return X, Y
+
+
+def padded_loss(model: Any, X: np.ndarray, Y: np.ndarray, chunk: int = 512) -> float:
+    """Mean loss per real target over all rows (padding, -1, excluded), in eval mode."""
+    from groundup.tensor import no_grad
+
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    try:
+        with no_grad():
+            for i in range(0, len(X), chunk):
+                n = int((Y[i : i + chunk] >= 0).sum())
+                _, loss = model(X[i : i + chunk], Y[i : i + chunk])
+                total += float(loss.item()) * n
+                count += n
+    finally:
+        model.train(was_training)
+    return total / count
+
+
+def _gpt(
+    result: JourneyResult, data: dict, on_start: OnStageStart | None, on_step: OnStep | None
+) -> StageResult:
+    from groundup.models.bigram import decode_words
+    from groundup.models.gpt import GPT, GPTConfig
+    from groundup.optim import AdamW
+    from groundup.train import ArrayBatches, TrainConfig, train
+
+    tok, steps, seed = data["tokenizer"], result.budget.gpt_steps, result.seed
+    block = data["info"]["longest"] + 1  # a whole name and its end fit in one row
+    splits = {name: word_rows(data[name], tok, block) for name in ("train", "val")}
+    config = GPTConfig(vocab_size=tok.vocab_size, block_size=block, **GPT_CONFIG)
+    model = GPT(config, seed=seed)
+    lr = 3e-3
+    train_config = TrainConfig(
+        max_steps=steps, lr=lr, schedule="warmup_cosine", warmup_steps=min(100, steps // 10),
+        min_lr=lr / 10, grad_clip=1.0, eval_interval=max(1, steps // 10), eval_batches=10,
+        seed=seed,
+    )  # fmt: skip
+    optimizer = AdamW(model.optim_groups(0.1), lr=lr, betas=(0.9, 0.99), weight_decay=0.1)
+    _start(on_start, "gpt", steps)
+    t0 = time.perf_counter()
+    history = train(model, ArrayBatches(splits, 32, seed), optimizer, train_config,
+                    on_step=_relay_train(on_step, "gpt"))  # fmt: skip
+    losses = {s: padded_loss(model, *splits[s]) for s in splits}
+    seconds = time.perf_counter() - t0
+    ids = model.generate(np.zeros((5, 1), dtype=np.int64), block - 1, seed=seed)
+    stage = StageResult(
+        name="gpt",
+        what=f"{config.n_layer} layers, {config.n_head} heads, {config.n_embd} wide, "
+        f"block {block}; AdamW batch 32",
+        num_parameters=model.num_parameters(),
+        train_loss=losses["train"],
+        val_loss=losses["val"],
+        loss="nll per char",
+        seconds=seconds,
+        samples=decode_words(ids, tok),
+        curves=history.loss_series(),
+        steps=steps,
+        metrics={
+            **GPT_CONFIG,
+            "block_size": block,
+            "batch_size": 32,
+            "lr": lr,
+            "schedule": "warmup then cosine to lr/10",
+            "weight_decay": 0.1,
+        },  # fmt: skip
+    )
+    _write_history(result, stage, history)
+
+    word = data["val"][0]
+    stage.metrics["attention_word"] = word
+
+    def heatmap(path: Path) -> None:
+        from groundup.viz import attention_maps, plot_attention_maps
+
+        weights = attention_maps(model, [0] + tok.encode(word))
+        plot_attention_maps(weights, ["."] + list(word), path=path,
+                            title=f"attention on '.{word}': row looks at column")  # fmt: skip
+
+    _picture(result, stage, "attention", "attention.png", heatmap)
+    return stage
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _start(on_start: OnStageStart | None, stage: str, total: int) -> None:
+    if on_start is not None:
+        on_start(stage, total)
+
+
+def _relay(on_step: OnStep | None, stage: str) -> Callable[[dict], None] | None:
+    """micrograd's rows ({"step", "loss", "accuracy", "lr"}) to on_step."""
+    if on_step is None:
+        return None
+    return lambda row: on_step(stage, dict(row))
+
+
+def _relay_train(on_step: OnStep | None, stage: str) -> Callable[[dict], None] | None:
+    """groundup.train's rows to on_step, with "loss" = the batch's train loss."""
+    if on_step is None:
+        return None
+    return lambda row: on_step(stage, {**row, "loss": row["train_loss"]})
+
+
+def _picture(
+    result: JourneyResult, stage: StageResult, role: str, name: str, draw: Callable[[Path], None]
+) -> None:
+    """Draw one picture into the run folder; without matplotlib, note why it is missing."""
+    if not result.pictures:
+        return
+    try:
+        draw(result.folder / name)
+    except ImportError as err:
+        result.notes.append(f"{role} skipped: {err}")
+        return
+    stage.files[role] = name
+
+
+def _write_history(result: JourneyResult, stage: StageResult, history: Any) -> None:
+    name = f"history_{stage.name.replace(' ', '_')}.csv"
+    _write_text(result.folder / name, history.to_csv())
+    stage.files["history"] = name
+
+
+def _write_text(path: Path, text: str) -> None:
+    from groundup.train import atomic_write_text
+
+    atomic_write_text(path, text)
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    _write_text(path, json.dumps(_jsonable(obj), indent=2) + "\n")
+
+
+def _jsonable(obj: Any) -> Any:
+    """NumPy scalars and paths to plain JSON values; non-finite floats to None."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
