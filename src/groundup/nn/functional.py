@@ -58,6 +58,8 @@ def _row_sum(a: Any) -> Any:
 
 def _row_dot(a: Any, b: Any) -> Any:
     """``(a * b).sum(-1, keepdims=True)`` without materialising ``a * b``."""
+    if hasattr(xp, "vecdot"):  # NumPy >= 2.0
+        return xp.vecdot(a, b)[..., None]
     return xp.einsum("...i,...i->...", a, b)[..., None]
 
 
