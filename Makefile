@@ -6,6 +6,10 @@ PIP    := $(PY) -m pip
 
 .PHONY: journey test lint bench clean
 
+# One BLAS thread in tests: the matmuls there are small, and OpenBLAS threads spin-waiting on
+# busy cores made them 10x slower. Benchmarks set their own thread counts.
+SINGLE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
@@ -24,12 +28,18 @@ test: $(VENV)/bin/activate
 	      || echo "graphviz install failed: tests needing dot will skip"; \
 	  else echo "dot not found and cannot install graphviz: tests needing dot will skip"; fi; }
 	$(PIP) install --quiet -e ".[test]"
-	$(PY) -m pytest -q
+	$(SINGLE_THREAD) $(PY) -m pytest -q --nbmake --nbmake-timeout=300 tests notebooks
 
 lint: $(VENV)/bin/activate
 	$(PIP) install --quiet -e ".[dev]"
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy src/groundup/scalar src/groundup/tensor
+
+# Speed and quality against the references; each prints ratios measured in the same run.
+bench: $(VENV)/bin/activate
+	$(PIP) install --quiet -e ".[test]"
+	for b in scalar_engine tensor_ops mlp_train gpt_train gpt_generate bpe; do \
+	  $(PY) benchmarks/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info src/*.egg-info .pytest_cache .hypothesis
