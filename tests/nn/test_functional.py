@@ -338,3 +338,16 @@ def test_keep_freed_memory_reports_whether_it_applied():
     from groundup.tensor import backend
 
     assert isinstance(backend.keep_freed_memory(), bool)
+
+
+def test_gelu_saturates_without_overflow_warnings_or_nan():
+    import warnings
+
+    for dtype in ("float32", "float64"):
+        x = Tensor([-1e4, -100.0, 0.0, 100.0, 1e4], dtype=dtype, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            y = F.gelu(x)
+            y.sum().backward()
+        np.testing.assert_allclose(y.data, [0.0, 0.0, 0.0, 100.0, 1e4])
+        np.testing.assert_allclose(x.grad, [0.0, 0.0, 0.5, 1.0, 1.0])

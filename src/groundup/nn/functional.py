@@ -100,40 +100,38 @@ def relu(x: Tensor) -> Tensor:
 
 
 class GELU(Function):
-    """GELU, tanh approximation (GPT-2): 0.5 x (1 + tanh(c (x + 0.044715 x^3))), c = sqrt(2/pi).
+    """GELU, tanh approximation (GPT-2): 0.5 x (1 + tanh(z/2)), z = 2c (x + 0.044715 x^3).
 
-    d/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 * 0.044715 x^2), with t the tanh above.
+    Computed as x * sigmoid(z), the same function (0.5 (1 + tanh(z/2)) = sigmoid(z)): one
+    exp is cheaper than NumPy's tanh. With s = sigmoid(z) and c = sqrt(2/pi):
+    d/dx = s + x s (1 - s) dz/dx, dz/dx = 2c (1 + 3 * 0.044715 x^2).
     """
 
     C = math.sqrt(2.0 / math.pi)
     K = 0.044715
 
     def forward(self, x: Any) -> Any:
-        t = x * x  # t = tanh(c x (1 + k x^2)), computed in place
-        t *= self.K
-        t += 1
-        t *= x
-        t *= self.C
-        xp.tanh(t, out=t)
-        self.x, self.t = x, t
-        y = t + 1
-        y *= x
-        y *= 0.5
-        return y
+        s = x * x  # s = sigmoid(z), computed in place
+        s *= -2 * self.C * self.K
+        s -= 2 * self.C
+        s *= x  # -z
+        with xp.errstate(over="ignore"):  # e^-z = inf for very negative x: s = 0, right
+            xp.exp(s, out=s)
+        s += 1
+        xp.reciprocal(s, out=s)
+        self.x, self.s = x, s
+        return x * s
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
-        x, t = self.x, self.t
+        x, s = self.x, self.s
         d = x * x
-        d *= 3 * self.K * self.C
-        d += self.C
-        d *= x
-        d *= 0.5  # d = 0.5 x c (1 + 3k x^2)
-        s = t * t
-        xp.subtract(1, s, out=s)
-        d *= s  # ... * (1 - t^2)
-        xp.multiply(t, 0.5, out=s)
+        d *= 6 * self.C * self.K
+        d += 2 * self.C
+        d *= x  # x dz/dx
+        s1 = 1 - s
+        s1 *= s
+        d *= s1  # x s (1 - s) dz/dx
         d += s
-        d += 0.5  # ... + 0.5 (1 + t)
         d *= grad
         return (d,)
 
