@@ -268,3 +268,19 @@ def test_slices_of_one_tensor_accumulate_with_dense_uses():
         y = (q * k).sum() + (v * h[:, 0, None]).sum() + h.sum() + (lib_x[1:] ** 2).sum()
         y.backward()
     np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-12)
+
+
+def test_a_gradient_returned_for_two_inputs_is_not_shared_between_them():
+    class Both(groundup.tensor.Function):  # returns one new array for both inputs
+        def forward(self, a, b):
+            return a + b
+
+        def backward(self, grad):
+            g = grad * 1.0
+            return g, g
+
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    b = Tensor([3.0, 4.0], requires_grad=True)
+    Both.apply(a, b).sum().backward()
+    a.grad += 1
+    assert b.grad.tolist() == [1.0, 1.0]

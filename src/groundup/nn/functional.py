@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from groundup.tensor.backend import xp
-from groundup.tensor.ops import unbroadcast
+from groundup.tensor.ops import reshaped, unbroadcast
 from groundup.tensor.tensor import Function, Tensor, _rng
 
 __all__ = [
@@ -245,7 +245,7 @@ class CrossEntropy(Function):
             w = w * self.valid
         dx = self.e * (w / self.sumexp)[:, None]  # softmax * weight
         dx[self.rows, self.t] -= w  # - one_hot * weight
-        return (dx.reshape(self.shape),)
+        return (reshaped(dx, self.shape),)
 
 
 def cross_entropy(
@@ -310,9 +310,9 @@ class LayerNorm(Function):
         gx = gw = gb = None
         gxhat = g2 * xhat  # serves dw (column sums) and mean(dxhat * xhat) (row sums)
         if len(parents) > 1 and parents[1].requires_grad:  # type: ignore[arg-type, index]
-            gw = (xp.ones(g2.shape[0], dtype=g2.dtype) @ gxhat).reshape(w.shape)
+            gw = reshaped(xp.ones(g2.shape[0], dtype=g2.dtype) @ gxhat, w.shape)
         if len(parents) > 2 and parents[2].requires_grad:  # type: ignore[arg-type, index]
-            gb = (xp.ones(g2.shape[0], dtype=g2.dtype) @ g2).reshape(w.shape)
+            gb = reshaped(xp.ones(g2.shape[0], dtype=g2.dtype) @ g2, w.shape)
         if parents[0].requires_grad:  # type: ignore[index]
             m1 = (g2 @ w1)[:, None] * (1.0 / n)  # mean(dxhat), dxhat = g * w
             m2 = (gxhat @ w1)[:, None] * (1.0 / n)  # mean(dxhat * xhat)
@@ -321,7 +321,7 @@ class LayerNorm(Function):
             dx = g2 * w1 if w is not None else g2.copy()
             dx -= t
             dx *= rstd
-            gx = dx.reshape(self.shape)
+            gx = reshaped(dx, self.shape)
         return (gx, gw, gb)[: len(parents)]  # type: ignore[arg-type]
 
 
@@ -462,7 +462,7 @@ class Linear(Function):
     def backward(self, grad: Any) -> tuple[Any, ...]:
         g2 = grad.reshape(-1, grad.shape[-1])  # (rows, out)
         parents = self.parents
-        gx = (g2 @ self.weight).reshape(self.shape) if parents[0].requires_grad else None
+        gx = reshaped(g2 @ self.weight, self.shape) if parents[0].requires_grad else None
         gw = g2.T @ self.x2 if parents[1].requires_grad else None
         gb = None
         if len(parents) > 2 and parents[2].requires_grad:
@@ -482,6 +482,10 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if bias is None:
         return Linear.apply(x, weight)
     return Linear.apply(x, weight, bias)
+
+
+# up to this many rows, the one-hot product is cheaper than a scatter (characters, not BPE)
+_ONE_HOT_MAX_ROWS = 256
 
 
 class Embedding(Function):
@@ -506,10 +510,6 @@ class Embedding(Function):
         out = xp.zeros(V * D, dtype=g.dtype)
         xp.add.at(out, (ids[:, None] * D + xp.arange(D)).reshape(-1), g.reshape(-1))
         return (out.reshape(V, D),)
-
-
-# up to this many rows, the one-hot product is cheaper than a scatter (characters, not BPE)
-_ONE_HOT_MAX_ROWS = 256
 
 
 def embedding(idx: Any, weight: Tensor) -> Tensor:

@@ -35,6 +35,15 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     return grad
 
 
+def reshaped(a: Any, shape: tuple[int, ...]) -> Any:
+    """``a.reshape(shape)``, but ``a`` itself when it already has that shape.
+
+    A reshape always makes a view, and the engine adopts only arrays that are not views:
+    returning ``a`` lets a freshly computed gradient become ``.grad`` without a copy.
+    """
+    return a if a.shape == shape else a.reshape(shape)
+
+
 def _expand_reduced(grad: Any, shape: tuple[int, ...], dim: Any, keepdim: bool) -> Any:
     """Put back the axes a reduction removed, so ``grad`` broadcasts against the input."""
     if dim is None:
@@ -286,7 +295,7 @@ class MatMul(Function):
         if a.ndim > 2 and b.ndim == 2:
             g2 = grad.reshape(-1, grad.shape[-1])
             if pa.requires_grad:
-                ga = (g2 @ b.T).reshape(a.shape)  # dL/da = dL/dy b^T
+                ga = reshaped(g2 @ b.T, a.shape)  # dL/da = dL/dy b^T
             if pb.requires_grad:
                 gb = a.reshape(-1, a.shape[-1]).T @ g2  # dL/db = a^T dL/dy
             return ga, gb

@@ -483,14 +483,15 @@ class Tensor:
                 raise ValueError(
                     f"backward: grad has shape {grad.shape}, expected {self.data.shape}"
                 )
-        owned: set[int] = set()  # ids of tensors whose .grad array we created (safe to +=)
-        _accumulate(self, grad, owned)
+        owned: set[int] = set()  # ids of tensors whose .grad array is ours alone (safe to +=)
+        _accumulate(self, grad, owned, fresh=False)
         for t in _topological_order(self):
             ctx = t._ctx
             grads = ctx.backward(t.grad)  # type: ignore[union-attr]
             for parent, g in zip(ctx.parents, grads, strict=True):  # type: ignore[union-attr, arg-type]
                 if g is not None and parent.requires_grad:
-                    _accumulate(parent, g, owned)
+                    fresh = not retain_graph and _is_fresh(g, t.grad, grads)
+                    _accumulate(parent, g, owned, fresh)
             if not retain_graph:
                 ctx.release()  # type: ignore[union-attr]
             if not t._retain:
@@ -554,7 +555,18 @@ class SliceGrad:
         self.index, self.grad = index, grad
 
 
-def _accumulate(t: Tensor, g: Any, owned: set[int]) -> None:
+def _is_fresh(g: Any, incoming: Any, grads: tuple[Any, ...]) -> bool:
+    """Whether backward made ``g`` just now for this one input, so it may be adopted as is.
+
+    Not a view (``g.base``), not the gradient that came in (``Add`` passes it on to both
+    inputs), not returned twice. Adopting saves a copy per leaf and an allocation per sum.
+    """
+    if type(g) is not xp.ndarray or g.base is not None or g is incoming:
+        return False
+    return len(grads) == 1 or sum(x is g for x in grads) == 1
+
+
+def _accumulate(t: Tensor, g: Any, owned: set[int], fresh: bool) -> None:
     """Add ``g`` into ``t.grad``; in place once we own the array, never into a shared one."""
     if type(g) is SliceGrad:
         if t.grad is None:
@@ -573,7 +585,10 @@ def _accumulate(t: Tensor, g: Any, owned: set[int]) -> None:
             f"tensor's shape {t.data.shape} (a bug in an op's backward)"
         )
     if t.grad is None:
-        if t._ctx is None:  # a leaf keeps its own writable copy (optimizers update it in place)
+        if fresh and g.dtype == t.data.dtype and g.flags.writeable:
+            t.grad = g
+            owned.add(id(t))
+        elif t._ctx is None:  # a leaf keeps its own writable copy (optimizers update it)
             t.grad = xp.array(g, dtype=t.data.dtype)
             owned.add(id(t))
         else:  # an interior gradient may alias another; it is read, never written
