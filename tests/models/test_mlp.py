@@ -10,6 +10,7 @@ import pytest
 
 from groundup.data import build_dataset, load_words
 from groundup.models import build_model
+from groundup.models.bigram import sample_words
 from groundup.models.mlp import MLPLanguageModel
 from groundup.optim import Adam
 from groundup.tokenizers import CharTokenizer
@@ -73,6 +74,8 @@ def test_sampling_is_deterministic_and_restores_training_mode(names):
     assert model.training  # generate switched to eval (BatchNorm) and back
     greedy = model.generate(start, 5, temperature=0)
     assert (greedy == greedy[0]).all()  # same start, argmax: same continuation
+    assert model.generate(start[:0], 3).shape == (0, 4)  # no rows: nothing to sample
+    assert sample_words(model, tok, 0) == []
 
 
 def test_generate_pads_short_contexts_with_the_boundary():

@@ -260,7 +260,7 @@ def generate_fixed_context(
                     pad = np.zeros((len(ids), T - context.shape[1]), dtype=np.int64)
                     context = np.concatenate([pad, context], axis=1)
                 logits, _ = model(context)
-                logits = logits.data.reshape(len(ids), -1, logits.shape[-1])[:, -1]  # (B, V)
+                logits = logits.data if logits.ndim == 2 else logits.data[:, -1]  # (B, V)
                 nxt = sample_next(logits, rng, temperature, top_k, top_p)
                 ids = np.concatenate([ids, nxt[:, None]], axis=1)
     finally:
@@ -294,6 +294,8 @@ def sample_words(
 ) -> list[str]:
     """``n`` words from a character model: start from the boundary, stop at the next one
     (or after ``max_len`` characters)."""
+    if n == 0:
+        return []
     start = np.zeros((n, 1), dtype=np.int64)
     ids = model.generate(start, max_len + 1, temperature, top_k, top_p, seed)
     return decode_words(ids, tokenizer)
