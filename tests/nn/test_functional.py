@@ -324,7 +324,7 @@ def test_attention_with_huge_scores_uses_row_max_and_matches_pytorch():
 
 
 def test_embedding_backward_on_a_large_table_matches_pytorch():
-    # more rows than the one-hot product is used for: the scatter-add path
+    # a BPE-sized table with repeated ids: every repeat adds its gradient
     idx = np.random.default_rng(2).integers(0, 300, size=(4, 50))
     W = rng.standard_normal((300, 3))
     w, tw = leaf(W), torch.tensor(W, requires_grad=True)

@@ -284,3 +284,32 @@ def test_a_gradient_returned_for_two_inputs_is_not_shared_between_them():
     Both.apply(a, b).sum().backward()
     a.grad += 1
     assert b.grad.tolist() == [1.0, 1.0]
+
+
+def test_memory_stays_flat_across_training_steps():
+    import tracemalloc
+
+    import groundup.nn.functional as F
+
+    rng = np.random.default_rng(0)
+    W1 = groundup.randn(30, 200, requires_grad=True, generator=1)
+    W2 = groundup.randn(200, 27, requires_grad=True, generator=2)
+    x, y = rng.standard_normal((256, 30)), rng.integers(0, 27, 256)
+
+    def step():
+        W1.grad = W2.grad = None
+        loss = F.cross_entropy((Tensor(x) @ W1).tanh() @ W2, y)
+        loss.backward()
+        with no_grad():
+            W1.data -= 0.01 * W1.grad
+            W2.data -= 0.01 * W2.grad
+
+    tracemalloc.start()
+    step()
+    step()
+    base = tracemalloc.get_traced_memory()[0]
+    for _ in range(10):
+        step()
+    grown = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    assert grown < 100_000, f"memory grew by {grown} bytes over 10 steps"
