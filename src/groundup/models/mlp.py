@@ -129,7 +129,8 @@ class MLPLanguageModel(nn.Module):
                 * OUTPUT_SCALE
                 / math.sqrt(self.n_hidden)
             )
-            self.lm_head.bias.data[...] = 0.0
+            if self.lm_head.bias is not None:
+                self.lm_head.bias.data[...] = 0.0
 
     def model_kwargs(self) -> dict[str, Any]:
         """The constructor arguments, JSON-able, for ``groundup.models.build_model``."""
