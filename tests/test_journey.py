@@ -163,3 +163,23 @@ def test_help_and_bad_flags(capsys):
     assert main(["journey", "--steps-scale", "0", "--out", "unused"]) == 2
     assert "--steps-scale" in capsys.readouterr().err
     assert not Path("unused").exists()
+
+
+def test_neuron_graph_without_dot_is_a_text_tree(tmp_path, monkeypatch):
+    import groundup.journey as journey_module
+    from groundup.journey import JourneyResult, StageResult
+    from groundup.scalar import MLP
+    from groundup.viz.report import report_html
+
+    monkeypatch.setattr(journey_module.shutil, "which", lambda name: None)
+    result = JourneyResult(tmp_path, 0, True, TINY, {"vocab_size": 27})
+    stage = StageResult("micrograd", "a test", 337, 0.5, 0.6, "hinge (moons)", 0.1,
+                        metrics={"train_accuracy": 1.0, "val_accuracy": 0.9})  # fmt: skip
+    journey_module._neuron_graph(result, stage, MLP(2, [16, 16, 1], seed=0), [[0.5, -1.0]])
+    assert stage.files["neuron graph"] == "neuron_graph.txt"
+    tree = (tmp_path / "neuron_graph.txt").read_text()
+    assert tree.startswith("out") and "w1" in tree and "x2" in tree
+    assert any("dot" in note for note in result.notes)
+    result.stages.append(stage)
+    page = report_html(result, charts={})
+    assert "<pre>out" in page and "neuron_graph.txt" not in re.findall(r'src="([^"]+)"', page)

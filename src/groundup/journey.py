@@ -45,14 +45,14 @@ OnStep = Callable[[str, dict[str, Any]], None]  # (stage, {"step", "loss", ...})
 
 @dataclass(frozen=True)
 class Budget:
-    """How much each stage trains. ``FULL``: about 65 s of CPU time, ~3.5 minutes of wall
-    time on 2 cores shared with many other jobs; ``QUICK``: about a third of that."""
+    """How much each stage trains. ``FULL``: about a minute of CPU time (3-4 minutes of
+    wall time on 2 cores shared with a dozen other jobs); ``QUICK``: about a third of it."""
 
     moons: int = 100  # training points of the moons (the held-out set has twice as many)
-    micrograd_steps: int = 60  # full-batch steps; 100% train accuracy comes by about 25-40
+    micrograd_steps: int = 50  # full-batch steps; 100% train accuracy comes by about 25-40
     bigram_steps: int = 300  # full-batch gradient descent at lr 50 (makemore's setting)
-    mlp_steps: int = 20_000  # batch 32, lr 0.1 then 0.01 for the last quarter
-    gpt_steps: int = 2_000  # batch 32 names, AdamW 3e-3, warmup then cosine
+    mlp_steps: int = 15_000  # batch 32, lr 0.1 then 0.01 for the last quarter
+    gpt_steps: int = 1_600  # batch 32 names, AdamW 3e-3, warmup then cosine
 
     def scaled(self, scale: float) -> Budget:
         """Every step count times ``scale`` (at least 2 each)."""
@@ -433,7 +433,7 @@ def _mlp(
     config = TrainConfig(
         max_steps=steps, lr=0.1, schedule="step_decay", step_size=max(1, (3 * steps) // 4),
         gamma=0.1, eval_interval=max(1, steps // 20), eval_batches=10, seed=seed,
-        log_interval=max(1, steps // 2000),  # a history row every 10 steps of 20,000
+        log_interval=max(1, steps // 2000),  # at most ~2,000 history rows
     )  # fmt: skip
     _start(on_start, "mlp", steps)
     t0 = time.perf_counter()

@@ -126,13 +126,14 @@ def plot_loss_ladder(
     names = [s.name for s in rungs]
     vals = [s.val_loss for s in rungs]
     if vocab_size:
-        names, vals = ["uniform guess", *names], [math.log(vocab_size), *vals]
+        names, vals = [f"uniform guess\n(ln {vocab_size})", *names], [math.log(vocab_size), *vals]
     fig = _figure((7.0, 4.0))
     ax = fig.add_subplot()
     xs = list(range(len(names)))
     # a staircase: each rung a flat step at its val loss, a drop to the next
     for x, v in zip(xs, vals, strict=True):
-        ax.hlines(v, x - 0.4, x + 0.4, color="tab:blue", linewidth=3)
+        ax.hlines(v, x - 0.4, x + 0.4, color="tab:blue", linewidth=3,
+                  label="val loss" if x == 0 else None)  # fmt: skip
         ax.annotate(f"{v:.3f}", (x, v), textcoords="offset points", xytext=(0, 6),
                     ha="center", fontsize=9)  # fmt: skip
     for x, (a, b) in enumerate(zip(vals, vals[1:], strict=False)):
@@ -193,13 +194,10 @@ def report_html(result: Any, charts: dict[str, str]) -> str:
     head = "".join(f"<th>{e(k)}</th>" for k in rows[0]) if rows else ""
     body = "".join("<tr>" + "".join(f"<td>{e(v)}</td>" for v in r.values()) + "</tr>"
                    for r in rows)  # fmt: skip
-    data = result.data
     parts = [
         f"<h1>groundup journey</h1><p>{e(time.strftime('%Y-%m-%d %H:%M'))} &middot; seed "
         f"{result.seed} &middot; {'quick' if result.quick else 'full'} budget &middot; "
-        f"{result.seconds:.0f} s in all &middot; data: the embedded names, "
-        f"{data.get('words', '?'):,} words split {_split(data)} by word, "
-        f"{data.get('vocab_size', '?')} characters</p>",
+        f"{result.seconds:.0f} s in all &middot; data: {e(_data_line(result.data))}</p>",
         f"<table><tr>{head}</tr>{body}</table><p class=note>{e(TABLE_NOTE)}</p>",
     ]
     for name, caption in (
@@ -269,9 +267,16 @@ def _figure_html(name: str, caption: str) -> str:
             f"<figcaption>{e(caption)}</figcaption></figure>")  # fmt: skip
 
 
-def _split(data: dict[str, Any]) -> str:
-    split = data.get("split", {})
-    return "/".join(f"{v:,}" for v in split.values()) if split else "?"
+def _data_line(data: dict[str, Any]) -> str:
+    """``the embedded names, 5,163 words split 4,130/516/517 by word, 27 characters``"""
+    line = f"the embedded {data.get('source', 'names')}"
+    if "words" in data:
+        line += f", {data['words']:,} words"
+    if data.get("split"):
+        line += " split " + "/".join(f"{v:,}" for v in data["split"].values()) + " by word"
+    if "vocab_size" in data:
+        line += f", {data['vocab_size']} characters"
+    return line
 
 
 _PAGE = """<!doctype html>
