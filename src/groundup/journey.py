@@ -432,7 +432,8 @@ def _mlp(
     model = MLPLanguageModel(tok.vocab_size, **MLP_CONFIG, generator=seed)
     config = TrainConfig(
         max_steps=steps, lr=0.1, schedule="step_decay", step_size=max(1, (3 * steps) // 4),
-        gamma=0.1, eval_interval=max(1, steps // 20), eval_batches=10, seed=seed,
+        gamma=0.1, eval_interval=max(1, steps // 20), eval_batches=_eval_batches(steps),
+        seed=seed,
         log_interval=max(1, steps // 2000),  # at most ~2,000 history rows
     )  # fmt: skip
     _start(on_start, "mlp", steps)
@@ -526,7 +527,8 @@ def _gpt(
     lr = 3e-3
     train_config = TrainConfig(
         max_steps=steps, lr=lr, schedule="warmup_cosine", warmup_steps=min(100, steps // 10),
-        min_lr=lr / 10, grad_clip=1.0, eval_interval=max(1, steps // 10), eval_batches=10,
+        min_lr=lr / 10, grad_clip=1.0, eval_interval=max(1, steps // 10),
+        eval_batches=_eval_batches(steps),
         seed=seed,
     )  # fmt: skip
     optimizer = AdamW(model.optim_groups(0.1), lr=lr, betas=(0.9, 0.99), weight_decay=0.1)
@@ -575,6 +577,12 @@ def _gpt(
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _eval_batches(steps: int) -> int:
+    """Batches per val estimate: 10, fewer for short runs, where 10 estimates of 10
+    batches each would cost more than the training itself."""
+    return max(1, min(10, steps // 50))
 
 
 def _start(on_start: OnStageStart | None, stage: str, total: int) -> None:
