@@ -20,6 +20,14 @@ _LAZY = {
     # stages 2-3
     "plot_bigram_counts": "groundup.viz.charlm",
     "plot_embeddings": "groundup.viz.charlm",
+    "layer_diagnostics": "groundup.viz.diagnostics",
+    "activation_stats": "groundup.viz.diagnostics",
+    "gradient_stats": "groundup.viz.diagnostics",
+    "weight_gradient_stats": "groundup.viz.diagnostics",
+    "update_to_data_ratios": "groundup.viz.diagnostics",
+    "plot_activation_histograms": "groundup.viz.diagnostics",
+    "plot_gradient_histograms": "groundup.viz.diagnostics",
+    "plot_update_ratios": "groundup.viz.diagnostics",
     # stage 4
     "attention_maps": "groundup.viz.attention",
     "plot_attention_maps": "groundup.viz.attention",
