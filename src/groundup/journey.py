@@ -147,7 +147,7 @@ def run_journey(
     Args:
         out: the run folder (created if needed).
         seed: one seed for everything: the moons, the word split, weights, batches, samples.
-        quick: the QUICK budget (under a minute) instead of FULL (about three).
+        quick: the QUICK budget (about a third of the CPU time) instead of FULL.
         steps_scale: multiplies every step count.
         budget: the step budgets themselves, instead of QUICK or FULL (tests use tiny ones).
         pictures: False draws nothing (the figures and the histories only).
@@ -192,8 +192,8 @@ def table_rows(result: JourneyResult) -> list[dict[str, str]]:
     for s in result.stages:
         if s.name == "micrograd":
             samples = (
-                f"accuracy: train {s.metrics['train_accuracy']:.0%}, "
-                f"val {s.metrics['val_accuracy']:.0%}"
+                f"accuracy: train {s.metrics['train_accuracy']:.1%}, "
+                f"val {s.metrics['val_accuracy']:.1%}"
             )
         else:
             samples = ", ".join(s.samples)

@@ -1,7 +1,7 @@
 """``groundup journey``: every stage, one after the other, in a few minutes.
 
-    groundup journey                       # about 3 minutes on 2 cores
-    groundup journey --quick               # under a minute: smaller step budgets
+    groundup journey                       # about 2 minutes on 2 cores
+    groundup journey --quick               # about 30 s: smaller step budgets
     groundup journey --seed 1 --out runs/j1
 
 Trains micrograd on the moons, then the counting bigram, the neural bigram, the MLP and
@@ -32,7 +32,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--quick", action="store_true",
-        help="smaller step budgets: under a minute instead of about three",
+        help="smaller step budgets: about 30 s instead of about 2 minutes on 2 cores",
     )  # fmt: skip
     parser.add_argument(
         "--seed", type=int, default=42,
