@@ -110,11 +110,13 @@ def test_text_run_writes_its_folder(tmp_path, text_file, capsys):
 
 
 def test_words_run_reports_test_loss_and_new_names(tmp_path, words_file):
-    assert main(small_run(tmp_path, "names", "--data", str(words_file), "--words")) == 0
+    args = small_run(tmp_path, "names", "--data", str(words_file), "--words", "--no-tie-weights")
+    assert main(args) == 0
     metrics = json.loads((tmp_path / "names" / "metrics.json").read_text())
     assert {"train_loss", "val_loss", "test_loss", "samples_new_share"} <= set(metrics)
     config = json.loads((tmp_path / "names" / "checkpoint" / "config.json").read_text())
     assert config["data"]["kind"] == "words" and config["tokenizer"]["boundary"] == "."
+    assert config["model"]["kwargs"]["tie_weights"] is False
 
 
 def test_bpe_tokenizer_run(tmp_path, text_file):

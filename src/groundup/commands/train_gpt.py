@@ -95,6 +95,12 @@ def register(subparsers: Any) -> None:
         help="dropout probability (default: the preset's, 0.0 for tiny and baby)",
     )
     p.add_argument(
+        "--no-tie-weights",
+        action="store_true",
+        help="give the head its own matrix instead of reusing the token embedding "
+        "(as the course notebook's model)",
+    )
+    p.add_argument(
         "--tokenizer",
         choices=["char", "bpe"],
         default="char",
@@ -291,6 +297,8 @@ def _train(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = dict(vocab_size=tokenizer.vocab_size, block_size=block)
     if args.dropout is not None:
         overrides["dropout"] = args.dropout
+    if getattr(args, "no_tie_weights", False):  # run folders from before the flag lack it
+        overrides["tie_weights"] = False
     model = GPT(GPTConfig.preset(args.preset, **overrides), seed=args.seed)
     if d["kind"] == "words":
         batches: Any = ArrayBatches(d["data"], args.batch_size, seed=args.seed)
