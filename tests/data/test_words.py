@@ -75,11 +75,27 @@ def test_split_is_80_10_10_deterministic_and_a_partition():
     assert gen == (train, dev, test)
 
 
+def test_makemore_shuffle_is_pythons_random_shuffle():
+    import random
+
+    words = [f"w{i}" for i in range(1000)]
+    expected = list(words)
+    random.Random(42).shuffle(expected)  # makemore: random.seed(42); random.shuffle(words)
+    state = random.getstate()
+    train, dev, test = split_words(words, seed=42, shuffle="makemore")
+    assert train + dev + test == expected
+    assert random.getstate() == state  # the global generator is left alone
+
+
 def test_split_errors():
     with pytest.raises(ValueError, match="fractions"):
         split_words(["a", "b"], fractions=(0.5, 0.6, 0.1))
     with pytest.raises(ValueError, match="empty"):
         split_words([])
+    with pytest.raises(ValueError, match="shuffle must be 'numpy' or 'makemore', got 'x'"):
+        split_words(["a"], shuffle="x")
+    with pytest.raises(ValueError, match="needs an int seed"):
+        split_words(["a"], seed=np.random.default_rng(0), shuffle="makemore")
 
 
 def test_build_dataset_known_answer():

@@ -79,6 +79,11 @@ def _add_common(parser: argparse.ArgumentParser, steps: int, lr: float, batch_si
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=42, help="seed of the split, init, batches")
     parser.add_argument(
+        "--split-shuffle", choices=["numpy", "makemore"], default="numpy",
+        help="how the 80/10/10 split shuffles: a NumPy permutation, or Python's "
+        "random.shuffle exactly as makemore (same dev words as its published losses)",
+    )  # fmt: skip
+    parser.add_argument(
         "--eval-interval", type=int, default=0,
         help="estimate the val loss every this many steps (0: only at the end)",
     )  # fmt: skip
@@ -147,7 +152,13 @@ def _train(args: argparse.Namespace) -> int:
     if is_bigram and args.no_split:
         splits = {"train": list(words)}
     else:
-        splits = dict(zip(("train", "val", "test"), split_words(words, args.seed), strict=True))
+        splits = dict(
+            zip(
+                ("train", "val", "test"),
+                split_words(words, args.seed, shuffle=args.split_shuffle),
+                strict=True,
+            )
+        )
         splits = {name: ws for name, ws in splits.items() if ws}
     block_size = 1 if is_bigram else args.block_size
     data = {}
@@ -237,7 +248,8 @@ def _train(args: argparse.Namespace) -> int:
         "model": {"type": model.MODEL_TYPE, "kwargs": model.model_kwargs()},
         "training": training,
         "data": {"source": str(args.data), "seed": args.seed, "block_size": block_size,
-                 "split": "all" if len(splits) == 1 else "80/10/10 by word"},
+                 "split": "all" if len(splits) == 1 else "80/10/10 by word",
+                 "split_shuffle": args.split_shuffle},
         "tokenizer": tokenizer.to_config(),
     }  # fmt: skip
     save_checkpoint(run_dir / "checkpoint", model, checkpoint_config, optimizer,

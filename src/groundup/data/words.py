@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+import random
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -126,11 +127,21 @@ def split_words(
     words: Sequence[str],
     seed: int | np.random.Generator = 42,
     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+    shuffle: str = "numpy",
 ) -> tuple[list[str], list[str], list[str]]:
     """Shuffle the words with ``seed`` and cut them into train, dev and test.
 
     A split by word (not by character pair) keeps every dev/test word unseen in training.
     ``n1 = int(0.8 n)`` and ``n2 = int(0.9 n)`` as in makemore, so the last split takes the rest.
+
+    Args:
+        words: the words.
+        seed: an int seed (or, with ``shuffle="numpy"``, a ``numpy.random.Generator``).
+        fractions: train, dev and test shares.
+        shuffle: ``"numpy"`` (a NumPy permutation, the default) or ``"makemore"``: Python's
+            ``random.Random(seed).shuffle``, the very split of makemore's
+            ``random.seed(42); random.shuffle(words)``, so that dev losses compare with the
+            published ones on the same dev words.
 
     >>> train, dev, test = split_words([f"w{i}" for i in range(10)], seed=0)
     >>> len(train), len(dev), len(test)
@@ -144,8 +155,16 @@ def split_words(
     words = list(words)
     if not words:
         raise ValueError("split_words: words is empty")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    shuffled = [words[i] for i in rng.permutation(len(words))]
+    if shuffle == "numpy":
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        shuffled = [words[i] for i in rng.permutation(len(words))]
+    elif shuffle == "makemore":
+        if not isinstance(seed, int):
+            raise ValueError(f"split_words: shuffle='makemore' needs an int seed, got {seed!r}")
+        shuffled = list(words)
+        random.Random(seed).shuffle(shuffled)  # a private generator: global state untouched
+    else:
+        raise ValueError(f"split_words: shuffle must be 'numpy' or 'makemore', got {shuffle!r}")
     n1 = int(fractions[0] * len(words))
     n2 = int((fractions[0] + fractions[1]) * len(words))
     return shuffled[:n1], shuffled[n1:n2], shuffled[n2:]
