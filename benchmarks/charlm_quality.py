@@ -1,6 +1,6 @@
 """The quality figures of stages 2-3 on names.txt: each one a `groundup train` command.
 
-    .venv/bin/python benchmarks/charlm_quality.py                 # all four (~1 h, 1 core)
+    .venv/bin/python benchmarks/charlm_quality.py                 # the four of issue 5
     .venv/bin/python benchmarks/charlm_quality.py bn deep         # some of them
     .venv/bin/python benchmarks/charlm_quality.py --report-only   # table of finished runs
 
@@ -41,10 +41,22 @@ RUNS = {
         "val_loss", 2.00, 1.9937, "WaveNet-like: block 8, emb 24, 3 x (pairs, 128, BN, tanh)",
     ),
 }  # fmt: skip
+# the same three MLPs on makemore's exact split (random.Random(42).shuffle): same dev words
+# as the published figures; and the BatchNorm run with the lr drop at 100k instead of 150k
+MAKEMORE = ["--split-shuffle", "makemore"]
+RUNS["mm-classic"] = (RUNS["classic"][0] + MAKEMORE, *RUNS["classic"][1:4],
+                      "classic, makemore's split")  # fmt: skip
+RUNS["mm-bn"] = (RUNS["bn"][0] + MAKEMORE, *RUNS["bn"][1:4], "BatchNorm, makemore's split")
+RUNS["mm-deep"] = (RUNS["deep"][0] + MAKEMORE, *RUNS["deep"][1:4], "WaveNet-like, makemore's split")
+RUNS["bn-decay100k"] = (RUNS["bn"][0] + ["--lr-decay-step", "100000"], *RUNS["bn"][1:4],
+                        "BatchNorm, lr 0.01 from step 100k")  # fmt: skip
+DEFAULT = ["bigram", "classic", "bn", "deep"]
 
 
 FOLDERS = {"bigram": "quality-bigram", "classic": "quality-mlp-classic", "bn": "quality-mlp-bn",
-           "deep": "quality-mlp-wavenet"}  # fmt: skip
+           "deep": "quality-mlp-wavenet", "mm-classic": "quality-mm-classic",
+           "mm-bn": "quality-mm-bn", "mm-deep": "quality-mm-wavenet",
+           "bn-decay100k": "quality-mlp-bn-decay100k"}  # fmt: skip
 
 
 def run_dir(name: str) -> Path:
@@ -81,10 +93,10 @@ def report(names: list[str]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", nargs="*", help=f"which of {list(RUNS)} (default all)")
+    parser.add_argument("runs", nargs="*", help=f"which of {list(RUNS)} (default {DEFAULT})")
     parser.add_argument("--report-only", action="store_true", help="only print the table")
     args = parser.parse_args()
-    names = args.runs or list(RUNS)
+    names = args.runs or DEFAULT
     unknown = [n for n in names if n not in RUNS]
     if unknown:
         parser.error(f"unknown runs {unknown}; choose from {list(RUNS)}")
