@@ -240,6 +240,34 @@ def matmul_peak_gflops(repeats: int = 7) -> float:
     return 2 * 1024**3 / best / 1e9
 
 
+def matmul_floor_ms(repeats: int = 5) -> float:
+    """Median time of one step's matrix products alone (forward and backward, the shapes of
+    the preset), in NumPy float32: the floor any NumPy implementation pays."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    L, C, T, V = PRESET["n_layer"], PRESET["n_embd"], PRESET["block_size"], PRESET["vocab_size"]
+    N, H = BATCH * T, PRESET["n_head"]
+    D = C // H
+    shapes = []  # (a, b) pairs: a @ b, once forward, twice backward (dx, dW)
+    for k_in, k_out in [(C, 3 * C), (C, C), (C, 4 * C), (4 * C, C)] * L + [(C, V)]:
+        shapes += [((N, k_in), (k_in, k_out)), ((N, k_out), (k_out, k_in)),
+                   ((k_in, N), (N, k_out))]  # fmt: skip
+    for _ in range(L):  # attention: q k^T, att v; backward dv, dP, dq, dk
+        shapes += [((BATCH * H, T, D), (BATCH * H, D, T)), ((BATCH * H, T, T), (BATCH * H, T, D))]
+        shapes += [((BATCH * H, T, T), (BATCH * H, T, D))] * 2
+        shapes += [((BATCH * H, T, D), (BATCH * H, D, T)), ((BATCH * H, T, T), (BATCH * H, T, D))]
+    pairs = [(rng.standard_normal(a, dtype=np.float32), rng.standard_normal(b, dtype=np.float32))
+             for a, b in shapes]  # fmt: skip
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for a, b in pairs:
+            a @ b
+        times.append(time.perf_counter() - t0)
+    return 1e3 * sorted(times)[len(times) // 2]
+
+
 def flops_per_step() -> float:
     """Forward + backward FLOPs of one step: 6 per parameter per token (the matmuls, the
     tied head included, the position table excluded) plus the attention scores and mixing,
@@ -256,6 +284,7 @@ def flops_per_step() -> float:
 def worker(impl: str, steps: int, threads: int) -> None:
     result = run_groundup(steps) if impl == "groundup" else run_torch(steps, threads)
     result["peak_gflops"] = matmul_peak_gflops()
+    result["matmul_floor_ms"] = matmul_floor_ms()
     print("RESULT " + json.dumps(result))
 
 
@@ -319,6 +348,11 @@ def main() -> int:
                 f"peak +{r['peak_mb']:6.1f} MB  {flops / step / 1e9:5.1f} GFLOP/s  "
                 f"MFU {100 * mfu:4.1f}%  loss {r['losses'][0]:.4f} -> {r['losses'][-1]:.4f}"
             )
+        floor = ours["matmul_floor_ms"]
+        print(
+            f"  NumPy matmuls alone (same shapes, forward + backward): {floor:.1f} ms/step "
+            f"= {100 * floor / ms['groundup']:.0f}% of groundup's step"
+        )
         ratio = ms["groundup"] / ms["pytorch"]
         worst = max(worst, ratio)
         print(
