@@ -89,6 +89,7 @@ def test_text_run_writes_its_folder(tmp_path, text_file, capsys):
     for name in (
         "metrics.json",
         "history.csv",
+        "evals.csv",
         "loss_curve.png",
         "samples.txt",
         "args.json",
@@ -104,8 +105,12 @@ def test_text_run_writes_its_folder(tmp_path, text_file, capsys):
     assert config["model"]["type"] == "gpt"
     assert config["model"]["kwargs"]["block_size"] == 16
     assert config["data"]["kind"] == "text"
-    out = capsys.readouterr().out
-    assert "val loss:" in out and "run folder:" in out
+    captured = capsys.readouterr()
+    assert "val loss:" in captured.out and "run folder:" in captured.out
+    assert "step 2: train loss" in captured.err  # train and val evaluated every 2 steps
+    evals = (run / "evals.csv").read_text().splitlines()
+    assert evals[0] == "step,train_loss,val_loss"
+    assert [e.split(",")[0] for e in evals[1:]] == ["2", "4", "6"]
     assert len((run / "samples.txt").read_text()) > 30
 
 
@@ -153,6 +158,8 @@ def test_resume_continues_exactly(tmp_path, text_file, monkeypatch):
     resumed = (tmp_path / "crashed" / "history.csv").read_text()
     strip = [line.split(",")[:5] for line in straight.splitlines()]  # seconds, speed differ
     assert [line.split(",")[:5] for line in resumed.splitlines()] == strip
+    evals = [(tmp_path / name / "evals.csv").read_text() for name in ("straight", "crashed")]
+    assert evals[0] == evals[1]
 
 
 def test_bad_arguments_are_reported(tmp_path, text_file, capsys):

@@ -348,7 +348,19 @@ def _train(args: argparse.Namespace) -> int:
         run_dir / "last", model, optimizer, ckpt_config, tokenizer, keep="latest"
     )
 
+    evals_path = run_dir / "evals.csv"  # step, train and val estimates on eval_iters batches
+    kept = _read_evals(evals_path, before=start) if args.resume else []
+    evals_path.write_text("".join(kept) or "step,train_loss,val_loss\n", encoding="utf-8")
+
     def on_eval(step: int, val_loss: float, hist: Any) -> None:
+        train_loss = evaluate(model, batches, "train", args.eval_iters)  # same batches each time
+        with open(evals_path, "a", encoding="utf-8") as f:
+            f.write(f"{step + 1},{train_loss!r},{val_loss!r}\n")
+        message = f"step {step + 1}: train loss {train_loss:.4f}, val loss {val_loss:.4f}"
+        if args.no_progress:
+            print(message, file=sys.stderr, flush=True)
+        else:
+            bar.write(message, file=sys.stderr)
         keep_best(step, val_loss, hist)
         keep_last(step, val_loss, hist)
 
@@ -404,6 +416,14 @@ def _train(args: argparse.Namespace) -> int:
     print((run_dir / "samples.txt").read_text(encoding="utf-8"))
     print(f"run folder: {run_dir}")
     return 0
+
+
+def _read_evals(path: Path, before: int) -> list[str]:
+    """The lines of evals.csv (header included) for steps up to ``before`` (a resume point)."""
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    return lines[:1] + [line for line in lines[1:] if int(line.split(",")[0]) <= before]
 
 
 def _full_loss(model: Any, d: dict[str, Any], split: str) -> float:
