@@ -242,6 +242,18 @@ def test_cross_entropy_ignore_index_known_answer():
     assert np.isnan(all_ignored.item())  # 0/0, as PyTorch
 
 
+def test_cross_entropy_all_ignored_gives_zero_gradient_like_torch():
+    # a batch made only of padding: the loss is nan (0/0) but the gradient must stay 0,
+    # or one such batch turns every parameter into nan
+    logits = leaf(np.random.default_rng(0).standard_normal((2, 3, 4)))
+    targets = np.full((2, 3), -1)
+    F.cross_entropy(logits, targets, ignore_index=-1).backward()
+    t = torch.tensor(logits.data, requires_grad=True)
+    TF.cross_entropy(t.reshape(6, 4), torch.tensor(targets).reshape(6), ignore_index=-1).backward()
+    np.testing.assert_array_equal(logits.grad, t.grad.numpy().reshape(2, 3, 4))
+    assert np.all(logits.grad == 0)
+
+
 def test_cross_entropy_errors():
     with pytest.raises(ValueError, match=r"cross_entropy: logits \(2, 3, 4\) need targets"):
         F.cross_entropy(groundup.zeros(2, 3, 4), np.zeros(6, dtype=int))

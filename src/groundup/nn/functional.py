@@ -239,7 +239,10 @@ class CrossEntropy(Function):
         if self.reduction == "none":
             w = grad.reshape(-1)
         else:
-            scale = grad / self.count if self.reduction == "mean" else grad
+            # every row ignored: the mean is nan (0/0, as PyTorch), but no row pulls on the
+            # logits, so the gradient is 0, not nan that would poison the parameters
+            count = self.count if self.count else 1
+            scale = grad / count if self.reduction == "mean" else grad
             w = xp.full(self.t.shape[0], scale, dtype=self.e.dtype)
         if self.valid is not None:
             w = w * self.valid
