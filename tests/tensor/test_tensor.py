@@ -313,3 +313,24 @@ def test_memory_stays_flat_across_training_steps():
     grown = tracemalloc.get_traced_memory()[0] - base
     tracemalloc.stop()
     assert grown < 100_000, f"memory grew by {grown} bytes over 10 steps"
+
+
+def test_reductions_accept_a_list_of_dims_like_torch():
+    a = np.arange(24.0).reshape(2, 3, 4)
+    for name in ("sum", "mean", "var"):
+        x = Tensor(a, requires_grad=True, dtype="float64")
+        out = getattr(x, name)(dim=[0, -1], keepdim=True)
+        want = getattr(Tensor(a, dtype="float64"), name)(dim=(0, 2), keepdim=True)
+        np.testing.assert_allclose(out.data, want.data)
+        out.sum().backward()
+        assert x.grad.shape == a.shape
+    x = Tensor(a, dtype="float64")
+    np.testing.assert_array_equal(x.max(dim=[1, 2]).data, a.max(axis=(1, 2)))
+    np.testing.assert_array_equal(x.min(dim=[1, 2]).data, a.min(axis=(1, 2)))
+
+
+def test_float_int_of_a_one_element_tensor_and_item_error():
+    assert float(Tensor([[2.5]])) == 2.5
+    assert int(Tensor(3)) == 3
+    with pytest.raises(ValueError, match=r"item: only a one-element tensor .* shape \(2, 3\)"):
+        Tensor(np.zeros((2, 3))).item()

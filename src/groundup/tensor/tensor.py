@@ -120,6 +120,11 @@ def _as_shape(shape: tuple[Any, ...]) -> tuple[int, ...]:
     return tuple(shape)
 
 
+def _as_dim(dim: Any) -> Any:
+    """Accept a list of dims as PyTorch does (``sum(dim=[0, 1])``); NumPy wants a tuple."""
+    return tuple(dim) if isinstance(dim, list) else dim
+
+
 def _as_index(index: Any) -> Any:
     """Replace Tensors inside an index by their arrays."""
     if isinstance(index, Tensor):
@@ -206,7 +211,17 @@ class Tensor:
         return len(self.data)
 
     def item(self) -> Any:
+        if self.data.size != 1:
+            raise ValueError(
+                f"item: only a one-element tensor converts to a Python number, got shape {self.shape}"
+            )
         return self.data.item()
+
+    def __float__(self) -> float:  # float(t), as in PyTorch
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
 
     def numpy(self) -> Any:
         return self.data
@@ -353,16 +368,16 @@ class Tensor:
     # ------------------------------------------------------------ reductions
 
     def sum(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
-        return ops.Sum.apply(self, dim=dim, keepdim=keepdim)
+        return ops.Sum.apply(self, dim=_as_dim(dim), keepdim=keepdim)
 
     def mean(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
-        return ops.Mean.apply(self, dim=dim, keepdim=keepdim)
+        return ops.Mean.apply(self, dim=_as_dim(dim), keepdim=keepdim)
 
     def var(
         self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False, correction: int = 1
     ) -> Tensor:
         """Variance; ``correction=1`` divides by N-1 (Bessel, PyTorch's default), 0 by N."""
-        return ops.Var.apply(self, dim=dim, keepdim=keepdim, correction=correction)
+        return ops.Var.apply(self, dim=_as_dim(dim), keepdim=keepdim, correction=correction)
 
     def max(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Any:
         """Largest entries, as in PyTorch.
@@ -371,6 +386,7 @@ class Tensor:
         equally. ``max(dim=int)`` returns ``(values, indices)``; ``indices`` holds the first
         maximum of each row, and only that entry receives the gradient.
         """
+        dim = _as_dim(dim)
         if dim is None or isinstance(dim, tuple):
             return ops.Amax.apply(self, dim=dim, keepdim=keepdim)
         indices = xp.expand_dims(self.data.argmax(axis=dim), dim)
@@ -379,6 +395,7 @@ class Tensor:
         return MaxResult(values, Tensor._wrap(idx))
 
     def min(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Any:
+        dim = _as_dim(dim)
         if dim is None or isinstance(dim, tuple):
             return -((-self).max(dim, keepdim))
         values, indices = (-self).max(dim, keepdim)
