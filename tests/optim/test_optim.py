@@ -178,3 +178,19 @@ def test_warmup_cosine_stays_between_min_and_max(step, warmup, max_steps):
     lr = lr_scheduler.warmup_cosine(step, 1.0, warmup, max_steps, 0.1)
     assert (0.0 < lr <= 1.0 + 1e-12) and (step < warmup or lr >= 0.1 - 1e-12)
     assert not math.isnan(lr)
+
+
+def test_single_parameter_is_not_iterated_row_by_row():
+    # iterating a Parameter walks its rows (copies without gradients): clip used to
+    # return 0.0 and clip nothing, an optimiser used to update throwaway rows
+    from groundup.nn import Parameter
+
+    p = Parameter(np.ones(3))
+    p.grad = np.full(3, 3.0)
+    assert clip_grad_norm_(p, 1.0) == pytest.approx(math.sqrt(27))
+    np.testing.assert_allclose(np.linalg.norm(p.grad), 1.0, rtol=1e-5)
+    with pytest.raises(TypeError, match="got a single tensor"):
+        SGD(p, lr=0.1)
+    opt = SGD([{"params": p}], lr=0.5)  # a lone tensor inside a group is fine (PyTorch too)
+    opt.step()
+    np.testing.assert_allclose(p.data, 1.0 - 0.5 * p.grad)

@@ -20,6 +20,8 @@ def clip_grad_norm_(params: Iterable[Any], max_norm: float) -> float:
     """
     if not (isinstance(max_norm, (int, float)) and max_norm > 0):
         raise ValueError(f"max_norm must be a positive number, got {max_norm!r}")
+    # a lone tensor is one parameter (as in PyTorch), not an iterable of its rows
+    params = [params] if hasattr(params, "data") and hasattr(params, "grad") else params
     grads = [p.grad for p in params if p.grad is not None]
     if not grads:
         return 0.0

@@ -28,6 +28,10 @@ from typing import Any
 import numpy as np
 
 
+def _is_tensor(x: Any) -> bool:
+    return hasattr(x, "data") and hasattr(x, "grad")
+
+
 class Optimizer:
     """Base class: parameter groups, per-parameter state and (de)serialisation.
 
@@ -37,6 +41,11 @@ class Optimizer:
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
+        if _is_tensor(params):  # iterating a tensor walks its rows: refuse, like PyTorch
+            raise TypeError(
+                "params must be an iterable of parameters or group dicts, got a single "
+                "tensor; wrap it in a list: [param]"
+            )
         params = list(params)
         if not params:
             raise ValueError("params must hold at least one parameter or group, got none")
@@ -47,7 +56,9 @@ class Optimizer:
         for i, group in enumerate(params):
             if not isinstance(group, dict) or "params" not in group:
                 raise TypeError(f"param group {i} must be a dict with a 'params' list")
-            group = {**self.defaults, **group, "params": list(group["params"])}
+            ps = group["params"]
+            ps = [ps] if _is_tensor(ps) else list(ps)
+            group = {**self.defaults, **group, "params": ps}
             for p in group["params"]:
                 if id(p) in seen:
                     raise ValueError(f"param group {i}: a parameter appears in two groups")
