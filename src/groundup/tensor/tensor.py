@@ -213,7 +213,8 @@ class Tensor:
     def item(self) -> Any:
         if self.data.size != 1:
             raise ValueError(
-                f"item: only a one-element tensor converts to a Python number, got shape {self.shape}"
+                "item: only a one-element tensor converts to a Python number, "
+                f"got shape {self.shape}"
             )
         return self.data.item()
 
