@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from groundup.cli import build_parser, main
 
 
@@ -22,3 +24,28 @@ def test_start_up_imports_no_numpy():
     code = "import sys, groundup.cli; groundup.cli.build_parser(); print('numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["micrograd", "--seed", "-1"],
+        ["train", "mlp", "--seed", "-2"],
+        ["train", "bigram", "--seed", "x"],
+        ["journey", "--seed", "-1"],
+    ],
+)
+def test_a_negative_seed_is_refused_at_parse_time_naming_the_flag(argv, capsys, tmp_path):
+    # it used to reach NumPy: a traceback (micrograd, journey) or "expected non-negative integer"
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, "--out", str(tmp_path / "run")])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --seed: must be an int >= 0, got" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_micrograd_negative_noise_is_one_line_error(capsys, tmp_path):
+    assert main(["micrograd", "--noise", "-1", "--out", str(tmp_path / "run")]) == 2
+    assert "--noise must be >= 0, got -1.0" in capsys.readouterr().err

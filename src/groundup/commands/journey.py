@@ -18,6 +18,8 @@ import os
 import sys
 from typing import Any
 
+from groundup.commands._args import seed_int
+
 BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -35,7 +37,7 @@ def register(subparsers: Any) -> None:
         help="smaller step budgets: about 30 s instead of about 2 minutes on 2 cores",
     )  # fmt: skip
     parser.add_argument(
-        "--seed", type=int, default=42,
+        "--seed", type=seed_int, default=42,
         help="one seed for the moons, the word split, the weights, batches and samples (42)",
     )  # fmt: skip
     parser.add_argument(

@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from groundup.commands._args import seed_int
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -30,7 +32,7 @@ def register(subparsers: Any) -> None:
         "--lr", type=float, default=1.0,
         help="initial learning rate; it decays linearly to a tenth of it by the last step",
     )  # fmt: skip
-    parser.add_argument("--seed", type=int, default=0, help="seed of the moons and the init")
+    parser.add_argument("--seed", type=seed_int, default=0, help="seed of the moons and the init")
     parser.add_argument("--n-samples", type=int, default=100, help="number of moons points")
     parser.add_argument("--noise", type=float, default=0.1, help="std of the moons' noise")
     parser.add_argument(
@@ -57,6 +59,9 @@ def run(args: Any) -> int:
             f"n-samples={args.n_samples}",
             file=sys.stderr,
         )
+        return 2
+    if not args.noise >= 0:
+        print(f"groundup micrograd: error: --noise must be >= 0, got {args.noise}", file=sys.stderr)
         return 2
     run_dir = _make_run_dir(args.out)
     X, y = make_moons(args.n_samples, noise=args.noise, seed=args.seed)

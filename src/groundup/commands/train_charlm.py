@@ -16,6 +16,8 @@ import argparse
 import sys
 from typing import Any
 
+from groundup.commands._args import seed_int
+
 
 def register(subparsers: Any) -> None:
     """Add the ``bigram`` and ``mlp`` targets to ``groundup train``'s subparsers."""
@@ -77,7 +79,9 @@ def _add_common(parser: argparse.ArgumentParser, steps: int, lr: float, batch_si
         "--batch-size", type=int, default=batch_size,
         help="examples per step (0: the whole training set, full-batch gradient descent)",
     )  # fmt: skip
-    parser.add_argument("--seed", type=int, default=42, help="seed of the split, init, batches")
+    parser.add_argument(
+        "--seed", type=seed_int, default=42, help="seed of the split, init, batches"
+    )
     parser.add_argument(
         "--split-shuffle", choices=["numpy", "makemore"], default="numpy",
         help="how the 80/10/10 split shuffles: a NumPy permutation, or Python's "
