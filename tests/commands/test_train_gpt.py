@@ -165,6 +165,8 @@ def test_resume_continues_exactly(tmp_path, text_file, monkeypatch):
 def test_bad_arguments_are_reported(tmp_path, text_file, capsys):
     assert main(small_run(tmp_path, "x", "--data", str(text_file), "--lr", "0")) == 2
     assert "--lr must be positive" in capsys.readouterr().err
+    assert main(small_run(tmp_path, "z", "--data", str(text_file), "--min-lr", "1")) == 2
+    assert "--min-lr must be in [0, --lr]" in capsys.readouterr().err
     assert main(small_run(tmp_path, "y", "--data", str(tmp_path / "absent.txt"))) == 2
     assert "no such text file" in capsys.readouterr().err
     assert main(["train", "gpt", "--resume", str(tmp_path), "--no-progress"]) == 2

@@ -83,6 +83,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (1e-3)")
     p.add_argument("--warmup", type=int, default=100, help="linear warmup steps (100)")
     p.add_argument(
+        "--min-lr",
+        type=float,
+        default=None,
+        help="where the cosine ends (default lr/10; equal to --lr: constant after warmup)",
+    )
+    p.add_argument(
         "--weight-decay",
         type=float,
         default=0.1,
@@ -159,12 +165,19 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ValueError(f"--block-size must be a positive int, got {args.block_size}")
     if not args.lr > 0:
         raise ValueError(f"--lr must be positive, got {args.lr}")
+    if getattr(args, "min_lr", None) is not None and not 0 <= args.min_lr <= args.lr:
+        raise ValueError(f"--min-lr must be in [0, --lr], got {args.min_lr}")
     if args.warmup < 0:
         raise ValueError(f"--warmup must be >= 0, got {args.warmup}")
     if args.dropout is not None and not 0.0 <= args.dropout < 1.0:
         raise ValueError(f"--dropout must be in [0, 1), got {args.dropout}")
     if _is_words(args) and args.tokenizer != "char":
         raise ValueError("--tokenizer bpe is for text; words are read character by character")
+
+
+def _min_lr(args: argparse.Namespace) -> float:
+    value = getattr(args, "min_lr", None)  # run folders from before the flag lack it
+    return args.lr / 10 if value is None else value
 
 
 def _is_words(args: argparse.Namespace) -> bool:
@@ -312,7 +325,7 @@ def _train(args: argparse.Namespace) -> int:
     )
     config = TrainConfig(
         max_steps=args.max_iters, lr=args.lr, schedule="warmup_cosine",
-        warmup_steps=min(args.warmup, args.max_iters), min_lr=args.lr / 10, grad_clip=1.0,
+        warmup_steps=min(args.warmup, args.max_iters), min_lr=_min_lr(args), grad_clip=1.0,
         eval_interval=args.eval_interval, eval_batches=args.eval_iters, log_interval=10,
         seed=args.seed,
     )  # fmt: skip
