@@ -88,3 +88,28 @@ def test_errors_are_one_line_and_exit_2(tmp_path, capsys, argv, message):
     code, _ = _run(tmp_path, *argv)
     assert code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("model_type", ["bigram", "mlp"])
+def test_a_one_word_file_is_a_clear_error_not_a_keyerror(tmp_path, capsys, model_type):
+    # 80/10/10 of one word leaves no training words: the bigram crashed with KeyError
+    # 'train', the MLP made its run folder and then failed on evaluate
+    data = tmp_path / "one.txt"
+    data.write_text("abc\n", encoding="utf-8")
+    code, out = _run(tmp_path, model_type, "--data", str(data), "--steps", "2")
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"--data {data}: 1 word(s) leave the 80% training split empty" in err
+    assert not out.exists()
+
+
+def test_a_tiny_five_letter_file_trains_and_samples_end_to_end(tmp_path, capsys):
+    data = tmp_path / "tiny.txt"  # a BOM, CRLF line ends and a blank line
+    data.write_bytes(b"\xef\xbb\xbfabc\r\nbad\r\n\r\ncab\r\nace\r\nbeeb\r\ndab\r\necad\r\n")
+    code, out = _run(tmp_path, "mlp", "--data", str(data), "--steps", "3", "--block-size", "5",
+                     "--n-embd", "2", "--n-hidden", "8")  # fmt: skip
+    assert code == 0
+    config = json.loads((out / "checkpoint" / "config.json").read_text())
+    assert config["tokenizer"]["chars"] == "abcde"
+    assert config["model"]["kwargs"]["vocab_size"] == 6
+    assert main(["sample", str(out), "-n", "3", "--seed", "0"]) == 0

@@ -164,6 +164,11 @@ def _train(args: argparse.Namespace) -> int:
             )
         )
         splits = {name: ws for name, ws in splits.items() if ws}
+        if "train" not in splits:  # before any folder is made or model built
+            raise ValueError(
+                f"--data {args.data}: {len(words)} word(s) leave the 80% training split "
+                "empty; expected at least 2 words (or --no-split for the bigram)"
+            )
     block_size = 1 if is_bigram else args.block_size
     data = {}
     for name, ws in splits.items():
