@@ -132,3 +132,10 @@ def test_build_dataset_properties(words, block_size):
             assert X[i].tolist() == X[i - 1, 1:].tolist() + [Y[i - 1]]
         else:
             assert X[i].tolist() == [0] * block_size
+
+
+def test_build_dataset_takes_a_numpy_int_block_size():
+    X, Y = build_dataset(["ab"], np.int64(2))  # e.g. read back from an array or a config
+    assert X.tolist() == [[0, 0], [0, 1], [1, 2]] and Y.tolist() == [1, 2, 0]
+    with pytest.raises(ValueError, match="block_size must be a positive int, got True"):
+        build_dataset(["ab"], True)

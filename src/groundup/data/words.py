@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 import random
 import re
@@ -189,8 +190,13 @@ def build_dataset(
     >>> X.tolist(), Y.tolist()
     ([[0, 0], [0, 1], [1, 2]], [1, 2, 0])
     """
-    if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
+    if (
+        isinstance(block_size, bool)
+        or not isinstance(block_size, numbers.Integral)
+        or block_size < 1
+    ):
         raise ValueError(f"build_dataset: block_size must be a positive int, got {block_size!r}")
+    block_size = int(block_size)  # NumPy ints (from a config or an array) are fine too
     if isinstance(words, str):
         raise TypeError("build_dataset: words must be a list of words, got a single str")
     if tokenizer is None:
