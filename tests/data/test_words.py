@@ -139,3 +139,8 @@ def test_build_dataset_takes_a_numpy_int_block_size():
     assert X.tolist() == [[0, 0], [0, 1], [1, 2]] and Y.tolist() == [1, 2, 0]
     with pytest.raises(ValueError, match="block_size must be a positive int, got True"):
         build_dataset(["ab"], True)
+
+
+def test_load_words_on_a_folder_says_it_is_a_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="is a folder; expected a UTF-8 text file"):
+        load_words(tmp_path)

@@ -56,6 +56,11 @@ def _census_words(filenames: Sequence[str]) -> list[str]:
 
 def _file_words(path: Path) -> list[str]:
     """Lines of a UTF-8 file, stripped; empty lines are skipped, anything unusable raises."""
+    if path.is_dir():
+        raise FileNotFoundError(  # the CLI reports FileNotFoundError as a one-line error
+            f"load_words: source {str(path)!r} is a folder; expected a UTF-8 text file with "
+            "one item per line (or 'names', 'surnames')"
+        )
     if not path.is_file():
         raise FileNotFoundError(
             f"load_words: source {str(path)!r} is neither 'names', 'surnames' nor an existing file"
