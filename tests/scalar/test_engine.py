@@ -198,3 +198,18 @@ def test_non_numbers_are_refused():
 def test_repr_shows_data_grad_and_label():
     assert repr(Value(2.0)) == "Value(data=2.0, grad=0.0)"
     assert "label='w'" in repr(Value(1.0, label="w"))
+
+
+def test_division_by_zero_is_also_pythons_zero_division_error():
+    # code written for Python's own 1 / 0 catches ZeroDivisionError; ours is both kinds
+    with pytest.raises(ZeroDivisionError, match="zero"):
+        Value(1.0) / 0
+    with pytest.raises(ZeroDivisionError, match="zero"):
+        1 / Value(0.0)
+    with pytest.raises(ZeroDivisionError, match="zero"):
+        Value(0.0) ** -2
+
+
+def test_exp_overflow_names_the_op_and_value():
+    with pytest.raises(OverflowError, match=r"exp.*1000\.0"):
+        Value(1000.0).exp()

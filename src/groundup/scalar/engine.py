@@ -29,6 +29,11 @@ from collections.abc import Callable
 Number = int | float
 
 
+class ZeroDivisionValueError(ValueError, ZeroDivisionError):
+    """Division by zero: a ValueError like our other domain errors, and still the
+    ZeroDivisionError that Python's own ``1 / 0`` and ``0.0 ** -1`` raise."""
+
+
 class Value:
     """One scalar in a computation graph, with its gradient.
 
@@ -93,7 +98,9 @@ class Value:
         if x < 0 and not float(n).is_integer():
             raise ValueError(f"pow: math domain error, negative base {x} to fractional power {n}")
         if x == 0 and n < 0:
-            raise ValueError(f"pow: math domain error, zero base {x} to negative power {n}")
+            raise ZeroDivisionValueError(
+                f"pow: math domain error, zero base {x} to negative power {n}"
+            )
         out = Value(x**n, (self,), f"**{n}")
 
         # n is a constant, not a node: this closure keeps it (and nothing that refers back)
@@ -107,7 +114,13 @@ class Value:
         return out
 
     def exp(self) -> Value:
-        out = Value(math.exp(self.data), (self,), "exp")
+        try:
+            e = math.exp(self.data)
+        except OverflowError:  # math says only "math range error": name the op and the value
+            raise OverflowError(
+                f"exp: math range error, exp({self.data}) is too large for a float"
+            ) from None
+        out = Value(e, (self,), "exp")
         out._backward = Value._exp_backward
         return out
 
@@ -176,7 +189,7 @@ class Value:
             return self * other**-1
         other = _number(other, "/")
         if other == 0:
-            raise ValueError(f"/: math domain error, division by zero {other}")
+            raise ZeroDivisionValueError(f"/: math domain error, division by zero {other}")
         return self * (1.0 / other)
 
     def __radd__(self, other: Number) -> Value:  # 2 + a
