@@ -146,7 +146,8 @@ class BatchNorm1d(Module):
 
     Training uses the batch's mean and (biased) variance, and moves the running estimates
     toward them: ``running = (1 - momentum) * running + momentum * batch`` (the running
-    variance takes the unbiased batch variance, as PyTorch). Eval mode uses the running
+    variance takes the unbiased batch variance, as PyTorch); ``momentum=None`` keeps the
+    plain average of all batches seen, as PyTorch. Eval mode uses the running
     estimates, so a single example gives a deterministic answer.
     """
 
@@ -154,7 +155,7 @@ class BatchNorm1d(Module):
         self,
         num_features: int,
         eps: float = 1e-5,
-        momentum: float = 0.1,
+        momentum: float | None = 0.1,
         affine: bool = True,
         *,
         dtype: Any = None,
@@ -176,11 +177,14 @@ class BatchNorm1d(Module):
                 f"BatchNorm1d: expected input (N, {self.num_features}) or "
                 f"(N, {self.num_features}, L), got {x.shape}"
             )
+        momentum = self.momentum
         if self.training:
             self.num_batches_tracked.data += 1
+            if momentum is None:  # PyTorch's cumulative average: batch k weighs 1/k
+                momentum = 1.0 / float(self.num_batches_tracked.data)
         return F.batch_norm(
             x, self.running_mean, self.running_var, self.weight, self.bias,
-            self.training, self.momentum, self.eps,
+            self.training, momentum, self.eps,
         )  # fmt: skip
 
     def extra_repr(self) -> str:
