@@ -102,3 +102,9 @@ def test_load_tokenizer_errors(tmp_path):
     (tmp_path / "tokenizer.json").write_text('{"type": "wordpiece"}')
     with pytest.raises(ValueError, match="wordpiece"):
         load_tokenizer(tmp_path)
+
+
+def test_from_text_of_empty_text_is_a_clear_error():
+    # it returned a tokenizer of vocab_size 0, which only failed later (an empty embedding)
+    with pytest.raises(ValueError, match="from_text: text is empty"):
+        CharTokenizer.from_text("")

@@ -83,6 +83,8 @@ class CharTokenizer(Tokenizer):
         """
         if not isinstance(text, str):
             raise ValueError(f"CharTokenizer.from_text: text must be a str, got {type(text)}")
+        if not text:  # a vocabulary of 0 tokens would only fail later, far from the cause
+            raise ValueError("CharTokenizer.from_text: text is empty; expected some characters")
         return cls(sorted(set(text)), boundary=None)
 
     # -- the interface ------------------------------------------------------------------
