@@ -54,3 +54,16 @@ def test_embedding_coordinates_use_principal_components_above_two_dims():
     np.testing.assert_allclose(dist(xy), dist(W5), atol=1e-10)
     with pytest.raises(ValueError, match="d >= 2"):
         embedding_coordinates(np.zeros((3, 1)))
+
+
+def test_embedding_scatter_of_a_model_uses_its_embedding_table(tmp_path):
+    # a model used to fail with "float() argument must be ... not 'MLPLanguageModel'"
+    from groundup.models.mlp import MLPLanguageModel
+    from groundup.nn import Linear
+
+    model = MLPLanguageModel(6, block_size=3, n_embd=2, n_hidden=8, generator=0)
+    np.testing.assert_array_equal(embedding_coordinates(model), model.wte.weight.data)
+    plot_embeddings(model, list(".abcde"), path=tmp_path / "emb.png")
+    assert (tmp_path / "emb.png").stat().st_size > 0
+    with pytest.raises(ValueError, match="Linear has no Embedding"):
+        embedding_coordinates(Linear(2, 2))

@@ -73,9 +73,25 @@ def plot_bigram_counts(
     return fig
 
 
+def _embedding_table(obj: Any) -> Any:
+    """``obj`` itself, or the weight of the first Embedding inside a model."""
+    if not hasattr(obj, "modules"):
+        return obj
+    from groundup.nn import Embedding
+
+    for module in obj.modules():
+        if isinstance(module, Embedding):
+            return module.weight
+    raise ValueError(
+        f"embedding_coordinates: {type(obj).__name__} has no Embedding; pass a (V, d) table"
+    )
+
+
 def embedding_coordinates(weights: Any) -> np.ndarray:
     """2-D coordinates of (V, d) embeddings: the two columns themselves when d = 2, otherwise
-    the projection on the two principal components (centred SVD)."""
+    the projection on the two principal components (centred SVD). A model stands for its
+    first Embedding's table (the character embeddings of the MLP, the GPT's wte)."""
+    weights = _embedding_table(weights)
     W = np.asarray(getattr(weights, "data", weights), dtype=np.float64)
     if W.ndim != 2 or W.shape[1] < 2:
         raise ValueError(
@@ -99,11 +115,12 @@ def plot_embeddings(
     Characters the model treats alike (the vowels, say) end up close together.
 
     Args:
-        weights: the (V, d) embedding table (an array, a Tensor or Parameter); d > 2 is
-            projected on its two principal components.
+        weights: the (V, d) embedding table (an array, a Tensor or Parameter), or a model
+            (its first Embedding is used); d > 2 is projected on its two principal components.
         labels: the V characters (``tokenizer.itos``).
         path: where to save the PNG (optional).
     """
+    weights = _embedding_table(weights)
     xy = embedding_coordinates(weights)
     labels = list(labels)
     if len(labels) != len(xy):
