@@ -36,6 +36,12 @@ RUNS = {
          "--eval-interval", "500", "--weight-decay", "0.01", "--no-tie-weights"],
         "val_loss", 1.82, 1.8207, "same, untied head and weight decay 0.01 (210k, as the course)",
     ),
+    "tiny-constant": (
+        ["--preset", "tiny", "--batch-size", "16", "--lr", "1e-3", "--min-lr", "1e-3",
+         "--max-iters", "5000", "--eval-interval", "500", "--weight-decay", "0.01",
+         "--no-tie-weights"],
+        "val_loss", 1.82, 1.8207, "same, constant lr after warmup (the course's schedule)",
+    ),
     "baby": (
         ["--preset", "baby", "--batch-size", "12", "--lr", "1e-3", "--max-iters", "2000",
          "--eval-interval", "250", "--dropout", "0"],
