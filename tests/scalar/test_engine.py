@@ -213,3 +213,16 @@ def test_division_by_zero_is_also_pythons_zero_division_error():
 def test_exp_overflow_names_the_op_and_value():
     with pytest.raises(OverflowError, match=r"exp.*1000\.0"):
         Value(1000.0).exp()
+
+
+def test_numpy_scalars_mix_in_like_python_numbers():
+    # a label read from an array (np.int64(-1)) raised TypeError on the right of an op
+    np = pytest.importorskip("numpy")
+    a = Value(2.0)
+    out = a * np.int64(-1) + np.float32(0.5) - a / np.int64(4) + a ** np.int64(2)
+    assert out.data == pytest.approx(-2.0 + 0.5 - 0.5 + 4.0)
+    assert type(out.data) is float
+    out.backward()
+    assert a.grad == pytest.approx(-1.0 - 0.25 + 4.0)
+    with pytest.raises(TypeError, match="got bool"):
+        a * True

@@ -24,6 +24,7 @@ identities over them.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 
 Number = int | float
@@ -92,8 +93,10 @@ class Value:
         b.grad += a.data * out.grad  # d(a * b)/db = a
 
     def __pow__(self, n: Number) -> Value:
-        if isinstance(n, bool) or not isinstance(n, int | float):
+        if isinstance(n, bool) or not isinstance(n, numbers.Real):
             raise TypeError(f"pow: exponent must be an int or float constant, got {n!r}")
+        if type(n) is not int and type(n) is not float:  # a NumPy scalar
+            n = int(n) if isinstance(n, numbers.Integral) else float(n)
         x = self.data
         if x < 0 and not float(n).is_integer():
             raise ValueError(f"pow: math domain error, negative base {x} to fractional power {n}")
@@ -257,7 +260,13 @@ _PLACED = object()  # marker on the DFS stack: "the node below has all its input
 
 
 def _number(x: object, op: str) -> float:
-    """A Python number to mix into a graph, or a TypeError naming the op."""
-    if isinstance(x, bool) or not isinstance(x, int | float):
+    """A Python number to mix into a graph, or a TypeError naming the op.
+
+    NumPy scalars (``np.int64(-1)``, ``np.float32(0.5)``: a label read from an array) count
+    as numbers and become Python floats; bools do not count.
+    """
+    if type(x) is float or type(x) is int:  # the common case, without the ABC check
+        return x
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise TypeError(f"{op}: expected a Value or a number, got {type(x).__name__} {x!r}")
-    return x
+    return float(x)
