@@ -334,3 +334,21 @@ def test_float_int_of_a_one_element_tensor_and_item_error():
     assert int(Tensor(3)) == 3
     with pytest.raises(ValueError, match=r"item: only a one-element tensor .* shape \(2, 3\)"):
         Tensor(np.zeros((2, 3))).item()
+
+
+def test_cat_and_stack_mistakes_name_the_op():
+    # an empty list said "shapes  differ", a bad dim gave a bare IndexError from NumPy internals
+    with pytest.raises(ValueError, match="cat: expected a non-empty sequence"):
+        groundup.cat([])
+    with pytest.raises(ValueError, match="stack: expected a non-empty sequence"):
+        groundup.stack([])
+    with pytest.raises(IndexError, match=r"cat: dim 1 is out of range for a 1-d result"):
+        groundup.cat([groundup.zeros(2)], dim=1)
+    with pytest.raises(IndexError, match=r"stack: dim 3 is out of range for a 2-d result"):
+        groundup.stack([groundup.zeros(2)], dim=3)
+    with pytest.raises(TypeError, match="cat: expected Tensors, got list at position 1"):
+        groundup.cat([groundup.zeros(2), [1.0, 2.0]])
+    with pytest.raises(ValueError, match="0-d tensors"):
+        groundup.cat([groundup.zeros(())])
+    assert groundup.stack([groundup.zeros(2)] * 3, dim=-1).shape == (2, 3)
+    assert groundup.cat((groundup.zeros(2, 1), groundup.zeros(2, 3)), dim=-1).shape == (2, 4)

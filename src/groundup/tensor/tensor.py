@@ -677,14 +677,32 @@ def arange(
     return Tensor._wrap(xp.arange(start, end, step, dtype=dt)).requires_grad_(requires_grad)
 
 
+def _join_inputs(op: str, tensors: Sequence[Tensor], dim: int, new_dim: bool) -> list[Tensor]:
+    """Check what cat/stack get, so a mistake names the op, not a NumPy internal."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{op}: expected a non-empty sequence of tensors, got none")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: expected Tensors, got {type(t).__name__} at position {i}")
+    ndim = tensors[0].ndim + new_dim
+    if ndim == 0:
+        raise ValueError(f"{op}: 0-d tensors have no dim to join along; use stack")
+    if not -ndim <= dim < ndim:
+        raise IndexError(
+            f"{op}: dim {dim} is out of range for a {ndim}-d result (expected {-ndim}..{ndim - 1})"
+        )
+    return tensors
+
+
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along an existing dimension."""
-    return ops.Cat.apply(*tensors, dim=dim)
+    return ops.Cat.apply(*_join_inputs("cat", tensors, dim, new_dim=False), dim=dim)
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along a new dimension."""
-    return ops.Stack.apply(*tensors, dim=dim)
+    return ops.Stack.apply(*_join_inputs("stack", tensors, dim, new_dim=True), dim=dim)
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
