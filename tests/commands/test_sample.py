@@ -100,3 +100,9 @@ def test_bigram_run_folder(tmp_path, capsys):
 def test_missing_folder_is_an_error(tmp_path, capsys):
     assert main(["sample", str(tmp_path / "nothing")]) == 2
     assert "no such checkpoint folder" in capsys.readouterr().err
+
+
+def test_negative_seed_is_refused_at_parse_time(words_run, capsys):
+    with pytest.raises(SystemExit):
+        main(["sample", str(words_run), "--seed", "-1"])
+    assert "argument --seed: must be an int >= 0, got -1" in capsys.readouterr().err

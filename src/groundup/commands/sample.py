@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from groundup.commands._args import seed_int
+
 DEFAULT_WORDS = 20
 DEFAULT_TOKENS = 500
 
@@ -71,7 +73,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--seed",
-        type=int,
+        type=seed_int,
         default=None,
         help="random seed, for a reproducible sample (default: fresh)",
     )

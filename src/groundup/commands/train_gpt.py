@@ -24,6 +24,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from groundup.commands._args import seed_int
+
 PRESET_NAMES = ("tiny", "baby", "lecture")
 DEFAULT_MAX_ITERS = 5000
 WORD_SOURCES = ("names", "surnames")
@@ -121,7 +123,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--seed",
-        type=int,
+        type=seed_int,
         default=42,
         help="seed of the word split, the weights, dropout and batches (42, the stage 2-3 split)",
     )
