@@ -113,3 +113,30 @@ def test_a_tiny_five_letter_file_trains_and_samples_end_to_end(tmp_path, capsys)
     assert config["tokenizer"]["chars"] == "abcde"
     assert config["model"]["kwargs"]["vocab_size"] == 6
     assert main(["sample", str(out), "-n", "3", "--seed", "0"]) == 0
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["mlp", "--samples", "-1"], "--samples must be an int >= 0, got -1"),
+        (["mlp", "--eval-interval", "-1"], "--eval-interval must be an int >= 0, got -1"),
+        (["mlp", "--lr-decay-step", "-5"], "--lr-decay-step must be a positive int, got -5"),
+        (["bigram", "--batch-size", "-1"], "--batch-size must be an int >= 0, got -1"),
+    ],
+)
+def test_more_bad_flags_are_one_line_errors_naming_the_flag(tmp_path, capsys, argv, message):
+    # mlp --samples -1 failed after training with NumPy's "negative dimensions are not allowed"
+    out = tmp_path / "run"  # not _run: it appends its own --samples
+    code = main(["train", *argv, "--steps", "2", "--out", str(out), "--no-progress"])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_mlp_batch_size_zero_is_full_batch_as_its_help_says(tmp_path):
+    data = tmp_path / "w.txt"
+    data.write_text("abc\nbad\ncab\nace\nbeeb\ndab\n", encoding="utf-8")
+    code, out = _run(tmp_path, "mlp", "--data", str(data), "--batch-size", "0", "--steps", "2",
+                     "--batchnorm", "--n-hidden", "8")  # fmt: skip
+    assert code == 0
+    assert json.loads((out / "metrics.json").read_text())["steps"] == 2

@@ -110,14 +110,19 @@ class FullBatches:
 
 
 def _check_args(args: argparse.Namespace) -> None:
-    positive = ["steps", "samples"] if args.model_type == "bigram" else [
-        "steps", "batch_size", "block_size", "n_embd", "n_hidden", "n_layers"]  # fmt: skip
+    # --batch-size 0 means full batch (its help says so) for both models: checked below
+    positive = ["steps"] if args.model_type == "bigram" else [
+        "steps", "block_size", "n_embd", "n_hidden", "n_layers"]  # fmt: skip
+    if getattr(args, "lr_decay_step", None) is not None:
+        positive.append("lr_decay_step")
     for name in positive:
-        if getattr(args, name) < (0 if name == "samples" else 1):
+        if getattr(args, name) < 1:
             flag = "--" + name.replace("_", "-")
             raise ValueError(f"{flag} must be a positive int, got {getattr(args, name)}")
-    if args.batch_size < 0:
-        raise ValueError(f"--batch-size must be >= 0, got {args.batch_size}")
+    for name in ("samples", "batch_size", "eval_interval"):  # 0: none, full batch, never
+        if getattr(args, name) < 0:
+            flag = "--" + name.replace("_", "-")
+            raise ValueError(f"{flag} must be an int >= 0, got {getattr(args, name)}")
     if not args.lr > 0:
         raise ValueError(f"--lr must be positive, got {args.lr}")
 
