@@ -363,3 +363,15 @@ def test_gelu_saturates_without_overflow_warnings_or_nan():
             y.sum().backward()
         np.testing.assert_allclose(y.data, [0.0, 0.0, 0.0, 100.0, 1e4])
         np.testing.assert_allclose(x.grad, [0.0, 0.0, 0.5, 1.0, 1.0])
+
+
+def test_layer_norm_takes_a_numpy_int_normalized_shape():
+    x = leaf(np.random.default_rng(0).standard_normal((2, 4)))
+    np.testing.assert_allclose(F.layer_norm(x, np.int64(4)).data, F.layer_norm(x, (4,)).data)
+
+
+def test_softmax_of_an_integer_tensor_says_so():
+    # it failed inside NumPy with "Cannot cast ufunc 'exp' output ... to int64"
+    for fn in (F.softmax, F.log_softmax):
+        with pytest.raises(TypeError, match="expected a floating-point tensor, got dtype int64"):
+            fn(Tensor([1, 2, 3]))

@@ -12,6 +12,7 @@ shape: (N, C) with targets (N,), or (B, T, C) with targets (B, T).
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -174,7 +175,15 @@ class Softmax(Function):
         return (dx,)
 
 
+def _check_float(x: Tensor, op: str) -> None:
+    if x.data.dtype.kind != "f":
+        raise TypeError(
+            f"{op}: expected a floating-point tensor, got dtype {x.dtype}; convert with .float()"
+        )
+
+
 def softmax(x: Tensor, dim: int = -1) -> Tensor:
+    _check_float(x, "softmax")
     return Softmax.apply(x, dim=dim)
 
 
@@ -199,6 +208,7 @@ class LogSoftmax(Function):
 
 
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
+    _check_float(x, "log_softmax")
     return LogSoftmax.apply(x, dim=dim)
 
 
@@ -336,7 +346,10 @@ def layer_norm(
     eps: float = 1e-5,
 ) -> Tensor:
     """Normalise each sample over its last ``len(normalized_shape)`` dims (LayerNorm)."""
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if isinstance(normalized_shape, numbers.Integral):  # 4, or np.int64(4) from a shape
+        shape: tuple[int, ...] = (int(normalized_shape),)
+    else:
+        shape = tuple(int(s) for s in normalized_shape)
     if x.shape[len(x.shape) - len(shape) :] != shape:
         raise ValueError(f"layer_norm: input {x.shape} does not end in normalized_shape {shape}")
     n = math.prod(shape)
