@@ -116,3 +116,17 @@ def test_fit_lowers_the_loss_and_reports_each_step():
     assert history[0]["lr"] == 0.5 and history[-1]["lr"] < 0.5
     with pytest.raises(ValueError, match="steps"):
         fit(model, X, y, steps=0)
+
+
+def test_mlp_with_an_int_for_nouts_says_what_it_expects():
+    # MLP(2, 1) raised "object of type 'int' has no len()"
+    with pytest.raises(TypeError, match=r"nouts must be a list of layer sizes like \[16, 16, 1\]"):
+        MLP(2, 1)
+
+
+def test_mlp_takes_a_numpy_row_and_numpy_labels():
+    X, y = make_moons(4, seed=0)
+    model = MLP(2, [4, 1], seed=0)
+    loss = (1 + -y[0] * model(X[0])).relu() + (1 + model(X[1]) * -y[1]).relu()
+    loss.backward()
+    assert isinstance(loss, Value) and type(loss.data) is float

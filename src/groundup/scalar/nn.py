@@ -97,6 +97,8 @@ class MLP(Module):
     """
 
     def __init__(self, nin: int, nouts: Sequence[int], seed: Any = None) -> None:
+        if not isinstance(nouts, Sequence) or isinstance(nouts, str):
+            raise TypeError(f"nouts must be a list of layer sizes like [16, 16, 1], got {nouts!r}")
         if len(nouts) == 0:
             raise ValueError(f"nouts must list at least one layer size, got {nouts!r}")
         rng = _as_rng(seed)
