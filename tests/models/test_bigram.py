@@ -159,3 +159,9 @@ def test_neural_errors():
         model(np.array([0.5]))
     with pytest.raises(ValueError, match="max_new_tokens"):
         model.generate(np.zeros((1, 1), dtype=np.int64), -1)
+
+
+def test_counting_bigram_fit_on_no_words_is_a_clear_error():
+    # it returned a model whose probability table was all 0 / 0
+    with pytest.raises(ValueError, match="CountingBigram.fit: words is empty"):
+        CountingBigram.fit([])

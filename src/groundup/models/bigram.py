@@ -85,6 +85,8 @@ class CountingBigram:
 
             tokenizer = CharTokenizer.from_words(words)
         current, nxt = _bigrams(words, tokenizer)
+        if len(current) == 0:  # no counts: every row of the table would be 0 / 0
+            raise ValueError("CountingBigram.fit: words is empty; expected at least one word")
         V = tokenizer.vocab_size
         # flatten each pair (i, j) to the index i * V + j and count them all at once
         counts = np.bincount(current * V + nxt, minlength=V * V).reshape(V, V)
