@@ -108,3 +108,14 @@ def test_from_text_of_empty_text_is_a_clear_error():
     # it returned a tokenizer of vocab_size 0, which only failed later (an empty embedding)
     with pytest.raises(ValueError, match="from_text: text is empty"):
         CharTokenizer.from_text("")
+
+
+def test_a_corrupt_tokenizer_json_names_the_file(tmp_path):
+    # a checkpoint's truncated tokenizer.json gave a bare JSONDecodeError / KeyError 'chars'
+    path = tmp_path / "tokenizer.json"
+    path.write_text("{bad", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"tokenizer\.json: not valid JSON"):
+        load_tokenizer(tmp_path)
+    path.write_text('{"type": "char"}', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"tokenizer\.json: the 'char' tokenizer config lacks"):
+        load_tokenizer(tmp_path)

@@ -96,7 +96,12 @@ def load_tokenizer(folder: str | os.PathLike) -> Tokenizer:
     """
     folder = Path(folder)
     path = folder / CONFIG_FILE
-    config = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    config = None
+    if path.is_file():
+        try:
+            config = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ValueError(f"{path}: not valid JSON (truncated or corrupt?): {err}") from None
     if not (isinstance(config, dict) and "type" in config):
         # GPT-2's or Hugging Face's files: vocab.json + merges.txt (and maybe HF's own
         # tokenizer.json, which has no top-level "type")
@@ -108,7 +113,10 @@ def load_tokenizer(folder: str | os.PathLike) -> Tokenizer:
             raise FileNotFoundError(
                 f"load_tokenizer: no {CONFIG_FILE} (nor vocab.json + merges.txt) in {str(folder)!r}"
             )
-    return tokenizer_from_config(config, folder=folder)
+    try:
+        return tokenizer_from_config(config, folder=folder)
+    except KeyError as err:  # a field the config should have is missing: say which file
+        raise ValueError(f"{path}: the {config['type']!r} tokenizer config lacks {err}") from None
 
 
 def tokenizer_from_config(
