@@ -70,3 +70,14 @@ def test_write_loss_curve_png(tmp_path):
     path = io.write_loss_curve(tmp_path, h, title="xor")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [p.name for p in tmp_path.iterdir()] == ["loss.png"]
+
+
+def test_make_run_dir_out_in_the_way_of_a_file_is_a_value_error(tmp_path):
+    from groundup.train import make_run_dir
+
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(ValueError, match="cannot make the run folder there"):
+        make_run_dir("gpt", tmp_path / "f")
+    with pytest.raises(ValueError, match="cannot make the run folder there"):
+        make_run_dir("gpt", tmp_path / "f" / "sub")
+    assert make_run_dir("gpt", tmp_path / "new" / "run").is_dir()

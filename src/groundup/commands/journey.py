@@ -72,7 +72,11 @@ def run(args: Any) -> int:
     from groundup.train import make_run_dir
     from groundup.viz.report import write_report
 
-    folder = make_run_dir("journey", args.out)
+    try:
+        folder = make_run_dir("journey", args.out)
+    except ValueError as err:
+        print(f"groundup journey: error: {err}", file=sys.stderr)
+        return 2
     print(f"groundup journey ({'quick' if args.quick else 'full'}, seed {args.seed}): "
           f"run folder {folder}", file=sys.stderr)  # fmt: skip
     bars = _Bars(disabled=args.no_progress)

@@ -63,7 +63,11 @@ def run(args: Any) -> int:
     if not args.noise >= 0:
         print(f"groundup micrograd: error: --noise must be >= 0, got {args.noise}", file=sys.stderr)
         return 2
-    run_dir = _make_run_dir(args.out)
+    try:
+        run_dir = _make_run_dir(args.out)
+    except ValueError as err:
+        print(f"groundup micrograd: error: {err}", file=sys.stderr)
+        return 2
     X, y = make_moons(args.n_samples, noise=args.noise, seed=args.seed)
     model = MLP(2, [16, 16, 1], seed=args.seed)
 
@@ -143,21 +147,10 @@ def _write_neuron_graph(run_dir: Path, model: Any, X: Any) -> None:
 
 
 def _make_run_dir(out: str | None) -> Path:
-    import time
+    """``out``, or ``runs/micrograd-<timestamp>``; ValueError when ``out`` cannot be a folder."""
+    from groundup.train.io import make_run_dir
 
-    if out is not None:
-        folder = Path(out)
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
-    base = Path("runs") / f"micrograd-{time.strftime('%Y%m%d-%H%M%S')}"
-    folder, n = base, 1
-    while True:
-        try:
-            folder.mkdir(parents=True)
-            return folder
-        except FileExistsError:  # two runs in the same second
-            n += 1
-            folder = base.with_name(f"{base.name}-{n}")
+    return make_run_dir("micrograd", out)
 
 
 def _write_json(path: Path, obj: dict) -> None:

@@ -95,7 +95,13 @@ def make_run_dir(kind: str, out: str | os.PathLike | None = None, root: str = "r
     """
     if out is not None:
         folder = Path(out)
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:  # a file in the way, no permission: a bad value, said in one line
+            raise ValueError(
+                f"out {str(out)!r}: cannot make the run folder there ({err.strerror or err}); "
+                "expected a new or existing folder"
+            ) from None
         return folder
     if not kind or "/" in kind or "\\" in kind:
         raise ValueError(f"kind must be a plain name such as 'gpt', got {kind!r}")
