@@ -44,6 +44,7 @@ def test_words_model_prints_names_and_the_new_share(words_run, capsys):
     assert lines[-1].endswith("are new: not in the training set")
     assert lines[-1].split()[2] == "12"
     names = [line.split("  (")[0].strip() for line in lines[:12]]
+    names = ["" if name == "(empty)" else name for name in names]  # the boundary drawn first
     assert all(set(name) <= set("abeghilmnoprsuv") for name in names)
 
 
@@ -106,3 +107,11 @@ def test_negative_seed_is_refused_at_parse_time(words_run, capsys):
     with pytest.raises(SystemExit):
         main(["sample", str(words_run), "--seed", "-1"])
     assert "argument --seed: must be an int >= 0, got -1" in capsys.readouterr().err
+
+
+def test_new_names_are_marked_and_counted(words_run, capsys):
+    assert main(["sample", str(words_run), "-n", "12", "--seed", "1"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    marked = sum(line.endswith("(new)") for line in lines[:12])
+    assert lines[-1].startswith(f"{marked} of 12 ")
+    assert all(line == line.rstrip() for line in lines)

@@ -171,3 +171,26 @@ def test_bad_arguments_are_reported(tmp_path, text_file, capsys):
     assert "no such text file" in capsys.readouterr().err
     assert main(["train", "gpt", "--resume", str(tmp_path), "--no-progress"]) == 2
     assert "args.json" in capsys.readouterr().err
+
+
+def test_one_word_file_is_refused_before_a_run_folder_is_made(tmp_path, capsys):
+    from groundup.cli import main
+
+    data = tmp_path / "one.txt"
+    data.write_text("abc\n", encoding="utf-8")
+    out = tmp_path / "run"
+    argv = ["train", "gpt", "--data", str(data), "--words", "--max-iters", "2", "--out", str(out)]
+    assert main(argv) != 0
+    assert "training split empty" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_bpe_vocab_below_the_bytes_names_the_flag(tmp_path, capsys):
+    from groundup.cli import main
+
+    data = tmp_path / "t.txt"
+    data.write_text("hello world " * 50, encoding="utf-8")
+    argv = ["train", "gpt", "--data", str(data), "--tokenizer", "bpe", "--vocab-size", "100",
+            "--max-iters", "1", "--out", str(tmp_path / "run")]
+    assert main(argv) != 0
+    assert "--vocab-size" in capsys.readouterr().err

@@ -171,8 +171,11 @@ def print_words(model: Any, tokenizer: Any, data: dict[str, Any], args: argparse
     known = training_words(data)
     width = max((len(w) for w in words), default=0)
     for word in words:
-        mark = "  (in the training set)" if known is not None and word in known else ""
-        print(f"{word:{width}s}{mark}")
+        shown = word if word else "(empty)"  # the boundary drawn first: an empty name
+        if known is not None and word not in known:
+            print(f"{shown:{width}s}  (new)")
+        else:
+            print(shown)
     if known is None:
         print(f"\n{n} words (training set not available: cannot say which are new)")
     elif n:

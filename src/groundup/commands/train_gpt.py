@@ -234,6 +234,11 @@ def _words_data(args: argparse.Namespace) -> dict[str, Any]:
     words = load_words(args.data)
     tokenizer = CharTokenizer.from_words(words)
     splits = dict(zip(("train", "val", "test"), split_words(words, args.seed), strict=True))
+    if not splits["train"]:
+        raise ValueError(
+            f"--data {args.data}: {len(words)} word(s) leave the 80% training split empty; "
+            "expected at least 2 words"
+        )
     block = args.block_size or max(len(w) for w in words) + 1
     data = {name: word_rows(ws, tokenizer, block) for name, ws in splits.items() if ws}
     return dict(
@@ -261,6 +266,11 @@ def _text_data(args: argparse.Namespace, default_block: int) -> dict[str, Any]:
     if args.tokenizer == "bpe":
         from groundup.tokenizers.bpe import BPETokenizer
 
+        if args.vocab_size < 257:
+            raise ValueError(
+                f"--vocab-size must be >= 257 for BPE (256 bytes + <|endoftext|>), "
+                f"got {args.vocab_size}"
+            )
         head = text[: int(0.9 * len(text))]  # learn merges from the training part only
         tokenizer = BPETokenizer().train(head, vocab_size=args.vocab_size)
     else:
