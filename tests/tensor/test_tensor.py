@@ -352,3 +352,15 @@ def test_cat_and_stack_mistakes_name_the_op():
         groundup.cat([groundup.zeros(())])
     assert groundup.stack([groundup.zeros(2)] * 3, dim=-1).shape == (2, 3)
     assert groundup.cat((groundup.zeros(2, 1), groundup.zeros(2, 3)), dim=-1).shape == (2, 4)
+
+
+def test_data_of_a_zero_d_result_is_an_ndarray_not_a_numpy_scalar():
+    # .data is documented as an np.ndarray; NumPy reduces 0-d results to np.float32 scalars,
+    # so loss.data / loss.numpy() were scalars (no .data[...] = ..., no ndarray isinstance)
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    for out in (x.sum(), x.mean(), x[0], x @ x, x.var(), Tensor(1.5) + Tensor(2.0), x.max()):
+        assert isinstance(out.data, np.ndarray) and out.shape == ()
+        assert isinstance(out.numpy(), np.ndarray)
+    loss = (x * x).sum()
+    loss.backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 4.0])

@@ -85,6 +85,8 @@ class Function:
             data = ctx.forward(*[t.data for t in inputs], **params)
         except ValueError as e:  # numpy's shape errors, reworded to name the op and shapes
             raise ValueError(ctx.shape_error([t.shape for t in inputs], e)) from None
+        if not isinstance(data, xp.ndarray):  # NumPy reduces a 0-d result to a scalar
+            data = xp.asarray(data)
         out = _new_tensor(Tensor)
         out.data = data
         out.grad = None
