@@ -194,3 +194,10 @@ def test_single_parameter_is_not_iterated_row_by_row():
     opt = SGD([{"params": p}], lr=0.5)  # a lone tensor inside a group is fine (PyTorch too)
     opt.step()
     np.testing.assert_allclose(p.data, 1.0 - 0.5 * p.grad)
+
+
+def test_clip_grad_norm_takes_a_numpy_max_norm():
+    # np.float32(1.0) (a value read from an array or config) was refused as not a number
+    p = P([0.0, 0.0], grad=[3.0, 4.0])
+    assert clip_grad_norm_([p], np.float32(1.0)) == pytest.approx(5.0)
+    np.testing.assert_allclose(np.linalg.norm(p.grad), 1.0, rtol=1e-5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,7 +19,7 @@ def clip_grad_norm_(params: Iterable[Any], max_norm: float) -> float:
     Parameters without a gradient are skipped. Returns the norm *before* clipping, the
     number worth logging.
     """
-    if not (isinstance(max_norm, (int, float)) and max_norm > 0):
+    if isinstance(max_norm, bool) or not (isinstance(max_norm, numbers.Real) and max_norm > 0):
         raise ValueError(f"max_norm must be a positive number, got {max_norm!r}")
     # a lone tensor is one parameter (as in PyTorch), not an iterable of its rows
     params = [params] if hasattr(params, "data") and hasattr(params, "grad") else params
