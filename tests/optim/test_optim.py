@@ -201,3 +201,11 @@ def test_clip_grad_norm_takes_a_numpy_max_norm():
     p = P([0.0, 0.0], grad=[3.0, 4.0])
     assert clip_grad_norm_([p], np.float32(1.0)) == pytest.approx(5.0)
     np.testing.assert_allclose(np.linalg.norm(p.grad), 1.0, rtol=1e-5)
+
+
+def test_optimisers_take_numpy_hyperparameters():
+    # np.float32(0.1) was refused: "lr must be a number >= 0.0, got np.float32(0.1)"
+    opt = Adam([P([1.0], grad=[1.0])], lr=np.float32(0.1), betas=(np.float64(0.9), 0.99))
+    opt.step()
+    with pytest.raises(ValueError, match="lr must be a number"):
+        SGD([P([1.0])], lr=True)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -152,7 +153,8 @@ class Optimizer:
 
 
 def _check(name: str, value: float, low: float = 0.0) -> None:
-    if not (isinstance(value, (int, float)) and value >= low):
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)  # NumPy numbers too
+    if not (ok and value >= low):
         raise ValueError(f"{name} must be a number >= {low}, got {value!r}")
 
 
