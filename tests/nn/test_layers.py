@@ -132,3 +132,10 @@ def test_batchnorm_momentum_none_is_the_cumulative_average_like_torch(shape):
     x = rng.standard_normal(shape)
     want = ref(torch.tensor(x)).detach().numpy()
     np.testing.assert_allclose(ours(Tensor(x, dtype="float64")).data, want, atol=1e-10)
+
+
+def test_dropout_takes_a_numpy_probability():
+    # np.float32(0.5) was refused as "not a probability in [0, 1]"
+    assert nn.Dropout(np.float32(0.5)).p == 0.5
+    with pytest.raises(ValueError, match="p must be a probability"):
+        nn.Dropout(True)

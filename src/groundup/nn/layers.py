@@ -11,6 +11,7 @@ The forward passes call the fused functions of :mod:`groundup.nn.functional`.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -207,7 +208,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, *, generator: Any = None) -> None:
         super().__init__()
-        if not (isinstance(p, (int, float)) and 0.0 <= p <= 1.0):
+        if isinstance(p, bool) or not (isinstance(p, numbers.Real) and 0.0 <= p <= 1.0):
             raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
         self.p = float(p)
         self.generator = init.as_generator(generator)
