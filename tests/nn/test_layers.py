@@ -139,3 +139,15 @@ def test_dropout_takes_a_numpy_probability():
     assert nn.Dropout(np.float32(0.5)).p == 0.5
     with pytest.raises(ValueError, match="p must be a probability"):
         nn.Dropout(True)
+
+
+def test_numpy_ints_work_as_sizes_and_seeds():
+    # LayerNorm(np.int64(4)) raised "not iterable"; generator=np.int64(0) was "not an int seed"
+    assert nn.LayerNorm(np.int64(4)).normalized_shape == (4,)
+    a = nn.Linear(2, 3, generator=np.int64(7)).weight.data
+    np.testing.assert_array_equal(a, nn.Linear(2, 3, generator=7).weight.data)
+    import groundup
+
+    np.testing.assert_array_equal(
+        groundup.randn(3, generator=np.int64(1)).data, groundup.randn(3, generator=1).data
+    )

@@ -20,7 +20,9 @@ import numpy as np
 
 def as_generator(generator: Any) -> np.random.Generator:
     """An int seed, a Generator (returned as is) or None (a fresh unseeded one)."""
-    if generator is None or (isinstance(generator, int) and not isinstance(generator, bool)):
+    if generator is None or (
+        isinstance(generator, (int, np.integer)) and not isinstance(generator, bool)
+    ):
         return np.random.default_rng(generator)
     if isinstance(generator, np.random.Generator):
         return generator

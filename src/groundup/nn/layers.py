@@ -122,7 +122,9 @@ class LayerNorm(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
+        if isinstance(normalized_shape, numbers.Integral):  # 4, or np.int64(4) from an array
+            normalized_shape = (normalized_shape,)
+        shape = normalized_shape
         self.normalized_shape = tuple(int(s) for s in shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         self.weight = (

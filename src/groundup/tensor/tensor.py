@@ -630,7 +630,7 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
 
 def _rng(generator: Any) -> Any:
     """An int seed, a ``numpy.random.Generator`` or None (a fresh unseeded one)."""
-    if generator is None or isinstance(generator, int):
+    if generator is None or isinstance(generator, (int, xp.integer)):
         return xp.random.default_rng(generator)
     if isinstance(generator, xp.random.Generator):
         return generator
