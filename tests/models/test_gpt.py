@@ -258,3 +258,31 @@ def test_overfits_one_batch():
         loss.backward()
         optimizer.step()
     assert loss.item() < 0.15
+
+
+def test_pytorch_init_follows_the_layer_defaults():
+    import math
+
+    import numpy as np
+
+    from groundup.models.gpt import GPT, GPTConfig
+
+    config = GPTConfig.preset("tiny", vocab_size=65, tie_weights=False, init="pytorch")
+    params = dict(GPT(config, seed=0).named_parameters())
+    wte = params["transformer.wte.weight"].data
+    assert abs(float(wte.std()) - 1.0) < 0.05  # Embedding: N(0, 1)
+    fc = params["transformer.h.0.mlp.c_fc.weight"].data  # Linear(64, 256): U(+-1/8)
+    bound = 1 / math.sqrt(64)
+    assert np.abs(fc).max() <= bound and np.abs(fc).max() > 0.95 * bound
+    assert abs(float(fc.std()) - bound / math.sqrt(3)) < 0.005
+    gpt2 = dict(GPT(GPTConfig.preset("tiny", vocab_size=65), seed=0).named_parameters())
+    assert abs(float(gpt2["transformer.wte.weight"].data.std()) - 0.02) < 0.002
+
+
+def test_unknown_init_is_named():
+    import pytest
+
+    from groundup.models.gpt import GPTConfig
+
+    with pytest.raises(ValueError, match="init must be one of"):
+        GPTConfig(init="xavier")

@@ -109,6 +109,13 @@ def register(subparsers: Any) -> None:
         "(as the course notebook's model)",
     )
     p.add_argument(
+        "--init",
+        choices=["gpt2", "pytorch"],
+        default="gpt2",
+        help="initial weights: gpt2 (N(0, 0.02), scaled residual projections; default) or "
+        "pytorch (PyTorch's layer defaults, as the course notebook's model)",
+    )
+    p.add_argument(
         "--tokenizer",
         choices=["char", "bpe"],
         default="char",
@@ -324,6 +331,7 @@ def _train(args: argparse.Namespace) -> int:
         overrides["dropout"] = args.dropout
     if getattr(args, "no_tie_weights", False):  # run folders from before the flag lack it
         overrides["tie_weights"] = False
+    overrides["init"] = getattr(args, "init", "gpt2")
     model = GPT(GPTConfig.preset(args.preset, **overrides), seed=args.seed)
     if d["kind"] == "words":
         batches: Any = ArrayBatches(d["data"], args.batch_size, seed=args.seed)

@@ -47,6 +47,9 @@ class GPTConfig:
     dropout: float = 0.0  # on embeddings, attention weights and residual branches (training)
     bias: bool = True  # biases in Linear and LayerNorm (GPT-2 has them)
     tie_weights: bool = True  # the head reuses the token embedding (fewer params, GPT-2)
+    # "gpt2": N(0, 0.02), scaled residual projections; "pytorch": PyTorch's layer defaults
+    # (Linear U(+-1/sqrt(fan_in)), Embedding N(0, 1)), what the course notebook's model used
+    init: str = "gpt2"
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
@@ -60,6 +63,8 @@ class GPTConfig:
             )
         if not 0.0 <= float(self.dropout) < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if self.init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {self.init!r}")
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> GPTConfig:
@@ -72,6 +77,8 @@ class GPTConfig:
             raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {name!r}")
         return cls(**{**PRESETS[name], **overrides})
 
+
+INITS = ("gpt2", "pytorch")
 
 PRESETS: dict[str, dict[str, Any]] = {
     # the course notebook's model: 4 layers, 4 heads, 64 wide, block 32 (0.21M parameters)
@@ -266,6 +273,9 @@ class GPT(nn.Module):
         LayerNorm gains; the projections that write into the residual stream (c_proj) get
         std 0.02 / sqrt(2 * n_layer), so the stream's variance does not grow with depth
         (each block adds two such branches)."""
+        if self.config.init == "pytorch":
+            self._init_weights_pytorch(rng)
+            return
         residual_std = 0.02 / math.sqrt(2 * self.config.n_layer)
         for name, p in self.named_parameters():
             if name.endswith("c_proj.weight"):
@@ -276,6 +286,23 @@ class GPT(nn.Module):
                 nn.init.ones_(p)
             else:  # biases
                 nn.init.zeros_(p)
+
+    def _init_weights_pytorch(self, rng: np.random.Generator) -> None:
+        """PyTorch's layer defaults, as in the course notebook's model: Linear weights and
+        biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)), embeddings N(0, 1), LayerNorm 1 and 0.
+        Larger than GPT-2's 0.02, which trains a small model faster in a short run."""
+        modules = dict(self.named_modules())
+        for name, p in self.named_parameters():
+            owner = modules.get(name.rsplit(".", 1)[0])
+            if isinstance(owner, nn.Embedding):
+                p.data[...] = rng.standard_normal(p.shape)
+            elif isinstance(owner, nn.Linear):
+                bound = 1.0 / math.sqrt(owner.weight.shape[1])
+                p.data[...] = rng.uniform(-bound, bound, p.shape)
+            elif name.endswith("weight"):  # LayerNorm gains
+                p.data[...] = 1.0
+            else:
+                p.data[...] = 0.0
 
     # -- the contract of every language model -------------------------------------------
 
