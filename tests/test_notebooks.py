@@ -19,6 +19,11 @@ def test_notebook_is_stripped(path):
 
 def test_the_journey_has_its_five_notebooks():
     names = {p.name for p in NOTEBOOKS}
-    expected = {"1_micrograd.ipynb", "2_bigram.ipynb", "3_mlp.ipynb", "4_gpt.ipynb",
-                "5_tokenizer.ipynb"}
+    expected = {
+        "1_micrograd.ipynb",
+        "2_bigram.ipynb",
+        "3_mlp.ipynb",
+        "4_gpt.ipynb",
+        "5_tokenizer.ipynb",
+    }
     assert expected <= names, f"missing notebooks: {sorted(expected - names)}"

@@ -21,9 +21,7 @@ MODEL_TYPES = {
 def model_class(model_type: str) -> type:
     """The class registered for `model_type` ("bigram", "mlp" or "gpt")."""
     if model_type not in MODEL_TYPES:
-        raise ValueError(
-            f"model type must be one of {sorted(MODEL_TYPES)}, got {model_type!r}"
-        )
+        raise ValueError(f"model type must be one of {sorted(MODEL_TYPES)}, got {model_type!r}")
     module, name = MODEL_TYPES[model_type]
     return getattr(importlib.import_module(module), name)
 
