@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from groundup.data.words import word_rows
+
 STAGES = ("micrograd", "counting bigram", "neural bigram", "mlp", "gpt")
 
 OnStageStart = Callable[[str, int], None]  # (stage, total steps)
@@ -239,19 +241,6 @@ def _names_data(seed: int) -> dict[str, Any]:
     return {"tokenizer": tokenizer, "train": train, "val": val, "info": info}
 
 
-class FullBatches:
-    """Every step sees the whole split: full-batch gradient descent (the bigram)."""
-
-    def __init__(self, data: dict[str, tuple[Any, Any]]) -> None:
-        self.data, self.splits = data, tuple(data)
-
-    def get(self, split: str, step: int) -> tuple[Any, Any]:
-        return self.data[split]
-
-    def iter_split(self, split: str) -> Any:
-        yield self.data[split]
-
-
 # ---------------------------------------------------------------- stage 1: micrograd
 
 
@@ -380,7 +369,7 @@ def _neural_bigram(
     from groundup.data import build_dataset
     from groundup.models.bigram import NeuralBigram, sample_words
     from groundup.optim import SGD
-    from groundup.train import TrainConfig, evaluate, train
+    from groundup.train import FullBatches, TrainConfig, evaluate, train
 
     tok, steps, seed = data["tokenizer"], result.budget.bigram_steps, result.seed
     splits = {}
@@ -469,27 +458,6 @@ def _mlp(
 
 
 # ---------------------------------------------------------------- stage 4: the GPT
-
-
-def word_rows(words: list[str], tokenizer: Any, block_size: int) -> tuple[Any, Any]:
-    """Each word as one row, as ``groundup train gpt`` reads words: X = ``.emma`` padded
-    with the boundary, Y = ``emma.`` padded with -1 (ignored by the loss).
-
-    >>> from groundup.tokenizers import CharTokenizer
-    >>> X, Y = word_rows(["ab"], CharTokenizer.from_words(["ab"]), 4)
-    >>> X.tolist(), Y.tolist()
-    ([[0, 1, 2, 0]], [[1, 2, 0, -1]])
-    """
-    X = np.zeros((len(words), block_size), dtype=np.int64)
-    Y = np.full((len(words), block_size), -1, dtype=np.int64)
-    for i, word in enumerate(words):
-        ids = tokenizer.encode(word)
-        if len(ids) + 1 > block_size:
-            raise ValueError(f"word {word!r} needs block_size >= {len(ids) + 1}, "
-                             f"got {block_size}")  # fmt: skip
-        X[i, 1 : len(ids) + 1] = ids
-        Y[i, : len(ids) + 1] = ids + [0]  # the boundary ends the word
-    return X, Y
 
 
 def padded_loss(model: Any, X: np.ndarray, Y: np.ndarray, chunk: int = 512) -> float:

@@ -96,18 +96,6 @@ def _add_common(parser: argparse.ArgumentParser, steps: int, lr: float, batch_si
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-class FullBatches:
-    """Every step sees the whole split: full-batch gradient descent (stage 2's bigram)."""
-
-    def __init__(self, data: dict[str, tuple[Any, Any]]) -> None:
-        self.data, self.splits = data, tuple(data)
-
-    def get(self, split: str, step: int) -> tuple[Any, Any]:
-        return self.data[split]
-
-    def iter_split(self, split: str) -> Any:
-        yield self.data[split]
-
 
 def _check_args(args: argparse.Namespace) -> None:
     # --batch-size 0 means full batch (its help says so) for both models: checked below
@@ -146,6 +134,7 @@ def _train(args: argparse.Namespace) -> int:
     from groundup.tokenizers import CharTokenizer
     from groundup.train import (
         ArrayBatches,
+        FullBatches,
         TrainConfig,
         evaluate,
         make_run_dir,

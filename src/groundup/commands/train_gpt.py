@@ -212,30 +212,10 @@ def _resumed_args(args: argparse.Namespace) -> argparse.Namespace:
 # --------------------------------------------------------------------------- data
 
 
-def word_rows(words: list[str], tokenizer: Any, block_size: int) -> tuple[Any, Any]:
-    """Each word as one row: X = ``.emma`` padded with ``.``, Y = ``emma.`` padded with -1.
-
-    >>> # word_rows(["ab"], tok, 4) -> X [[0, 1, 2, 0]], Y [[1, 2, 0, -1]]
-    """
-    import numpy as np
-
-    X = np.zeros((len(words), block_size), dtype=np.int64)
-    Y = np.full((len(words), block_size), -1, dtype=np.int64)
-    for i, word in enumerate(words):
-        ids = tokenizer.encode(word)
-        if len(ids) + 1 > block_size:
-            raise ValueError(
-                f"word {word!r} has {len(ids)} characters; block_size "
-                f"{block_size} must be at least {len(ids) + 1}"
-            )
-        X[i, 1 : len(ids) + 1] = ids
-        Y[i, : len(ids)] = ids
-        Y[i, len(ids)] = 0  # the boundary ends the word
-    return X, Y
 
 
 def _words_data(args: argparse.Namespace) -> dict[str, Any]:
-    from groundup.data.words import load_words, split_words
+    from groundup.data.words import load_words, split_words, word_rows
     from groundup.tokenizers import CharTokenizer
 
     words = load_words(args.data)

@@ -11,6 +11,7 @@ _LAZY = {
     "load_words": "groundup.data.words",
     "split_words": "groundup.data.words",
     "build_dataset": "groundup.data.words",
+    "word_rows": "groundup.data.words",
     "load_text": "groundup.data.text",
 }
 

@@ -225,3 +225,24 @@ def build_dataset(
         np.array(X, dtype=np.int64).reshape(-1, block_size),
         np.array(Y, dtype=np.int64),
     )
+
+
+def word_rows(words: list[str], tokenizer: Any, block_size: int) -> tuple[Any, Any]:
+    """Each word as one row, as ``groundup train gpt`` reads words: X = ``.emma`` padded
+    with the boundary, Y = ``emma.`` padded with -1 (ignored by the loss).
+
+    >>> from groundup.tokenizers import CharTokenizer
+    >>> X, Y = word_rows(["ab"], CharTokenizer.from_words(["ab"]), 4)
+    >>> X.tolist(), Y.tolist()
+    ([[0, 1, 2, 0]], [[1, 2, 0, -1]])
+    """
+    X = np.zeros((len(words), block_size), dtype=np.int64)
+    Y = np.full((len(words), block_size), -1, dtype=np.int64)
+    for i, word in enumerate(words):
+        ids = tokenizer.encode(word)
+        if len(ids) + 1 > block_size:
+            raise ValueError(f"word {word!r} needs block_size >= {len(ids) + 1}, "
+                             f"got {block_size}")  # fmt: skip
+        X[i, 1 : len(ids) + 1] = ids
+        Y[i, : len(ids) + 1] = ids + [0]  # the boundary ends the word
+    return X, Y

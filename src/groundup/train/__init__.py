@@ -7,7 +7,7 @@
 * :mod:`.sampling`: ``sample_next`` (temperature, top-k, top-p) shared by every model.
 """
 
-from groundup.train.batches import ArrayBatches, Batches, TokenBatches
+from groundup.train.batches import ArrayBatches, Batches, FullBatches, TokenBatches
 from groundup.train.checkpoint import (
     Checkpoint,
     Checkpointer,
@@ -32,6 +32,7 @@ __all__ = [
     "Batches",
     "Checkpoint",
     "Checkpointer",
+    "FullBatches",
     "History",
     "TokenBatches",
     "TrainConfig",

@@ -11,13 +11,15 @@ The protocol the training loop (and every stage) relies on:
 * optionally ``iter_split(split)``: yields ``(X, Y)`` chunks covering the whole split once,
   in order, for exact full-split losses (``evaluate(model, batches, num_batches=None)``).
 
-Two implementations:
+Three implementations:
 
 * :class:`ArrayBatches`: rows of ``(X, Y)`` arrays, drawn with replacement (makemore's
   ``ix = randint(0, len(X), (batch_size,))``). Stages 2-3: bigram ``X`` (N,), MLP ``X``
   (N, block_size).
 * :class:`TokenBatches`: random windows of a 1-D token stream (nanoGPT's ``get_batch``):
   ``X`` and ``Y`` (B, T), ``Y`` shifted by one. Stage 4.
+* :class:`FullBatches`: every step sees the whole split (full-batch gradient descent, the
+  stage 2 bigram).
 """
 
 from __future__ import annotations
@@ -133,3 +135,16 @@ class TokenBatches(_SeededBatches):
             offsets = starts[i : i + self.batch_size, None] + np.arange(T + 1)  # (B, T + 1)
             window = data[offsets]
             yield window[:, :-1], window[:, 1:]
+
+
+class FullBatches:
+    """Every step sees the whole split: full-batch gradient descent (stage 2's bigram)."""
+
+    def __init__(self, data: dict[str, tuple[Any, Any]]) -> None:
+        self.data, self.splits = data, tuple(data)
+
+    def get(self, split: str, step: int) -> tuple[Any, Any]:
+        return self.data[split]
+
+    def iter_split(self, split: str) -> Iterator[tuple[Any, Any]]:
+        yield self.data[split]
