@@ -300,18 +300,10 @@ def _micrograd(
 def _neuron_graph(result: JourneyResult, stage: StageResult, model: Any, X: Any) -> None:
     """The first hidden neuron on the first point, back-propagated: neuron_graph.svg, or
     neuron_graph.txt (the text tree) when the graphviz `dot` program is missing."""
-    from groundup.scalar import Value
+    from groundup.scalar.train import one_neuron_graph
     from groundup.viz.graph import graph_text, render_graph
 
-    neuron = model.layers[0].neurons[0]
-    for i, w in enumerate(neuron.w):
-        w.label = f"w{i + 1}"
-    neuron.b.label = "b"
-    x = [Value(float(v), label=f"x{i + 1}") for i, v in enumerate(X[0])]
-    out = neuron(x)
-    out.label = "out"
-    model.zero_grad()
-    out.backward()
+    out = one_neuron_graph(model, X[0])
     try:
         if shutil.which("dot") is None:
             raise RuntimeError("the graphviz `dot` program is not installed")

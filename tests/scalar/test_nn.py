@@ -130,3 +130,15 @@ def test_mlp_takes_a_numpy_row_and_numpy_labels():
     loss = (1 + -y[0] * model(X[0])).relu() + (1 + model(X[1]) * -y[1]).relu()
     loss.backward()
     assert isinstance(loss, Value) and type(loss.data) is float
+
+
+def test_one_neuron_graph_is_labelled_and_back_propagated():
+    from groundup.scalar import MLP
+    from groundup.scalar.train import one_neuron_graph
+
+    model = MLP(2, [4, 1], seed=0)
+    out = one_neuron_graph(model, [0.5, -1.0])
+    neuron = model.layers[0].neurons[0]
+    assert out.label == "out" and [w.label for w in neuron.w] == ["w1", "w2"]
+    assert neuron.b.label == "b" and neuron.b.grad == (1.0 if out.data > 0 else 0.0)
+    assert neuron.w[0].grad == (0.5 if out.data > 0 else 0.0)  # relu neuron: d out / d w1 = x1

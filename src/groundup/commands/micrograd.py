@@ -126,18 +126,10 @@ def _write_pictures(run_dir: Path, model: Any, X: Any, y: Any, history: list[dic
 
 def _write_neuron_graph(run_dir: Path, model: Any, X: Any) -> None:
     """The first hidden neuron on the first point, back-propagated, as neuron_graph.svg."""
-    from groundup.scalar import Value
+    from groundup.scalar.train import one_neuron_graph
     from groundup.viz.graph import draw_graph, render_graph
 
-    neuron = model.layers[0].neurons[0]
-    for i, w in enumerate(neuron.w):
-        w.label = f"w{i + 1}"
-    neuron.b.label = "b"
-    x = [Value(float(v), label=f"x{i + 1}") for i, v in enumerate(X[0])]
-    out = neuron(x)
-    out.label = "out"
-    model.zero_grad()
-    out.backward()
+    out = one_neuron_graph(model, X[0])
     try:
         render_graph(out, run_dir / "neuron_graph.svg")
     except RuntimeError as err:  # no `dot` program: keep the graph's source, say how to fix

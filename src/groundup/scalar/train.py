@@ -91,5 +91,21 @@ def accuracy(model: Any, X: Sequence, y: Sequence) -> float:
     return right / len(y)
 
 
+def one_neuron_graph(model: Any, point: Sequence[float]) -> Value:
+    """The first hidden neuron of `model` on one input `point`, labelled (x1.., w1.., b,
+    out) and back-propagated: the small graph a learner can read, data and grads filled.
+    The model's gradients are zeroed first and hold this one backward afterwards."""
+    neuron = model.layers[0].neurons[0]
+    for i, w in enumerate(neuron.w):
+        w.label = f"w{i + 1}"
+    neuron.b.label = "b"
+    x = [Value(float(v), label=f"x{i + 1}") for i, v in enumerate(point)]
+    out = neuron(x)
+    out.label = "out"
+    model.zero_grad()
+    out.backward()
+    return out
+
+
 def _data(score: Value | float) -> float:
     return score.data if isinstance(score, Value) else float(score)
