@@ -94,7 +94,7 @@ def test_text_run_writes_its_folder(tmp_path, text_file, capsys):
         "samples.txt",
         "args.json",
         "checkpoint/model.safetensors",
-        "checkpoint/tokenizer.json",
+        "checkpoint/groundup_tokenizer.json",
         "last/state.json",
     ):
         assert (run / name).is_file(), name

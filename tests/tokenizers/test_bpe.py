@@ -243,7 +243,7 @@ def test_save_and_load_round_trip(tmp_path, corpus, pattern):
     assert vocab["Ġ"] == ord(" ") and vocab[EOT] == tok.special_tokens[EOT]
     merges = (tmp_path / "merges.txt").read_text(encoding="utf-8").splitlines()
     assert merges[0].startswith("#version") and len(merges) == 1 + len(tok.merges)
-    config = json.loads((tmp_path / "tokenizer.json").read_text())
+    config = json.loads((tmp_path / "groundup_tokenizer.json").read_text())
     assert config["type"] == "bpe" and config["pattern"] == pattern
 
     again = load_tokenizer(tmp_path)

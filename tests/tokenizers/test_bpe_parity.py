@@ -138,3 +138,21 @@ def test_our_files_load_in_transformers_gpt2_tokenizer(tmp_path, corpus):
     text = corpus[-5000:] + " Привет 😀 e\u0301\r\n  end"
     assert tok.encode(text) == ref.encode(text)
     assert ref.decode(tok.encode(text)) == text
+
+
+def test_a_saved_folder_opens_with_transformers_from_pretrained(tmp_path, corpus):
+    """Our config is groundup_tokenizer.json, so HF's from_pretrained(folder) finds only
+    GPT-2's two files and reads them (a file named tokenizer.json would be taken as HF's)."""
+    transformers = pytest.importorskip("transformers")
+    tok = BPETokenizer().train(corpus, 700)
+    tok.save(tmp_path)
+    ref = transformers.GPT2TokenizerFast.from_pretrained(str(tmp_path))
+    text = corpus[-2000:] + " Привет 😀"
+    assert tok.encode(text) == ref.encode(text)
+
+
+def test_a_legacy_tokenizer_json_still_loads(tmp_path, corpus):
+    tok = BPETokenizer().train(corpus, 300)
+    tok.save(tmp_path)
+    (tmp_path / "groundup_tokenizer.json").rename(tmp_path / "tokenizer.json")
+    assert load_tokenizer(tmp_path).encode(corpus[:500]) == tok.encode(corpus[:500])

@@ -88,7 +88,7 @@ def test_round_trip_any_text(text):
 def test_save_and_load_round_trip(tmp_path, boundary):
     tok = CharTokenizer(["\n", " ", "a", "é", "😀"], boundary=boundary)
     tok.save(tmp_path / "tok")
-    config = json.loads((tmp_path / "tok" / "tokenizer.json").read_text(encoding="utf-8"))
+    config = json.loads((tmp_path / "tok" / "groundup_tokenizer.json").read_text(encoding="utf-8"))
     assert config["type"] == "char"
     again = load_tokenizer(tmp_path / "tok")
     assert isinstance(again, CharTokenizer)

@@ -49,7 +49,7 @@ def test_round_trip_restores_everything(tmp_path):
             "optimizer.safetensors",
             "config.json",
             "state.json",
-            "tokenizer.json",
+            "groundup_tokenizer.json",
         ]  # fmt: skip
     )
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]  # no temporary leftovers
@@ -84,7 +84,7 @@ def test_crash_while_saving_keeps_the_old_checkpoint(tmp_path, monkeypatch):
 
     class Exploding:
         def save(self, where):
-            (where / "tokenizer.json").write_text("{half")
+            (where / "groundup_tokenizer.json").write_text("{half")
             raise KeyboardInterrupt  # the process dies mid-save
 
     with pytest.raises(KeyboardInterrupt):

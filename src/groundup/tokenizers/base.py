@@ -3,7 +3,7 @@
 A tokenizer turns text into a list of integer ids and back. Two kinds exist:
 :class:`~groundup.tokenizers.char.CharTokenizer` (one id per character, stages 2-4) and
 :class:`~groundup.tokenizers.bpe.BPETokenizer` (byte-level BPE, the GPT-2 algorithm).
-Both write ``tokenizer.json`` into a folder, whose ``"type"`` field says which class reads
+Both write ``groundup_tokenizer.json`` into a folder, whose ``"type"`` field says which class reads
 it back, so a checkpoint folder carries its tokenizer with it.
 """
 
@@ -17,13 +17,24 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-CONFIG_FILE = "tokenizer.json"
+# Not "tokenizer.json": that name is Hugging Face's own format, and AutoTokenizer would
+# misread ours in a folder that also holds GPT-2's vocab.json and merges.txt.
+CONFIG_FILE = "groundup_tokenizer.json"
+LEGACY_CONFIG_FILE = "tokenizer.json"  # the name early checkpoints used; still read
+
+
+def config_path(folder: str | os.PathLike) -> Path:
+    """Where ``folder`` keeps groundup's tokenizer config (the legacy name as a fallback)."""
+    folder = Path(folder)
+    path = folder / CONFIG_FILE
+    legacy = folder / LEGACY_CONFIG_FILE
+    return legacy if not path.is_file() and legacy.is_file() else path
 
 
 class Tokenizer:
     """Base class: ``encode``, ``decode``, ``vocab_size``, ``save``, ``to_config``."""
 
-    TYPE = ""  # the "type" written to tokenizer.json; load_tokenizer dispatches on it
+    TYPE = ""  # the "type" written to groundup_tokenizer.json; load_tokenizer dispatches on it
 
     @property
     def vocab_size(self) -> int:
@@ -36,7 +47,7 @@ class Tokenizer:
         raise NotImplementedError
 
     def to_config(self) -> dict[str, Any]:
-        """A JSON-able dict with ``"type"``; what ``tokenizer.json`` holds."""
+        """A JSON-able dict with ``"type"``; what ``groundup_tokenizer.json`` holds."""
         raise NotImplementedError
 
     @classmethod
@@ -44,7 +55,7 @@ class Tokenizer:
         raise NotImplementedError
 
     def save(self, folder: str | os.PathLike) -> Path:
-        """Write ``tokenizer.json`` (and any files the kind needs) into ``folder``."""
+        """Write ``groundup_tokenizer.json`` (and any files the kind needs) into ``folder``."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         write_text_atomic(folder / CONFIG_FILE, json.dumps(self.to_config(), indent=2) + "\n")
@@ -89,13 +100,13 @@ def ids_to_list(ids: Any, who: str) -> list[int]:
 def load_tokenizer(folder: str | os.PathLike) -> Tokenizer:
     """Load the tokenizer saved in ``folder`` (by ``save``), whatever its kind.
 
-    Reads ``folder/tokenizer.json`` and dispatches on its ``"type"``: ``"char"`` ->
+    Reads ``folder/groundup_tokenizer.json`` and dispatches on its ``"type"``: ``"char"`` ->
     :class:`CharTokenizer`, ``"bpe"`` -> :class:`BPETokenizer` (which also reads
     ``vocab.json`` and ``merges.txt``). A folder with only ``vocab.json`` + ``merges.txt``
     (GPT-2's files, Hugging Face's ``save_model``) loads as a :class:`BPETokenizer`.
     """
     folder = Path(folder)
-    path = folder / CONFIG_FILE
+    path = config_path(folder)
     config = None
     if path.is_file():
         try:

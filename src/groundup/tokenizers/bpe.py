@@ -37,7 +37,7 @@ from typing import Any
 
 import regex
 
-from groundup.tokenizers.base import CONFIG_FILE, Tokenizer, ids_to_list, write_text_atomic
+from groundup.tokenizers.base import Tokenizer, config_path, ids_to_list, write_text_atomic
 
 # GPT-2's pre-tokeniser: contractions, letters with an optional leading space, numbers,
 # punctuation runs, then whitespace (``\s+(?!\S)`` leaves the last space to the next word).
@@ -433,8 +433,9 @@ class BPETokenizer(Tokenizer):
         }
 
     def save(self, folder: str | os.PathLike) -> Path:
-        """Write GPT-2's ``vocab.json`` and ``merges.txt``, plus ``tokenizer.json`` (config)."""
-        folder = super().save(folder)  # tokenizer.json
+        """Write GPT-2's ``vocab.json`` and ``merges.txt``, plus our config,
+        ``groundup_tokenizer.json``."""
+        folder = super().save(folder)  # groundup_tokenizer.json
         vocab = {}
         for i, token in sorted(self.vocab.items()):
             special = i in self.special_tokens.values()
@@ -451,7 +452,8 @@ class BPETokenizer(Tokenizer):
     def from_config(
         cls, config: dict[str, Any], folder: str | os.PathLike | None = None
     ) -> BPETokenizer:
-        """Rebuild from ``tokenizer.json``'s dict and the ``folder`` holding the vocab files."""
+        """Rebuild from ``groundup_tokenizer.json``'s dict and the ``folder`` holding the
+        vocab files."""
         if folder is None:
             raise ValueError(
                 "BPETokenizer.from_config: folder is required (it holds vocab.json and "
@@ -463,8 +465,8 @@ class BPETokenizer(Tokenizer):
     def from_pretrained(cls, folder: str | os.PathLike) -> BPETokenizer:
         """Load ``vocab.json`` + ``merges.txt`` from ``folder`` (ours, Hugging Face's, GPT-2's).
 
-        ``tokenizer.json``, if it is ours, gives the pattern and the special tokens. Without
-        it (files from elsewhere): pattern "gpt2", and the special tokens are the vocab
+        ``groundup_tokenizer.json``, if present, gives the pattern and the special tokens.
+        Without it (files from elsewhere): pattern "gpt2", and the special tokens are the vocab
         entries that are neither a single byte nor made by a merge (``<|endoftext|>``).
         """
         folder = Path(folder)
@@ -509,10 +511,8 @@ class BPETokenizer(Tokenizer):
             tok.merges[(str_vocab[left], str_vocab[right])] = idx
             tok.vocab[idx] = str_to_token(left + right)
 
-        config_path = folder / CONFIG_FILE
-        config = (
-            json.loads(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
-        )
+        path = config_path(folder)
+        config = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
         if config.get("type") == cls.TYPE:  # ours; a Hugging Face tokenizer.json is ignored
             tok.pattern = config["pattern"]
             tok.special_tokens = {s: int(i) for s, i in config["special_tokens"].items()}

@@ -7,7 +7,7 @@ A checkpoint is a folder::
                            and step counts ride along as JSON in the file's metadata
     config.json            {"model": {"type", "kwargs"}, "training", "data", "tokenizer"}
     state.json             {"step": steps done, "generators": {...}, ...}: for resuming
-    tokenizer.json ...     the tokenizer's own files, when one was given
+    groundup_tokenizer.json ...     the tokenizer's own files, when one was given
 
 Only safetensors and JSON: loading never unpickles, so opening a stranger's checkpoint
 cannot run code. Random generators are saved by ``bit_generator.state``, plain JSON.
@@ -313,7 +313,9 @@ def load_checkpoint(folder: str | os.PathLike) -> Checkpoint:
         arrays, metadata = load_arrays(folder / OPTIMIZER_FILE)
         optimizer_state = optimizer_from_arrays(arrays, metadata, folder / OPTIMIZER_FILE)
     tokenizer = None
-    if (folder / "tokenizer.json").is_file():
+    from groundup.tokenizers.base import config_path
+
+    if config_path(folder).is_file():
         from groundup.tokenizers import load_tokenizer
 
         tokenizer = load_tokenizer(folder)
