@@ -169,6 +169,11 @@ def test_schedules_known_answers():
     assert wc(20, 1.0, 10, 20, 0.1) == pytest.approx(0.1)
     assert wc(10**6, 1.0, 10, 20, 0.1) == 0.1
     assert lr_scheduler.get_schedule("warmup_cosine") is wc
+    assert wc(15, 1.0, 10, 20, 1.0) == 1.0  # min_lr == lr: constant after warmup
+    with pytest.raises(ValueError, match=r"min_lr <= lr, got min_lr=2.0, lr=1.0"):
+        wc(15, 1.0, 10, 20, 2.0)  # a cosine *rising* to min_lr is a swapped argument
+    with pytest.raises(ValueError, match="min_lr=-0.1"):
+        wc(15, 1.0, 10, 20, -0.1)
     with pytest.raises(ValueError, match="schedule"):
         lr_scheduler.get_schedule("nope")
 

@@ -46,6 +46,8 @@ def warmup_cosine(
             f"need 0 <= warmup_steps <= max_steps, got warmup_steps={warmup_steps}, "
             f"max_steps={max_steps}"
         )
+    if not 0 <= min_lr <= lr:
+        raise ValueError(f"need 0 <= min_lr <= lr, got min_lr={min_lr}, lr={lr}")
     if step < warmup_steps:
         return lr * (step + 1) / (warmup_steps + 1)
     if step >= max_steps:
