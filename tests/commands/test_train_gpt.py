@@ -194,3 +194,21 @@ def test_a_bpe_vocab_below_the_bytes_names_the_flag(tmp_path, capsys):
             "--max-iters", "1", "--out", str(tmp_path / "run")]
     assert main(argv) != 0
     assert "--vocab-size" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text", ["\n\n", "hello world\n"])
+def test_a_text_too_short_for_the_context_names_data_and_block_size(tmp_path, capsys, text):
+    # the error used to come from deep inside the batcher ("data['train'] must be ...")
+    from groundup.cli import main
+
+    data = tmp_path / "short.txt"
+    data.write_text(text, encoding="utf-8")
+    out = tmp_path / "run"
+    argv = ["train", "gpt", "--data", str(data), "--max-iters", "1", "--out", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"--data {data}" in err and "--block-size" in err and "330 characters" in err
+    assert not out.exists()
+    argv += ["--block-size", "1", "--eval-interval", "1", "--no-progress", "--samples", "5"]
+    if len(text) > 10:  # 12 characters: 10 and 2 tokens, enough for a context of 1
+        assert main(argv) == 0

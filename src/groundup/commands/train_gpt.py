@@ -264,6 +264,14 @@ def _text_data(args: argparse.Namespace, default_block: int) -> dict[str, Any]:
         tokenizer = CharTokenizer.from_text(text)
     train, val = split_tokens(tokenizer.encode(text))
     block = args.block_size or default_block
+    if min(len(train), len(val)) <= block:
+        unit = "characters" if args.tokenizer == "char" else "tokens"
+        raise ValueError(
+            f"--data {args.data}: {len(train) + len(val):,} {unit} split 90/10 into "
+            f"{len(train):,} for training and {len(val):,} for validation, but each part needs "
+            f"more than the context length {block} (--block-size); expected a longer text "
+            f"(at least {10 * (block + 1):,} {unit}) or a smaller --block-size"
+        )
     return dict(
         kind="text",
         tokenizer=tokenizer,
