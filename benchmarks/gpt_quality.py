@@ -42,10 +42,21 @@ RUNS = {
          "--no-tie-weights"],
         "val_loss", 1.82, 1.8207, "same, constant lr after warmup (the course's schedule)",
     ),
+    "tiny-course-init": (
+        ["--preset", "tiny", "--batch-size", "16", "--lr", "1e-3", "--max-iters", "5000",
+         "--eval-interval", "500", "--no-tie-weights", "--weight-decay", "0.01", "--min-lr",
+         "1e-3", "--warmup", "0", "--init", "pytorch"],
+        "val_loss", 1.82, 1.8207, "the course's recipe: PyTorch init, untied, constant lr",
+    ),
     "baby": (
         ["--preset", "baby", "--batch-size", "12", "--lr", "1e-3", "--max-iters", "2000",
          "--eval-interval", "250", "--dropout", "0"],
         "val_loss", 1.88, 1.88, "baby 4/4/128 block 64 (810k), nanoGPT's CPU run",
+    ),
+    "baby-course": (
+        ["--preset", "baby", "--batch-size", "12", "--lr", "1e-3", "--max-iters", "2000",
+         "--eval-interval", "500", "--dropout", "0", "--init", "pytorch", "--no-tie-weights"],
+        "val_loss", 1.88, 1.88, "same, PyTorch init and untied head (818k)",
     ),
     "names": (
         ["--preset", "tiny", "--data", NAMES, "--words", "--batch-size", "32", "--lr", "1e-3",
