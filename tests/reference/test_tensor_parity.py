@@ -186,6 +186,19 @@ def case_reshape(draw: Any) -> Any:
     return [draw(array(shape))], lambda m, a: getattr(a, method if m is Ours else "reshape")(*new)
 
 
+def case_expand(draw: Any) -> Any:
+    shape = draw(st.lists(st.integers(1, 3), min_size=1, max_size=3).map(tuple))
+    lead = draw(st.lists(st.integers(1, 3), max_size=2).map(tuple))
+    # a size-1 dimension grows to 3 (its gradient sums the copies), others keep theirs (-1)
+    sizes = lead + tuple(3 if s == 1 and draw(st.booleans()) else -1 for s in shape)
+    return [draw(array(shape))], lambda m, a: a.expand(*sizes)
+
+
+def case_clamp(draw: Any) -> Any:
+    lo, hi = draw(st.sampled_from([(-0.5, 0.7), (None, 0.3), (-0.2, None), (0.1, 0.1)]))
+    return [draw(array(draw(shapes)))], lambda m, a: a.clamp(lo, hi)
+
+
 def case_transpose(draw: Any) -> Any:
     shape = draw(st.lists(dims, min_size=2, max_size=3).map(tuple))
     d0, d1 = dim_of(draw, len(shape)), dim_of(draw, len(shape))
@@ -394,6 +407,7 @@ CASES: dict[str, Case] = {
     "tanh": unary(lambda a: a.tanh()),
     "relu": unary(lambda a: a.relu()),
     "sigmoid": unary(lambda a: a.sigmoid()),
+    "clamp": case_clamp,
     # reductions
     "sum": reduction("sum"),
     "mean": reduction("mean"),
@@ -406,6 +420,7 @@ CASES: dict[str, Case] = {
     "reshape": case_reshape,
     "transpose": case_transpose,
     "permute": case_permute,
+    "expand": case_expand,
     "getitem": case_getitem,
     "shape_helpers": case_compose_shapes,
     "cat_stack": case_cat_stack,

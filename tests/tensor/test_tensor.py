@@ -215,6 +215,22 @@ def test_broadcast_error_names_op_and_shapes():
         groundup.ones(2, 3) + groundup.ones(4)
 
 
+def test_clamp_and_expand_name_what_is_wrong():
+    x = groundup.ones(2, 1)
+    with pytest.raises(ValueError, match="at least one of min and max"):
+        x.clamp()
+    with pytest.raises(TypeError, match="max must be a real number or None, got 'a'"):
+        x.clamp(0, "a")
+    with pytest.raises(ValueError, match=r"expand: cannot expand a tensor of shape \(2, 1\)"):
+        x.expand(3, 4)
+    with pytest.raises(ValueError, match="fewer dimensions"):
+        x.expand(2)
+    with pytest.raises(ValueError, match="-1 is not allowed in a new leading dimension"):
+        x.expand(-1, 2, 3)
+    assert x.expand(5, -1, 3).shape == (5, 2, 3)
+    assert x.clip(max=0.5).tolist() == [[0.5], [0.5]]
+
+
 def test_backward_of_non_scalar_needs_grad():
     x = Tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match=r"one element, got shape \(2,\)"):

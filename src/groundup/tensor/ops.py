@@ -196,6 +196,19 @@ class Sigmoid(Function):
         return (grad * self.out * (1 - self.out),)  # s' = s (1 - s)
 
 
+class Clamp(Function):
+    def forward(self, a: Any, min: Any, max: Any) -> Any:  # noqa: A002 (PyTorch's names)
+        self.keep = xp.ones(a.shape, dtype=bool)
+        if min is not None:
+            self.keep &= a >= min
+        if max is not None:
+            self.keep &= a <= max
+        return xp.clip(a, min, max).astype(a.dtype, copy=False)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        return (grad * self.keep,)  # 1 inside [min, max], boundaries included (PyTorch)
+
+
 class Cast(Function):
     def forward(self, a: Any, dtype: Any) -> Any:
         self.dtype = a.dtype
@@ -335,6 +348,18 @@ class Reshape(Function):
 
     def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
         return f"reshape: cannot reshape a tensor of shape {shapes[0]}: {error}"
+
+
+class Expand(Function):
+    def forward(self, a: Any, shape: tuple[int, ...]) -> Any:
+        self.shape = a.shape
+        return xp.broadcast_to(a, shape)  # a read-only view: no copy
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        return (unbroadcast(grad, self.shape),)  # every copy of an entry sends its grad home
+
+    def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
+        return f"expand: cannot expand a tensor of shape {shapes[0]}: {error}"
 
 
 class Transpose(Function):

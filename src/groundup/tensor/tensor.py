@@ -14,6 +14,7 @@ the fused ones in :mod:`groundup.nn.functional`.
 
 from __future__ import annotations
 
+import numbers
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -368,6 +369,20 @@ class Tensor:
     def sqrt(self) -> Tensor:
         return ops.Pow.apply(self, exponent=0.5)
 
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 (PyTorch names)
+        """Entries limited to ``[min, max]`` (either may be None); the gradient passes where
+        ``min <= x <= max``, boundaries included, as in PyTorch."""
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of min and max must be given")
+        for name, bound in (("min", min), ("max", max)):
+            if bound is not None and (
+                isinstance(bound, bool) or not isinstance(bound, numbers.Real)
+            ):
+                raise TypeError(f"clamp: {name} must be a real number or None, got {bound!r}")
+        return ops.Clamp.apply(self, min=min, max=max)
+
+    clip = clamp
+
     # ------------------------------------------------------------ reductions
 
     def sum(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
@@ -436,6 +451,23 @@ class Tensor:
             return self
         dim %= len(shape)
         return self.reshape(shape[:dim] + shape[dim + 1 :])
+
+    def expand(self, *sizes: Any) -> Tensor:
+        """The tensor broadcast to ``sizes`` without copying (-1 keeps a dimension's size;
+        new dimensions go in front), as in PyTorch. Its gradient sums over the copies."""
+        sizes = _as_shape(sizes)
+        shape = self.data.shape
+        lead = len(sizes) - len(shape)
+        if lead < 0:
+            raise ValueError(
+                f"expand: sizes {sizes} have fewer dimensions than the tensor's shape {shape}"
+            )
+        if any(s == -1 for s in sizes[:lead]):
+            raise ValueError(f"expand: -1 is not allowed in a new leading dimension, got {sizes}")
+        target = sizes[:lead] + tuple(
+            old if new == -1 else new for old, new in zip(shape, sizes[lead:], strict=True)
+        )
+        return ops.Expand.apply(self, shape=target)
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         return ops.Transpose.apply(self, dim0=dim0, dim1=dim1)
