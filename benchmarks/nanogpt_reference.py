@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/nanogpt_reference.py                 # seed 1337, 2000 iters
     .venv/bin/python benchmarks/nanogpt_reference.py --seeds 1 2 3   # several seeds
 
-nanoGPT's README reports "val loss 1.88" for
+nanoGPT's README reports a validation loss of 1.88 for
 
     python train.py config/train_shakespeare_char.py --device=cpu --compile=False
       --eval_iters=20 --log_interval=1 --block_size=64 --batch_size=12 --n_layer=4
