@@ -33,6 +33,7 @@ test: $(VENV)/bin/activate
 lint: $(VENV)/bin/activate
 	$(PIP) install --quiet -e ".[dev]"
 	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
 	$(VENV)/bin/mypy src/groundup/scalar src/groundup/tensor
 
 # Speed and quality against the references; each prints ratios measured in the same run.

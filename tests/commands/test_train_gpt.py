@@ -190,8 +190,20 @@ def test_a_bpe_vocab_below_the_bytes_names_the_flag(tmp_path, capsys):
 
     data = tmp_path / "t.txt"
     data.write_text("hello world " * 50, encoding="utf-8")
-    argv = ["train", "gpt", "--data", str(data), "--tokenizer", "bpe", "--vocab-size", "100",
-            "--max-iters", "1", "--out", str(tmp_path / "run")]
+    argv = [
+        "train",
+        "gpt",
+        "--data",
+        str(data),
+        "--tokenizer",
+        "bpe",
+        "--vocab-size",
+        "100",
+        "--max-iters",
+        "1",
+        "--out",
+        str(tmp_path / "run"),
+    ]
     assert main(argv) != 0
     assert "--vocab-size" in capsys.readouterr().err
 

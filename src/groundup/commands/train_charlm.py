@@ -96,7 +96,6 @@ def _add_common(parser: argparse.ArgumentParser, steps: int, lr: float, batch_si
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-
 def _check_args(args: argparse.Namespace) -> None:
     # --batch-size 0 means full batch (its help says so) for both models: checked below
     positive = ["steps"] if args.model_type == "bigram" else [

@@ -212,8 +212,6 @@ def _resumed_args(args: argparse.Namespace) -> argparse.Namespace:
 # --------------------------------------------------------------------------- data
 
 
-
-
 def _words_data(args: argparse.Namespace) -> dict[str, Any]:
     from groundup.data.words import load_words, split_words, word_rows
     from groundup.tokenizers import CharTokenizer
