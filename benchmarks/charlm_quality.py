@@ -52,15 +52,15 @@ RUNS["bn-decay100k"] = (RUNS["bn"][0] + ["--lr-decay-step", "100000"], *RUNS["bn
                         "BatchNorm, lr 0.01 from step 100k")  # fmt: skip
 # batch 64 instead of makemore's 32: less noisy BatchNorm statistics and gradients (train
 # 2.065 -> 2.039); the run that meets issue 5's dev <= 2.10 with the 12,097-parameter model
-BN_B64 = ["--batch-size", "64"]
-RUNS["bn-b64"] = (RUNS["bn"][0] + BN_B64, *RUNS["bn"][1:4], "BatchNorm, batch 64")
-RUNS["bn-b64-s43"] = (RUNS["bn"][0] + BN_B64 + ["--seed", "43"], *RUNS["bn"][1:4],
+BATCH_64 = ["--batch-size", "64"]
+RUNS["bn-b64"] = (RUNS["bn"][0] + BATCH_64, *RUNS["bn"][1:4], "BatchNorm, batch 64")
+RUNS["bn-b64-s43"] = (RUNS["bn"][0] + BATCH_64 + ["--seed", "43"], *RUNS["bn"][1:4],
                       "BatchNorm, batch 64, seed 43")  # fmt: skip
-RUNS["mm-bn-b64"] = (RUNS["bn"][0] + BN_B64 + MAKEMORE, *RUNS["bn"][1:4],
+RUNS["mm-bn-b64"] = (RUNS["bn"][0] + BATCH_64 + MAKEMORE, *RUNS["bn"][1:4],
                      "BatchNorm, batch 64, makemore's split")  # fmt: skip
 RUNS["bn-b128"] = (RUNS["bn"][0] + ["--batch-size", "128"], *RUNS["bn"][1:4],
                    "BatchNorm, batch 128")  # fmt: skip
-RUNS["classic-b64"] = (RUNS["classic"][0] + BN_B64, *RUNS["classic"][1:4],
+RUNS["classic-b64"] = (RUNS["classic"][0] + BATCH_64, *RUNS["classic"][1:4],
                        "classic, batch 64 (no BatchNorm)")  # fmt: skip
 DEFAULT = ["bigram", "classic", "bn-b64", "deep"]
 
