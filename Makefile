@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 
-.PHONY: journey test lint bench clean
+.PHONY: journey test notebooks lab lint bench clean
 
 # One BLAS thread in tests: the matmuls there are small, and OpenBLAS threads spin-waiting on
 # busy cores made them 10x slower. Benchmarks set their own thread counts.
@@ -14,12 +14,13 @@ $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-# The main job: every stage on the embedded default data, a report in runs/.
+# The main job: every stage on the data shipped in the package, a report in runs/.
 journey: $(VENV)/bin/activate
 	$(PIP) install --quiet -e ".[viz]"
 	$(VENV)/bin/groundup journey
 
-# The whole suite. Installs Debian's graphviz when `dot` is missing and we can (root + apt);
+# The whole suite, the notebooks' committed outputs included (tests/test_notebooks.py runs
+# each notebook again and compares). Installs Debian's graphviz when `dot` is missing and we can (root + apt);
 # otherwise the tests that need `dot` skip with a reason.
 test: $(VENV)/bin/activate
 	@command -v dot >/dev/null 2>&1 || { \
@@ -28,12 +29,22 @@ test: $(VENV)/bin/activate
 	      || echo "graphviz install failed: tests needing dot will skip"; \
 	  else echo "dot not found and cannot install graphviz: tests needing dot will skip"; fi; }
 	$(PIP) install --quiet -e ".[test]"
-	$(SINGLE_THREAD) $(PY) -m pytest -q --nbmake --nbmake-timeout=300 tests notebooks
+	$(SINGLE_THREAD) $(PY) -m pytest -q tests
+
+# Execute every notebook in place and save it with its outputs (commit the result).
+notebooks: $(VENV)/bin/activate
+	$(PIP) install --quiet -e ".[notebooks]"
+	$(SINGLE_THREAD) $(PY) tools/notebooks.py --write
+
+# JupyterLab on the notebooks, with everything they import.
+lab: $(VENV)/bin/activate
+	$(PIP) install --quiet -e ".[notebooks]"
+	$(VENV)/bin/jupyter lab notebooks
 
 lint: $(VENV)/bin/activate
 	$(PIP) install --quiet -e ".[dev]"
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks tools
+	$(VENV)/bin/ruff format --check src tests benchmarks tools
 	$(VENV)/bin/mypy src/groundup/scalar src/groundup/tensor
 
 # Speed and quality against the references; each prints ratios measured in the same run.

@@ -27,7 +27,6 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data" / "tinyshakespeare.txt"
 EOT = "<|endoftext|>"
 
 
@@ -41,17 +40,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--vocab-size", type=int, default=512, help="vocabulary to train to")
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats (median shown)")
-    parser.add_argument("--data", type=Path, default=DATA, help="text file to train/encode")
+    parser.add_argument(
+        "--data",
+        default="shakespeare",
+        help="text to train/encode: 'shakespeare' (shipped) or a file path",
+    )
     args = parser.parse_args()
-    if not args.data.is_file():
-        print(f"data file {args.data} is absent", file=sys.stderr)
-        return 1
-
     from tokenizers import ByteLevelBPETokenizer
 
+    from groundup.data import load_text
     from groundup.tokenizers import BPETokenizer
 
-    text = args.data.read_text(encoding="utf-8")
+    text = load_text(args.data)
     n_bytes = len(text.encode("utf-8"))
     tmp = Path(tempfile.mkdtemp(prefix="bench_bpe_"))
 
@@ -97,7 +97,7 @@ def main() -> int:
     same_place = sum(a == b for a, b in zip(ours_merges, hf_merges, strict=False))
 
     print(
-        f"data: {args.data.name}, {n_bytes:,} bytes; vocab {args.vocab_size}; "
+        f"data: {Path(args.data).name}, {n_bytes:,} bytes; vocab {args.vocab_size}; "
         f"median of {args.repeats}; Hugging Face tokenizers on 1 thread"
     )
     print(f"{'':>24} {'groundup':>10} {'HF tokenizers':>14} {'ours/HF':>8}")

@@ -7,8 +7,8 @@
 Each run writes runs/quality-<name>/ (metrics.json: val loss on the whole validation split,
 test loss for words) and runs with one BLAS thread (OMP_NUM_THREADS=1: on 2 shared cores
 more threads only spin). The table compares them with the targets of issue 6 and the
-published figures. Data: ../shared/data/tinyshakespeare.txt (90/10 split of the stream) and
-../shared/data/names.txt (80/10/10 by word, seed 42, the split of stages 2-3).
+published figures. Data: tinyshakespeare (90/10 split of the stream) and makemore's
+names.txt (80/10/10 by word, seed 42, the split of stages 2-3), both shipped with groundup.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-NAMES = "../shared/data/names.txt"
+NAMES = "names"  # makemore's names.txt, shipped with the package
 
 # name -> (groundup train gpt arguments, metric, target, published figure, what)
 RUNS = {

@@ -8,8 +8,8 @@ Each (framework, thread count) pair runs in its own subprocess, so the thread co
 fixed through OMP_NUM_THREADS / OPENBLAS_NUM_THREADS / MKL_NUM_THREADS before NumPy loads
 (and torch.set_num_threads for PyTorch), and the peak memory of one framework is not
 mixed with the other's. Both start from the same weights (groundup's GPT-2 initialisation,
-copied into the twin), see the same batches of tinyshakespeare (random tokens when the file
-is absent), use AdamW with the same decay groups and gradient clipping at 1.0, in float32.
+copied into the twin), see the same batches of tinyshakespeare (shipped with groundup),
+use AdamW with the same decay groups and gradient clipping at 1.0, in float32.
 Printed: median ms/step (first steps excluded as warm-up), tokens/s, peak memory, the
 ratio ours/PyTorch, the largest gap between the two loss sequences, and the model FLOPs
 utilisation (MFU) against a NumPy float32 matmul peak measured with the same threads.
@@ -41,17 +41,14 @@ def make_batches(steps: int):
     """`steps` (x, y) batches of int64 token ids (B, T), the same in every subprocess."""
     import numpy as np
 
+    from groundup.data import load_text
     from groundup.data.text import get_batch, split_tokens
 
     rng = np.random.default_rng(SEED)
-    path = REPO.parent / "shared" / "data" / "tinyshakespeare.txt"
-    if path.is_file():
-        text = path.read_text(encoding="utf-8")
-        chars = sorted(set(text))
-        stoi = {c: i for i, c in enumerate(chars)}
-        data, _ = split_tokens([stoi[c] for c in text])
-    else:
-        data = rng.integers(0, PRESET["vocab_size"], size=100_000)
+    text = load_text("shakespeare")
+    chars = sorted(set(text))
+    stoi = {c: i for i, c in enumerate(chars)}
+    data, _ = split_tokens([stoi[c] for c in text])
     return [get_batch(data, BATCH, PRESET["block_size"], rng) for _ in range(steps)]
 
 

@@ -1,7 +1,7 @@
 """Training speed of stage 3's classic MLP: groundup against PyTorch on the identical model.
 
 Both train the classic config (block 3, embedding 10, hidden 200: 11,897 parameters) with
-plain SGD (lr 0.1), batch 32, on the embedded names, from the same initial weights and the
+plain SGD (lr 0.1), batch 32, on the shipped names, from the same initial weights and the
 same batches, one thread each. The steps run in chunks, alternating groundup and PyTorch so
 that a busy machine slows both alike; ms/step is the median over the chunks.
 

@@ -25,9 +25,6 @@ import math
 import statistics
 import sys
 import time
-from pathlib import Path
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "tinyshakespeare.txt"
 
 
 def build(vocab_size: int, block_size: int, n_layer: int, n_head: int, n_embd: int):
@@ -147,13 +144,12 @@ def main() -> int:
     parser.add_argument("--min-lr", type=float, default=1e-4, help="cosine floor")
     parser.add_argument("--warmup", type=int, default=100, help="linear warmup steps")
     args = parser.parse_args()
-    if not DATA.exists():
-        print(f"skipped: {DATA} not found (see ../shared/data/README)")
-        return 0
     import torch
 
+    from groundup.data import load_text
+
     torch.set_num_threads(1)
-    text = DATA.read_text(encoding="utf-8")
+    text = load_text("shakespeare")  # the copy shipped with groundup
     chars = sorted(set(text))
     stoi = {c: i for i, c in enumerate(chars)}
     ids = torch.tensor([stoi[c] for c in text], dtype=torch.long)

@@ -1,32 +1,36 @@
-"""Shared test fixtures: reference data from ../shared/data, skipping when absent."""
+"""Shared test fixtures: the shipped data sets as files, and a skip when `dot` is absent."""
 
 from __future__ import annotations
 
+import gzip
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+from groundup.data.shipped import FILES
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
 
 
-def shared_file(name: str) -> Path:
-    """Path of a reference data file in ../shared/data, or skip the test with the reason."""
-    path = SHARED_DATA / name
-    if not path.is_file():
-        pytest.skip(f"reference data {path} is absent (see README: Reference data)")
+def _unpacked(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """The shipped ``<name>.gz`` decompressed into a temporary file (a plain text path, as
+    a learner's own data would be)."""
+    path = tmp_path_factory.mktemp("data") / name
+    path.write_bytes(gzip.decompress((FILES / f"{name}.gz").read_bytes()))
     return path
 
 
-@pytest.fixture
-def names_path() -> Path:
-    return shared_file("names.txt")
+@pytest.fixture(scope="session")
+def names_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _unpacked(tmp_path_factory, "names.txt")
 
 
-@pytest.fixture
-def shakespeare_path() -> Path:
-    return shared_file("tinyshakespeare.txt")
+@pytest.fixture(scope="session")
+def shakespeare_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _unpacked(tmp_path_factory, "tinyshakespeare.txt")
 
 
 @pytest.fixture
@@ -37,10 +41,8 @@ def needs_dot() -> None:
 
 # Hypothesis: deadlines mean nothing on 2 shared cores; keep example counts modest so the
 # whole suite stays well inside CI's budget. HYPOTHESIS_PROFILE=thorough runs more.
-from hypothesis import HealthCheck, settings  # noqa: E402
-
 settings.register_profile(
     "ci", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.register_profile("thorough", max_examples=300, deadline=None)
-settings.load_profile(__import__("os").environ.get("HYPOTHESIS_PROFILE", "ci"))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -224,3 +224,29 @@ def test_a_text_too_short_for_the_context_names_data_and_block_size(tmp_path, ca
     argv += ["--block-size", "1", "--eval-interval", "1", "--no-progress", "--samples", "5"]
     if len(text) > 10:  # 12 characters: 10 and 2 tokens, enough for a context of 1
         assert main(argv) == 0
+
+
+@pytest.mark.parametrize("data, vocab", [("shakespeare", 65), ("names", 27)])
+def test_the_shipped_data_trains_with_no_data_flag_or_file(tmp_path, capsys, data, vocab):
+    """A fresh clone, offline: the default data (tinyshakespeare) and `--data names` ship
+    with the package, nothing to download."""
+    argv = [
+        "train",
+        "gpt",
+        "--max-iters",
+        "2",
+        "--eval-interval",
+        "1",
+        "--eval-iters",
+        "1",
+        "--batch-size",
+        "2",
+        "--samples",
+        "1",
+        "--no-progress",
+        "--out",
+        str(tmp_path / data),
+    ]
+    assert main(argv + ([] if data == "shakespeare" else ["--data", data])) == 0
+    config = json.loads((tmp_path / data / "checkpoint" / "config.json").read_text())
+    assert config["model"]["kwargs"]["vocab_size"] == vocab

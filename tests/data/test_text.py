@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from groundup.data.text import get_batch, load_text, resolve_text_path, split_tokens
+from groundup.data.text import get_batch, load_text, split_tokens
 
 
 def test_load_text_reads_a_utf8_file(tmp_path):
@@ -15,7 +15,7 @@ def test_load_text_reads_a_utf8_file(tmp_path):
     assert load_text(str(path)) == "héllo\nwörld\n"
 
 
-def test_load_text_shakespeare(shakespeare_path):
+def test_load_text_shakespeare():
     text = load_text("shakespeare")
     assert text.startswith("First Citizen:")
     assert len(text) == 1_115_394
@@ -25,14 +25,6 @@ def test_load_text_shakespeare(shakespeare_path):
 def test_missing_file_names_the_source(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such text file"):
         load_text(tmp_path / "absent.txt")
-
-
-def test_missing_shakespeare_says_where_to_get_it(tmp_path, monkeypatch):
-    import groundup.data.text as text
-
-    monkeypatch.setattr(text, "_shared_candidates", lambda name: [tmp_path / name])
-    with pytest.raises(FileNotFoundError, match="raw.githubusercontent.com/karpathy/char-rnn"):
-        resolve_text_path("shakespeare")
 
 
 def test_empty_file_is_an_error(tmp_path):

@@ -1,4 +1,4 @@
-"""load_words / split_words / build_dataset: the embedded lists, files, errors, the split."""
+"""load_words / split_words / build_dataset: the shipped names, files, errors, the split."""
 
 from __future__ import annotations
 
@@ -11,18 +11,18 @@ from groundup.data import build_dataset, load_words, split_words
 from groundup.tokenizers import CharTokenizer
 
 
-def test_embedded_names_are_the_lowercased_census_first_names():
+def test_names_are_makemores_32033_names():
     words = load_words("names")
-    assert len(words) == len(set(words))
+    assert len(words) == 32_033
+    assert words[:3] == ["emma", "olivia", "ava"]
     assert all(w.isascii() and w.isalpha() and w.islower() for w in words)
-    assert 5000 < len(words) < 5300  # about 5,163: male and female lists, merged
-    assert {"james", "mary", "emma"} <= set(words)
+    assert max(len(w) for w in words) == 15
+    assert len(set("".join(words))) == 26
 
 
-def test_embedded_surnames():
-    words = load_words("surnames")
-    assert len(words) == 88_799
-    assert words[0] == "smith"
+def test_surnames_are_gone():
+    with pytest.raises(FileNotFoundError, match="neither 'names' nor an existing file"):
+        load_words("surnames")
 
 
 def test_file_source_keeps_order_and_skips_empty_lines(tmp_path):
@@ -30,12 +30,6 @@ def test_file_source_keeps_order_and_skips_empty_lines(tmp_path):
     path.write_text("\ufeffEmma\n  zoë \n\nbob\n", encoding="utf-8")
     assert load_words(path) == ["Emma", "zoë", "bob"]
     assert load_words(str(path)) == ["Emma", "zoë", "bob"]
-
-
-def test_names_txt_has_32033_words(names_path):
-    words = load_words(names_path)
-    assert len(words) == 32_033
-    assert words[:3] == ["emma", "olivia", "ava"]
 
 
 @pytest.mark.parametrize(

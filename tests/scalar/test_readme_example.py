@@ -1,4 +1,4 @@
-"""The stage-1 example of the README, run as written (keep the two in step)."""
+"""The stage-1 example of docs/api.md, run as written (keep the two in step)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def test_readme_example():
     o.backward()  # do/dnode for every node, by the chain rule
     assert (round(o.data, 4), x.grad, round(w.grad, 4)) == (0.7071, pytest.approx(-1.5), 1.0)
 
-    # the README trains on 100 points for 100 steps (100% at step 30); 20 and 30 here
+    # docs/api.md trains on 100 points for 100 steps (100% at step 30); 20 and 30 here
     X, y = make_moons(20, noise=0.1, seed=0)  # X (20, 2), y in {-1, +1}
     model = MLP(2, [16, 16, 1], seed=0)  # 337 Values
     history = fit(model, X, y, steps=30, lr=1.0)  # hinge loss + 1e-4 L2, full batch

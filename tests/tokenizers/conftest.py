@@ -1,14 +1,11 @@
-"""Fixtures for the tokenizer tests: a generated multilingual corpus (always there) and the
-first 100 KB of tinyshakespeare (skips when the shared data is absent)."""
+"""Fixtures for the tokenizer tests: a generated multilingual corpus and tinyshakespeare
+(shipped with the package)."""
 
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
-
-SHAKESPEARE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "tinyshakespeare.txt"
 
 # words in several scripts, so that merges also form inside multi-byte characters
 WORDS = (
@@ -45,6 +42,6 @@ def corpus() -> str:
 
 @pytest.fixture(scope="session")
 def shakespeare_text() -> str:
-    if not SHAKESPEARE.is_file():
-        pytest.skip(f"reference data {SHAKESPEARE} is absent (see README: Reference data)")
-    return SHAKESPEARE.read_text(encoding="utf-8")
+    from groundup.data import load_text
+
+    return load_text("shakespeare")

@@ -1,5 +1,5 @@
-"""The ten-line training example of README's API section (.notes/readme-nn.md), verbatim:
-if this test fails, the README is wrong."""
+"""The ten-line training example of docs/api.md, verbatim:
+if this test fails, docs/api.md is wrong."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@
     groundup journey --seed 1 --out runs/j1
 
 Trains micrograd on the moons, then the counting bigram, the neural bigram, the MLP and
-a small GPT on the embedded names (one 80/10/10 split), with a progress bar per stage on
+a small GPT on makemore's names (shipped; one 80/10/10 split), with a progress bar per stage on
 stderr; prints the table stage | parameters | train loss | val loss | seconds | five
 samples; writes the run folder (``runs/journey-<timestamp>/`` or ``--out``) with
 report.html, metrics.json, one history CSV per trained stage and the pictures. Nothing
@@ -28,7 +28,7 @@ def register(subparsers: Any) -> None:
         "journey",
         help="every stage in a few minutes: micrograd, bigrams, MLP, GPT; a report.html",
         description="Train every stage of groundup one after the other (micrograd on the "
-        "moons; the counting bigram, the neural bigram, the MLP and a GPT on the embedded "
+        "moons; the counting bigram, the neural bigram, the MLP and a GPT on makemore's "
         "names, one 80/10/10 split), print the loss ladder as a table, and write a run folder "
         "with report.html, metrics.json, history CSVs and the pictures.",
     )

@@ -1,8 +1,8 @@
 """``groundup train bigram`` and ``groundup train mlp``: stages 2-3 from the command line.
 
-    groundup train bigram                      # neural bigram on the embedded names
+    groundup train bigram                      # neural bigram on the shipped names
     groundup train mlp --steps 200000          # the classic MLP (block 3, emb 10, hidden 200)
-    groundup train mlp --batchnorm --data surnames --out runs/mlp-bn
+    groundup train mlp --batchnorm --data words.txt --out runs/mlp-bn
 
 A run folder (``runs/<bigram|mlp>-<timestamp>/`` or ``--out``) gets metrics.json (train/val/
 test losses on the full splits), history.csv, checkpoint/ (model, optimizer, config.json,
@@ -71,7 +71,8 @@ def register(subparsers: Any) -> None:
 def _add_common(parser: argparse.ArgumentParser, steps: int, lr: float, batch_size: int) -> None:
     parser.add_argument(
         "--data", default="names",
-        help="'names' (embedded US first names), 'surnames', or a UTF-8 file, one word a line",
+        help="'names' (makemore's 32,033 names, shipped with the package) or a UTF-8 file, "
+        "one word a line (default names)",
     )  # fmt: skip
     parser.add_argument("--steps", type=int, default=steps, help="optimisation steps")
     parser.add_argument("--lr", type=float, default=lr, help="learning rate of SGD")

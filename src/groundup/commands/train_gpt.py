@@ -2,12 +2,12 @@
 
     groundup train gpt                                    # tiny preset on tinyshakespeare
     groundup train gpt --preset baby --batch-size 12 --max-iters 2000 --dropout 0
-    groundup train gpt --data ../shared/data/names.txt --words   # names, 80/10/10 by word
+    groundup train gpt --data names                       # names, 80/10/10 by word
     groundup train gpt --resume runs/gpt-20260125-141502  # continue an interrupted run
 
 Text (``shakespeare`` or any UTF-8 file) is one token stream: the first 90% trains, the
-last 10% validates, batches are random windows. Words (``names``, ``surnames`` or a file
-with ``--words``) are split 80/10/10 by word with the seed, as in stages 2-3, and each
+last 10% validates, batches are random windows. Words (``names`` or a file with
+``--words``) are split 80/10/10 by word with the seed, as in stages 2-3, and each
 word is one padded row ``.emma`` -> ``emma.`` (targets past the end are ignored).
 
 AdamW (decay on matrices only), linear warmup then cosine decay to lr/10, gradient
@@ -28,7 +28,7 @@ from groundup.commands._args import seed_int
 
 PRESET_NAMES = ("tiny", "baby", "lecture")
 DEFAULT_MAX_ITERS = 5000
-WORD_SOURCES = ("names", "surnames")
+WORD_SOURCES = ("names",)
 
 
 def register(subparsers: Any) -> None:
@@ -49,8 +49,8 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--data",
         default="shakespeare",
-        help="'shakespeare' (../shared/data/tinyshakespeare.txt), 'names' or "
-        "'surnames' (words), or a UTF-8 file path (default shakespeare)",
+        help="'shakespeare' (tinyshakespeare, shipped), 'names' (makemore's 32,033 names, "
+        "shipped; read as words), or a UTF-8 file path (default shakespeare)",
     )
     p.add_argument(
         "--words",

@@ -13,35 +13,16 @@ from pathlib import Path
 
 import numpy as np
 
-SHAKESPEARE_URL = (
-    "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
-)
-_SHARED_NAMES = {"shakespeare": "tinyshakespeare.txt"}
-
-
-def _shared_candidates(filename: str) -> list[Path]:
-    """Where ``../shared/data/<filename>`` may be: next to the working folder or the repo."""
-    repo = Path(__file__).resolve().parents[3]  # src/groundup/data/text.py -> repo root
-    places = [Path.cwd().parent, repo.parent]
-    return [place / "shared" / "data" / filename for place in places]
+from groundup.data.shipped import TEXT_SOURCES, read_text_file, shipped_file
 
 
 def resolve_text_path(source: str | Path) -> Path:
-    """The file behind a text source: a named data set ("shakespeare") or a path.
+    """The file behind a text source: a shipped data set ("shakespeare") or a path.
 
-    Raises FileNotFoundError saying where to get the file when it is absent.
+    Raises FileNotFoundError naming the source when it is neither.
     """
-    if isinstance(source, str) and source in _SHARED_NAMES:
-        candidates = _shared_candidates(_SHARED_NAMES[source])
-        for path in candidates:
-            if path.is_file():
-                return path
-        tried = ", ".join(str(p) for p in candidates)
-        raise FileNotFoundError(
-            f"source={source!r}: tinyshakespeare.txt not found (looked in {tried}); "
-            f"download it from {SHAKESPEARE_URL} and save it as ../shared/data/"
-            "tinyshakespeare.txt, or pass the file's path instead"
-        )
+    if isinstance(source, str) and source in TEXT_SOURCES:
+        return shipped_file(TEXT_SOURCES[source])
     path = Path(source)
     if not path.is_file():
         raise FileNotFoundError(
@@ -52,12 +33,13 @@ def resolve_text_path(source: str | Path) -> Path:
 
 
 def load_text(source: str | Path = "shakespeare") -> str:
-    """Read a text corpus: ``"shakespeare"`` (../shared/data/tinyshakespeare.txt) or a path.
+    """Read a text corpus: ``"shakespeare"`` (tinyshakespeare, shipped with the package,
+    1,115,394 characters) or the path of a UTF-8 text file.
 
-    >>> load_text("shakespeare")[:14]  # doctest: +SKIP
+    >>> load_text("shakespeare")[:14]
     'First Citizen:'
     """
-    text = resolve_text_path(source).read_text(encoding="utf-8")
+    text = read_text_file(resolve_text_path(source))
     if not text:
         raise ValueError(f"source={str(source)!r}: the text file is empty")
     return text

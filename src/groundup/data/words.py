@@ -1,7 +1,7 @@
 """Words, one per line: the data of the character language models (stages 2-4).
 
-* :func:`load_words` reads a list of words: ``"names"`` (the embedded default, so everything
-  works offline), ``"surnames"``, or any UTF-8 text file with one item per line.
+* :func:`load_words` reads a list of words: ``"names"`` (makemore's 32,033 names, shipped
+  with the package, so everything works offline) or any UTF-8 text file, one item a line.
 * :func:`split_words` makes the deterministic 80/10/10 train/dev/test split, by word.
 * :func:`build_dataset` turns words into the (X, Y) arrays of "context -> next character",
   makemore's way: every word is padded with the boundary token ``.`` (id 0), so
@@ -14,44 +14,13 @@ from __future__ import annotations
 import numbers
 import os
 import random
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-# The embedded default: the US-census name lists shipped by the PyPI package ``names``.
-# Each line reads "JAMES          3.318  3.318      1" (name, frequency %, cumulative %, rank).
-_FIRST_NAME_FILES = ("dist.male.first", "dist.female.first")
-_LAST_NAME_FILE = "dist.all.last"
-_AZ = re.compile(r"[a-z]+")
-
-
-def _names_package_file(filename: str) -> Path:
-    """Path of one of the ``names`` package's data files."""
-    try:
-        import names
-    except ImportError as err:  # pragma: no cover - names is a core dependency
-        raise ImportError(
-            "the embedded name lists come from the `names` package: pip install names"
-        ) from err
-    path = Path(names.__file__).resolve().parent / filename
-    if not path.is_file():  # pragma: no cover - a broken install
-        raise FileNotFoundError(f"the `names` package has no data file {filename} at {path}")
-    return path
-
-
-def _census_words(filenames: Sequence[str]) -> list[str]:
-    """First column of the census files, lowercased, a-z only, deduplicated in file order."""
-    seen: dict[str, None] = {}  # a dict keeps first-seen order, unlike a set
-    for filename in filenames:
-        text = _names_package_file(filename).read_text(encoding="ascii")
-        for line in text.splitlines():
-            fields = line.split()
-            if fields and _AZ.fullmatch(word := fields[0].lower()):
-                seen.setdefault(word, None)
-    return list(seen)
+from groundup.data.shipped import WORD_SOURCES, read_bytes, shipped_file
 
 
 def _file_words(path: Path) -> list[str]:
@@ -59,14 +28,14 @@ def _file_words(path: Path) -> list[str]:
     if path.is_dir():
         raise FileNotFoundError(  # the CLI reports FileNotFoundError as a one-line error
             f"load_words: source {str(path)!r} is a folder; expected a UTF-8 text file with "
-            "one item per line (or 'names', 'surnames')"
+            "one item per line (or 'names')"
         )
     if not path.is_file():
         raise FileNotFoundError(
-            f"load_words: source {str(path)!r} is neither 'names', 'surnames' nor an existing file"
+            f"load_words: source {str(path)!r} is neither 'names' nor an existing file"
         )
     words = []
-    for lineno, raw in enumerate(path.read_bytes().splitlines(), start=1):
+    for lineno, raw in enumerate(read_bytes(path).splitlines(), start=1):
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as err:
@@ -105,10 +74,9 @@ def load_words(source: str | os.PathLike[str] = "names") -> list[str]:
     """Read a list of words.
 
     Args:
-        source: ``"names"`` - the 5,163 distinct US-census first names of the ``names``
-            package, lowercased, a-z only (the embedded default, no download needed);
-            ``"surnames"`` - its 88,799 last names, lowercased; anything else - the path of
-            a UTF-8 text file with one item per line (empty lines are skipped).
+        source: ``"names"`` - makemore's names.txt, 32,033 lowercase first names, shipped
+            with the package (no download needed); anything else - the path of a UTF-8
+            text file with one item per line (empty lines are skipped).
 
     Returns:
         The words, in file order.
@@ -118,14 +86,10 @@ def load_words(source: str | os.PathLike[str] = "names") -> list[str]:
         ValueError: the file is empty, is not UTF-8 (naming the line), or a line has no usable
             characters or contains the boundary token ``.``.
     """
-    if source == "names":
-        return _census_words(_FIRST_NAME_FILES)
-    if source == "surnames":
-        return _census_words((_LAST_NAME_FILE,))
+    if isinstance(source, str) and source in WORD_SOURCES:
+        return _file_words(shipped_file(WORD_SOURCES[source]))
     if not isinstance(source, (str, os.PathLike)):
-        raise TypeError(
-            f"load_words: source must be 'names', 'surnames' or a path, got {type(source)}"
-        )
+        raise TypeError(f"load_words: source must be 'names' or a path, got {type(source)}")
     return _file_words(Path(source))
 
 

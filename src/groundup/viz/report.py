@@ -228,7 +228,7 @@ STAGE_TITLES = {
 
 CAPTIONS = {
     "decision boundary": "The trained MLP colours the plane by the sign of its score.",
-    "neuron graph": "One neuron, relu(w1 x1 + w2 x2 + b), on the first point, after "
+    "neuron graph": "One live neuron, relu(w1 x1 + w2 x2 + b), on a point where it fires, after "
     "backward(): each node's value and gradient.",
     "bigram counts": "How often each character (row) is followed by each other (column).",
     "embeddings": "The learned character embeddings: letters used alike sit close.",
@@ -268,8 +268,9 @@ def _figure_html(name: str, caption: str) -> str:
 
 
 def _data_line(data: dict[str, Any]) -> str:
-    """``the embedded names, 5,163 words split 4,130/516/517 by word, 27 characters``"""
-    line = f"the embedded {data.get('source', 'names')}"
+    """``makemore's names, 32,033 words split 25,626/3,203/3,204 by word, 27 characters``"""
+    source = data.get("source", "names")
+    line = "makemore's names" if source == "names" else source
     if "words" in data:
         line += f", {data['words']:,} words"
     if data.get("split"):
