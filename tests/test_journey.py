@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import html
 import io
 import json
 import re
@@ -89,6 +90,26 @@ def test_loss_ladder_falls(journey):
     assert mlp.num_parameters == 11_897
 
 
+def test_the_curves_val_points_are_the_tables_figures(journey):
+    """The chart must not contradict the table: every val point of a curve is a loss on the
+    whole val split, so the last one is the table's val loss."""
+    for name in ("neural bigram", "mlp", "gpt"):
+        stage = journey["result"].stage(name)
+        steps, losses = stage.curves["val"]
+        assert steps[-1] == stage.steps - 1
+        assert losses[-1] == pytest.approx(stage.val_loss, rel=1e-9), name
+
+
+def test_the_neuron_graph_shows_gradients_flowing(command_run):
+    """The one picture of backprop draws a live neuron: its gradients are not all zero."""
+    folder = command_run["folder"]
+    svg, txt = folder / "neuron_graph.svg", folder / "neuron_graph.txt"
+    drawn = (svg if svg.is_file() else txt).read_text()
+    grads = [float(g) for g in re.findall(r"grad (-?\d+\.\d+)", html.unescape(drawn))]
+    assert len(grads) == 10  # x1 x2 w1 w2 b, two products, two sums, out
+    assert all(g != 0 for g in grads)
+
+
 def test_metrics_json_holds_each_stage(command_run):
     folder = command_run["folder"]
     metrics = json.loads((folder / "metrics.json").read_text())
@@ -99,7 +120,7 @@ def test_metrics_json_holds_each_stage(command_run):
         assert all(isinstance(s, str) for s in stage["samples"])
     assert metrics["seed"] == 3 and metrics["quick"] and metrics["data"]["vocab_size"] == 27
     split = metrics["data"]["split"]
-    assert sum(split.values()) == metrics["data"]["words"] > 5000
+    assert sum(split.values()) == metrics["data"]["words"] == 32_033  # makemore's names
     mg = metrics["stages"]["micrograd"]
     assert 0.0 <= mg["metrics"]["val_accuracy"] <= 1.0
     for name in ("micrograd", "neural_bigram", "mlp", "gpt"):
@@ -119,7 +140,7 @@ def test_report_references_existing_files(command_run):
     if (folder / "neuron_graph.svg").is_file():
         assert "neuron_graph.svg" in links
     else:  # no `dot`: the text tree is inlined
-        assert (folder / "neuron_graph.txt").is_file() and "out (relu)" in page
+        assert (folder / "neuron_graph.txt").is_file() and "out (ReLU)" in page
 
 
 def test_same_seed_same_journey(tmp_path):

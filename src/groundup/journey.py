@@ -9,10 +9,10 @@
 4. **mlp** - Bengio et al. (2003): three characters of context, embeddings, a tanh layer.
 5. **gpt** - a small Transformer: self-attention over the whole name so far.
 
-Stages 2-5 train on the embedded names (``load_words("names")``) with one 80/10/10 split
-by word, so their losses are comparable: each is the mean negative log-likelihood per
-character (the end-of-name boundary included) on the same validation names. The falling
-val loss from stage to stage is the *loss ladder*.
+Stages 2-5 train on makemore's names (``load_words("names")``, shipped with the package)
+with one 80/10/10 split by word, so their losses are comparable: each is the mean negative
+log-likelihood per character (the end-of-name boundary included) on the same validation
+names. The falling val loss from stage to stage is the *loss ladder*.
 
 Everything goes through the stage libraries; this module only chooses sizes and step
 budgets, times the stages, and writes the run folder: one picture per idea, one
@@ -223,7 +223,7 @@ TABLE_NOTE = (
 
 
 def _names_data(seed: int) -> dict[str, Any]:
-    """The embedded names, the tokenizer and the 80/10/10 split every LM stage shares."""
+    """The shipped names, the tokenizer and the 80/10/10 split every LM stage shares."""
     from groundup.data import load_words, split_words
     from groundup.tokenizers import CharTokenizer
 
@@ -298,12 +298,12 @@ def _micrograd(
 
 
 def _neuron_graph(result: JourneyResult, stage: StageResult, model: Any, X: Any) -> None:
-    """The first hidden neuron on the first point, back-propagated: neuron_graph.svg, or
+    """A live hidden neuron on a point where it is active, back-propagated: neuron_graph.svg, or
     neuron_graph.txt (the text tree) when the graphviz `dot` program is missing."""
     from groundup.scalar.train import one_neuron_graph
     from groundup.viz.graph import graph_text, render_graph
 
-    out = one_neuron_graph(model, X[0])
+    out = one_neuron_graph(model, X)
     try:
         if shutil.which("dot") is None:
             raise RuntimeError("the graphviz `dot` program is not installed")
@@ -413,16 +413,16 @@ def _mlp(
     model = MLPLanguageModel(tok.vocab_size, **MLP_CONFIG, generator=seed)
     config = TrainConfig(
         max_steps=steps, lr=0.1, schedule="step_decay", step_size=max(1, (3 * steps) // 4),
-        gamma=0.1, eval_interval=max(1, steps // 20), eval_batches=_eval_batches(steps),
-        seed=seed,
+        gamma=0.1, eval_interval=max(1, steps // 20), eval_batches=None, seed=seed,
         log_interval=max(1, steps // 2000),  # at most ~2,000 history rows
     )  # fmt: skip
+    # every val point of the curve is the whole val split, as the table's figure is
+    batches = ArrayBatches(splits, 32, seed, chunk_size=4096)
     _start(on_start, "mlp", steps)
     t0 = time.perf_counter()
-    history = train(model, ArrayBatches(splits, 32, seed), SGD(model.parameters(), lr=0.1),
-                    config, on_step=_relay_train(on_step, "mlp"))  # fmt: skip
-    full = ArrayBatches(splits, 8192, seed)  # exact losses over the whole splits
-    losses = {s: evaluate(model, full, s, num_batches=None) for s in splits}
+    history = train(model, batches, SGD(model.parameters(), lr=0.1), config,
+                    on_step=_relay_train(on_step, "mlp"))  # fmt: skip
+    losses = {s: evaluate(model, batches, s, num_batches=None) for s in splits}
     seconds = time.perf_counter() - t0
     stage = StageResult(
         name="mlp",
@@ -452,32 +452,13 @@ def _mlp(
 # ---------------------------------------------------------------- stage 4: the GPT
 
 
-def padded_loss(model: Any, X: np.ndarray, Y: np.ndarray, chunk: int = 512) -> float:
-    """Mean loss per real target over all rows (padding, -1, excluded), in eval mode."""
-    from groundup.tensor import no_grad
-
-    was_training = model.training
-    model.eval()
-    total, count = 0.0, 0
-    try:
-        with no_grad():
-            for i in range(0, len(X), chunk):
-                n = int((Y[i : i + chunk] >= 0).sum())
-                _, loss = model(X[i : i + chunk], Y[i : i + chunk])
-                total += float(loss.item()) * n
-                count += n
-    finally:
-        model.train(was_training)
-    return total / count
-
-
 def _gpt(
     result: JourneyResult, data: dict, on_start: OnStageStart | None, on_step: OnStep | None
 ) -> StageResult:
     from groundup.models.bigram import decode_words
     from groundup.models.gpt import GPT, GPTConfig
     from groundup.optim import AdamW
-    from groundup.train import ArrayBatches, TrainConfig, train
+    from groundup.train import ArrayBatches, TrainConfig, evaluate, train
 
     tok, steps, seed = data["tokenizer"], result.budget.gpt_steps, result.seed
     block = data["info"]["longest"] + 1  # a whole name and its end fit in one row
@@ -487,16 +468,15 @@ def _gpt(
     lr = 3e-3
     train_config = TrainConfig(
         max_steps=steps, lr=lr, schedule="warmup_cosine", warmup_steps=min(100, steps // 10),
-        min_lr=lr / 10, grad_clip=1.0, eval_interval=max(1, steps // 10),
-        eval_batches=_eval_batches(steps),
+        min_lr=lr / 10, grad_clip=1.0, eval_interval=max(1, steps // 10), eval_batches=None,
         seed=seed,
     )  # fmt: skip
     optimizer = AdamW(model.optim_groups(0.1), lr=lr, betas=(0.9, 0.99), weight_decay=0.1)
+    batches = ArrayBatches(splits, 32, seed, chunk_size=512)  # val points: the whole split
     _start(on_start, "gpt", steps)
     t0 = time.perf_counter()
-    history = train(model, ArrayBatches(splits, 32, seed), optimizer, train_config,
-                    on_step=_relay_train(on_step, "gpt"))  # fmt: skip
-    losses = {s: padded_loss(model, *splits[s]) for s in splits}
+    history = train(model, batches, optimizer, train_config, on_step=_relay_train(on_step, "gpt"))
+    losses = {s: evaluate(model, batches, s, num_batches=None) for s in splits}
     seconds = time.perf_counter() - t0
     ids = model.generate(np.zeros((5, 1), dtype=np.int64), block - 1, seed=seed)
     stage = StageResult(
@@ -537,12 +517,6 @@ def _gpt(
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _eval_batches(steps: int) -> int:
-    """Batches per val estimate: 10, fewer for short runs, where 10 estimates of 10
-    batches each would cost more than the training itself."""
-    return max(1, min(10, steps // 50))
 
 
 def _start(on_start: OnStageStart | None, stage: str, total: int) -> None:

@@ -137,8 +137,40 @@ def test_one_neuron_graph_is_labelled_and_back_propagated():
     from groundup.scalar.train import one_neuron_graph
 
     model = MLP(2, [4, 1], seed=0)
-    out = one_neuron_graph(model, [0.5, -1.0])
-    neuron = model.layers[0].neurons[0]
-    assert out.label == "out" and [w.label for w in neuron.w] == ["w1", "w2"]
-    assert neuron.b.label == "b" and neuron.b.grad == (1.0 if out.data > 0 else 0.0)
-    assert neuron.w[0].grad == (0.5 if out.data > 0 else 0.0)  # relu neuron: d out / d w1 = x1
+    out = one_neuron_graph(model, [[0.5, -1.0]])
+    leaves = _leaves(out)
+    assert out.label == "out" and set(leaves) == {"x1", "x2", "w1", "w2", "b"}
+    assert leaves["b"].grad == (1.0 if out.data > 0 else 0.0)
+    assert leaves["w1"].grad == (0.5 if out.data > 0 else 0.0)  # relu: d out / d w1 = x1
+
+
+def _leaves(out):
+    """The leaves of a graph by label."""
+    found, stack = {}, [out]
+    while stack:
+        v = stack.pop()
+        stack.extend(v._prev)
+        if not v._prev:
+            found[v.label] = v
+    return found
+
+
+def test_one_neuron_graph_draws_a_live_neuron_so_gradients_flow():
+    """The picture of backprop must show gradients: a ReLU at 0 passes none back."""
+    from groundup.data import make_moons
+    from groundup.scalar import MLP
+    from groundup.scalar.train import fit, one_neuron_graph
+
+    X, y = make_moons(50, noise=0.1, seed=42)
+    for seed in range(5):
+        model = MLP(2, [16, 16, 1], seed=seed)
+        fit(model, X, y, steps=5, lr=1.0)
+        out = one_neuron_graph(model, X)
+        leaves = _leaves(out)
+        assert out.data > 0 and leaves["b"].grad == 1.0
+        assert leaves["w1"].grad == leaves["x1"].data != 0  # d out / d w1 = x1
+
+    dead = MLP(2, [2, 1], seed=0)
+    for n in dead.layers[0].neurons:  # every neuron dead on every point: falls back
+        n.b.data = -100.0
+    assert one_neuron_graph(dead, [[0.1, 0.2]]).data == 0

@@ -125,11 +125,11 @@ def _write_pictures(run_dir: Path, model: Any, X: Any, y: Any, history: list[dic
 
 
 def _write_neuron_graph(run_dir: Path, model: Any, X: Any) -> None:
-    """The first hidden neuron on the first point, back-propagated, as neuron_graph.svg."""
+    """A live hidden neuron on a point where it is active, back-propagated: neuron_graph.svg."""
     from groundup.scalar.train import one_neuron_graph
     from groundup.viz.graph import draw_graph, render_graph
 
-    out = one_neuron_graph(model, X[0])
+    out = one_neuron_graph(model, X)
     try:
         render_graph(out, run_dir / "neuron_graph.svg")
     except RuntimeError as err:  # no `dot` program: keep the graph's source, say how to fix

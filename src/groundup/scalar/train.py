@@ -91,11 +91,20 @@ def accuracy(model: Any, X: Sequence, y: Sequence) -> float:
     return right / len(y)
 
 
-def one_neuron_graph(model: Any, point: Sequence[float]) -> Value:
-    """The first hidden neuron of `model` on one input `point`, labelled (x1.., w1.., b,
-    out) and back-propagated: the small graph a learner can read, data and grads filled.
-    The model's gradients are zeroed first and hold this one backward afterwards."""
-    neuron = model.layers[0].neurons[0]
+def one_neuron_graph(model: Any, points: Sequence[Sequence[float]]) -> Value:
+    """One hidden neuron of `model` on one input point, labelled (x1.., w1.., b, out) and
+    back-propagated: the small graph a learner can read, data and grads filled.
+
+    The neuron and the point are the first pair (first-layer neurons in order, then the
+    points) where the neuron is *live*: a ReLU at zero passes no gradient, and a graph of
+    zero gradients would show nothing flowing back. With no live pair, the first neuron on
+    the first point. The model's gradients are zeroed first and hold this one backward
+    afterwards."""
+    neurons = model.layers[0].neurons
+    neuron, point = next(
+        ((n, p) for n in neurons for p in points if n([float(v) for v in p]).data > 0),
+        (neurons[0], points[0]),
+    )
     for i, w in enumerate(neuron.w):
         w.label = f"w{i + 1}"
     neuron.b.label = "b"

@@ -71,17 +71,27 @@ class ArrayBatches(_SeededBatches):
         data: ``{"train": (X, Y), "val": (X, Y), ...}``, X and Y with equal first dims.
         batch_size: rows per batch.
         seed: the data seed; with ``step`` it fixes every batch.
+        chunk_size: rows per chunk of ``iter_split`` (full-split evaluation); None: batch_size.
 
     >>> b = ArrayBatches({"train": (np.arange(10), np.arange(10) + 1)}, batch_size=4)
     >>> x, y = b.get("train", 0); bool((y == x + 1).all())
     True
     """
 
-    def __init__(self, data: dict[str, tuple[Any, Any]], batch_size: int, seed: int = 0):
+    def __init__(
+        self,
+        data: dict[str, tuple[Any, Any]],
+        batch_size: int,
+        seed: int = 0,
+        chunk_size: int | None = None,
+    ) -> None:
         for name, pair in data.items():
             if len(pair) != 2 or len(pair[0]) != len(pair[1]) or len(pair[0]) == 0:
                 raise ValueError(f"data[{name!r}] must be a pair (X, Y) of equal non-zero lengths")
+        if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
+            raise ValueError(f"chunk_size must be a positive int or None, got {chunk_size!r}")
         super().__init__(data, batch_size, seed)
+        self.chunk_size = chunk_size or batch_size
 
     def get(self, split: str, step: int) -> tuple[np.ndarray, np.ndarray]:
         X, Y = self._split(split)
@@ -90,8 +100,8 @@ class ArrayBatches(_SeededBatches):
 
     def iter_split(self, split: str) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         X, Y = self._split(split)
-        for i in range(0, len(X), self.batch_size):
-            yield X[i : i + self.batch_size], Y[i : i + self.batch_size]
+        for i in range(0, len(X), self.chunk_size):
+            yield X[i : i + self.chunk_size], Y[i : i + self.chunk_size]
 
 
 class TokenBatches(_SeededBatches):

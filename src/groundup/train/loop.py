@@ -4,7 +4,8 @@
 
 Each step: set the learning rate from the schedule, draw ``batches.get("train", step)``,
 forward, backward, clip, update. Every ``eval_interval`` steps (and at the last step) the
-model is evaluated on ``eval_batches`` fixed batches of "val". The loop never prints and
+model is evaluated on ``eval_batches`` fixed batches of "val" (or, with ``eval_batches=None``,
+on the whole split). The loop never prints and
 draws no random numbers of its own: the batches are a function of (seed, step) and the
 model's dropout generators are saved in checkpoints, so a run resumed from step k
 (``train(..., start_step=k, history=h)``) continues exactly like the uninterrupted run.
@@ -43,7 +44,7 @@ class TrainConfig:
     gamma: float = 0.1  # step_decay: the factor of each drop (makemore: 0.1 -> 0.01)
     grad_clip: float | None = None  # max global gradient norm (None: no clipping)
     eval_interval: int = 0  # evaluate every this many steps (0: only after the last step)
-    eval_batches: int = 20  # batches per evaluation; 0 switches evaluation off
+    eval_batches: int | None = 20  # batches per evaluation; None: the whole split; 0: off
     log_interval: int = 1  # keep a history row every this many steps
     seed: int = 0  # the run's seed, for the record (model init and batches take it)
 
@@ -54,6 +55,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         for name in ("warmup_steps", "eval_interval", "eval_batches"):
             value = getattr(self, name)
+            if name == "eval_batches" and value is None:
+                continue
             if not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be an int >= 0, got {value!r}")
         if not self.lr > 0:
@@ -180,6 +183,12 @@ class History:
 # ---------------------------------------------------------------- evaluation
 
 
+def _target_count(Y: Any) -> int:
+    """How many targets a batch holds: integer targets of -1 are padding (ignored)."""
+    Y = np.asarray(Y)
+    return int(np.count_nonzero(Y != -1)) if Y.dtype.kind in "iu" else int(Y.size)
+
+
 def _loss_of(model: Any, X: Any, Y: Any, loss_fn: Callable | None) -> Any:
     if loss_fn is not None:
         loss = loss_fn(model, X, Y)
@@ -203,7 +212,8 @@ def evaluate(
 
     ``num_batches=n`` averages ``batches.get(split, i)`` for ``i < n`` (the same batches at
     every call, so successive evaluations are comparable); ``num_batches=None`` covers the
-    whole split once through ``batches.iter_split(split)``, weighting chunks by size.
+    whole split once through ``batches.iter_split(split)``. Each batch weighs by its number
+    of targets (integer targets of -1, the padding language models ignore, do not count).
     The model's train/eval mode is restored afterwards.
     """
     from groundup.tensor import no_grad
@@ -223,7 +233,7 @@ def evaluate(
     try:
         with no_grad():
             for X, Y in chunks:
-                n = int(np.size(Y))
+                n = _target_count(Y)
                 total += float(_loss_of(model, X, Y, loss_fn).item()) * n
                 count += n
     finally:
@@ -266,7 +276,7 @@ def train(
     if not 0 <= start_step <= config.max_steps:
         raise ValueError(f"start_step must be in [0, {config.max_steps}], got {start_step}")
     history = History() if history is None else history
-    evaluating = config.eval_batches > 0 and "val" in getattr(batches, "splits", ("val",))
+    evaluating = config.eval_batches != 0 and "val" in getattr(batches, "splits", ("val",))
     last = config.max_steps - 1
     model.train()
     offset = history.seconds[-1] if history.seconds else 0.0
