@@ -47,8 +47,8 @@ OnStep = Callable[[str, dict[str, Any]], None]  # (stage, {"step", "loss", ...})
 
 @dataclass(frozen=True)
 class Budget:
-    """How much each stage trains. ``FULL``: about a minute of CPU time (3-4 minutes of
-    wall time on 2 cores shared with a dozen other jobs); ``QUICK``: about a third of it."""
+    """How much each stage trains. ``FULL``: about 40 s on one core; ``QUICK``: about half
+    of it (docs/results.md has the measured times)."""
 
     moons: int = 100  # training points of the moons (the held-out set has twice as many)
     micrograd_steps: int = 50  # full-batch steps; 100% train accuracy comes by about 25-40
