@@ -81,7 +81,7 @@ def train(name: str) -> None:
     argv = [*RUNS[name][0], "--out", str(run_dir(name)), "--no-progress"]
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     print("groundup train " + " ".join(argv), flush=True)
-    subprocess.run([sys.executable, "-m", "groundup.cli", "train", *argv], check=True, env=env,
+    subprocess.run([sys.executable, "-m", "groundup.app.cli", "train", *argv], check=True, env=env,
                    cwd=REPO)  # fmt: skip
 
 

@@ -1,5 +1,5 @@
 import sys
 
-from groundup.cli import main
+from groundup.app.cli import main
 
 sys.exit(main())

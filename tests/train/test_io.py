@@ -60,18 +60,6 @@ def test_history_csv_round_trip_exact(tmp_path):
     assert History.from_dict(h.to_dict()) == h and len(h.truncate(1)) == 1
 
 
-def test_write_loss_curve_png(tmp_path):
-    pytest.importorskip("matplotlib")
-    h = History()
-    for step in range(5):
-        h.append({"step": step, "train_loss": 2.0 - 0.1 * step, "lr": 0.1,
-                  "val_loss": 1.9 if step == 4 else None})  # fmt: skip
-    assert set(h.loss_series()) == {"train", "val"}
-    path = io.write_loss_curve(tmp_path, h, title="xor")
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert [p.name for p in tmp_path.iterdir()] == ["loss.png"]
-
-
 def test_make_run_dir_out_in_the_way_of_a_file_is_a_value_error(tmp_path):
     from groundup.train import make_run_dir
 

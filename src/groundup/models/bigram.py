@@ -20,8 +20,8 @@ import numpy as np
 import groundup.nn.functional as F
 from groundup import nn
 from groundup.data.words import build_dataset
+from groundup.models.sampling import sample_next
 from groundup.tensor import Tensor, no_grad
-from groundup.train.sampling import sample_next
 
 _MAX_SAMPLE_LEN = 100  # a sampled word stops here even if the boundary never comes
 
@@ -234,7 +234,7 @@ def generate_fixed_context(
 ) -> np.ndarray:
     """Autoregressive sampling for a model that sees the last ``model.block_size`` ids
     (the bigram, the MLP): left-pad a short context with the boundary (id 0), predict, draw
-    with :func:`~groundup.train.sampling.sample_next`, append, repeat. Runs in eval mode
+    with :func:`~groundup.models.sampling.sample_next`, append, repeat. Runs in eval mode
     (BatchNorm uses its running statistics) and restores the mode afterwards.
 
     Returns the int64 array (B, T + max_new_tokens).

@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 
 from groundup import nn
+from groundup.models.sampling import as_generator, sample_next
 from groundup.nn import functional as F
 from groundup.tensor import Tensor, no_grad
-from groundup.train.sampling import as_generator, sample_next
 
 # --------------------------------------------------------------------------- config
 

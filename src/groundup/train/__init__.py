@@ -4,7 +4,6 @@
 * :mod:`.loop`: ``TrainConfig``, ``train(...) -> History``, ``evaluate(...)``.
 * :mod:`.io`: atomic writes, ``make_run_dir``, metrics.json, history.csv.
 * :mod:`.checkpoint`: ``save_checkpoint``, ``load_checkpoint``, ``resume``, ``Checkpointer``.
-* :mod:`.sampling`: ``sample_next`` (temperature, top-k, top-p) shared by every model.
 """
 
 from groundup.train.batches import ArrayBatches, Batches, FullBatches, TokenBatches
@@ -22,7 +21,6 @@ from groundup.train.io import (
     make_run_dir,
     read_json,
     write_history,
-    write_loss_curve,
     write_metrics,
 )
 from groundup.train.loop import History, TrainConfig, evaluate, train
@@ -47,6 +45,5 @@ __all__ = [
     "save_checkpoint",
     "train",
     "write_history",
-    "write_loss_curve",
     "write_metrics",
 ]

@@ -125,17 +125,3 @@ def write_metrics(folder: str | os.PathLike, metrics: dict[str, Any]) -> Path:
 def write_history(folder: str | os.PathLike, history: Any) -> Path:
     """Write ``folder/history.csv`` from a :class:`~groundup.train.loop.History`."""
     return atomic_write_text(Path(folder) / "history.csv", history.to_csv())
-
-
-def write_loss_curve(
-    folder: str | os.PathLike, history: Any, title: str | None = None, logy: bool = False
-) -> Path:
-    """Draw the train (and val) loss of a History to ``folder/loss.png`` (needs matplotlib:
-    ``pip install 'groundup[viz]'``)."""
-    from groundup.viz.plots import plot_loss_curve
-
-    path = Path(folder) / "loss.png"
-    with atomic_path(path) as tmp:
-        fig = plot_loss_curve(history.loss_series(), path=None, title=title, logy=logy)
-        fig.savefig(tmp, format="png", dpi=120)
-    return path

@@ -17,6 +17,7 @@ _LAZY = {
     "graph_text": "groundup.viz.graph",
     "plot_decision_boundary": "groundup.viz.plots",
     "plot_loss_curve": "groundup.viz.plots",
+    "smoothed_loss_curves": "groundup.viz.plots",
     # stages 2-3
     "plot_bigram_counts": "groundup.viz.charlm",
     "plot_embeddings": "groundup.viz.charlm",

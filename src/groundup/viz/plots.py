@@ -162,3 +162,19 @@ def _to_float(score: Any) -> float:
     if isinstance(score, list | tuple):
         score = score[0]
     return float(getattr(score, "data", score))
+
+
+def smoothed_loss_curves(history: Any, points: int = 200) -> dict[str, tuple[list, list]]:
+    """Train loss averaged over windows (a batch-32 loss is noisy: makemore plots the mean of
+    each 1,000 steps), plus the val estimates where the loop measured them."""
+    steps, losses = list(history.step), list(history.train_loss)
+    window = max(1, len(losses) // points)
+    xs, ys = [], []
+    for start in range(0, len(losses) - window + 1, window):
+        xs.append(steps[start + window - 1])
+        ys.append(sum(losses[start : start + window]) / window)
+    curves = {f"train (mean of {window} steps)" if window > 1 else "train": (xs, ys)}
+    val_steps, val_losses = history.val_curve()
+    if val_steps:
+        curves["val (estimate)"] = (val_steps, val_losses)
+    return curves

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from groundup.cli import main
+from groundup.app.cli import main
 
 TEXT = "First Citizen:\nBefore we proceed any further, hear me speak.\n" * 40
 WORDS = [
@@ -174,7 +174,7 @@ def test_bad_arguments_are_reported(tmp_path, text_file, capsys):
 
 
 def test_one_word_file_is_refused_before_a_run_folder_is_made(tmp_path, capsys):
-    from groundup.cli import main
+    from groundup.app.cli import main
 
     data = tmp_path / "one.txt"
     data.write_text("abc\n", encoding="utf-8")
@@ -186,7 +186,7 @@ def test_one_word_file_is_refused_before_a_run_folder_is_made(tmp_path, capsys):
 
 
 def test_a_bpe_vocab_below_the_bytes_names_the_flag(tmp_path, capsys):
-    from groundup.cli import main
+    from groundup.app.cli import main
 
     data = tmp_path / "t.txt"
     data.write_text("hello world " * 50, encoding="utf-8")
@@ -211,7 +211,7 @@ def test_a_bpe_vocab_below_the_bytes_names_the_flag(tmp_path, capsys):
 @pytest.mark.parametrize("text", ["\n\n", "hello world\n"])
 def test_a_text_too_short_for_the_context_names_data_and_block_size(tmp_path, capsys, text):
     # the error used to come from deep inside the batcher ("data['train'] must be ...")
-    from groundup.cli import main
+    from groundup.app.cli import main
 
     data = tmp_path / "short.txt"
     data.write_text(text, encoding="utf-8")

@@ -1,6 +1,6 @@
 """The ``groundup`` command: a thin layer over the library.
 
-Each subcommand lives in its own module under :mod:`groundup.commands` with two
+Each subcommand lives in its own module under :mod:`groundup.app.commands` with two
 functions, ``register(subparsers)`` and ``run(args) -> int``. Those modules import
 nothing heavy at top level, so ``groundup --help`` answers at once; NumPy and the
 models are imported inside ``run``.
@@ -15,7 +15,7 @@ import sys
 # Subcommands in the order of the journey. ``train`` is a group whose targets
 # (bigram, mlp, gpt) are registered by the modules in TRAIN_TARGETS.
 COMMANDS = ["micrograd", "train", "sample", "journey"]
-TRAIN_TARGETS = ["groundup.commands.train_charlm", "groundup.commands.train_gpt"]
+TRAIN_TARGETS = ["groundup.app.commands.train_charlm", "groundup.app.commands.train_gpt"]
 
 
 def _optional_module(name: str):
@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
             for module in targets:
                 module.register(train_sub)
             continue
-        module = _optional_module(f"groundup.commands.{name}")
+        module = _optional_module(f"groundup.app.commands.{name}")
         if module is not None:
             module.register(sub)
     return parser

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from groundup.commands._args import seed_int
+from groundup.app.commands._args import seed_int
 
 
 def register(subparsers: Any) -> None:

@@ -16,7 +16,7 @@ import argparse
 import sys
 from typing import Any
 
-from groundup.commands._args import seed_int
+from groundup.app.commands._args import seed_int
 
 
 def register(subparsers: Any) -> None:
@@ -273,27 +273,11 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def loss_curves(history: Any, points: int = 200) -> dict[str, tuple[list, list]]:
-    """Train loss averaged over windows (a batch-32 loss is noisy: makemore plots the mean of
-    each 1,000 steps), plus the val estimates where the loop measured them."""
-    steps, losses = list(history.step), list(history.train_loss)
-    window = max(1, len(losses) // points)
-    xs, ys = [], []
-    for start in range(0, len(losses) - window + 1, window):
-        xs.append(steps[start + window - 1])
-        ys.append(sum(losses[start : start + window]) / window)
-    curves = {f"train (mean of {window} steps)" if window > 1 else "train": (xs, ys)}
-    val_steps, val_losses = history.val_curve()
-    if val_steps:
-        curves["val (estimate)"] = (val_steps, val_losses)
-    return curves
-
-
 def _plot_loss(history: Any, path: Any, title: str) -> None:
     """The loss curve PNG, skipped with a note when matplotlib is absent."""
     try:
-        from groundup.viz.plots import plot_loss_curve
+        from groundup.viz.plots import plot_loss_curve, smoothed_loss_curves
 
-        plot_loss_curve(loss_curves(history), path=path, title=title)
+        plot_loss_curve(smoothed_loss_curves(history), path=path, title=title)
     except ImportError as err:
         print(f"loss curve skipped: {err}", file=sys.stderr)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from groundup.train.sampling import filter_logits, sample_next, softmax_rows
+from groundup.models.sampling import filter_logits, sample_next, softmax_rows
 
 
 def test_greedy_at_temperature_zero():

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from groundup.cli import build_parser, main
+from groundup.app.cli import build_parser, main
 
 
 def test_micrograd_run_writes_pictures_metrics_and_history(tmp_path, capsys):

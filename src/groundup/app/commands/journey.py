@@ -18,7 +18,7 @@ import os
 import sys
 from typing import Any
 
-from groundup.commands._args import seed_int
+from groundup.app.commands._args import seed_int
 
 BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -68,9 +68,9 @@ def run(args: Any) -> int:
         return 2
     _limit_blas_threads(args.threads)
 
-    from groundup.journey import TABLE_NOTE, run_journey, table_rows
+    from groundup.app.journey import TABLE_NOTE, run_journey, table_rows
+    from groundup.app.report import write_report
     from groundup.train import make_run_dir
-    from groundup.viz.report import write_report
 
     try:
         folder = make_run_dir("journey", args.out)

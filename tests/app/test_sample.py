@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from groundup.cli import main
+from groundup.app.cli import main
 from groundup.models.gpt import GPT, GPTConfig
 from groundup.tokenizers import CharTokenizer
 from groundup.train import save_checkpoint

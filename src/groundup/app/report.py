@@ -1,7 +1,7 @@
 """The journey's report: one HTML page that shows every picture of a run folder.
 
-:func:`write_report` takes the :class:`~groundup.journey.JourneyResult` of
-:func:`~groundup.journey.run_journey` and writes, next to the stages' own pictures:
+:func:`write_report` takes the :class:`~groundup.app.journey.JourneyResult` of
+:func:`~groundup.app.journey.run_journey` and writes, next to the stages' own pictures:
 
 * ``loss_curves.png`` - every stage's loss on one chart (:func:`plot_journey_losses`);
 * ``loss_ladder.png`` - the val loss falling from stage to stage (:func:`plot_loss_ladder`);
@@ -187,7 +187,7 @@ def write_report(result: Any) -> Path:
 
 def report_html(result: Any, charts: dict[str, str]) -> str:
     """The page's HTML (every picture linked by its name inside the run folder)."""
-    from groundup.journey import TABLE_NOTE, table_rows
+    from groundup.app.journey import TABLE_NOTE, table_rows
 
     e = html.escape
     rows = table_rows(result)

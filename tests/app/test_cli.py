@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from groundup.cli import build_parser, main
+from groundup.app.cli import build_parser, main
 
 
 def test_help_lists_commands(capsys):
@@ -21,7 +21,7 @@ def test_version():
 
 
 def test_start_up_imports_no_numpy():
-    code = "import sys, groundup.cli; groundup.cli.build_parser(); print('numpy' in sys.modules)"
+    code = "import sys, groundup.app.cli as c; c.build_parser(); print('numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from groundup.commands._args import seed_int
+from groundup.app.commands._args import seed_int
 
 DEFAULT_WORDS = 20
 DEFAULT_TOKENS = 500

@@ -17,7 +17,7 @@ names. The falling val loss from stage to stage is the *loss ladder*.
 Everything goes through the stage libraries; this module only chooses sizes and step
 budgets, times the stages, and writes the run folder: one picture per idea, one
 history CSV per trained stage, and ``metrics.json``. It never prints; progress goes to the
-optional callbacks. :mod:`groundup.viz.report` turns the result into ``report.html``.
+optional callbacks. :mod:`groundup.app.report` turns the result into ``report.html``.
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ def run_journey(
 
     Writes ``metrics.json``, ``history_<stage>.csv`` and the pictures (with matplotlib;
     without it they are skipped and a note says so). Call
-    :func:`groundup.viz.report.write_report` for ``report.html``.
+    :func:`groundup.app.report.write_report` for ``report.html``.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ValueError(f"seed must be an int, got {seed!r}")

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from groundup.commands._args import seed_int
+from groundup.app.commands._args import seed_int
 
 PRESET_NAMES = ("tiny", "baby", "lecture")
 DEFAULT_MAX_ITERS = 5000

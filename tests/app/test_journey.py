@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from groundup.cli import main
-from groundup.journey import STAGES, Budget, run_journey, table_rows, word_rows
+from groundup.app.cli import main
+from groundup.app.journey import STAGES, Budget, run_journey, table_rows, word_rows
 
 pytest.importorskip("matplotlib")
 
@@ -187,10 +187,10 @@ def test_help_and_bad_flags(capsys):
 
 
 def test_neuron_graph_without_dot_is_a_text_tree(tmp_path, monkeypatch):
-    import groundup.journey as journey_module
-    from groundup.journey import JourneyResult, StageResult
+    import groundup.app.journey as journey_module
+    from groundup.app.journey import JourneyResult, StageResult
+    from groundup.app.report import report_html
     from groundup.scalar import MLP
-    from groundup.viz.report import report_html
 
     monkeypatch.setattr(journey_module.shutil, "which", lambda name: None)
     result = JourneyResult(tmp_path, 0, True, TINY, {"vocab_size": 27})

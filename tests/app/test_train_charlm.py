@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from groundup.cli import main
+from groundup.app.cli import main
 from groundup.train import History, load_checkpoint
 
 
