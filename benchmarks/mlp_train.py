@@ -104,6 +104,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32, help="examples per step")
     parser.add_argument("--seed", type=int, default=42, help="split, weights and batches")
     args = parser.parse_args()
+    from groundup.tensor.backend import keep_freed_memory
+
+    keep_freed_memory()  # as the groundup command does; torch runs in the same process
 
     X, Y = make_data(args.seed)
     batches = np.random.default_rng(args.seed).integers(0, len(X), (args.steps, args.batch_size))

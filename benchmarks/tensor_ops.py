@@ -102,7 +102,9 @@ def worker(threads: int, repeats: int) -> None:
 
     import groundup
     import groundup.nn.functional as F
+    from groundup.tensor.backend import keep_freed_memory
 
+    keep_freed_memory()  # as the groundup command does; torch runs in the same process
     torch.set_num_threads(threads)
     results = {}
     for name, (ours, ref) in cases(np, torch, groundup, F, torch.nn.functional).items():

@@ -380,3 +380,27 @@ def test_data_of_a_zero_d_result_is_an_ndarray_not_a_numpy_scalar():
     loss = (x * x).sum()
     loss.backward()
     np.testing.assert_array_equal(x.grad, [2.0, 4.0])
+
+
+def test_importing_groundup_leaves_the_allocator_alone():
+    """A library must not retune its host process's malloc when imported: the command
+    calls keep_freed_memory() explicitly, the library never does."""
+    import subprocess
+    import sys
+
+    code = (
+        "import ctypes\n"
+        "def refuse(*a, **k): raise SystemExit('ctypes.CDLL called at import')\n"
+        "ctypes.CDLL = refuse\n"
+        "import groundup, groundup.tensor, groundup.nn, groundup.models.gpt, groundup.train\n"
+        "groundup.Tensor([1.0], requires_grad=True).sum().backward()\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stdout + out.stderr
+
+
+def test_keep_freed_memory_is_an_explicit_call():
+    from groundup.tensor.backend import keep_freed_memory
+
+    assert keep_freed_memory() in (True, False)

@@ -68,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0 if args.command is None else 2
+    from groundup.tensor.backend import keep_freed_memory
+
+    keep_freed_memory()  # a process of our own: reuse freed blocks (see its docstring)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

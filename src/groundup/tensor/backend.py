@@ -41,6 +41,10 @@ def keep_freed_memory() -> bool:
     page fault per 4 KiB page on first touch: a quarter of a GPT step's time on these
     machines. Raising the thresholds lets freed blocks be reused. Returns whether it
     applied (False off glibc, e.g. macOS or musl, where nothing changes).
+
+    It changes the whole process's allocator, so the library never calls it on its own
+    (importing groundup changes nothing): the ``groundup`` command calls it at start-up,
+    and a script of your own may call it before it trains.
     """
     import ctypes
     import ctypes.util
@@ -55,7 +59,3 @@ def keep_freed_memory() -> bool:
     ok &= mallopt(m_trim_threshold, 512 * 2**20)  # keep up to 512 MiB of freed heap
     ok &= mallopt(m_top_pad, 64 * 2**20)  # grow the heap in 64 MiB steps
     return bool(ok)
-
-
-if xp is numpy:
-    keep_freed_memory()
