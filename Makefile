@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 
-.PHONY: journey test notebooks lab lint bench clean
+.PHONY: journey test check notebooks lab lint bench clean
 
 # One BLAS thread in tests: the matmuls there are small, and OpenBLAS threads spin-waiting on
 # busy cores made them 10x slower. Benchmarks set their own thread counts.
@@ -41,11 +41,16 @@ lab: $(VENV)/bin/activate
 	$(PIP) install --quiet -e ".[notebooks]"
 	$(VENV)/bin/jupyter lab notebooks
 
+# What CI runs (.ci/run): lint, format, types, then the whole suite.
+check: lint test
+
+# ruff (lint and format) over the code, mypy over the library (the same hooks as
+# .pre-commit-config.yaml).
 lint: $(VENV)/bin/activate
 	$(PIP) install --quiet -e ".[dev]"
 	$(VENV)/bin/ruff check src tests benchmarks tools
 	$(VENV)/bin/ruff format --check src tests benchmarks tools
-	$(VENV)/bin/mypy src/groundup/scalar src/groundup/tensor
+	$(VENV)/bin/mypy src/groundup
 
 # Speed and quality against the references; each prints ratios measured in the same run.
 bench: $(VENV)/bin/activate

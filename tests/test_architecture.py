@@ -126,3 +126,28 @@ def test_the_checker_sees_a_wrong_arrow(tmp_path):
     assert imported_layers(fake, src) == {"app", "models", "train", "viz", "scalar"}
     assert layer_of(fake, src) == "models"
     assert {"app", "train", "viz", "scalar"}.isdisjoint(ALLOWED["models"])
+
+
+REFERENCES = {"torch", "transformers", "tokenizers", "micrograd", "tiktoken"}
+TESTS = Path(__file__).resolve().parent
+
+
+def test_only_the_reference_tests_import_the_references():
+    """The core suite runs with NumPy and hypothesis alone; torch & co. live in
+    tests/reference/ (marker ``reference``)."""
+    offenders = []
+    for path in sorted(TESTS.rglob("*.py")):
+        if "reference" in path.relative_to(TESTS).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module]
+            elif isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "importorskip":
+                names = [a.value for a in node.args if isinstance(a, ast.Constant)]
+            hits = {n.split(".")[0] for n in names} & REFERENCES
+            if hits:
+                offenders.append(f"{path.relative_to(TESTS)}:{node.lineno} {sorted(hits)}")
+    assert not offenders, f"reference libraries outside tests/reference: {offenders}"

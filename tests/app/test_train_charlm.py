@@ -26,7 +26,7 @@ def _run(tmp_path, *argv):
          "--batchnorm", "--n-hidden", "16"],
     ],
 )  # fmt: skip
-def test_train_writes_a_complete_run_folder(tmp_path, capsys, argv):
+def test_train_writes_a_complete_run_folder(tmp_path, capsys, argv, has_matplotlib):
     code, out = _run(tmp_path, *argv)
     assert code == 0
     printed = capsys.readouterr().out
@@ -35,7 +35,8 @@ def test_train_writes_a_complete_run_folder(tmp_path, capsys, argv):
     metrics = json.loads((out / "metrics.json").read_text())
     assert {"train_loss", "val_loss", "test_loss", "num_parameters"} <= set(metrics)
     assert metrics["train_loss"] < np.log(27)  # a few steps already beat uniform
-    assert (out / "loss_curve.png").stat().st_size > 1000
+    if has_matplotlib:  # without the viz extra the picture is skipped, with a note
+        assert (out / "loss_curve.png").stat().st_size > 1000
     assert len((out / "samples.txt").read_text().splitlines()) == 6
     assert len(History.from_csv((out / "history.csv").read_text())) == int(argv[2])
 

@@ -110,30 +110,6 @@ def test_mlp_overfits_one_batch():
     assert loss.item() < 1e-2
 
 
-@pytest.mark.parametrize("shape", [(6, 3), (6, 3, 4)])
-def test_batchnorm_momentum_none_is_the_cumulative_average_like_torch(shape):
-    # momentum=None was accepted, then crashed in forward on 1 - None
-    torch = pytest.importorskip("torch")
-    rng = np.random.default_rng(0)
-    ours = nn.BatchNorm1d(3, momentum=None, dtype="float64")
-    ref = torch.nn.BatchNorm1d(3, momentum=None).double()
-    batches = [rng.standard_normal(shape) for _ in range(3)]
-    for x in batches:
-        ours(Tensor(x, dtype="float64"))
-        ref(torch.tensor(x))
-    axes = (0,) if len(shape) == 2 else (0, 2)
-    np.testing.assert_allclose(
-        ours.running_mean.data, np.mean([x.mean(axis=axes) for x in batches], 0)
-    )
-    np.testing.assert_allclose(ours.running_mean.data, ref.running_mean.numpy(), atol=1e-12)
-    np.testing.assert_allclose(ours.running_var.data, ref.running_var.numpy(), atol=1e-12)
-    ours.eval()
-    ref.eval()
-    x = rng.standard_normal(shape)
-    want = ref(torch.tensor(x)).detach().numpy()
-    np.testing.assert_allclose(ours(Tensor(x, dtype="float64")).data, want, atol=1e-10)
-
-
 def test_dropout_takes_a_numpy_probability():
     # np.float32(0.5) was refused as "not a probability in [0, 1]"
     assert nn.Dropout(np.float32(0.5)).p == 0.5

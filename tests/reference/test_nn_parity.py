@@ -175,3 +175,26 @@ def test_property_linear_and_layernorm_any_shape(lead, fan_in, fan_out, seed):
     theirs = torch.nn.LayerNorm(fan_out).double()
     ours = nn.LayerNorm(fan_out, dtype="float64")
     run_both(ours, theirs, rng.normal(size=(*lead, 2, fan_out)), seed=seed)
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (6, 3, 4)])
+def test_batchnorm_momentum_none_is_the_cumulative_average_like_torch(shape):
+    # momentum=None was accepted, then crashed in forward on 1 - None
+    rng = np.random.default_rng(0)
+    ours = nn.BatchNorm1d(3, momentum=None, dtype="float64")
+    ref = torch.nn.BatchNorm1d(3, momentum=None).double()
+    batches = [rng.standard_normal(shape) for _ in range(3)]
+    for x in batches:
+        ours(Tensor(x, dtype="float64"))
+        ref(torch.tensor(x))
+    axes = (0,) if len(shape) == 2 else (0, 2)
+    np.testing.assert_allclose(
+        ours.running_mean.data, np.mean([x.mean(axis=axes) for x in batches], 0)
+    )
+    np.testing.assert_allclose(ours.running_mean.data, ref.running_mean.numpy(), atol=1e-12)
+    np.testing.assert_allclose(ours.running_var.data, ref.running_var.numpy(), atol=1e-12)
+    ours.eval()
+    ref.eval()
+    x = rng.standard_normal(shape)
+    want = ref(torch.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(ours(Tensor(x, dtype="float64")).data, want, atol=1e-10)

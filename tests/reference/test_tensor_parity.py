@@ -15,15 +15,16 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as TF
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import groundup
-import groundup.nn.functional as GF
-from groundup import Tensor
-from groundup.tensor import gradcheck
+torch = pytest.importorskip("torch")
+import torch.nn.functional as TF  # noqa: E402
+
+import groundup  # noqa: E402
+import groundup.nn.functional as GF  # noqa: E402
+from groundup import Tensor  # noqa: E402
+from groundup.tensor import gradcheck  # noqa: E402
 
 # ---------------------------------------------------------------- the two namespaces
 

@@ -73,6 +73,7 @@ def test_errors(model_and_tokenizer):
 
 
 def test_plot_is_a_layer_by_head_grid(model_and_tokenizer, tmp_path):
+    pytest.importorskip("matplotlib")
     model, tokenizer = model_and_tokenizer
     weights = attention_maps(model, "to be", tokenizer)
     path = tmp_path / "attention.png"

@@ -349,7 +349,7 @@ def layer_norm(
     if isinstance(normalized_shape, numbers.Integral):  # 4, or np.int64(4) from a shape
         shape: tuple[int, ...] = (int(normalized_shape),)
     else:
-        shape = tuple(int(s) for s in normalized_shape)
+        shape = tuple(int(s) for s in normalized_shape)  # type: ignore[union-attr]
     if x.shape[len(x.shape) - len(shape) :] != shape:
         raise ValueError(f"layer_norm: input {x.shape} does not end in normalized_shape {shape}")
     n = math.prod(shape)
@@ -478,6 +478,7 @@ class Linear(Function):
     def backward(self, grad: Any) -> tuple[Any, ...]:
         g2 = grad.reshape(-1, grad.shape[-1])  # (rows, out)
         parents = self.parents
+        assert parents is not None  # set by apply before backward can run
         gx = reshaped(g2 @ self.weight, self.shape) if parents[0].requires_grad else None
         gw = g2.T @ self.x2 if parents[1].requires_grad else None
         gb = None

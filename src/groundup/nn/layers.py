@@ -122,9 +122,9 @@ class LayerNorm(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        if isinstance(normalized_shape, numbers.Integral):  # 4, or np.int64(4) from an array
-            normalized_shape = (normalized_shape,)
-        shape = normalized_shape
+        shape: Any = normalized_shape
+        if isinstance(shape, numbers.Integral):  # 4, or np.int64(4) from an array
+            shape = (shape,)
         self.normalized_shape = tuple(int(s) for s in shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         self.weight = (
@@ -180,10 +180,10 @@ class BatchNorm1d(Module):
                 f"BatchNorm1d: expected input (N, {self.num_features}) or "
                 f"(N, {self.num_features}, L), got {x.shape}"
             )
-        momentum = self.momentum
+        momentum = 0.0 if self.momentum is None else self.momentum  # (eval uses none)
         if self.training:
             self.num_batches_tracked.data += 1
-            if momentum is None:  # PyTorch's cumulative average: batch k weighs 1/k
+            if self.momentum is None:  # PyTorch's cumulative average: batch k weighs 1/k
                 momentum = 1.0 / float(self.num_batches_tracked.data)
         return F.batch_norm(
             x, self.running_mean, self.running_var, self.weight, self.bias,
@@ -212,8 +212,8 @@ class Dropout(Module):
         super().__init__()
         if isinstance(p, bool) or not (isinstance(p, numbers.Real) and 0.0 <= p <= 1.0):
             raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
-        self.p = float(p)
-        self.generator = init.as_generator(generator)
+        self.p: float = float(p)
+        self.generator: Any = init.as_generator(generator)
 
     def forward(self, x: Any) -> Tensor:
         return F.dropout(_as_input(x), self.p, self.training, self.generator)

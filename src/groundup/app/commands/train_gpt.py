@@ -248,6 +248,7 @@ def _text_data(args: argparse.Namespace, default_block: int) -> dict[str, Any]:
     from groundup.tokenizers import CharTokenizer
 
     text = load_text(args.data)
+    tokenizer: Any
     if args.tokenizer == "bpe":
         from groundup.tokenizers.bpe import BPETokenizer
 

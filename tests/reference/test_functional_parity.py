@@ -1,0 +1,138 @@
+"""groundup.nn.functional against torch.nn.functional on the hard cases: huge logits, ties,
+masked rows, a tensor used twice, large embedding tables (float64)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+import torch.nn.functional as TF  # noqa: E402
+
+import groundup.nn.functional as F  # noqa: E402
+from groundup import Tensor  # noqa: E402
+
+rng = np.random.default_rng(0)
+
+
+def leaf(a):
+    return Tensor(np.asarray(a, dtype=np.float64), dtype="float64", requires_grad=True)
+
+
+def test_batch_norm_updates_running_stats_like_pytorch():
+    x = rng.standard_normal((8, 3))
+    rm, rv = np.zeros(3), np.ones(3)
+    trm, trv = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    F.batch_norm(leaf(x), rm, rv, training=True, momentum=0.1)
+    TF.batch_norm(torch.tensor(x), trm, trv, training=True, momentum=0.1)
+    np.testing.assert_allclose(rm, trm.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(rv, trv.numpy(), rtol=1e-12)  # unbiased variance, as PyTorch
+    rm_t = Tensor(np.zeros(3))  # Tensors as buffers are updated in place too
+    F.batch_norm(leaf(x), rm_t, Tensor(np.ones(3)), training=True)
+    assert np.abs(rm_t.data).sum() > 0
+
+
+def test_softmax_and_cross_entropy_on_huge_logits():
+    big = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4]])
+    for dtype in ("float32", "float64"):
+        x = Tensor(big, dtype=dtype, requires_grad=True)
+        y = F.softmax(x)
+        ls = F.log_softmax(x)
+        loss = F.cross_entropy(x, np.array([1, 2]))
+        (y.sum() + ls.sum() + loss).backward()
+        for arr in (y.data, ls.data, loss.data, x.grad):
+            assert np.isfinite(arr).all()
+        t = torch.tensor(big)
+        np.testing.assert_allclose(y.data, TF.softmax(t, -1).numpy(), atol=1e-6)
+        want = TF.cross_entropy(t, torch.tensor([1, 2])).item()
+        assert loss.item() == pytest.approx(want, rel=1e-6)
+
+
+def test_cross_entropy_all_ignored_gives_zero_gradient_like_torch():
+    # a batch made only of padding: the loss is nan (0/0) but the gradient must stay 0,
+    # or one such batch turns every parameter into nan
+    logits = leaf(np.random.default_rng(0).standard_normal((2, 3, 4)))
+    targets = np.full((2, 3), -1)
+    F.cross_entropy(logits, targets, ignore_index=-1).backward()
+    t = torch.tensor(logits.data, requires_grad=True)
+    TF.cross_entropy(t.reshape(6, 4), torch.tensor(targets).reshape(6), ignore_index=-1).backward()
+    np.testing.assert_array_equal(logits.grad, t.grad.numpy().reshape(2, 3, 4))
+    assert np.all(logits.grad == 0)
+
+
+def test_max_with_ties_matches_pytorch_convention():
+    data = [[1.0, 3.0, 3.0], [2.0, 2.0, 1.0]]
+    x, t = leaf(data), torch.tensor(data, requires_grad=True)
+    values, indices = x.max(dim=1)
+    tv, ti = t.max(dim=1)
+    assert indices.tolist() == ti.tolist() == [1, 0]  # the first maximum
+    values.sum().backward()
+    tv.sum().backward()
+    np.testing.assert_array_equal(x.grad, t.grad.numpy())  # all of it to that index
+    x2, t2 = leaf(data), torch.tensor(data, requires_grad=True)
+    x2.max().backward()
+    t2.max().backward()
+    np.testing.assert_array_equal(x2.grad, t2.grad.numpy())  # tied maxima share it equally
+    np.testing.assert_array_equal(x2.grad, [[0, 0.5, 0.5], [0, 0, 0]])
+
+
+def test_masked_fill_minus_inf_then_softmax_keeps_one_entry():
+    x = leaf(rng.standard_normal((2, 4)))
+    mask = np.array([[False, True, True, True], [False, False, True, True]])
+    y = F.softmax(x.masked_fill(mask, float("-inf")), dim=-1)
+    y.backward(np.ones((2, 4)))
+    assert y.data[0].tolist() == [1.0, 0.0, 0.0, 0.0]
+    assert np.isfinite(x.grad).all() and np.all(x.grad[mask] == 0)
+    t = torch.tensor(x.data, requires_grad=True)
+    TF.softmax(t.masked_fill(torch.tensor(mask), float("-inf")), -1).backward(torch.ones(2, 4))
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), atol=1e-15)
+
+
+def test_tensor_used_twice_matches_pytorch():
+    a = rng.standard_normal((3, 3))
+    x, t = leaf(a), torch.tensor(a, requires_grad=True)
+    (F.softmax(x @ x, dim=0) * x).sum().backward()
+    (TF.softmax(t @ t, dim=0) * t).sum().backward()
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-12)
+
+
+def test_attention_with_huge_scores_uses_row_max_and_matches_pytorch():
+    # scores spread far beyond exp's range: the per-row max path, after masking
+    q = rng.standard_normal((1, 2, 5, 4)) * 40
+    k = rng.standard_normal((1, 2, 5, 4)) * 40
+    v = rng.standard_normal((1, 2, 5, 4))
+    ours = [leaf(a) for a in (q, k, v)]
+    ref = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
+    y = F.scaled_dot_product_attention(*ours, is_causal=True)
+    ty = TF.scaled_dot_product_attention(*ref, is_causal=True)
+    w = rng.standard_normal(y.shape)
+    y.backward(w)
+    ty.backward(torch.tensor(w))
+    assert np.isfinite(y.data).all()
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), atol=1e-10)
+    for t, r in zip(ours, ref, strict=True):
+        np.testing.assert_allclose(t.grad, r.grad.numpy(), atol=1e-8)
+
+
+def test_embedding_backward_on_a_large_table_matches_pytorch():
+    # a BPE-sized table with repeated ids: every repeat adds its gradient
+    idx = np.random.default_rng(2).integers(0, 300, size=(4, 50))
+    W = rng.standard_normal((300, 3))
+    w, tw = leaf(W), torch.tensor(W, requires_grad=True)
+    g = rng.standard_normal((4, 50, 3))
+    F.embedding(idx, w).backward(g)
+    TF.embedding(torch.tensor(idx), tw).backward(torch.tensor(g))
+    np.testing.assert_allclose(w.grad, tw.grad.numpy(), atol=1e-12)
+
+
+def test_slices_of_one_tensor_accumulate_with_dense_uses():
+    # basic-index gradients are added into the parent's slice by the engine; mixing them
+    # with whole-tensor uses, on leaves and on interior tensors, must still add up
+    a = np.random.default_rng(0).standard_normal((3, 2, 4))
+    x, t = Tensor(a, dtype="float64", requires_grad=True), torch.tensor(a, requires_grad=True)
+    for lib_x in (x, t):
+        h = lib_x * 2.0  # interior
+        q, k, v = h[0], h[1], h[2]
+        y = (q * k).sum() + (v * h[:, 0, None]).sum() + h.sum() + (lib_x[1:] ** 2).sum()
+        y.backward()
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-12)
