@@ -101,7 +101,7 @@ def worker(threads: int, repeats: int) -> None:
     import torch
 
     import groundup
-    import groundup.nn.functional as F
+    import groundup.nn.fused as F  # the kernels training runs
     from groundup.tensor.backend import keep_freed_memory
 
     keep_freed_memory()  # as the groundup command does; torch runs in the same process

@@ -1,4 +1,6 @@
-"""groundup.nn.functional: known answers, fused == composed from primitives, hard cases."""
+"""The two tiers of groundup.nn: the definitions composed from primitives (functional) and
+the fused kernels (fused). Known answers and hard cases run on both; every fused function
+equals its definition, values and gradients (float64)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ import numpy as np
 import pytest
 
 import groundup
-import groundup.nn.functional as F
+import groundup.nn.functional as functional
+import groundup.nn.fused as fused
 from groundup import Tensor
 
 
@@ -34,6 +37,7 @@ def assert_same(fused: Callable[..., Tensor], composed: Callable[..., Tensor], *
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
 
 
+TIERS = pytest.mark.parametrize("F", [functional, fused], ids=["functional", "fused"])
 rng = np.random.default_rng(0)
 X = rng.standard_normal((3, 4, 5))
 
@@ -41,32 +45,128 @@ X = rng.standard_normal((3, 4, 5))
 # ---------------------------------------------------------------- known answers
 
 
-def test_softmax_known_answer():
+@TIERS
+def test_softmax_known_answer(F):
     y = F.softmax(Tensor([[0.0, math.log(3.0)]], dtype="float64"))
     np.testing.assert_allclose(y.data, [[0.25, 0.75]])
 
 
-def test_cross_entropy_of_uniform_logits_is_log_classes():
+@TIERS
+def test_cross_entropy_of_uniform_logits_is_log_classes(F):
     loss = F.cross_entropy(groundup.zeros(8, 27), np.arange(8))
     assert loss.item() == pytest.approx(math.log(27), rel=1e-6)
 
 
-def test_gelu_known_values():
+@TIERS
+def test_gelu_known_values(F):
     y = F.gelu(Tensor([0.0, 1.0, -1.0], dtype="float64"))
     np.testing.assert_allclose(y.data, [0.0, 0.8411919906082768, -0.15880800939172324], rtol=1e-12)
 
 
-def test_one_hot_known_answer():
+@TIERS
+def test_one_hot_known_answer(F):
     y = F.one_hot(np.array([0, 2]), 3)
     assert y.dtype == np.int64
     assert y.tolist() == [[1, 0, 0], [0, 0, 1]]
     assert F.one_hot(Tensor([1, 3])).shape == (2, 4)
 
 
-# ---------------------------------------------------------------- fused == composed
+# ---------------------------------------------------------------- the two tiers agree
 
 
-def test_softmax_equals_composed():
+def _cases():
+    """(name, call(tier, *tensors), arrays): every function of the fused tier."""
+    t = np.random.default_rng(1).integers(0, 5, size=(3, 4))
+    t_ignored = np.where(t == 2, -1, t)
+    idx = np.array([[0, 3, 3], [1, 0, 3]])
+    q, k, v = (rng.standard_normal((2, 3, 4, 5)) for _ in range(3))
+    add = rng.standard_normal((4, 4))
+    keep = rng.random((4, 4)) > 0.3
+    keep[:, 0] = True  # every query may look at one key at least
+    xb = rng.standard_normal((6, 3, 2))
+    rm, rv = rng.standard_normal(3), rng.random(3) + 0.5
+    w5, b5 = rng.standard_normal(5), rng.standard_normal(5)
+    return [
+        ("gelu", lambda m, x: m.gelu(x), [X * 3]),
+        ("softmax", lambda m, x: m.softmax(x, dim=1), [X]),
+        ("softmax last", lambda m, x: m.softmax(x), [X * 30]),
+        ("log_softmax", lambda m, x: m.log_softmax(x, dim=0), [X]),
+        ("cross_entropy", lambda m, x: m.cross_entropy(x, t), [X]),
+        ("cross_entropy sum", lambda m, x: m.cross_entropy(x, t, reduction="sum"), [X]),
+        (
+            "cross_entropy none ignore",
+            lambda m, x: m.cross_entropy(x, t_ignored, ignore_index=-1, reduction="none"),
+            [X],
+        ),  # fmt: skip
+        (
+            "cross_entropy ignore",
+            lambda m, x: m.cross_entropy(x, t_ignored, ignore_index=-1),
+            [X],
+        ),  # fmt: skip
+        ("layer_norm", lambda m, x, w, b: m.layer_norm(x, 5, w, b), [X, w5, b5]),
+        ("layer_norm 2 dims", lambda m, x: m.layer_norm(x, (4, 5)), [X]),
+        (
+            "batch_norm train",
+            lambda m, x, w, b: m.batch_norm(x, rm.copy(), rv.copy(), w, b, training=True),
+            [xb, w5[:3], b5[:3]],
+        ),  # fmt: skip
+        (
+            "batch_norm eval",
+            lambda m, x, w, b: m.batch_norm(x, rm, rv, w, b, training=False),
+            [xb, w5[:3], b5[:3]],
+        ),  # fmt: skip
+        (
+            "linear",
+            lambda m, x, w, b: m.linear(x, w, b),
+            [X, rng.standard_normal((2, 5)), rng.standard_normal(2)],
+        ),  # fmt: skip
+        ("linear no bias", lambda m, x, w: m.linear(x, w), [X, rng.standard_normal((2, 5))]),
+        ("embedding", lambda m, w: m.embedding(idx, w), [rng.standard_normal((4, 5))]),
+        ("dropout", lambda m, x: m.dropout(x, 0.3, generator=3), [X]),
+        ("attention", lambda m, q, k, v: m.scaled_dot_product_attention(q, k, v), [q, k, v]),
+        (
+            "attention causal",
+            lambda m, q, k, v: m.scaled_dot_product_attention(q, k, v, is_causal=True),
+            [q, k, v],
+        ),  # fmt: skip
+        (
+            "attention float mask",
+            lambda m, q, k, v: m.scaled_dot_product_attention(q, k, v, attn_mask=add),
+            [q, k, v],
+        ),  # fmt: skip
+        (
+            "attention bool mask",
+            lambda m, q, k, v: m.scaled_dot_product_attention(q, k, v, attn_mask=keep),
+            [q, k, v],
+        ),  # fmt: skip
+        (
+            "attention dropout",
+            lambda m, q, k, v: m.scaled_dot_product_attention(q, k, v, dropout_p=0.2, generator=4),
+            [q, k, v],
+        ),  # fmt: skip
+    ]
+
+
+CASES = _cases()
+
+
+@pytest.mark.parametrize("name, call, arrays", CASES, ids=[c[0] for c in CASES])
+def test_every_fused_function_equals_its_definition(name, call, arrays):
+    """The fast tier is the readable tier, faster: same values, same gradients."""
+    assert_same(lambda *t: call(fused, *t), lambda *t: call(functional, *t), *arrays)
+
+
+def test_the_table_covers_every_fused_function():
+    names = {c[0].split()[0] for c in CASES} | {"one_hot", "relu", "tanh"}  # shared, not fused
+    assert set(fused.__all__) == set(functional.__all__) <= names | {"scaled_dot_product_attention"}
+    assert fused.one_hot is functional.one_hot and fused.relu is functional.relu
+
+
+# ---------------------------------------------------------------- each tier == its formula
+
+
+@TIERS
+def test_softmax_equals_composed(F):
     def composed(x):
         e = (x - x.max(dim=1, keepdim=True).values).exp()
         return e / e.sum(dim=1, keepdim=True)
@@ -74,7 +174,8 @@ def test_softmax_equals_composed():
     assert_same(lambda x: F.softmax(x, dim=1), composed, X)
 
 
-def test_log_softmax_equals_composed():
+@TIERS
+def test_log_softmax_equals_composed(F):
     def composed(x):
         m = x.max(dim=-1, keepdim=True).values
         return x - m - (x - m).exp().sum(dim=-1, keepdim=True).log()
@@ -84,7 +185,8 @@ def test_log_softmax_equals_composed():
 
 @pytest.mark.parametrize("ignore_index", [None, 2])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-def test_cross_entropy_equals_composed(ignore_index, reduction):
+@TIERS
+def test_cross_entropy_equals_composed(F, ignore_index, reduction):
     t = np.random.default_rng(1).integers(0, 5, size=(3, 4))
 
     def composed(x):
@@ -102,14 +204,16 @@ def test_cross_entropy_equals_composed(ignore_index, reduction):
     assert_same(fused, composed, X)
 
 
-def test_gelu_equals_composed():
+@TIERS
+def test_gelu_equals_composed(F):
     def composed(x):
         return 0.5 * x * (1 + (math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)).tanh())
 
     assert_same(F.gelu, composed, X)
 
 
-def test_layer_norm_equals_composed():
+@TIERS
+def test_layer_norm_equals_composed(F):
     def composed(x, w, b):
         mean = x.mean(dim=-1, keepdim=True)
         var = x.var(dim=-1, keepdim=True, correction=0)
@@ -120,7 +224,8 @@ def test_layer_norm_equals_composed():
 
 
 @pytest.mark.parametrize("training", [True, False])
-def test_batch_norm_equals_composed(training):
+@TIERS
+def test_batch_norm_equals_composed(F, training):
     x = rng.standard_normal((6, 3, 2))
     rm, rv = rng.standard_normal(3), rng.random(3) + 0.5
 
@@ -139,13 +244,15 @@ def test_batch_norm_equals_composed(training):
     assert_same(fused, composed, x, rng.standard_normal(3), rng.standard_normal(3))
 
 
-def test_linear_equals_composed():
+@TIERS
+def test_linear_equals_composed(F):
     w, b = rng.standard_normal((2, 5)), rng.standard_normal(2)
     assert_same(F.linear, lambda x, w, b: x @ w.transpose(0, 1) + b, X, w, b)
     assert_same(lambda x, w: F.linear(x, w), lambda x, w: x @ w.transpose(0, 1), X, w)
 
 
-def test_embedding_equals_getitem_and_one_hot_matmul():
+@TIERS
+def test_embedding_equals_getitem_and_one_hot_matmul(F):
     idx = np.array([[0, 3, 3], [1, 0, 3]])  # repeated ids: their gradients add
     W = rng.standard_normal((4, 5))
     assert_same(lambda w: F.embedding(idx, w), lambda w: w[idx], W)
@@ -153,7 +260,8 @@ def test_embedding_equals_getitem_and_one_hot_matmul():
     assert_same(lambda w: F.embedding(Tensor(idx), w), lambda w: onehot @ w, W)
 
 
-def test_dropout_equals_mask_multiply_and_is_seeded():
+@TIERS
+def test_dropout_equals_mask_multiply_and_is_seeded(F):
     x = rng.standard_normal((50, 40))
     mask = (np.random.default_rng(3).random(x.shape, dtype=np.float32) >= 0.3) / 0.7
     assert_same(
@@ -171,7 +279,8 @@ def test_dropout_equals_mask_multiply_and_is_seeded():
 
 
 @pytest.mark.parametrize("causal", [True, False])
-def test_attention_equals_composed(causal):
+@TIERS
+def test_attention_equals_composed(F, causal):
     q, k, v = (rng.standard_normal((2, 3, 4, 5)) for _ in range(3))
     T = 4
     future = np.triu(np.ones((T, T), dtype=bool), k=1)
@@ -188,7 +297,8 @@ def test_attention_equals_composed(causal):
     assert_same(fused, composed, q, k, v)
 
 
-def test_attention_dropout_is_seeded_and_changes_output():
+@TIERS
+def test_attention_dropout_is_seeded_and_changes_output(F):
     q = leaf(rng.standard_normal((1, 2, 4, 3)))
     a = F.scaled_dot_product_attention(q, q, q, dropout_p=0.5, generator=1).data
     b = F.scaled_dot_product_attention(q, q, q, dropout_p=0.5, generator=1).data
@@ -200,7 +310,8 @@ def test_attention_dropout_is_seeded_and_changes_output():
 # ---------------------------------------------------------------- hard cases
 
 
-def test_cross_entropy_ignore_index_known_answer():
+@TIERS
+def test_cross_entropy_ignore_index_known_answer(F):
     logits = leaf(np.zeros((3, 4)))
     loss = F.cross_entropy(logits, np.array([1, -100, 2]), ignore_index=-100)
     loss.backward()
@@ -211,7 +322,8 @@ def test_cross_entropy_ignore_index_known_answer():
     assert np.isnan(all_ignored.item())  # 0/0, as PyTorch
 
 
-def test_cross_entropy_errors():
+@TIERS
+def test_cross_entropy_errors(F):
     with pytest.raises(ValueError, match=r"cross_entropy: logits \(2, 3, 4\) need targets"):
         F.cross_entropy(groundup.zeros(2, 3, 4), np.zeros(6, dtype=int))
     with pytest.raises(IndexError, match="target 4 is out of range for 4 classes"):
@@ -220,7 +332,8 @@ def test_cross_entropy_errors():
         F.cross_entropy(groundup.zeros(2, 4), np.array([0.0, 1.0]))
 
 
-def test_repeated_indices_add_up_in_getitem_and_embedding():
+@TIERS
+def test_repeated_indices_add_up_in_getitem_and_embedding(F):
     w = leaf(np.ones((3, 2)))
     w[np.array([0, 0, 2, 0])].sum().backward()
     assert w.grad.tolist() == [[3.0, 3.0], [0.0, 0.0], [1.0, 1.0]]
@@ -231,7 +344,8 @@ def test_repeated_indices_add_up_in_getitem_and_embedding():
         F.embedding(np.array([3]), w2)
 
 
-def test_gelu_rejects_exact_form_and_layer_norm_checks_shape():
+@TIERS
+def test_gelu_rejects_exact_form_and_layer_norm_checks_shape(F):
     with pytest.raises(ValueError, match="gelu: approximate must be 'tanh'"):
         F.gelu(groundup.zeros(2), approximate="none")
     with pytest.raises(ValueError, match="layer_norm: input"):
@@ -244,7 +358,8 @@ def test_keep_freed_memory_reports_whether_it_applied():
     assert isinstance(backend.keep_freed_memory(), bool)
 
 
-def test_gelu_saturates_without_overflow_warnings_or_nan():
+@TIERS
+def test_gelu_saturates_without_overflow_warnings_or_nan(F):
     import warnings
 
     for dtype in ("float32", "float64"):
@@ -257,12 +372,14 @@ def test_gelu_saturates_without_overflow_warnings_or_nan():
         np.testing.assert_allclose(x.grad, [0.0, 0.0, 0.5, 1.0, 1.0])
 
 
-def test_layer_norm_takes_a_numpy_int_normalized_shape():
+@TIERS
+def test_layer_norm_takes_a_numpy_int_normalized_shape(F):
     x = leaf(np.random.default_rng(0).standard_normal((2, 4)))
     np.testing.assert_allclose(F.layer_norm(x, np.int64(4)).data, F.layer_norm(x, (4,)).data)
 
 
-def test_softmax_of_an_integer_tensor_says_so():
+@TIERS
+def test_softmax_of_an_integer_tensor_says_so(F):
     # it failed inside NumPy with "Cannot cast ufunc 'exp' output ... to int64"
     for fn in (F.softmax, F.log_softmax):
         with pytest.raises(TypeError, match="expected a floating-point tensor, got dtype int64"):

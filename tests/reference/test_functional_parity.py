@@ -1,5 +1,6 @@
-"""groundup.nn.functional against torch.nn.functional on the hard cases: huge logits, ties,
-masked rows, a tensor used twice, large embedding tables (float64)."""
+"""Both tiers (groundup.nn.functional, the definitions, and groundup.nn.fused, the kernels)
+against torch.nn.functional on the hard cases: huge logits, ties, masked rows, a tensor used
+twice, large embedding tables (float64)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,20 @@ import pytest
 torch = pytest.importorskip("torch")
 import torch.nn.functional as TF  # noqa: E402
 
-import groundup.nn.functional as F  # noqa: E402
+import groundup.nn.functional as functional  # noqa: E402
+import groundup.nn.fused as fused  # noqa: E402
 from groundup import Tensor  # noqa: E402
 
 rng = np.random.default_rng(0)
+TIERS = pytest.mark.parametrize("F", [functional, fused], ids=["functional", "fused"])
 
 
 def leaf(a):
     return Tensor(np.asarray(a, dtype=np.float64), dtype="float64", requires_grad=True)
 
 
-def test_batch_norm_updates_running_stats_like_pytorch():
+@TIERS
+def test_batch_norm_updates_running_stats_like_pytorch(F):
     x = rng.standard_normal((8, 3))
     rm, rv = np.zeros(3), np.ones(3)
     trm, trv = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
@@ -32,7 +36,8 @@ def test_batch_norm_updates_running_stats_like_pytorch():
     assert np.abs(rm_t.data).sum() > 0
 
 
-def test_softmax_and_cross_entropy_on_huge_logits():
+@TIERS
+def test_softmax_and_cross_entropy_on_huge_logits(F):
     big = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4]])
     for dtype in ("float32", "float64"):
         x = Tensor(big, dtype=dtype, requires_grad=True)
@@ -48,7 +53,8 @@ def test_softmax_and_cross_entropy_on_huge_logits():
         assert loss.item() == pytest.approx(want, rel=1e-6)
 
 
-def test_cross_entropy_all_ignored_gives_zero_gradient_like_torch():
+@TIERS
+def test_cross_entropy_all_ignored_gives_zero_gradient_like_torch(F):
     # a batch made only of padding: the loss is nan (0/0) but the gradient must stay 0,
     # or one such batch turns every parameter into nan
     logits = leaf(np.random.default_rng(0).standard_normal((2, 3, 4)))
@@ -76,7 +82,8 @@ def test_max_with_ties_matches_pytorch_convention():
     np.testing.assert_array_equal(x2.grad, [[0, 0.5, 0.5], [0, 0, 0]])
 
 
-def test_masked_fill_minus_inf_then_softmax_keeps_one_entry():
+@TIERS
+def test_masked_fill_minus_inf_then_softmax_keeps_one_entry(F):
     x = leaf(rng.standard_normal((2, 4)))
     mask = np.array([[False, True, True, True], [False, False, True, True]])
     y = F.softmax(x.masked_fill(mask, float("-inf")), dim=-1)
@@ -88,7 +95,8 @@ def test_masked_fill_minus_inf_then_softmax_keeps_one_entry():
     np.testing.assert_allclose(x.grad, t.grad.numpy(), atol=1e-15)
 
 
-def test_tensor_used_twice_matches_pytorch():
+@TIERS
+def test_tensor_used_twice_matches_pytorch(F):
     a = rng.standard_normal((3, 3))
     x, t = leaf(a), torch.tensor(a, requires_grad=True)
     (F.softmax(x @ x, dim=0) * x).sum().backward()
@@ -96,7 +104,8 @@ def test_tensor_used_twice_matches_pytorch():
     np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-12)
 
 
-def test_attention_with_huge_scores_uses_row_max_and_matches_pytorch():
+@TIERS
+def test_attention_with_huge_scores_uses_row_max_and_matches_pytorch(F):
     # scores spread far beyond exp's range: the per-row max path, after masking
     q = rng.standard_normal((1, 2, 5, 4)) * 40
     k = rng.standard_normal((1, 2, 5, 4)) * 40
@@ -114,7 +123,8 @@ def test_attention_with_huge_scores_uses_row_max_and_matches_pytorch():
         np.testing.assert_allclose(t.grad, r.grad.numpy(), atol=1e-8)
 
 
-def test_embedding_backward_on_a_large_table_matches_pytorch():
+@TIERS
+def test_embedding_backward_on_a_large_table_matches_pytorch(F):
     # a BPE-sized table with repeated ids: every repeat adds its gradient
     idx = np.random.default_rng(2).integers(0, 300, size=(4, 50))
     W = rng.standard_normal((300, 3))

@@ -23,6 +23,7 @@ import torch.nn.functional as TF  # noqa: E402
 
 import groundup  # noqa: E402
 import groundup.nn.functional as GF  # noqa: E402
+import groundup.nn.fused as fused  # noqa: E402
 from groundup import Tensor  # noqa: E402
 from groundup.tensor import gradcheck  # noqa: E402
 
@@ -44,6 +45,16 @@ class Ours:
     @staticmethod
     def cross_entropy(x: Any, t: np.ndarray, **kw: Any) -> Any:
         return GF.cross_entropy(x, t, **kw)
+
+
+class OursFused(Ours):
+    """The same namespace with the fast tier (groundup.nn.fused) as F."""
+
+    F = fused
+
+    @staticmethod
+    def cross_entropy(x: Any, t: np.ndarray, **kw: Any) -> Any:
+        return fused.cross_entropy(x, t, **kw)
 
 
 class Ref:
@@ -356,10 +367,9 @@ def case_batch_norm(draw: Any) -> Any:
     arrays = [draw(array(shape)), draw(array((C,))), draw(array((C,)))]
 
     def fn(m: Any, x: Any, w: Any, b: Any) -> Any:
-        mean = (
-            rm.copy() if m is Ours else torch.tensor(rm, dtype=x.dtype)
-        )  # fresh: updated in place
-        var = rv.copy() if m is Ours else torch.tensor(rv, dtype=x.dtype)
+        ours = m is not Ref
+        mean = rm.copy() if ours else torch.tensor(rm, dtype=x.dtype)  # fresh: updated in place
+        var = rv.copy() if ours else torch.tensor(rv, dtype=x.dtype)
         return m.F.batch_norm(x, mean, var, w, b, training, 0.1, 1e-5)
 
     return arrays, fn
@@ -443,13 +453,15 @@ CASES: dict[str, Case] = {
 # ---------------------------------------------------------------- the test
 
 
-def run_both(arrays: list[np.ndarray], fn: Callable[..., Any], dtype: Any, seed: int):
+def run_both(
+    arrays: list[np.ndarray], fn: Callable[..., Any], dtype: Any, seed: int, ours_ns: Any = Ours
+):
     ours_in = [Tensor(a, dtype=dtype, requires_grad=True) for a in arrays]
     ref_in = [
         torch.tensor(a, dtype=getattr(torch, np.dtype(dtype).name), requires_grad=True)
         for a in arrays
     ]
-    ours, ref = fn(Ours, *ours_in), fn(Ref, *ref_in)
+    ours, ref = fn(ours_ns, *ours_in), fn(Ref, *ref_in)
     assert ours.shape == tuple(ref.shape), f"shape {ours.shape} != {tuple(ref.shape)}"
     assert ours.dtype == np.dtype(dtype)
     w = np.random.default_rng(seed).standard_normal(ours.shape)
@@ -485,17 +497,26 @@ def assert_close32(got: np.ndarray, ref32: np.ndarray, truth: np.ndarray, what: 
     )
 
 
-@pytest.mark.parametrize("name", list(CASES))
+FUSED = ["softmax", "cross_entropy", "gelu", "layer_norm", "linear", "embedding", "batch_norm",
+         "attention"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "name, ns", [(n, Ours) for n in CASES] + [(n, OursFused) for n in FUSED],
+    ids=list(CASES) + [f"{n}-fused" for n in FUSED],
+)  # fmt: skip
 @settings(max_examples=10)
 @given(data=st.data())
-def test_parity_with_pytorch(name: str, data: Any) -> None:
+def test_parity_with_pytorch(name: str, ns: Any, data: Any) -> None:
+    """Every op, and both tiers of every nn function (the definition and the kernel)."""
     arrays, fn = CASES[name](data.draw)
     seed = data.draw(st.integers(0, 1000))
-    out64, ref64, grads64 = run_both(arrays, fn, np.float64, seed)
+    run = lambda dtype: run_both(arrays, fn, dtype, seed, ns)  # noqa: E731
+    out64, ref64, grads64 = run(np.float64)
     assert_close(out64, ref64, 1e-10, False, f"{name} forward float64")
     for i, (g, r) in enumerate(grads64):
         assert_close(g, r, 1e-8, False, f"{name} grad of input {i} float64")
-    out, ref, grads = run_both(arrays, fn, np.float32, seed)
+    out, ref, grads = run(np.float32)
     assert_close32(out, ref, ref64, f"{name} forward float32")
     for i, ((g, r), (_, truth)) in enumerate(zip(grads, grads64, strict=True)):
         assert g.dtype == np.float32, f"{name} grad of input {i} is {g.dtype}"

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-import groundup.nn.functional as F
+import groundup.nn.fused as F
 from groundup import nn
 from groundup.data.words import build_dataset
 from groundup.models.sampling import sample_next

@@ -29,7 +29,7 @@ import numpy as np
 
 from groundup import nn
 from groundup.models.sampling import as_generator, sample_next
-from groundup.nn import functional as F
+from groundup.nn import fused as F
 from groundup.tensor import Tensor, no_grad
 
 # --------------------------------------------------------------------------- config

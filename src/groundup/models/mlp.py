@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-import groundup.nn.functional as F
+import groundup.nn.fused as F
 from groundup import nn
 from groundup.models.bigram import _ids, generate_fixed_context
 from groundup.tensor import Tensor, no_grad

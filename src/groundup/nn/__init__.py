@@ -5,10 +5,13 @@
 * :mod:`.layers`: ``Linear``, ``Embedding``, ``LayerNorm``, ``BatchNorm1d``, ``Dropout``,
   ``Tanh``, ``ReLU``, ``GELU``, ``Sequential``, ``ModuleList``, ``ModuleDict``.
 * :mod:`.init`: initialisers (``normal_``, ``kaiming_normal_`` ...).
-* :mod:`.functional`: the fused functions (``F.cross_entropy``, ``F.layer_norm`` ...).
+* :mod:`.functional`: the functions (``F.cross_entropy``, ``F.layer_norm`` ...), each
+  composed from primitive ops: the definitions to read.
+* :mod:`.fused`: the same functions as fused kernels with hand-derived backwards, what the
+  layers and models run (bound to the definitions by a test).
 """
 
-from groundup.nn import functional, init
+from groundup.nn import functional, fused, init
 from groundup.nn.layers import (
     GELU,
     BatchNorm1d,
@@ -39,5 +42,6 @@ __all__ = [
     "Sequential",
     "Tanh",
     "functional",
+    "fused",
     "init",
 ]

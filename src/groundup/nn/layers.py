@@ -5,7 +5,8 @@ Random initialisation takes ``generator`` (an int seed, a ``numpy.random.Generat
 None); pass one shared Generator to build a whole model reproducibly. ``dtype`` defaults to
 float32; use ``dtype="float64"`` (or ``model.double()``) for gradient checks.
 
-The forward passes call the fused functions of :mod:`groundup.nn.functional`.
+The forward passes call the fused kernels of :mod:`groundup.nn.fused` (the definitions they
+equal are in :mod:`groundup.nn.functional`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from groundup.nn import functional as F
+from groundup.nn import fused as F
 from groundup.nn import init
 from groundup.nn.module import Module, Parameter
 from groundup.tensor import Tensor

@@ -2,8 +2,9 @@
 
 Reading order: :mod:`.backend` (the array module), :mod:`.tensor` (Tensor, Function, the
 backward pass, constructors), :mod:`.ops` (the primitive ops, forward and backward side by
-side), :mod:`.gradcheck` (the numerical second opinion). The fused ops (softmax,
-cross_entropy, layer_norm, attention ...) are in :mod:`groundup.nn.functional`.
+side), :mod:`.gradcheck` (the numerical second opinion). The functions built on them
+(softmax, cross_entropy, layer_norm, attention ...) are in :mod:`groundup.nn.functional`,
+and their fused kernels in :mod:`groundup.nn.fused`.
 """
 
 import sys as _sys

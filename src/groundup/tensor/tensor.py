@@ -8,8 +8,9 @@ inputs (``parents``), so the whole computation is a graph that ``backward()`` wa
 loss back to the leaves, in reverse topological order.
 
 This module holds the machinery: grad mode, the ``Function`` base, ``Tensor`` itself, the
-backward pass and the constructors. The primitive ops live in :mod:`groundup.tensor.ops`,
-the fused ones in :mod:`groundup.nn.functional`.
+backward pass and the constructors. The primitive ops live in :mod:`groundup.tensor.ops`;
+the functions composed from them in :mod:`groundup.nn.functional`, their fused kernels in
+:mod:`groundup.nn.fused`.
 """
 
 from __future__ import annotations

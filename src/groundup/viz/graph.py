@@ -38,14 +38,17 @@ def draw_graph(value: Value, rankdir: str = "LR", fmt: str = "svg") -> Any:
         raise ImportError("draw_graph needs graphviz: pip install 'groundup[viz]'") from err
 
     dot = graphviz.Digraph(format=fmt, graph_attr={"rankdir": rankdir})
-    for node in topological_order(value):
-        uid = str(id(node))
+    order = topological_order(value)
+    # names by position in the order, not id(): the same graph draws the same file each run
+    name = {id(node): f"v{i}" for i, node in enumerate(order)}
+    for node in order:
+        uid = name[id(node)]
         dot.node(uid, label=_record(node), shape="record")
         if node._op:
             dot.node(uid + node._op, label=node._op, shape="ellipse", width="0.3", height="0.3")
             dot.edge(uid + node._op, uid)
         for child in node._prev:
-            dot.edge(str(id(child)), uid + node._op)
+            dot.edge(name[id(child)], uid + node._op)
     return dot
 
 

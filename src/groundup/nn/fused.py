@@ -1,0 +1,583 @@
+"""The fast tier: the functions of :mod:`groundup.nn.functional`, each as one fused kernel.
+
+:mod:`groundup.nn.functional` composes each function from primitive ops, the definition to
+read. Here the same function is one :class:`~groundup.tensor.Function`: the forward does the
+maths in as few passes over memory as it can (in place where it may), and the backward is
+derived by hand, so training skips the graph of small steps. Read each as: the formula, the
+forward, and the derivative right below it. ``tests/nn/test_functional.py`` checks that every
+function here equals its definition there, values and gradients, in float64; the layers and
+models call these. Arguments are checked by the same helpers as the definitions'.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from groundup.nn.functional import (
+    attention_dropout,
+    attention_inputs,
+    check_batch_norm,
+    check_cross_entropy,
+    check_dropout,
+    check_embedding,
+    check_float,
+    check_gelu,
+    check_layer_norm,
+    check_linear,
+    dropout_mask,
+    one_hot,
+    relu,
+    tanh,
+    update_running_stats,
+)
+from groundup.tensor.backend import xp
+from groundup.tensor.ops import reshaped, unbroadcast
+from groundup.tensor.tensor import Function, Tensor
+
+__all__ = [
+    "batch_norm",
+    "cross_entropy",
+    "dropout",
+    "embedding",
+    "gelu",
+    "layer_norm",
+    "linear",
+    "log_softmax",
+    "one_hot",
+    "relu",
+    "scaled_dot_product_attention",
+    "softmax",
+    "tanh",
+]
+
+
+# ---------------------------------------------------------------- fast row reductions
+# NumPy reduces a short contiguous last axis one row at a time (a loop call per row); a
+# matrix-vector product with a vector of ones does all rows in one BLAS call instead.
+
+
+def _row_sum(a: Any) -> Any:
+    """Sum over the last axis, keeping it: ``a.sum(-1, keepdims=True)``, via one GEMV."""
+    n = a.shape[-1]
+    return (a.reshape(-1, n) @ xp.ones(n, dtype=a.dtype)).reshape(*a.shape[:-1], 1)
+
+
+def _row_dot(a: Any, b: Any) -> Any:
+    """``(a * b).sum(-1, keepdims=True)`` without materialising ``a * b``."""
+    if hasattr(xp, "vecdot"):  # NumPy >= 2.0
+        return xp.vecdot(a, b)[..., None]
+    return xp.einsum("...i,...i->...", a, b)[..., None]
+
+
+# exp(x) overflows float32 above ~88 and loses all precision below ~-87
+_SAFE_RANGE = 80.0
+
+
+def _global_shift(x: Any) -> Any:
+    """One number to subtract from every row before exp, or None.
+
+    Softmax subtracts each row's max so that exp cannot overflow. When every entry lies
+    within 80 of the global max M, M serves every row (exp(x - M) <= 1, and no row
+    underflows to all zeros), and two global reductions are far cheaper than a per-row max.
+    None when the range is wider (huge logits, a -inf mask, nan).
+    """
+    hi, lo = x.max(), x.min()
+    return hi if hi - lo < _SAFE_RANGE else None
+
+
+def _softmax_last(x: Any) -> Any:
+    """Softmax over the last axis of a float array, as a new array."""
+    shift = _global_shift(x)
+    y = x - (shift if shift is not None else x.max(axis=-1, keepdims=True))
+    xp.exp(y, out=y)
+    y *= 1.0 / _row_sum(y)
+    return y
+
+
+# ================================================================ activations
+
+
+class GELU(Function):
+    """GELU, tanh approximation (GPT-2): 0.5 x (1 + tanh(z/2)), z = 2c (x + 0.044715 x^3).
+
+    Computed as x * sigmoid(z), the same function (0.5 (1 + tanh(z/2)) = sigmoid(z)): one
+    exp is cheaper than NumPy's tanh. With s = sigmoid(z) and c = sqrt(2/pi):
+    d/dx = s + x s (1 - s) dz/dx, dz/dx = 2c (1 + 3 * 0.044715 x^2).
+    """
+
+    C = math.sqrt(2.0 / math.pi)
+    K = 0.044715
+
+    def forward(self, x: Any) -> Any:
+        s = x * x  # s = sigmoid(z), computed in place
+        s *= -2 * self.C * self.K
+        s -= 2 * self.C
+        s *= x  # -z
+        with xp.errstate(over="ignore"):  # e^-z = inf for very negative x: s = 0, right
+            xp.exp(s, out=s)
+        s += 1
+        xp.reciprocal(s, out=s)
+        self.x, self.s = x, s
+        return x * s
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        x, s = self.x, self.s
+        d = x * x
+        d *= 6 * self.C * self.K
+        d += 2 * self.C
+        d *= x  # x dz/dx
+        s1 = 1 - s
+        s1 *= s
+        d *= s1  # x s (1 - s) dz/dx
+        d += s
+        d *= grad
+        return (d,)
+
+
+def gelu(x: Tensor, approximate: str = "tanh") -> Tensor:
+    """GELU activation; only GPT-2's tanh approximation is provided (NumPy has no erf)."""
+    check_gelu(approximate)
+    return GELU.apply(x)
+
+
+# ================================================================ softmax family
+
+
+class Softmax(Function):
+    """softmax(x)_i = e^(x_i - m) / sum_j e^(x_j - m), m = max_j x_j.
+
+    Subtracting the row max first keeps e^x from overflowing; the result is unchanged.
+    Backward: dx = y * (g - sum(g * y)).
+    """
+
+    def forward(self, x: Any, dim: int) -> Any:
+        last = dim in (-1, x.ndim - 1)
+        y = _softmax_last(x if last else xp.moveaxis(x, dim, -1))
+        y = y if last else xp.moveaxis(y, -1, dim)
+        self.y, self.dim = y, dim
+        return y
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        y = self.y
+        if self.dim in (-1, y.ndim - 1):
+            s = _row_dot(grad, y)
+        else:
+            s = (grad * y).sum(axis=self.dim, keepdims=True)
+        dx = grad - s
+        dx *= y
+        return (dx,)
+
+
+def softmax(x: Tensor, dim: int = -1) -> Tensor:
+    check_float(x, "softmax")
+    return Softmax.apply(x, dim=dim)
+
+
+class LogSoftmax(Function):
+    """log_softmax(x) = x - m - log(sum e^(x - m)): the log-sum-exp trick, never log(0).
+
+    Backward: dx = g - softmax(x) * sum(g).
+    """
+
+    def forward(self, x: Any, dim: int) -> Any:
+        shifted = x - x.max(axis=dim, keepdims=True)
+        lse = xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+        shifted -= lse
+        self.out, self.dim = shifted, dim
+        return shifted
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        dx = xp.exp(self.out)
+        dx *= grad.sum(axis=self.dim, keepdims=True)
+        xp.subtract(grad, dx, out=dx)
+        return (dx,)
+
+
+def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
+    check_float(x, "log_softmax")
+    return LogSoftmax.apply(x, dim=dim)
+
+
+class CrossEntropy(Function):
+    """Mean (or sum, or per-row) of -log softmax(logits)[target], classes in the last dim.
+
+    Backward per row: softmax(logits) - one_hot(target), times the row's weight (1/count
+    for "mean"; 0 for ignored rows).
+    """
+
+    def forward(self, logits: Any, targets: Any, ignore_index: Any, reduction: str) -> Any:
+        C = logits.shape[-1]
+        x = logits.reshape(-1, C)
+        t = targets.reshape(-1)
+        rows = xp.arange(t.shape[0])
+        valid = None if ignore_index is None else t != ignore_index
+        if valid is not None:
+            t = xp.where(valid, t, 0)  # any class will do for an ignored row; masked below
+        e = x - x.max(axis=1, keepdims=True)  # shifted logits
+        picked = e[rows, t]
+        xp.exp(e, out=e)
+        sumexp = e.sum(axis=1)
+        losses = xp.log(sumexp)
+        losses -= picked  # -log p_target = log sum e^z - z_target
+        if valid is not None:
+            losses *= valid
+        count = t.shape[0] if valid is None else int(valid.sum())
+        self.e, self.sumexp, self.t, self.rows, self.valid = e, sumexp, t, rows, valid
+        self.shape, self.count, self.reduction = logits.shape, count, reduction
+        if reduction == "none":
+            return losses.reshape(targets.shape)
+        total = losses.sum()
+        if reduction == "sum":
+            return total
+        return total / count if count else xp.asarray(xp.nan, dtype=logits.dtype)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        if self.reduction == "none":
+            w = grad.reshape(-1)
+        else:
+            # every row ignored: the mean is nan (0/0, as PyTorch), but no row pulls on the
+            # logits, so the gradient is 0, not nan that would poison the parameters
+            count = self.count if self.count else 1
+            scale = grad / count if self.reduction == "mean" else grad
+            w = xp.full(self.t.shape[0], scale, dtype=self.e.dtype)
+        if self.valid is not None:
+            w = w * self.valid
+        dx = self.e * (w / self.sumexp)[:, None]  # softmax * weight
+        dx[self.rows, self.t] -= w  # - one_hot * weight
+        return (reshaped(dx, self.shape),)
+
+
+def cross_entropy(
+    logits: Tensor, targets: Any, ignore_index: int | None = None, reduction: str = "mean"
+) -> Tensor:
+    """Cross-entropy of ``logits`` (..., C) against integer ``targets`` (...).
+
+    Args:
+        logits: (N, C) or (B, T, C); the class dimension is the last one.
+        targets: class indices, a Tensor or int array shaped like ``logits`` minus the last dim.
+        ignore_index: a target value whose rows count neither in the loss nor the mean.
+        reduction: "mean" (over counted rows), "sum" or "none" (per row, 0 where ignored).
+    """
+    t = check_cross_entropy(logits, targets, ignore_index, reduction)
+    return CrossEntropy.apply(logits, ignore_index=ignore_index, reduction=reduction, targets=t)
+
+
+# ================================================================ normalisation
+
+
+class LayerNorm(Function):
+    """y = (x - mean) / sqrt(var + eps) * w + b, statistics over the trailing dims.
+
+    Biased variance (divide by N), as PyTorch. Backward with xhat the normalised input:
+    dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = g * w.
+    """
+
+    def forward(self, x: Any, weight: Any = None, bias: Any = None, *, n: int, eps: float) -> Any:
+        self.shape = x.shape
+        x2 = x.reshape(-1, n)  # rows to normalise, each of n numbers
+        xhat = x2 - _row_sum(x2) * (1.0 / n)
+        var = _row_dot(xhat, xhat) * (1.0 / n)
+        rstd = (1.0 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
+        xhat *= rstd
+        self.xhat, self.rstd, self.weight = xhat, rstd, weight
+        y = xhat * weight.reshape(-1) if weight is not None else xhat.copy()
+        if bias is not None:
+            y += bias.reshape(-1)
+        return y.reshape(x.shape)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        xhat, rstd, w = self.xhat, self.rstd, self.weight
+        parents = self.parents
+        n = xhat.shape[1]
+        g2 = grad.reshape(-1, n)
+        w1 = w.reshape(-1) if w is not None else xp.ones(n, dtype=xhat.dtype)
+        gx = gw = gb = None
+        gxhat = g2 * xhat  # serves dw (column sums) and mean(dxhat * xhat) (row sums)
+        if len(parents) > 1 and parents[1].requires_grad:  # type: ignore[arg-type, index]
+            gw = reshaped(xp.ones(g2.shape[0], dtype=g2.dtype) @ gxhat, w.shape)
+        if len(parents) > 2 and parents[2].requires_grad:  # type: ignore[arg-type, index]
+            gb = reshaped(xp.ones(g2.shape[0], dtype=g2.dtype) @ g2, w.shape)
+        if parents[0].requires_grad:  # type: ignore[index]
+            m1 = (g2 @ w1)[:, None] * (1.0 / n)  # mean(dxhat), dxhat = g * w
+            m2 = (gxhat @ w1)[:, None] * (1.0 / n)  # mean(dxhat * xhat)
+            t = xhat * m2
+            t += m1
+            dx = g2 * w1 if w is not None else g2.copy()
+            dx -= t
+            dx *= rstd
+            gx = reshaped(dx, self.shape)
+        return (gx, gw, gb)[: len(parents)]  # type: ignore[arg-type]
+
+
+def layer_norm(
+    x: Tensor,
+    normalized_shape: int | Sequence[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each sample over its last ``len(normalized_shape)`` dims (LayerNorm)."""
+    shape = check_layer_norm(x, normalized_shape)
+    n = math.prod(shape)
+    if weight is None and bias is not None:
+        weight = Tensor._wrap(xp.ones(shape, dtype=x.dtype))
+    inputs = [t for t in (x, weight, bias) if t is not None]
+    return LayerNorm.apply(*inputs, n=n, eps=eps)
+
+
+class BatchNorm(Function):
+    """Batch normalisation over (N, C) or (N, C, L): statistics per channel C.
+
+    Training uses the batch's statistics (biased variance in the normalisation) and
+    backpropagates through them like layer_norm; evaluation uses fixed running statistics,
+    so y is an affine function of x there.
+    """
+
+    def forward(
+        self,
+        x: Any,
+        weight: Any = None,
+        bias: Any = None,
+        *,
+        axes: tuple[int, ...],
+        mean: Any,
+        var: Any,
+        eps: float,
+        batch_stats: bool,
+    ) -> Any:
+        shape = [1] * x.ndim
+        shape[1] = x.shape[1]  # (1, C) or (1, C, 1): broadcasts along the channel dim
+        self.axes, self.cshape, self.batch_stats = axes, tuple(shape), batch_stats
+        rstd = (1.0 / xp.sqrt(var + eps)).astype(x.dtype, copy=False).reshape(shape)
+        xhat = x - mean.astype(x.dtype, copy=False).reshape(shape)
+        xhat *= rstd
+        self.xhat, self.rstd, self.weight = xhat, rstd, weight
+        y = xhat * weight.reshape(shape) if weight is not None else xhat.copy()
+        if bias is not None:
+            y += bias.reshape(shape)
+        return y
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        xhat, rstd, w, axes = self.xhat, self.rstd, self.weight, self.axes
+        parents = self.parents
+        gw = gb = gx = None
+        if len(parents) > 1 and parents[1].requires_grad:  # type: ignore[arg-type, index]
+            gw = (grad * xhat).sum(axis=axes)
+        if len(parents) > 2 and parents[2].requires_grad:  # type: ignore[arg-type, index]
+            gb = grad.sum(axis=axes)
+        if parents[0].requires_grad:  # type: ignore[index]
+            dxhat = grad * w.reshape(self.cshape) if w is not None else grad.copy()
+            if self.batch_stats:
+                m1 = dxhat.mean(axis=axes, keepdims=True)
+                m2 = (dxhat * xhat).mean(axis=axes, keepdims=True)
+                dxhat -= m1
+                dxhat -= xhat * m2
+            dxhat *= rstd
+            gx = dxhat
+        return (gx, gw, gb)[: len(parents)]  # type: ignore[arg-type]
+
+
+def batch_norm(
+    x: Tensor,
+    running_mean: Any,
+    running_var: Any,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Batch normalisation, PyTorch's ``F.batch_norm``.
+
+    In training the batch statistics normalise ``x`` and the running ones (arrays or Tensors,
+    updated in place) move toward them: ``r = (1 - momentum) r + momentum * batch``, the
+    running variance taking the unbiased (N - 1) batch variance, as PyTorch does.
+    """
+    axes, _ = check_batch_norm(x, running_mean, running_var, training)
+    if training:
+        mean, var = update_running_stats(x.data, running_mean, running_var, momentum, axes)
+    else:
+        mean = running_mean.data if isinstance(running_mean, Tensor) else running_mean
+        var = running_var.data if isinstance(running_var, Tensor) else running_var
+    if weight is None and bias is not None:
+        weight = Tensor._wrap(xp.ones(x.shape[1], dtype=x.dtype))
+    inputs = [t for t in (x, weight, bias) if t is not None]
+    return BatchNorm.apply(*inputs, axes=axes, mean=mean, var=var, eps=eps, batch_stats=training)
+
+
+# ================================================================ linear and embedding
+
+
+class Linear(Function):
+    """y = x W^T + b with W (out, in), as PyTorch's ``F.linear``; rows of x in one GEMM.
+
+    Backward: dx = g W, dW = g^T x, db = sum of g over the rows.
+    """
+
+    def forward(self, x: Any, weight: Any, bias: Any = None) -> Any:
+        x2 = x.reshape(-1, x.shape[-1])  # (..., in) -> (rows, in)
+        y = x2 @ weight.T
+        if bias is not None:
+            y += bias
+        self.x2, self.weight, self.shape = x2, weight, x.shape
+        return y.reshape(*x.shape[:-1], weight.shape[0])
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        g2 = grad.reshape(-1, grad.shape[-1])  # (rows, out)
+        parents = self.parents
+        assert parents is not None  # set by apply before backward can run
+        gx = reshaped(g2 @ self.weight, self.shape) if parents[0].requires_grad else None
+        gw = g2.T @ self.x2 if parents[1].requires_grad else None
+        gb = None
+        if len(parents) > 2 and parents[2].requires_grad:
+            gb = xp.ones(g2.shape[0], dtype=g2.dtype) @ g2  # column sums, one GEMV
+        return (gx, gw, gb)[: len(parents)]
+
+    def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
+        return (
+            f"linear: input {shapes[0]} @ weight {shapes[1]}^T: input features "
+            f"{shapes[0][-1]} and weight in_features {shapes[1][-1]} differ"
+            + (f", or bias {shapes[2]} does not fit" if len(shapes) > 2 else "")
+        )
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x @ weight.T + bias, weight shaped (out_features, in_features)."""
+    check_linear(x, weight, bias)
+    if bias is None:
+        return Linear.apply(x, weight)
+    return Linear.apply(x, weight, bias)
+
+
+class Embedding(Function):
+    """Rows of ``weight`` picked by integer ids: ``weight[idx]``.
+
+    Backward scatter-adds each output row's gradient into the row it came from; an id that
+    appears twice collects both.
+    """
+
+    def forward(self, weight: Any, idx: Any) -> Any:
+        self.idx, self.wshape = idx, weight.shape
+        return weight[idx]
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        V, D = self.wshape
+        out = xp.zeros(V * D, dtype=grad.dtype)
+        # scatter-add on the flat view: NumPy's ufunc.at is fast in 1-D, ~10x slower on rows
+        flat = (self.idx.reshape(-1, 1) * D + xp.arange(D)).reshape(-1)  # entry ids
+        xp.add.at(out, flat, grad.reshape(-1))
+        return (out.reshape(V, D),)
+
+
+def embedding(idx: Any, weight: Tensor) -> Tensor:
+    """Look up ``weight`` (num_embeddings, dim) rows for integer ``idx`` of any shape."""
+    return Embedding.apply(weight, idx=check_embedding(idx, weight))
+
+
+# ================================================================ dropout
+
+
+class Dropout(Function):
+    def forward(self, x: Any, mask: Any) -> Any:
+        self.mask = mask
+        return x * mask
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        return (grad * self.mask,)
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Any = None) -> Tensor:
+    """Zero each entry with probability ``p`` in training, scaling the rest by 1/(1-p).
+
+    ``generator``: a ``numpy.random.Generator`` (pass the same one every step), an int seed
+    (the same mask every call) or None (fresh randomness).
+    """
+    check_dropout(p)
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    return Dropout.apply(x, mask=dropout_mask(x.shape, p, x.dtype, generator))
+
+
+# ================================================================ attention
+
+
+class Attention(Function):
+    """softmax(q k^T * scale + mask) v over (..., T, D) inputs, forward and backward fused.
+
+    Backward, with A the attention weights and P = dropout(A):
+    dv = P^T g; dP = g v^T; dA = dropout'(dP); dS = A * (dA - sum(dA * A)) (softmax);
+    dq = dS k * scale; dk = dS^T q * scale.
+    """
+
+    def forward(
+        self, q: Any, k: Any, v: Any, *, mask: Any, additive: Any, scale: float, drop: Any
+    ) -> Any:
+        att = q @ xp.swapaxes(k, -1, -2)  # (..., T, S)
+        att *= scale
+        if additive is not None:
+            att += additive
+        shift = _global_shift(att)  # before masking: -inf entries would rule it out
+        if shift is not None:
+            att -= shift
+        if mask is not None:  # True where attention is NOT allowed
+            xp.copyto(att, -xp.inf, where=mask)
+        if shift is None:  # the max of each row's allowed entries
+            att -= att.max(axis=-1, keepdims=True)
+        xp.exp(att, out=att)
+        att *= 1.0 / _row_sum(att)
+        p = att if drop is None else att * drop
+        self.q, self.k, self.v, self.scale = q, k, v, scale
+        self.att, self.p, self.drop = att, p, drop
+        return p @ v
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        q, k, v, att, p = self.q, self.k, self.v, self.att, self.p
+        pq, pk, pv = self.parents  # type: ignore[misc]
+        gv = unbroadcast(xp.swapaxes(p, -1, -2) @ grad, v.shape) if pv.requires_grad else None
+        gq = gk = None
+        if pq.requires_grad or pk.requires_grad:
+            ds = grad @ xp.swapaxes(v, -1, -2)  # dP
+            if self.drop is not None:
+                ds *= self.drop
+            ds -= _row_dot(ds, att)
+            ds *= att
+            ds *= self.scale
+            if pq.requires_grad:
+                gq = unbroadcast(ds @ k, q.shape)
+            if pk.requires_grad:
+                gk = unbroadcast(xp.swapaxes(ds, -1, -2) @ q, k.shape)
+        return gq, gk, gv
+
+    def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
+        return (
+            f"scaled_dot_product_attention: q {shapes[0]}, k {shapes[1]}, v {shapes[2]} "
+            f"do not fit (..., T, D), (..., S, D), (..., S, Dv): {error}"
+        )
+
+
+def scaled_dot_product_attention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    attn_mask: Any = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    generator: Any = None,
+) -> Tensor:
+    """Attention as PyTorch's ``F.scaled_dot_product_attention``, inputs (B, H, T, D).
+
+    Args:
+        attn_mask: boolean (True = may attend, PyTorch's convention) or float (added to
+            the scores), broadcasting to (..., T, S).
+        dropout_p: dropout on the attention weights (pass 0.0 in evaluation).
+        is_causal: position t attends to positions <= t only.
+        scale: defaults to 1/sqrt(D).
+    """
+    mask, additive, s = attention_inputs(q, k, attn_mask, is_causal, scale)
+    drop = attention_dropout(q, k, dropout_p, generator) if dropout_p > 0.0 else None
+    return Attention.apply(q, k, v, mask=mask, additive=additive, scale=s, drop=drop)
