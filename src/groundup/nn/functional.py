@@ -20,7 +20,8 @@ from functools import lru_cache
 from typing import Any
 
 from groundup.tensor.backend import xp
-from groundup.tensor.tensor import Tensor, _rng
+from groundup.tensor.creation import _rng
+from groundup.tensor.tensor import Tensor
 
 __all__ = [
     "batch_norm",
@@ -126,9 +127,12 @@ def layer_norm(
     ``len(normalized_shape)`` dims; biased variance (divide by N), as PyTorch."""
     shape = check_layer_norm(x, normalized_shape)
     dims = tuple(range(-len(shape), 0))
-    mean = x.mean(dim=dims, keepdim=True)
-    var = x.var(dim=dims, keepdim=True, correction=0)
-    y = (x - mean) / (var + eps).sqrt()
+    xc = x - x.mean(dim=dims, keepdim=True)
+    # centre once more: when a row's entries are close, the mean's own rounding (float32)
+    # dominates x - mean; the second mean is that error, and subtracting it is exact maths
+    xc = xc - xc.mean(dim=dims, keepdim=True)
+    var = (xc * xc).mean(dim=dims, keepdim=True)
+    y = xc / (var + eps).sqrt()
     if weight is not None:
         y = y * weight
     return y + bias if bias is not None else y

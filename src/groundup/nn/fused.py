@@ -33,8 +33,9 @@ from groundup.nn.functional import (
     update_running_stats,
 )
 from groundup.tensor.backend import xp
+from groundup.tensor.function import Function
 from groundup.tensor.ops import reshaped, unbroadcast
-from groundup.tensor.tensor import Function, Tensor
+from groundup.tensor.tensor import Tensor
 
 __all__ = [
     "batch_norm",
@@ -278,6 +279,7 @@ class LayerNorm(Function):
         self.shape = x.shape
         x2 = x.reshape(-1, n)  # rows to normalise, each of n numbers
         xhat = x2 - _row_sum(x2) * (1.0 / n)
+        xhat -= _row_sum(xhat) * (1.0 / n)  # the float32 mean's rounding (close entries)
         var = _row_dot(xhat, xhat) * (1.0 / n)
         rstd = (1.0 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
         xhat *= rstd

@@ -1,8 +1,9 @@
 """The tensor autograd engine on NumPy: stages 2-4 (bigram, MLP, GPT) run on it.
 
-Reading order: :mod:`.backend` (the array module), :mod:`.tensor` (Tensor, Function, the
-backward pass, constructors), :mod:`.ops` (the primitive ops, forward and backward side by
-side), :mod:`.gradcheck` (the numerical second opinion). The functions built on them
+Reading order: :mod:`.backend` (the array module), :mod:`.function` (grad mode, the
+``Function`` node, the backward pass), :mod:`.ops` (the primitive ops, forward and backward
+side by side), :mod:`.tensor` (``Tensor``: each method one op), :mod:`.creation` (the
+constructors), :mod:`.gradcheck` (the numerical second opinion). The functions built on them
 (softmax, cross_entropy, layer_norm, attention ...) are in :mod:`groundup.nn.functional`,
 and their fused kernels in :mod:`groundup.nn.fused`.
 """
@@ -11,21 +12,10 @@ import sys as _sys
 import types as _types
 
 from groundup.tensor import backend
+from groundup.tensor.creation import arange, cat, ones, randn, stack, tensor, where, zeros
+from groundup.tensor.function import Function, is_grad_enabled, no_grad
 from groundup.tensor.gradcheck import gradcheck
-from groundup.tensor.tensor import (
-    Function,
-    Tensor,
-    arange,
-    cat,
-    is_grad_enabled,
-    no_grad,
-    ones,
-    randn,
-    stack,
-    tensor,
-    where,
-    zeros,
-)
+from groundup.tensor.tensor import Tensor
 
 __all__ = [
     "Function",

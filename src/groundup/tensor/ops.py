@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from groundup.tensor.backend import xp
-from groundup.tensor.tensor import Function, SliceGrad
+from groundup.tensor.function import Function, SliceGrad
 
 
 def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:

@@ -7,8 +7,10 @@ op at a time). The output Tensor points at that Function (``_ctx``), and the Fun
 inputs (``parents``), so the whole computation is a graph that ``backward()`` walks from the
 loss back to the leaves, in reverse topological order.
 
-This module holds the machinery: grad mode, the ``Function`` base, ``Tensor`` itself, the
-backward pass and the constructors. The primitive ops live in :mod:`groundup.tensor.ops`;
+This module holds ``Tensor`` itself: its attributes, its methods (each a call of one op) and
+``backward()``. The graph machinery (grad mode, ``Function``, the backward pass) is in
+:mod:`groundup.tensor.function`, the constructors in :mod:`groundup.tensor.creation`, and
+the primitive ops in :mod:`groundup.tensor.ops`;
 the functions composed from them in :mod:`groundup.nn.functional`, their fused kernels in
 :mod:`groundup.nn.fused`.
 """
@@ -20,98 +22,9 @@ from collections import namedtuple
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from groundup.tensor import ops
 from groundup.tensor.backend import default_float, to_dtype, xp
-
-# ---------------------------------------------------------------- grad mode
-
-_grad_enabled = True
-
-
-def is_grad_enabled() -> bool:
-    """Whether new ops record the graph (False inside ``with no_grad():``)."""
-    return _grad_enabled
-
-
-class no_grad:
-    """Context manager (and decorator) that stops recording the graph.
-
-    Inside it ops are plain NumPy computations: no ``Function`` is kept and outputs have
-    ``requires_grad=False``. Use it for evaluation, sampling and optimizer updates.
-
-    >>> with no_grad():
-    ...     y = x * 2          # y.requires_grad is False
-    """
-
-    def __enter__(self) -> None:
-        global _grad_enabled
-        self.prev = _grad_enabled
-        _grad_enabled = False
-
-    def __exit__(self, *exc: object) -> None:
-        global _grad_enabled
-        _grad_enabled = self.prev
-
-    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with no_grad():
-                return fn(*args, **kwargs)
-
-        wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
-        return wrapper
-
-
-# ---------------------------------------------------------------- Function
-
-
-class Function:
-    """One node of the graph: an op's forward and backward, side by side.
-
-    A subclass writes ``forward(self, *arrays, **params) -> array`` (saving on ``self``
-    what backward needs) and ``backward(self, grad) -> tuple`` (one gradient per input, or
-    None for an input that needs none). ``Op.apply(*tensors, **params)`` runs forward and,
-    when any input requires grad, links the output into the graph.
-    """
-
-    parents: tuple[Tensor, ...] | None = None  # None once backward has released the node
-
-    def forward(self, *args: Any, **params: Any) -> Any:
-        raise NotImplementedError
-
-    def backward(self, grad: Any) -> tuple[Any, ...]:
-        raise NotImplementedError
-
-    @classmethod
-    def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
-        ctx = cls()
-        try:
-            data = ctx.forward(*[t.data for t in inputs], **params)
-        except ValueError as e:  # numpy's shape errors, reworded to name the op and shapes
-            raise ValueError(ctx.shape_error([t.shape for t in inputs], e)) from None
-        if not isinstance(data, xp.ndarray):  # NumPy reduces a 0-d result to a scalar
-            data = xp.asarray(data)
-        out = _new_tensor(Tensor)
-        out.data = data
-        out.grad = None
-        out._retain = False
-        if _grad_enabled:
-            for t in inputs:
-                if t.requires_grad:
-                    ctx.parents = inputs
-                    out.requires_grad = True
-                    out._ctx = ctx
-                    return out
-        out.requires_grad = False
-        out._ctx = None
-        return out
-
-    def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
-        joined = " and ".join(str(s) for s in shapes)
-        return f"{type(self).__name__.lower()}: shapes {joined}: {error}"
-
-    def release(self) -> None:
-        """Drop saved arrays and the links to the inputs (backward's ``retain_graph=False``)."""
-        vars(self).clear()
-
+from groundup.tensor.function import Function, run_backward
 
 _new_tensor = object.__new__
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
@@ -536,19 +449,7 @@ class Tensor:
                 raise ValueError(
                     f"backward: grad has shape {grad.shape}, expected {self.data.shape}"
                 )
-        owned: set[int] = set()  # ids of tensors whose .grad array is ours alone (safe to +=)
-        _accumulate(self, grad, owned, fresh=False)
-        for t in _topological_order(self):
-            ctx = t._ctx
-            grads = ctx.backward(t.grad)  # type: ignore[union-attr]
-            for parent, g in zip(ctx.parents, grads, strict=True):  # type: ignore[union-attr, arg-type]
-                if g is not None and parent.requires_grad:
-                    fresh = not retain_graph and _is_fresh(g, t.grad, grads)
-                    _accumulate(parent, g, owned, fresh)
-            if not retain_graph:
-                ctx.release()  # type: ignore[union-attr]
-            if not t._retain:
-                t.grad = None  # a non-leaf's gradient is done with (PyTorch frees it too)
+        run_backward(self, grad, retain_graph)
 
     @staticmethod
     def _wrap(data: Any) -> Tensor:
@@ -560,191 +461,3 @@ class Tensor:
         out._ctx = None
         out._retain = False
         return out
-
-
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Non-leaf tensors from ``root`` back to the leaves, each after all its consumers.
-
-    Iterative depth-first search (a recursive one overflows on a 100,000-op chain).
-    """
-    order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
-    while stack:
-        t, children_done = stack.pop()
-        if children_done:
-            order.append(t)
-            continue
-        if id(t) in visited:
-            continue
-        visited.add(id(t))
-        ctx = t._ctx
-        if ctx is None:
-            continue
-        if ctx.parents is None:
-            raise RuntimeError(
-                f"backward: the graph through {type(ctx).__name__} was already freed by an "
-                "earlier backward(); call backward(retain_graph=True) the first time to "
-                "backpropagate twice"
-            )
-        stack.append((t, True))
-        for p in ctx.parents:
-            if p.requires_grad and p._ctx is not None and id(p) not in visited:
-                stack.append((p, False))
-    order.reverse()
-    return order
-
-
-class SliceGrad:
-    """The gradient of ``t[index]`` (a basic index), for the engine to add into ``t.grad``.
-
-    ``q, k, v = qkv[0], qkv[1], qkv[2]`` would otherwise give three full-size gradients,
-    mostly zeros, and two full-size additions; this way each slice is added where it belongs.
-    """
-
-    __slots__ = ("index", "grad")
-
-    def __init__(self, index: Any, grad: Any) -> None:
-        self.index, self.grad = index, grad
-
-
-def _is_fresh(g: Any, incoming: Any, grads: tuple[Any, ...]) -> bool:
-    """Whether backward made ``g`` just now for this one input, so it may be adopted as is.
-
-    Not a view (``g.base``), not the gradient that came in (``Add`` passes it on to both
-    inputs), not returned twice. Adopting saves a copy per leaf and an allocation per sum.
-    """
-    if type(g) is not xp.ndarray or g.base is not None or g is incoming:
-        return False
-    return len(grads) == 1 or sum(x is g for x in grads) == 1
-
-
-def _accumulate(t: Tensor, g: Any, owned: set[int], fresh: bool) -> None:
-    """Add ``g`` into ``t.grad``; in place once we own the array, never into a shared one."""
-    if type(g) is SliceGrad:
-        if t.grad is None:
-            t.grad = xp.zeros(t.data.shape, dtype=t.data.dtype)
-            t.grad[g.index] = g.grad
-            owned.add(id(t))
-            return
-        if id(t) not in owned and t._ctx is not None:
-            t.grad = t.grad.copy()
-            owned.add(id(t))
-        t.grad[g.index] += g.grad
-        return
-    if g.shape != t.data.shape:
-        raise RuntimeError(
-            f"backward of {t.op or 'a leaf'}: gradient shape {g.shape} does not match the "
-            f"tensor's shape {t.data.shape} (a bug in an op's backward)"
-        )
-    if t.grad is None:
-        if fresh and g.dtype == t.data.dtype and g.flags.writeable:
-            t.grad = g
-            owned.add(id(t))
-        elif t._ctx is None:  # a leaf keeps its own writable copy (optimizers update it)
-            t.grad = xp.array(g, dtype=t.data.dtype)
-            owned.add(id(t))
-        else:  # an interior gradient may alias another; it is read, never written
-            t.grad = g
-    elif id(t) in owned or t._ctx is None:
-        t.grad += g
-    else:
-        t.grad = t.grad + g
-        owned.add(id(t))
-
-
-# ---------------------------------------------------------------- constructors
-
-
-def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    """``groundup.tensor([1.0, 2.0])``: same as ``Tensor(...)``, PyTorch's spelling."""
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
-
-
-def _rng(generator: Any) -> Any:
-    """An int seed, a ``numpy.random.Generator`` or None (a fresh unseeded one)."""
-    if generator is None or isinstance(generator, (int, xp.integer)):
-        return xp.random.default_rng(generator)
-    if isinstance(generator, xp.random.Generator):
-        return generator
-    raise TypeError(
-        f"generator must be an int seed, a numpy.random.Generator or None, got {generator!r}"
-    )
-
-
-def _float_dtype(dtype: Any) -> Any:
-    return default_float if dtype is None else to_dtype(dtype)
-
-
-def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    data = xp.zeros(_as_shape(shape), dtype=_float_dtype(dtype))
-    return Tensor._wrap(data).requires_grad_(requires_grad)
-
-
-def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    data = xp.ones(_as_shape(shape), dtype=_float_dtype(dtype))
-    return Tensor._wrap(data).requires_grad_(requires_grad)
-
-
-def randn(
-    *shape: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None
-) -> Tensor:
-    """Standard normal samples from ``generator`` (int seed, Generator or None)."""
-    dt = _float_dtype(dtype)
-    data = _rng(generator).standard_normal(_as_shape(shape), dtype=xp.float64).astype(dt)
-    return Tensor._wrap(data).requires_grad_(requires_grad)
-
-
-def arange(
-    start: float,
-    end: float | None = None,
-    step: float = 1,
-    dtype: Any = None,
-    requires_grad: bool = False,
-) -> Tensor:
-    """``arange(5)`` -> [0, 1, 2, 3, 4]; integers give int64, floats float32."""
-    if end is None:
-        start, end = 0, start
-    dt = to_dtype(dtype)
-    if dt is None:
-        floats = any(isinstance(v, float) for v in (start, end, step))
-        dt = default_float if floats else xp.int64
-    return Tensor._wrap(xp.arange(start, end, step, dtype=dt)).requires_grad_(requires_grad)
-
-
-def _join_inputs(op: str, tensors: Sequence[Tensor], dim: int, new_dim: bool) -> list[Tensor]:
-    """Check what cat/stack get, so a mistake names the op, not a NumPy internal."""
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError(f"{op}: expected a non-empty sequence of tensors, got none")
-    for i, t in enumerate(tensors):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{op}: expected Tensors, got {type(t).__name__} at position {i}")
-    ndim = tensors[0].ndim + new_dim
-    if ndim == 0:
-        raise ValueError(f"{op}: 0-d tensors have no dim to join along; use stack")
-    if not -ndim <= dim < ndim:
-        raise IndexError(
-            f"{op}: dim {dim} is out of range for a {ndim}-d result (expected {-ndim}..{ndim - 1})"
-        )
-    return tensors
-
-
-def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    """Join tensors along an existing dimension."""
-    return ops.Cat.apply(*_join_inputs("cat", tensors, dim, new_dim=False), dim=dim)
-
-
-def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    """Join tensors along a new dimension."""
-    return ops.Stack.apply(*_join_inputs("stack", tensors, dim, new_dim=True), dim=dim)
-
-
-def where(condition: Any, a: Any, b: Any) -> Tensor:
-    """``a`` where ``condition`` is True, else ``b`` (all three broadcast)."""
-    cond = condition.data if isinstance(condition, Tensor) else xp.asarray(condition)
-    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(a)
-    return ops.Where.apply(like._lift(a), like._lift(b), condition=cond.astype(bool, copy=False))
-
-
-from groundup.tensor import ops  # noqa: E402  (ops subclass Function, defined above)

@@ -1,0 +1,103 @@
+"""Making tensors: ``tensor``, ``zeros``, ``ones``, ``randn``, ``arange``, ``cat``, ``stack``,
+``where``, as PyTorch spells them. Float data defaults to float32; randomness comes from a
+seed or a ``numpy.random.Generator``, never from global state."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from groundup.tensor import ops
+from groundup.tensor.backend import default_float, to_dtype, xp
+from groundup.tensor.tensor import Tensor, _as_shape
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    """``groundup.tensor([1.0, 2.0])``: same as ``Tensor(...)``, PyTorch's spelling."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def _rng(generator: Any) -> Any:
+    """An int seed, a ``numpy.random.Generator`` or None (a fresh unseeded one)."""
+    if generator is None or isinstance(generator, (int, xp.integer)):
+        return xp.random.default_rng(generator)
+    if isinstance(generator, xp.random.Generator):
+        return generator
+    raise TypeError(
+        f"generator must be an int seed, a numpy.random.Generator or None, got {generator!r}"
+    )
+
+
+def _float_dtype(dtype: Any) -> Any:
+    return default_float if dtype is None else to_dtype(dtype)
+
+
+def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    data = xp.zeros(_as_shape(shape), dtype=_float_dtype(dtype))
+    return Tensor._wrap(data).requires_grad_(requires_grad)
+
+
+def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    data = xp.ones(_as_shape(shape), dtype=_float_dtype(dtype))
+    return Tensor._wrap(data).requires_grad_(requires_grad)
+
+
+def randn(
+    *shape: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None
+) -> Tensor:
+    """Standard normal samples from ``generator`` (int seed, Generator or None)."""
+    dt = _float_dtype(dtype)
+    data = _rng(generator).standard_normal(_as_shape(shape), dtype=xp.float64).astype(dt)
+    return Tensor._wrap(data).requires_grad_(requires_grad)
+
+
+def arange(
+    start: float,
+    end: float | None = None,
+    step: float = 1,
+    dtype: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """``arange(5)`` -> [0, 1, 2, 3, 4]; integers give int64, floats float32."""
+    if end is None:
+        start, end = 0, start
+    dt = to_dtype(dtype)
+    if dt is None:
+        floats = any(isinstance(v, float) for v in (start, end, step))
+        dt = default_float if floats else xp.int64
+    return Tensor._wrap(xp.arange(start, end, step, dtype=dt)).requires_grad_(requires_grad)
+
+
+def _join_inputs(op: str, tensors: Sequence[Tensor], dim: int, new_dim: bool) -> list[Tensor]:
+    """Check what cat/stack get, so a mistake names the op, not a NumPy internal."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{op}: expected a non-empty sequence of tensors, got none")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: expected Tensors, got {type(t).__name__} at position {i}")
+    ndim = tensors[0].ndim + new_dim
+    if ndim == 0:
+        raise ValueError(f"{op}: 0-d tensors have no dim to join along; use stack")
+    if not -ndim <= dim < ndim:
+        raise IndexError(
+            f"{op}: dim {dim} is out of range for a {ndim}-d result (expected {-ndim}..{ndim - 1})"
+        )
+    return tensors
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors along an existing dimension."""
+    return ops.Cat.apply(*_join_inputs("cat", tensors, dim, new_dim=False), dim=dim)
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors along a new dimension."""
+    return ops.Stack.apply(*_join_inputs("stack", tensors, dim, new_dim=True), dim=dim)
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """``a`` where ``condition`` is True, else ``b`` (all three broadcast)."""
+    cond = condition.data if isinstance(condition, Tensor) else xp.asarray(condition)
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(a)
+    return ops.Where.apply(like._lift(a), like._lift(b), condition=cond.astype(bool, copy=False))

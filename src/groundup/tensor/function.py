@@ -1,0 +1,228 @@
+"""The graph of the tensor engine: grad mode, the ``Function`` node, and the backward pass.
+
+Every op on Tensors is a :class:`Function`: ``forward`` computes the output array and keeps
+what the derivative will need; ``backward`` turns the output's gradient into each input's
+(the chain rule, one op at a time). The output Tensor points at its Function (``_ctx``), and
+the Function at its inputs (``parents``), so a computation is a graph that
+:func:`run_backward` walks from the loss back to the leaves, in reverse topological order:
+stage 1's ``Value.backward()``, on arrays.
+
+The rest of this module is bookkeeping that makes that loop cheap and safe: a node's
+gradient array is adopted instead of copied when no one else holds it, added into in place
+only when it is ours alone, and the gradient of a slice is added into its slice of the
+parent's gradient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from groundup.tensor.backend import xp
+
+if TYPE_CHECKING:
+    from groundup.tensor.tensor import Tensor
+
+# ---------------------------------------------------------------- grad mode
+
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """Whether new ops record the graph (False inside ``with no_grad():``)."""
+    return _grad_enabled
+
+
+class no_grad:
+    """Context manager (and decorator) that stops recording the graph.
+
+    Inside it ops are plain NumPy computations: no ``Function`` is kept and outputs have
+    ``requires_grad=False``. Use it for evaluation, sampling and optimizer updates.
+
+    >>> with no_grad():
+    ...     y = x * 2          # y.requires_grad is False
+    """
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self.prev = _grad_enabled
+        _grad_enabled = False
+
+    def __exit__(self, *exc: object) -> None:
+        global _grad_enabled
+        _grad_enabled = self.prev
+
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with no_grad():
+                return fn(*args, **kwargs)
+
+        wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+        return wrapper
+
+
+# ---------------------------------------------------------------- Function
+
+
+class Function:
+    """One node of the graph: an op's forward and backward, side by side.
+
+    A subclass writes ``forward(self, *arrays, **params) -> array`` (saving on ``self``
+    what backward needs) and ``backward(self, grad) -> tuple`` (one gradient per input, or
+    None for an input that needs none). ``Op.apply(*tensors, **params)`` runs forward and,
+    when any input requires grad, links the output into the graph.
+    """
+
+    parents: tuple[Tensor, ...] | None = None  # None once backward has released the node
+
+    def forward(self, *args: Any, **params: Any) -> Any:
+        raise NotImplementedError
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
+        ctx = cls()
+        try:
+            data = ctx.forward(*[t.data for t in inputs], **params)
+        except ValueError as e:  # numpy's shape errors, reworded to name the op and shapes
+            raise ValueError(ctx.shape_error([t.shape for t in inputs], e)) from None
+        if not isinstance(data, xp.ndarray):  # NumPy reduces a 0-d result to a scalar
+            data = xp.asarray(data)
+        out = object.__new__(type(inputs[0]))  # a Tensor, like the inputs (no import needed)
+        out.data = data
+        out.grad = None
+        out._retain = False
+        if _grad_enabled:
+            for t in inputs:
+                if t.requires_grad:
+                    ctx.parents = inputs
+                    out.requires_grad = True
+                    out._ctx = ctx
+                    return out
+        out.requires_grad = False
+        out._ctx = None
+        return out
+
+    def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
+        joined = " and ".join(str(s) for s in shapes)
+        return f"{type(self).__name__.lower()}: shapes {joined}: {error}"
+
+    def release(self) -> None:
+        """Drop saved arrays and the links to the inputs (backward's ``retain_graph=False``)."""
+        vars(self).clear()
+
+
+# ---------------------------------------------------------------- the backward pass
+
+
+def run_backward(root: Any, grad: Any, retain_graph: bool = False) -> None:
+    """Backpropagate ``grad`` from ``root``: each node, after every node that consumed it,
+    turns its gradient into its inputs' gradients (its ``Function.backward``), and those are
+    added into the inputs' ``.grad``. What :meth:`Tensor.backward` runs once it has checked
+    ``grad``."""
+    owned: set[int] = set()  # ids of tensors whose .grad array is ours alone (safe to +=)
+    _accumulate(root, grad, owned, fresh=False)
+    for t in _topological_order(root):
+        ctx = t._ctx
+        grads = ctx.backward(t.grad)  # type: ignore[union-attr]
+        for parent, g in zip(ctx.parents, grads, strict=True):  # type: ignore[union-attr, arg-type]
+            if g is not None and parent.requires_grad:
+                fresh = not retain_graph and _is_fresh(g, t.grad, grads)
+                _accumulate(parent, g, owned, fresh)
+        if not retain_graph:
+            ctx.release()  # type: ignore[union-attr]
+        if not t._retain:
+            t.grad = None  # a non-leaf's gradient is done with (PyTorch frees it too)
+
+
+def _topological_order(root: Any) -> list[Any]:
+    """Non-leaf tensors from ``root`` back to the leaves, each after all its consumers.
+
+    Iterative depth-first search (a recursive one overflows on a 100,000-op chain).
+    """
+    order: list[Any] = []
+    visited: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        t, children_done = stack.pop()
+        if children_done:
+            order.append(t)
+            continue
+        if id(t) in visited:
+            continue
+        visited.add(id(t))
+        ctx = t._ctx
+        if ctx is None:
+            continue
+        if ctx.parents is None:
+            raise RuntimeError(
+                f"backward: the graph through {type(ctx).__name__} was already freed by an "
+                "earlier backward(); call backward(retain_graph=True) the first time to "
+                "backpropagate twice"
+            )
+        stack.append((t, True))
+        for p in ctx.parents:
+            if p.requires_grad and p._ctx is not None and id(p) not in visited:
+                stack.append((p, False))
+    order.reverse()
+    return order
+
+
+class SliceGrad:
+    """The gradient of ``t[index]`` (a basic index), for the engine to add into ``t.grad``.
+
+    ``q, k, v = qkv[0], qkv[1], qkv[2]`` would otherwise give three full-size gradients,
+    mostly zeros, and two full-size additions; this way each slice is added where it belongs.
+    """
+
+    __slots__ = ("index", "grad")
+
+    def __init__(self, index: Any, grad: Any) -> None:
+        self.index, self.grad = index, grad
+
+
+def _is_fresh(g: Any, incoming: Any, grads: tuple[Any, ...]) -> bool:
+    """Whether backward made ``g`` just now for this one input, so it may be adopted as is.
+
+    Not a view (``g.base``), not the gradient that came in (``Add`` passes it on to both
+    inputs), not returned twice. Adopting saves a copy per leaf and an allocation per sum.
+    """
+    if type(g) is not xp.ndarray or g.base is not None or g is incoming:
+        return False
+    return len(grads) == 1 or sum(x is g for x in grads) == 1
+
+
+def _accumulate(t: Any, g: Any, owned: set[int], fresh: bool) -> None:
+    """Add ``g`` into ``t.grad``; in place once we own the array, never into a shared one."""
+    if type(g) is SliceGrad:
+        if t.grad is None:
+            t.grad = xp.zeros(t.data.shape, dtype=t.data.dtype)
+            t.grad[g.index] = g.grad
+            owned.add(id(t))
+            return
+        if id(t) not in owned and t._ctx is not None:
+            t.grad = t.grad.copy()
+            owned.add(id(t))
+        t.grad[g.index] += g.grad
+        return
+    if g.shape != t.data.shape:
+        raise RuntimeError(
+            f"backward of {t.op or 'a leaf'}: gradient shape {g.shape} does not match the "
+            f"tensor's shape {t.data.shape} (a bug in an op's backward)"
+        )
+    if t.grad is None:
+        if fresh and g.dtype == t.data.dtype and g.flags.writeable:
+            t.grad = g
+            owned.add(id(t))
+        elif t._ctx is None:  # a leaf keeps its own writable copy (optimizers update it)
+            t.grad = xp.array(g, dtype=t.data.dtype)
+            owned.add(id(t))
+        else:  # an interior gradient may alias another; it is read, never written
+            t.grad = g
+    elif id(t) in owned or t._ctx is None:
+        t.grad += g
+    else:
+        t.grad = t.grad + g
+        owned.add(id(t))
