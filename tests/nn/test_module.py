@@ -191,3 +191,18 @@ def test_property_state_dict_transfers_the_function(widths, seed):
     b.load_state_dict(a.state_dict())
     np.testing.assert_array_equal(a(x).data, b(x).data)
     assert a.num_parameters() == sum(i * o + o for i, o in zip(widths, widths[1:], strict=False))
+
+
+def test_evaluating_switches_to_eval_and_no_grad_and_restores_the_mode():
+    from groundup.tensor import is_grad_enabled
+
+    model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+    for mode in (True, False):
+        model.train(mode)
+        with nn.evaluating(model):
+            assert not model.training and not model[1].training and not is_grad_enabled()
+        assert model.training is mode and is_grad_enabled()
+    model.train()
+    with pytest.raises(KeyError), nn.evaluating(model):
+        raise KeyError("inside")
+    assert model.training and is_grad_enabled()

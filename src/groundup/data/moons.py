@@ -6,9 +6,9 @@ interleaving half circles, with Gaussian noise, labelled -1 and +1 for a hinge l
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+
+from groundup._check import generator
 
 
 def make_moons(
@@ -37,7 +37,7 @@ def make_moons(
         raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
     if not isinstance(noise, int | float) or isinstance(noise, bool) or not noise >= 0:
         raise ValueError(f"noise must be a number >= 0, got {noise!r}")
-    rng = _as_generator(seed)
+    rng = generator(seed, "seed")
     n_upper = n_samples // 2
     n_lower = n_samples - n_upper
     t_upper = np.linspace(0.0, np.pi, n_upper)
@@ -51,11 +51,3 @@ def make_moons(
     if noise > 0:
         X = X + rng.normal(0.0, noise, size=X.shape)
     return X, y
-
-
-def _as_generator(seed: Any) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None or (isinstance(seed, int | np.integer) and not isinstance(seed, bool)):
-        return np.random.default_rng(seed)
-    raise TypeError(f"seed must be an int, a numpy.random.Generator or None, got {seed!r}")

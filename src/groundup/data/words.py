@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from groundup._check import generator
 from groundup.data.shipped import WORD_SOURCES, read_bytes, shipped_file
 
 
@@ -126,7 +127,7 @@ def split_words(
     if not words:
         raise ValueError("split_words: words is empty")
     if shuffle == "numpy":
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        rng = generator(seed, "seed")
         shuffled = [words[i] for i in rng.permutation(len(words))]
     elif shuffle == "makemore":
         if not isinstance(seed, int):

@@ -18,16 +18,12 @@ from typing import Any
 import numpy as np
 
 import groundup.nn.fused as F
-from groundup import nn
+from groundup import _check, nn
 from groundup.data.words import build_dataset
 from groundup.models.sampling import sample_next
-from groundup.tensor import Tensor, no_grad
+from groundup.tensor import Tensor
 
 _MAX_SAMPLE_LEN = 100  # a sampled word stops here even if the boundary never comes
-
-
-def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
 def _bigrams(words: Sequence[str], tokenizer: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -109,7 +105,7 @@ class CountingBigram:
         the table, stop at the next boundary (or after 100 characters)."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"CountingBigram.sample: n must be a non-negative int, got {n!r}")
-        rng = _rng(seed)
+        rng = _check.generator(seed, "seed")
         cdf = np.cumsum(self.probs, axis=1)  # inverse-CDF sampling: one uniform per character
         words = []
         for _ in range(n):
@@ -170,15 +166,9 @@ class NeuralBigram(nn.Module):
         dtype: str = "float32",
     ) -> None:
         super().__init__()
-        if (
-            isinstance(vocab_size, bool)
-            or not isinstance(vocab_size, (int, np.integer))
-            or (vocab_size < 1)
-        ):
-            raise ValueError(f"NeuralBigram: vocab_size must be a positive int, got {vocab_size!r}")
-        self.vocab_size = int(vocab_size)
+        self.vocab_size = _check.positive_int(vocab_size, "NeuralBigram: vocab_size")
         self.dtype = str(np.dtype(dtype))
-        W = _rng(generator).standard_normal((vocab_size, vocab_size)) * 0.01
+        W = _check.generator(generator).standard_normal((vocab_size, vocab_size)) * 0.01
         self.W = nn.Parameter(Tensor(W, dtype=self.dtype))  # (V, V): log-counts, learned
 
     def model_kwargs(self) -> dict[str, Any]:
@@ -244,29 +234,19 @@ def generate_fixed_context(
         ids = ids[:, None]
     if ids.ndim != 2:
         raise ValueError(f"generate: idx must have shape (B, T), got {ids.shape}")
-    if (
-        isinstance(max_new_tokens, bool)
-        or not isinstance(max_new_tokens, (int, np.integer))
-        or max_new_tokens < 0
-    ):
-        raise ValueError(f"generate: max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
-    rng = _rng(seed)
+    max_new_tokens = _check.non_negative_int(max_new_tokens, "generate: max_new_tokens")
+    rng = _check.generator(seed, "seed")
     T = model.block_size
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            for _ in range(max_new_tokens):
-                context = ids[:, -T:]
-                if context.shape[1] < T:  # pad on the left with the boundary token
-                    pad = np.zeros((len(ids), T - context.shape[1]), dtype=np.int64)
-                    context = np.concatenate([pad, context], axis=1)
-                logits, _ = model(context)
-                logits = logits.data if logits.ndim == 2 else logits.data[:, -1]  # (B, V)
-                nxt = sample_next(logits, rng, temperature, top_k, top_p)
-                ids = np.concatenate([ids, nxt[:, None]], axis=1)
-    finally:
-        model.train(was_training)
+    with nn.evaluating(model):
+        for _ in range(max_new_tokens):
+            context = ids[:, -T:]
+            if context.shape[1] < T:  # pad on the left with the boundary token
+                pad = np.zeros((len(ids), T - context.shape[1]), dtype=np.int64)
+                context = np.concatenate([pad, context], axis=1)
+            logits, _ = model(context)
+            logits = logits.data if logits.ndim == 2 else logits.data[:, -1]  # (B, V)
+            nxt = sample_next(logits, rng, temperature, top_k, top_p)
+            ids = np.concatenate([ids, nxt[:, None]], axis=1)
     return ids
 
 

@@ -30,7 +30,7 @@ import numpy as np
 from groundup import nn
 from groundup.models.sampling import as_generator, sample_next
 from groundup.nn import fused as F
-from groundup.tensor import Tensor, no_grad
+from groundup.tensor import Tensor
 
 # --------------------------------------------------------------------------- config
 
@@ -381,27 +381,22 @@ class GPT(nn.Module):
         rng = as_generator(seed)
         block = self.config.block_size
         keep = max(1, block // 2)  # context that survives a restart of the cache
-        was_training = self.training
-        self.eval()
-        try:
-            with no_grad():
-                if use_cache:
-                    cache = KVCache(self.config, ids.shape[0], self._dtype())
-                    logits = self._logits(ids[:, -block:], cache, last_only=True)  # the prompt
-                for i in range(max_new_tokens):
-                    if not use_cache:
-                        logits = self._logits(ids[:, -block:], last_only=True)
-                    nxt = sample_next(logits.data[:, -1, :], rng, temperature, top_k, top_p)
-                    ids = np.concatenate([ids, nxt[:, None]], axis=1)  # (B, T + 1)
-                    if not use_cache or i == max_new_tokens - 1:
-                        continue
-                    if cache.length < block:  # room for one more position: the new token
-                        logits = self._logits(nxt[:, None], cache, last_only=True)
-                    else:  # full: rebuild the cache from the most recent `keep` tokens
-                        cache.length = 0
-                        logits = self._logits(ids[:, -keep:], cache, last_only=True)
-        finally:
-            self.train(was_training)
+        with nn.evaluating(self):
+            if use_cache:
+                cache = KVCache(self.config, ids.shape[0], self._dtype())
+                logits = self._logits(ids[:, -block:], cache, last_only=True)  # the prompt
+            for i in range(max_new_tokens):
+                if not use_cache:
+                    logits = self._logits(ids[:, -block:], last_only=True)
+                nxt = sample_next(logits.data[:, -1, :], rng, temperature, top_k, top_p)
+                ids = np.concatenate([ids, nxt[:, None]], axis=1)  # (B, T + 1)
+                if not use_cache or i == max_new_tokens - 1:
+                    continue
+                if cache.length < block:  # room for one more position: the new token
+                    logits = self._logits(nxt[:, None], cache, last_only=True)
+                else:  # full: rebuild the cache from the most recent `keep` tokens
+                    cache.length = 0
+                    logits = self._logits(ids[:, -keep:], cache, last_only=True)
         return ids
 
     def _dtype(self) -> Any:

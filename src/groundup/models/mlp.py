@@ -201,26 +201,21 @@ class MLPLanguageModel(nn.Module):
         if not self.batchnorm:
             return
         X = self._check_idx(X)
-        was_training = self.training
-        self.eval()
-        try:
-            with no_grad():
-                for i, norm in enumerate(self.norms):
-                    total = np.zeros(self.n_hidden)
-                    total_sq = np.zeros(self.n_hidden)
-                    n = 0
-                    for start in range(0, len(X), batch_size):
-                        h = self._hidden(X[start : start + batch_size], stop=i).data
-                        h = h.reshape(-1, self.n_hidden).astype(np.float64)
-                        total += h.sum(axis=0)
-                        total_sq += (h * h).sum(axis=0)
-                        n += len(h)
-                    mean = total / n
-                    var = (total_sq - n * mean * mean) / max(n - 1, 1)
-                    _array_of(norm.running_mean)[...] = mean
-                    _array_of(norm.running_var)[...] = var
-        finally:
-            self.train(was_training)
+        with nn.evaluating(self):
+            for i, norm in enumerate(self.norms):
+                total = np.zeros(self.n_hidden)
+                total_sq = np.zeros(self.n_hidden)
+                n = 0
+                for start in range(0, len(X), batch_size):
+                    h = self._hidden(X[start : start + batch_size], stop=i).data
+                    h = h.reshape(-1, self.n_hidden).astype(np.float64)
+                    total += h.sum(axis=0)
+                    total_sq += (h * h).sum(axis=0)
+                    n += len(h)
+                mean = total / n
+                var = (total_sq - n * mean * mean) / max(n - 1, 1)
+                _array_of(norm.running_mean)[...] = mean
+                _array_of(norm.running_var)[...] = var
 
     # -- sampling -----------------------------------------------------------------------
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from groundup._check import generator
+
 
 def softmax_rows(logits: np.ndarray) -> np.ndarray:
     """Row-wise softmax in float64. Subtract the row max first: exp(1000) overflows,
@@ -84,8 +86,4 @@ def sample_next(
     return np.minimum(ids, probs.shape[-1] - 1).astype(np.int64)
 
 
-def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
-    """A Generator from a seed, an existing Generator (used as is), or None (fresh entropy)."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    return np.random.default_rng(seed)
+as_generator = generator  # an int seed, a Generator (as is) or None: groundup._check

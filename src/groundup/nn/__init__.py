@@ -25,7 +25,7 @@ from groundup.nn.layers import (
     Sequential,
     Tanh,
 )
-from groundup.nn.module import Module, Parameter
+from groundup.nn.module import Module, Parameter, evaluating
 
 __all__ = [
     "GELU",
@@ -41,6 +41,7 @@ __all__ = [
     "ReLU",
     "Sequential",
     "Tanh",
+    "evaluating",
     "functional",
     "fused",
     "init",

@@ -15,6 +15,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from groundup.nn import functional
 from groundup.nn.functional import (
     attention_dropout,
     attention_inputs,
@@ -27,31 +28,23 @@ from groundup.nn.functional import (
     check_layer_norm,
     check_linear,
     dropout_mask,
-    one_hot,
-    relu,
-    tanh,
     update_running_stats,
+)
+from groundup.nn.functional import (
+    one_hot as one_hot,  # no kernel needed: these three are re-exported as they are
+)
+from groundup.nn.functional import (
+    relu as relu,
+)
+from groundup.nn.functional import (
+    tanh as tanh,
 )
 from groundup.tensor.backend import xp
 from groundup.tensor.function import Function
 from groundup.tensor.ops import reshaped, unbroadcast
 from groundup.tensor.tensor import Tensor
 
-__all__ = [
-    "batch_norm",
-    "cross_entropy",
-    "dropout",
-    "embedding",
-    "gelu",
-    "layer_norm",
-    "linear",
-    "log_softmax",
-    "one_hot",
-    "relu",
-    "scaled_dot_product_attention",
-    "softmax",
-    "tanh",
-]
+__all__ = list(functional.__all__)  # the same functions, by the same names
 
 
 # ---------------------------------------------------------------- fast row reductions
@@ -138,7 +131,7 @@ class GELU(Function):
 
 
 def gelu(x: Tensor, approximate: str = "tanh") -> Tensor:
-    """GELU activation; only GPT-2's tanh approximation is provided (NumPy has no erf)."""
+    """`groundup.nn.functional.gelu`, as one kernel."""
     check_gelu(approximate)
     return GELU.apply(x)
 
@@ -253,14 +246,7 @@ class CrossEntropy(Function):
 def cross_entropy(
     logits: Tensor, targets: Any, ignore_index: int | None = None, reduction: str = "mean"
 ) -> Tensor:
-    """Cross-entropy of ``logits`` (..., C) against integer ``targets`` (...).
-
-    Args:
-        logits: (N, C) or (B, T, C); the class dimension is the last one.
-        targets: class indices, a Tensor or int array shaped like ``logits`` minus the last dim.
-        ignore_index: a target value whose rows count neither in the loss nor the mean.
-        reduction: "mean" (over counted rows), "sum" or "none" (per row, 0 where ignored).
-    """
+    """`groundup.nn.functional.cross_entropy`, as one kernel."""
     t = check_cross_entropy(logits, targets, ignore_index, reduction)
     return CrossEntropy.apply(logits, ignore_index=ignore_index, reduction=reduction, targets=t)
 
@@ -320,7 +306,7 @@ def layer_norm(
     bias: Tensor | None = None,
     eps: float = 1e-5,
 ) -> Tensor:
-    """Normalise each sample over its last ``len(normalized_shape)`` dims (LayerNorm)."""
+    """`groundup.nn.functional.layer_norm`, as one kernel."""
     shape = check_layer_norm(x, normalized_shape)
     n = math.prod(shape)
     if weight is None and bias is not None:
@@ -391,12 +377,7 @@ def batch_norm(
     momentum: float = 0.1,
     eps: float = 1e-5,
 ) -> Tensor:
-    """Batch normalisation, PyTorch's ``F.batch_norm``.
-
-    In training the batch statistics normalise ``x`` and the running ones (arrays or Tensors,
-    updated in place) move toward them: ``r = (1 - momentum) r + momentum * batch``, the
-    running variance taking the unbiased (N - 1) batch variance, as PyTorch does.
-    """
+    """`groundup.nn.functional.batch_norm`, as one kernel."""
     axes, _ = check_batch_norm(x, running_mean, running_var, training)
     if training:
         mean, var = update_running_stats(x.data, running_mean, running_var, momentum, axes)
@@ -446,7 +427,7 @@ class Linear(Function):
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """x @ weight.T + bias, weight shaped (out_features, in_features)."""
+    """`groundup.nn.functional.linear`, as one kernel."""
     check_linear(x, weight, bias)
     if bias is None:
         return Linear.apply(x, weight)
@@ -474,7 +455,7 @@ class Embedding(Function):
 
 
 def embedding(idx: Any, weight: Tensor) -> Tensor:
-    """Look up ``weight`` (num_embeddings, dim) rows for integer ``idx`` of any shape."""
+    """`groundup.nn.functional.embedding`, as one kernel."""
     return Embedding.apply(weight, idx=check_embedding(idx, weight))
 
 
@@ -491,11 +472,7 @@ class Dropout(Function):
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Any = None) -> Tensor:
-    """Zero each entry with probability ``p`` in training, scaling the rest by 1/(1-p).
-
-    ``generator``: a ``numpy.random.Generator`` (pass the same one every step), an int seed
-    (the same mask every call) or None (fresh randomness).
-    """
+    """`groundup.nn.functional.dropout`, as one kernel."""
     check_dropout(p)
     if not training or p == 0.0:
         return x
@@ -571,15 +548,7 @@ def scaled_dot_product_attention(
     scale: float | None = None,
     generator: Any = None,
 ) -> Tensor:
-    """Attention as PyTorch's ``F.scaled_dot_product_attention``, inputs (B, H, T, D).
-
-    Args:
-        attn_mask: boolean (True = may attend, PyTorch's convention) or float (added to
-            the scores), broadcasting to (..., T, S).
-        dropout_p: dropout on the attention weights (pass 0.0 in evaluation).
-        is_causal: position t attends to positions <= t only.
-        scale: defaults to 1/sqrt(D).
-    """
+    """`groundup.nn.functional.scaled_dot_product_attention`, as one kernel."""
     mask, additive, s = attention_inputs(q, k, attn_mask, is_causal, scale)
     drop = attention_dropout(q, k, dropout_p, generator) if dropout_p > 0.0 else None
     return Attention.apply(q, k, v, mask=mask, additive=additive, scale=s, drop=drop)

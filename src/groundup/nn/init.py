@@ -17,18 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from groundup._check import generator
 
-def as_generator(generator: Any) -> np.random.Generator:
-    """An int seed, a Generator (returned as is) or None (a fresh unseeded one)."""
-    if generator is None or (
-        isinstance(generator, (int, np.integer)) and not isinstance(generator, bool)
-    ):
-        return np.random.default_rng(generator)
-    if isinstance(generator, np.random.Generator):
-        return generator
-    raise TypeError(
-        f"generator must be an int seed, a numpy.random.Generator or None, got {generator!r}"
-    )
+as_generator = generator  # an int seed, a Generator (as is) or None: groundup._check
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:

@@ -11,11 +11,12 @@ such as BatchNorm's running statistics.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from groundup.tensor import Tensor
+from groundup.tensor import Tensor, no_grad
 
 
 class Parameter(Tensor):
@@ -296,3 +297,23 @@ def _as_buffer(value: Any) -> Any:
 
 def _array(value: Any) -> np.ndarray:
     return np.asarray(value.data if isinstance(value, Tensor) else value)
+
+
+@contextmanager
+def evaluating(model: Any) -> Iterator[None]:
+    """Eval mode and ``no_grad`` for a block (evaluation, sampling, pictures): dropout off,
+    BatchNorm on its running statistics, no graph recorded. The model's own mode comes
+    back afterwards, even when the block raises.
+
+    >>> with evaluating(model):
+    ...     logits, _ = model(idx)
+    """
+    was_training = getattr(model, "training", False)
+    if hasattr(model, "eval"):
+        model.eval()
+    try:
+        with no_grad():
+            yield
+    finally:
+        if hasattr(model, "train"):
+            model.train(was_training)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from groundup._check import generator
 from groundup.tensor import ops
 from groundup.tensor.backend import default_float, to_dtype, xp
 from groundup.tensor.tensor import Tensor, _as_shape
@@ -17,15 +18,7 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
-def _rng(generator: Any) -> Any:
-    """An int seed, a ``numpy.random.Generator`` or None (a fresh unseeded one)."""
-    if generator is None or isinstance(generator, (int, xp.integer)):
-        return xp.random.default_rng(generator)
-    if isinstance(generator, xp.random.Generator):
-        return generator
-    raise TypeError(
-        f"generator must be an int seed, a numpy.random.Generator or None, got {generator!r}"
-    )
+_rng = generator  # an int seed, a Generator (as is) or None: groundup._check
 
 
 def _float_dtype(dtype: Any) -> Any:

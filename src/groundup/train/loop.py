@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from groundup.nn.module import evaluating
 from groundup.optim import clip_grad_norm_, lr_scheduler
 
 # ---------------------------------------------------------------- configuration
@@ -216,8 +217,6 @@ def evaluate(
     of targets (integer targets of -1, the padding language models ignore, do not count).
     The model's train/eval mode is restored afterwards.
     """
-    from groundup.tensor import no_grad
-
     if num_batches is None:
         if not hasattr(batches, "iter_split"):
             raise ValueError("num_batches=None needs batches with iter_split(split)")
@@ -226,19 +225,12 @@ def evaluate(
         if num_batches < 1:
             raise ValueError(f"num_batches must be a positive int or None, got {num_batches}")
         chunks = (batches.get(split, i) for i in range(num_batches))
-    was_training = getattr(model, "training", False)
-    if hasattr(model, "eval"):
-        model.eval()
     total, count = 0.0, 0
-    try:
-        with no_grad():
-            for X, Y in chunks:
-                n = _target_count(Y)
-                total += float(_loss_of(model, X, Y, loss_fn).item()) * n
-                count += n
-    finally:
-        if hasattr(model, "train"):
-            model.train(was_training)
+    with evaluating(model):
+        for X, Y in chunks:
+            n = _target_count(Y)
+            total += float(_loss_of(model, X, Y, loss_fn).item()) * n
+            count += n
     if count == 0:
         raise ValueError(f"evaluate: split {split!r} gave no batches")
     return total / count

@@ -44,21 +44,16 @@ def attention_maps(model: Any, text: Any, tokenizer: Any = None) -> np.ndarray:
     Row t of each (T, T) map is the weighted average that position t takes over the
     positions 0..t (each row sums to 1; entries above the diagonal are 0).
     """
-    from groundup.tensor import no_grad
+    from groundup.nn import evaluating
 
     ids = np.asarray([_token_ids(text, tokenizer, model.config.block_size)])  # (1, T)
     tr = model.transformer
-    was_training = model.training
-    model.eval()
     maps = []
-    try:
-        with no_grad():
-            x = tr.wte(ids) + tr.wpe(np.arange(ids.shape[1]))  # (1, T, C)
-            for block in tr.h:
-                maps.append(block.attn.attention_weights(block.ln_1(x))[0])  # (H, T, T)
-                x = block(x)
-    finally:
-        model.train(was_training)
+    with evaluating(model):
+        x = tr.wte(ids) + tr.wpe(np.arange(ids.shape[1]))  # (1, T, C)
+        for block in tr.h:
+            maps.append(block.attn.attention_weights(block.ln_1(x))[0])  # (H, T, T)
+            x = block(x)
     return np.stack(maps)  # (L, H, T, T)
 
 

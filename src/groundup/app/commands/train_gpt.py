@@ -421,7 +421,7 @@ def _train(args: argparse.Namespace) -> int:
         if d["kind"] == "text" and split == "train":  # 90% of a long text: an estimate is enough
             metrics["train_loss"] = evaluate(model, batches, "train", args.eval_iters)
         else:
-            metrics[f"{split}_loss"] = _full_loss(model, d, split)
+            metrics[f"{split}_loss"] = evaluate(model, batches, split, num_batches=None)
     metrics.update(_samples(model, d, args, run_dir, np))
     write_history(run_dir, history)
     write_metrics(run_dir, metrics)
@@ -444,38 +444,6 @@ def _read_evals(path: Path, before: int) -> list[str]:
         return []
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     return lines[:1] + [line for line in lines[1:] if int(line.split(",")[0]) <= before]
-
-
-def _full_loss(model: Any, d: dict[str, Any], split: str) -> float:
-    """Mean loss per predicted token over the whole split (padding ignored)."""
-    import numpy as np
-
-    from groundup.tensor import no_grad
-
-    model.eval()
-    total, count = 0.0, 0
-    with no_grad():
-        if d["kind"] == "words":
-            X, Y = d["data"][split]
-            chunks = ((X[i : i + 512], Y[i : i + 512]) for i in range(0, len(X), 512))
-        else:
-            data, T = d["data"][split], d["block_size"]
-            starts = np.arange(0, len(data) - T, T)
-            chunks = (_windows(data, starts[i : i + 64], T) for i in range(0, len(starts), 64))
-        for x, y in chunks:
-            n = int((y >= 0).sum())
-            _, loss = model(x, y)
-            total += float(loss.item()) * n
-            count += n
-    model.train()
-    return total / max(count, 1)
-
-
-def _windows(data: Any, starts: Any, T: int) -> tuple[Any, Any]:
-    import numpy as np
-
-    window = data[starts[:, None] + np.arange(T + 1)]  # (B, T + 1)
-    return window[:, :-1], window[:, 1:]
 
 
 def _samples(model: Any, d: dict[str, Any], args: argparse.Namespace, run_dir: Path,
