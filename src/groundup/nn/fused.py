@@ -30,21 +30,13 @@ from groundup.nn.functional import (
     dropout_mask,
     update_running_stats,
 )
-from groundup.nn.functional import (
-    one_hot as one_hot,  # no kernel needed: these three are re-exported as they are
-)
-from groundup.nn.functional import (
-    relu as relu,
-)
-from groundup.nn.functional import (
-    tanh as tanh,
-)
 from groundup.tensor.backend import xp
 from groundup.tensor.function import Function
 from groundup.tensor.ops import reshaped, unbroadcast
 from groundup.tensor.tensor import Tensor
 
 __all__ = list(functional.__all__)  # the same functions, by the same names
+one_hot, relu, tanh = functional.one_hot, functional.relu, functional.tanh  # no kernel needed
 
 
 # ---------------------------------------------------------------- fast row reductions
