@@ -279,7 +279,7 @@ def flops_per_step() -> float:
 
 
 def worker(impl: str, steps: int, threads: int) -> None:
-    from groundup.tensor.backend import keep_freed_memory
+    from groundup._allocator import keep_freed_memory
 
     keep_freed_memory()  # as the groundup command does; both frameworks' processes alike
     result = run_groundup(steps) if impl == "groundup" else run_torch(steps, threads)

@@ -104,7 +104,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32, help="examples per step")
     parser.add_argument("--seed", type=int, default=42, help="split, weights and batches")
     args = parser.parse_args()
-    from groundup.tensor.backend import keep_freed_memory
+    from groundup._allocator import keep_freed_memory
 
     keep_freed_memory()  # as the groundup command does; torch runs in the same process
 

@@ -102,7 +102,7 @@ def worker(threads: int, repeats: int) -> None:
 
     import groundup
     import groundup.nn.fused as F  # the kernels training runs
-    from groundup.tensor.backend import keep_freed_memory
+    from groundup._allocator import keep_freed_memory
 
     keep_freed_memory()  # as the groundup command does; torch runs in the same process
     torch.set_num_threads(threads)

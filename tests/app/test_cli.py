@@ -67,3 +67,16 @@ def test_out_pointing_at_a_file_is_a_one_line_error(argv, capsys, tmp_path):
     err = capsys.readouterr().err
     assert f"out '{blocker}': cannot make the run folder there" in err
     assert "Traceback" not in err
+
+
+def test_the_command_loads_numpy_only_after_its_thread_settings():
+    """The journey sets BLAS threads before NumPy loads; the allocator call at start-up
+    must not load NumPy first (it did, and OpenBLAS then ran 2 threads)."""
+    code = (
+        "import sys, groundup.app.cli as c\n"
+        "from groundup._allocator import keep_freed_memory\n"
+        "keep_freed_memory()\n"
+        "print('numpy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

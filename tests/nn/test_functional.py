@@ -352,12 +352,6 @@ def test_gelu_rejects_exact_form_and_layer_norm_checks_shape(F):
         F.layer_norm(groundup.zeros(2, 3), 4)
 
 
-def test_keep_freed_memory_reports_whether_it_applied():
-    from groundup.tensor import backend
-
-    assert isinstance(backend.keep_freed_memory(), bool)
-
-
 @TIERS
 def test_gelu_saturates_without_overflow_warnings_or_nan(F):
     import warnings

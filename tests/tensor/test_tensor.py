@@ -386,6 +386,6 @@ def test_importing_groundup_leaves_the_allocator_alone():
 
 
 def test_keep_freed_memory_is_an_explicit_call():
-    from groundup.tensor.backend import keep_freed_memory
+    from groundup._allocator import keep_freed_memory
 
     assert keep_freed_memory() in (True, False)

@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0 if args.command is None else 2
-    from groundup.tensor.backend import keep_freed_memory
+    from groundup._allocator import keep_freed_memory  # ctypes only: NumPy is not loaded yet
 
     keep_freed_memory()  # a process of our own: reuse freed blocks (see its docstring)
     try:

@@ -1,0 +1,36 @@
+"""A process-wide setting the library never applies on its own: glibc malloc's thresholds.
+
+Called by the ``groundup`` command at start-up and by the benchmarks (for both frameworks
+alike); see :func:`keep_freed_memory`.
+"""
+
+from __future__ import annotations
+
+
+def keep_freed_memory() -> bool:
+    """Ask glibc's malloc to keep freed large blocks for reuse instead of unmapping them.
+
+    NumPy allocates a fresh array for every temporary. By default glibc serves each large
+    one (over 128 KiB-32 MiB) with a new mmap and unmaps it on free, so every op pays a
+    page fault per 4 KiB page on first touch: a quarter of a GPT step's time on these
+    machines. Raising the thresholds lets freed blocks be reused. Returns whether it
+    applied (False off glibc, e.g. macOS or musl, where nothing changes).
+
+    It changes the whole process's allocator, so the library never calls it on its own
+    (importing groundup changes nothing): the ``groundup`` command calls it at start-up,
+    and a script of your own may call it before it trains. It imports nothing but ctypes,
+    so calling it does not load NumPy (whose BLAS reads its thread count when it loads).
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
+    ok = mallopt(m_mmap_threshold, 32 * 2**20)  # glibc's maximum: larger stays mmapped
+    ok &= mallopt(m_trim_threshold, 512 * 2**20)  # keep up to 512 MiB of freed heap
+    ok &= mallopt(m_top_pad, 64 * 2**20)  # grow the heap in 64 MiB steps
+    return bool(ok)
