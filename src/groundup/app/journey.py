@@ -361,38 +361,22 @@ def _neural_bigram(
     from groundup.data import build_dataset
     from groundup.models.bigram import NeuralBigram, sample_words
     from groundup.optim import SGD
-    from groundup.train import FullBatches, TrainConfig, evaluate, train
+    from groundup.train import FullBatches, TrainConfig
 
     tok, steps, seed = data["tokenizer"], result.budget.bigram_steps, result.seed
     splits = {}
     for name in ("train", "val"):
         X, Y = build_dataset(data[name], 1, tok)
         splits[name] = (X[:, 0], Y)  # (N,) current character -> (N,) next
-    batches = FullBatches(splits)
     model = NeuralBigram(tok.vocab_size, generator=seed)
     config = TrainConfig(max_steps=steps, lr=50.0, eval_interval=max(1, steps // 10),
                          eval_batches=1, seed=seed)  # fmt: skip
-    _start(on_start, "neural bigram", steps)
-    t0 = time.perf_counter()
-    history = train(model, batches, SGD(model.parameters(), lr=50.0), config,
-                    on_step=_relay_train(on_step, "neural bigram"))  # fmt: skip
-    losses = {s: evaluate(model, batches, s, num_batches=None) for s in splits}
-    seconds = time.perf_counter() - t0
-    stage = StageResult(
-        name="neural bigram",
+    return _train_stage(
+        result, "neural bigram", model, FullBatches(splits), SGD(model.parameters(), lr=50.0),
+        config, on_start, on_step, samples=lambda: sample_words(model, tok, 5, seed=seed),
         what="one-hot x W, softmax; full-batch gradient descent, lr 50",
-        num_parameters=model.num_parameters(),
-        train_loss=losses["train"],
-        val_loss=losses["val"],
-        loss="nll per char",
-        seconds=seconds,
-        samples=sample_words(model, tok, 5, seed=seed),
-        curves=history.loss_series(),
-        steps=steps,
         metrics={"lr": 50.0, "batch": "full"},
-    )
-    _write_history(result, stage, history)
-    return stage
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------- stage 3: the MLP
@@ -405,7 +389,7 @@ def _mlp(
     from groundup.models.bigram import sample_words
     from groundup.models.mlp import MLPLanguageModel
     from groundup.optim import SGD
-    from groundup.train import ArrayBatches, TrainConfig, evaluate, train
+    from groundup.train import ArrayBatches, TrainConfig
 
     tok, steps, seed = data["tokenizer"], result.budget.mlp_steps, result.seed
     block = MLP_CONFIG["block_size"]
@@ -418,26 +402,12 @@ def _mlp(
     )  # fmt: skip
     # every val point of the curve is the whole val split, as the table's figure is
     batches = ArrayBatches(splits, 32, seed, chunk_size=4096)
-    _start(on_start, "mlp", steps)
-    t0 = time.perf_counter()
-    history = train(model, batches, SGD(model.parameters(), lr=0.1), config,
-                    on_step=_relay_train(on_step, "mlp"))  # fmt: skip
-    losses = {s: evaluate(model, batches, s, num_batches=None) for s in splits}
-    seconds = time.perf_counter() - t0
-    stage = StageResult(
-        name="mlp",
+    stage = _train_stage(
+        result, "mlp", model, batches, SGD(model.parameters(), lr=0.1), config, on_start,
+        on_step, samples=lambda: sample_words(model, tok, 5, seed=seed),
         what="3 chars of context, 10-d embeddings, 200 tanh units; SGD batch 32",
-        num_parameters=model.num_parameters(),
-        train_loss=losses["train"],
-        val_loss=losses["val"],
-        loss="nll per char",
-        seconds=seconds,
-        samples=sample_words(model, tok, 5, seed=seed),
-        curves=history.loss_series(),
-        steps=steps,
         metrics={**MLP_CONFIG, "batch_size": 32, "lr": "0.1, then 0.01 for the last quarter"},
-    )
-    _write_history(result, stage, history)
+    )  # fmt: skip
 
     def scatter(path: Path) -> None:
         from groundup.viz import plot_embeddings
@@ -458,7 +428,7 @@ def _gpt(
     from groundup.models.bigram import decode_words
     from groundup.models.gpt import GPT, GPTConfig
     from groundup.optim import AdamW
-    from groundup.train import ArrayBatches, TrainConfig, evaluate, train
+    from groundup.train import ArrayBatches, TrainConfig
 
     tok, steps, seed = data["tokenizer"], result.budget.gpt_steps, result.seed
     block = data["info"]["longest"] + 1  # a whole name and its end fit in one row
@@ -473,34 +443,15 @@ def _gpt(
     )  # fmt: skip
     optimizer = AdamW(model.optim_groups(0.1), lr=lr, betas=(0.9, 0.99), weight_decay=0.1)
     batches = ArrayBatches(splits, 32, seed, chunk_size=512)  # val points: the whole split
-    _start(on_start, "gpt", steps)
-    t0 = time.perf_counter()
-    history = train(model, batches, optimizer, train_config, on_step=_relay_train(on_step, "gpt"))
-    losses = {s: evaluate(model, batches, s, num_batches=None) for s in splits}
-    seconds = time.perf_counter() - t0
-    ids = model.generate(np.zeros((5, 1), dtype=np.int64), block - 1, seed=seed)
-    stage = StageResult(
-        name="gpt",
+    prompt = np.zeros((5, 1), dtype=np.int64)  # five names, each from the boundary alone
+    stage = _train_stage(
+        result, "gpt", model, batches, optimizer, train_config, on_start, on_step,
+        samples=lambda: decode_words(model.generate(prompt, block - 1, seed=seed), tok),
         what=f"{config.n_layer} layers, {config.n_head} heads, {config.n_embd} wide, "
         f"block {block}; AdamW batch 32",
-        num_parameters=model.num_parameters(),
-        train_loss=losses["train"],
-        val_loss=losses["val"],
-        loss="nll per char",
-        seconds=seconds,
-        samples=decode_words(ids, tok),
-        curves=history.loss_series(),
-        steps=steps,
-        metrics={
-            **GPT_CONFIG,
-            "block_size": block,
-            "batch_size": 32,
-            "lr": lr,
-            "schedule": "warmup then cosine to lr/10",
-            "weight_decay": 0.1,
-        },  # fmt: skip
-    )
-    _write_history(result, stage, history)
+        metrics={**GPT_CONFIG, "block_size": block, "batch_size": 32, "lr": lr,
+                 "schedule": "warmup then cosine to lr/10", "weight_decay": 0.1},
+    )  # fmt: skip
 
     word = data["val"][0]
     stage.metrics["attention_word"] = word
@@ -517,6 +468,38 @@ def _gpt(
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _train_stage(
+    result: JourneyResult,
+    name: str,
+    model: Any,
+    batches: Any,
+    optimizer: Any,
+    config: Any,
+    on_start: OnStageStart | None,
+    on_step: OnStep | None,
+    samples: Callable[[], list[str]],
+    what: str,
+    metrics: dict[str, Any],
+) -> StageResult:
+    """What every language-model stage does: train, measure train and val on the whole
+    splits (timed with the training), sample five names, write the history CSV."""
+    from groundup.train import evaluate, train
+
+    _start(on_start, name, config.max_steps)
+    t0 = time.perf_counter()
+    history = train(model, batches, optimizer, config, on_step=_relay_train(on_step, name))
+    losses = {s: evaluate(model, batches, s, num_batches=None) for s in ("train", "val")}
+    seconds = time.perf_counter() - t0
+    stage = StageResult(
+        name=name, what=what, num_parameters=model.num_parameters(),
+        train_loss=losses["train"], val_loss=losses["val"], loss="nll per char",
+        seconds=seconds, samples=samples(), curves=history.loss_series(),
+        steps=config.max_steps, metrics=metrics,
+    )  # fmt: skip
+    _write_history(result, stage, history)
+    return stage
 
 
 def _start(on_start: OnStageStart | None, stage: str, total: int) -> None:
