@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from groundup.data import build_dataset, load_words
-from groundup.models.bigram import CountingBigram, NeuralBigram, sample_words
+from groundup.models.base import sample_words
+from groundup.models.bigram import CountingBigram, NeuralBigram
 from groundup.optim import SGD
 from groundup.tokenizers import CharTokenizer
 

@@ -10,7 +10,7 @@ import pytest
 
 from groundup.data import build_dataset, load_words
 from groundup.models import build_model
-from groundup.models.bigram import sample_words
+from groundup.models.base import sample_words
 from groundup.models.mlp import MLPLanguageModel
 from groundup.optim import Adam
 from groundup.tokenizers import CharTokenizer

@@ -359,7 +359,8 @@ def _neural_bigram(
     result: JourneyResult, data: dict, on_start: OnStageStart | None, on_step: OnStep | None
 ) -> StageResult:
     from groundup.data import build_dataset
-    from groundup.models.bigram import NeuralBigram, sample_words
+    from groundup.models.base import sample_words
+    from groundup.models.bigram import NeuralBigram
     from groundup.optim import SGD
     from groundup.train import FullBatches, TrainConfig
 
@@ -386,7 +387,7 @@ def _mlp(
     result: JourneyResult, data: dict, on_start: OnStageStart | None, on_step: OnStep | None
 ) -> StageResult:
     from groundup.data import build_dataset
-    from groundup.models.bigram import sample_words
+    from groundup.models.base import sample_words
     from groundup.models.mlp import MLPLanguageModel
     from groundup.optim import SGD
     from groundup.train import ArrayBatches, TrainConfig
@@ -425,7 +426,7 @@ def _mlp(
 def _gpt(
     result: JourneyResult, data: dict, on_start: OnStageStart | None, on_step: OnStep | None
 ) -> StageResult:
-    from groundup.models.bigram import decode_words
+    from groundup.models.base import decode_words
     from groundup.models.gpt import GPT, GPTConfig
     from groundup.optim import AdamW
     from groundup.train import ArrayBatches, TrainConfig

@@ -20,7 +20,7 @@ import numpy as np
 import groundup.nn.fused as F
 from groundup import _check, nn
 from groundup.data.words import build_dataset
-from groundup.models.sampling import sample_next
+from groundup.models.base import FixedContextLM, _ids
 from groundup.tensor import Tensor
 
 _MAX_SAMPLE_LEN = 100  # a sampled word stops here even if the boundary never comes
@@ -132,15 +132,7 @@ class CountingBigram:
 # -- the neural bigram --------------------------------------------------------------------
 
 
-def _ids(idx: Any, name: str = "idx") -> np.ndarray:
-    """Token ids as an int64 array, from a Tensor, a list or an array."""
-    ids = np.asarray(idx.data if isinstance(idx, Tensor) else idx)
-    if ids.dtype.kind not in "iu":
-        raise TypeError(f"{name} must hold integer token ids, got dtype {ids.dtype}")
-    return ids.astype(np.int64, copy=False)
-
-
-class NeuralBigram(nn.Module):
+class NeuralBigram(FixedContextLM, nn.Module):
     """The bigram as a one-layer network: logits = one_hot(idx) @ W, i.e. row ``idx`` of W.
 
     ``exp(W)`` plays the role of the count table and softmax normalises each row, so the
@@ -199,85 +191,3 @@ class NeuralBigram(nn.Module):
         W = self.W.data.astype(np.float64)
         e = np.exp(W - W.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
-
-    def generate(
-        self,
-        idx: Any,
-        max_new_tokens: int,
-        temperature: float = 1.0,
-        top_k: int | None = None,
-        top_p: float | None = None,
-        seed: int | np.random.Generator | None = None,
-    ) -> np.ndarray:
-        """Extend each row of ``idx`` (B, T) by ``max_new_tokens`` sampled ids."""
-        return generate_fixed_context(self, idx, max_new_tokens, temperature, top_k, top_p, seed)
-
-
-def generate_fixed_context(
-    model: Any,
-    idx: Any,
-    max_new_tokens: int,
-    temperature: float = 1.0,
-    top_k: int | None = None,
-    top_p: float | None = None,
-    seed: int | np.random.Generator | None = None,
-) -> np.ndarray:
-    """Autoregressive sampling for a model that sees the last ``model.block_size`` ids
-    (the bigram, the MLP): left-pad a short context with the boundary (id 0), predict, draw
-    with :func:`~groundup.models.sampling.sample_next`, append, repeat. Runs in eval mode
-    (BatchNorm uses its running statistics) and restores the mode afterwards.
-
-    Returns the int64 array (B, T + max_new_tokens).
-    """
-    ids = _ids(idx)
-    if ids.ndim == 1:
-        ids = ids[:, None]
-    if ids.ndim != 2:
-        raise ValueError(f"generate: idx must have shape (B, T), got {ids.shape}")
-    max_new_tokens = _check.non_negative_int(max_new_tokens, "generate: max_new_tokens")
-    rng = _check.generator(seed, "seed")
-    T = model.block_size
-    with nn.evaluating(model):
-        for _ in range(max_new_tokens):
-            context = ids[:, -T:]
-            if context.shape[1] < T:  # pad on the left with the boundary token
-                pad = np.zeros((len(ids), T - context.shape[1]), dtype=np.int64)
-                context = np.concatenate([pad, context], axis=1)
-            logits, _ = model(context)
-            logits = logits.data if logits.ndim == 2 else logits.data[:, -1]  # (B, V)
-            nxt = sample_next(logits, rng, temperature, top_k, top_p)
-            ids = np.concatenate([ids, nxt[:, None]], axis=1)
-    return ids
-
-
-def decode_words(ids: Any, tokenizer: Any, skip: int = 1) -> list[str]:
-    """Words from generated rows: drop the first ``skip`` ids (the prompt), cut each row at
-    its first boundary (id 0).
-
-    >>> from groundup.tokenizers import CharTokenizer
-    >>> decode_words(np.array([[0, 1, 2, 0, 1]]), CharTokenizer.from_words(["ab"]))
-    ['ab']
-    """
-    words = []
-    for row in np.asarray(ids)[:, skip:].tolist():
-        words.append(tokenizer.decode(row[: row.index(0)] if 0 in row else row))
-    return words
-
-
-def sample_words(
-    model: Any,
-    tokenizer: Any,
-    n: int,
-    max_len: int = 30,
-    temperature: float = 1.0,
-    top_k: int | None = None,
-    top_p: float | None = None,
-    seed: int | np.random.Generator | None = None,
-) -> list[str]:
-    """``n`` words from a character model: start from the boundary, stop at the next one
-    (or after ``max_len`` characters)."""
-    if n == 0:
-        return []
-    start = np.zeros((n, 1), dtype=np.int64)
-    ids = model.generate(start, max_len + 1, temperature, top_k, top_p, seed)
-    return decode_words(ids, tokenizer)

@@ -28,7 +28,7 @@ import numpy as np
 
 import groundup.nn.fused as F
 from groundup import nn
-from groundup.models.bigram import _ids, generate_fixed_context
+from groundup.models.base import FixedContextLM, _ids
 from groundup.tensor import Tensor, no_grad
 
 TANH_GAIN = 5 / 3  # Kaiming gain for tanh: makes up for tanh squashing its input
@@ -40,7 +40,7 @@ def _array_of(buffer: Any) -> np.ndarray:
     return buffer.data if isinstance(buffer, Tensor) else buffer
 
 
-class MLPLanguageModel(nn.Module):
+class MLPLanguageModel(FixedContextLM, nn.Module):
     """Predict the next character from the previous ``block_size`` ones.
 
     Args:
@@ -216,18 +216,3 @@ class MLPLanguageModel(nn.Module):
                 var = (total_sq - n * mean * mean) / max(n - 1, 1)
                 _array_of(norm.running_mean)[...] = mean
                 _array_of(norm.running_var)[...] = var
-
-    # -- sampling -----------------------------------------------------------------------
-
-    def generate(
-        self,
-        idx: Any,
-        max_new_tokens: int,
-        temperature: float = 1.0,
-        top_k: int | None = None,
-        top_p: float | None = None,
-        seed: int | np.random.Generator | None = None,
-    ) -> np.ndarray:
-        """Extend each row of ``idx`` (B, T) by ``max_new_tokens`` sampled ids; the context
-        is the last ``block_size`` ids, left-padded with the boundary (id 0) when shorter."""
-        return generate_fixed_context(self, idx, max_new_tokens, temperature, top_k, top_p, seed)

@@ -128,7 +128,8 @@ def _train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from groundup.data import build_dataset, load_words, split_words
-    from groundup.models.bigram import CountingBigram, NeuralBigram, sample_words
+    from groundup.models.base import sample_words
+    from groundup.models.bigram import CountingBigram, NeuralBigram
     from groundup.models.mlp import MLPLanguageModel
     from groundup.optim import SGD
     from groundup.tokenizers import CharTokenizer
