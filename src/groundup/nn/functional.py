@@ -71,6 +71,8 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
     unchanged, so m is a constant to the gradient: it is detached.
     """
     check_float(x, "softmax")
+    if x.ndim == 0:  # one number: a distribution over one class
+        return softmax(x.reshape(1), 0).reshape(())
     e = (x - x.max(dim=dim, keepdim=True)[0].detach()).exp()
     return e / e.sum(dim=dim, keepdim=True)
 
@@ -78,6 +80,8 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     """log softmax(x) = x - m - log(sum_j e^(x_j - m)): the log-sum-exp trick, never log(0)."""
     check_float(x, "log_softmax")
+    if x.ndim == 0:
+        return log_softmax(x.reshape(1), 0).reshape(())
     shifted = x - x.max(dim=dim, keepdim=True)[0].detach()
     return shifted - shifted.exp().sum(dim=dim, keepdim=True).log()
 

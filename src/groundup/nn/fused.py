@@ -158,6 +158,8 @@ class Softmax(Function):
 
 def softmax(x: Tensor, dim: int = -1) -> Tensor:
     check_float(x, "softmax")
+    if x.ndim == 0:  # one number: a distribution over one class
+        return softmax(x.reshape(1), 0).reshape(())
     return Softmax.apply(x, dim=dim)
 
 
@@ -183,6 +185,8 @@ class LogSoftmax(Function):
 
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     check_float(x, "log_softmax")
+    if x.ndim == 0:
+        return log_softmax(x.reshape(1), 0).reshape(())
     return LogSoftmax.apply(x, dim=dim)
 
 

@@ -64,6 +64,11 @@ class no_grad:
 # ---------------------------------------------------------------- Function
 
 
+class DimError(IndexError, ValueError):
+    """A dim out of range: PyTorch's IndexError, and the ValueError of our other shape
+    errors."""
+
+
 class Function:
     """One node of the graph: an op's forward and backward, side by side.
 
@@ -87,7 +92,10 @@ class Function:
         try:
             data = ctx.forward(*[t.data for t in inputs], **params)
         except ValueError as e:  # numpy's shape errors, reworded to name the op and shapes
-            raise ValueError(ctx.shape_error([t.shape for t in inputs], e)) from None
+            message = ctx.shape_error([t.shape for t in inputs], e)
+            if isinstance(e, IndexError):  # a dim out of range: IndexError, as in PyTorch
+                raise DimError(message) from None
+            raise ValueError(message) from None
         if not isinstance(data, xp.ndarray):  # NumPy reduces a 0-d result to a scalar
             data = xp.asarray(data)
         out = object.__new__(type(inputs[0]))  # a Tensor, like the inputs (no import needed)

@@ -12,9 +12,10 @@ arrays it just created.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from groundup.tensor.backend import xp
+from groundup.tensor.backend import default_float, xp
 from groundup.tensor.function import Function, SliceGrad
 
 
@@ -143,8 +144,32 @@ class Pow(Function):
         return a**exponent
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
-        # d(a^p)/da = p a^(p-1)
+        # d(a^p)/da = p a^(p-1); a^0 is the constant 1, flat even at a = 0 (where 0^-1 = inf)
+        if self.p == 0:
+            return (xp.zeros_like(grad),)
         return (grad * (self.p * self.a ** (self.p - 1)),)
+
+
+class RPow(Function):
+    """``base ** x`` for a Python number ``base``: d/dx = base^x ln(base).
+
+    A negative base is defined for integer-valued x only (nan elsewhere, and its gradient
+    is nan); a zero base gives 0^0 = 1, 0^x = 0 for x > 0, with gradient 0 (as PyTorch).
+    """
+
+    def forward(self, x: Any, base: float) -> Any:
+        with xp.errstate(invalid="ignore", divide="ignore"):
+            out = xp.power(base, x)
+        if x.dtype.kind != "f":  # an int tensor gives the default float, as in PyTorch
+            out = out.astype(default_float)
+        self.out, self.base = out, base
+        return out
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        if self.base == 0:
+            return (xp.zeros_like(grad),)
+        log_base = math.log(self.base) if self.base > 0 else math.nan
+        return (grad * self.out * log_base,)
 
 
 class Exp(Function):
@@ -239,7 +264,8 @@ class Mean(Function):
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
         g = _expand_reduced(grad, self.shape, self.dim, self.keepdim)
-        g = g * (1.0 / _reduced_count(self.shape, self.dim))
+        n = _reduced_count(self.shape, self.dim)
+        g = g * (1.0 / n if n else math.nan)  # an empty dim: the mean is nan, as in torch
         return (xp.broadcast_to(g.astype(grad.dtype, copy=False), self.shape),)
 
 
@@ -255,7 +281,8 @@ class Var(Function):
         # d/da_i sum_j (a_j - mean)^2 / n = 2 (a_i - mean) / n  (the mean's own term sums to 0)
         centered = self.a - self.a.mean(axis=self.dim, keepdims=True)
         g = _expand_reduced(grad, self.a.shape, self.dim, self.keepdim)
-        return (centered * (g * (2.0 / self.n)).astype(grad.dtype, copy=False),)
+        scale = 2.0 / self.n if self.n > 0 else math.nan  # N <= correction: nan, as torch
+        return (centered * (g * scale).astype(grad.dtype, copy=False),)
 
 
 class Amax(Function):
@@ -373,7 +400,7 @@ class Transpose(Function):
 
 class Permute(Function):
     def forward(self, a: Any, dims: tuple[int, ...]) -> Any:
-        self.dims = dims
+        self.dims = tuple(d % a.ndim for d in dims) if a.ndim else dims  # -1: the last
         return xp.transpose(a, dims)
 
     def backward(self, grad: Any) -> tuple[Any, ...]:

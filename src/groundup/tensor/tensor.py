@@ -37,9 +37,16 @@ def _as_shape(shape: tuple[Any, ...]) -> tuple[int, ...]:
     return tuple(shape)
 
 
-def _as_dim(dim: Any) -> Any:
-    """Accept a list of dims as PyTorch does (``sum(dim=[0, 1])``); NumPy wants a tuple."""
-    return tuple(dim) if isinstance(dim, list) else dim
+def _as_dim(dim: Any, ndim: int = -1) -> Any:
+    """Accept a list of dims as PyTorch does (``sum(dim=[0, 1])``); NumPy wants a tuple.
+    A 0-d tensor has one number and no axes, yet PyTorch lets ``dim`` be 0 or -1 there,
+    meaning that number: the dims of a 0-d tensor become None."""
+    dim = tuple(dim) if isinstance(dim, list) else dim
+    if ndim == 0 and dim is not None:
+        dims = dim if isinstance(dim, tuple) else (dim,)
+        if all(isinstance(d, int) and d in (0, -1) for d in dims):
+            return None
+    return dim
 
 
 def _as_index(index: Any) -> Any:
@@ -231,8 +238,7 @@ class Tensor:
         return ops.Pow.apply(self, exponent=exponent)
 
     def __rpow__(self, base: Any) -> Tensor:
-        # b ** x = exp(x ln b), composed from primitives
-        return (self * float(xp.log(base))).exp()
+        return ops.RPow.apply(self, base=float(base))  # 2 ** x
 
     def __matmul__(self, other: Any) -> Tensor:
         return ops.MatMul.apply(self, self._lift(other))
@@ -300,16 +306,18 @@ class Tensor:
     # ------------------------------------------------------------ reductions
 
     def sum(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
-        return ops.Sum.apply(self, dim=_as_dim(dim), keepdim=keepdim)
+        return ops.Sum.apply(self, dim=_as_dim(dim, self.ndim), keepdim=keepdim)
 
     def mean(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
-        return ops.Mean.apply(self, dim=_as_dim(dim), keepdim=keepdim)
+        return ops.Mean.apply(self, dim=_as_dim(dim, self.ndim), keepdim=keepdim)
 
     def var(
         self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False, correction: int = 1
     ) -> Tensor:
         """Variance; ``correction=1`` divides by N-1 (Bessel, PyTorch's default), 0 by N."""
-        return ops.Var.apply(self, dim=_as_dim(dim), keepdim=keepdim, correction=correction)
+        return ops.Var.apply(
+            self, dim=_as_dim(dim, self.ndim), keepdim=keepdim, correction=correction
+        )
 
     def max(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Any:
         """Largest entries, as in PyTorch.
@@ -318,7 +326,11 @@ class Tensor:
         equally. ``max(dim=int)`` returns ``(values, indices)``; ``indices`` holds the first
         maximum of each row, and only that entry receives the gradient.
         """
-        dim = _as_dim(dim)
+        int_dim_of_0d = self.ndim == 0 and dim is not None and not isinstance(dim, (tuple, list))
+        dim = _as_dim(dim, self.ndim)
+        if int_dim_of_0d:  # the one number, at index 0
+            return MaxResult(ops.Amax.apply(self, dim=None, keepdim=False),
+                             Tensor._wrap(xp.asarray(0)))  # fmt: skip
         if dim is None or isinstance(dim, tuple):
             return ops.Amax.apply(self, dim=dim, keepdim=keepdim)
         indices = xp.expand_dims(self.data.argmax(axis=dim), dim)
@@ -327,7 +339,12 @@ class Tensor:
         return MaxResult(values, Tensor._wrap(idx))
 
     def min(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Any:
-        dim = _as_dim(dim)
+        if self.data.dtype.kind != "f":  # bools and ints: no gradient, and -x would wrap
+            return _int_min(self.data, _as_dim(dim, self.ndim), keepdim)
+        if self.ndim == 0 and dim is not None and not isinstance(dim, (tuple, list)):
+            values, indices = self.max(dim, keepdim)
+            return MaxResult(values, indices)
+        dim = _as_dim(dim, self.ndim)
         if dim is None or isinstance(dim, tuple):
             return -((-self).max(dim, keepdim))
         values, indices = (-self).max(dim, keepdim)
@@ -359,6 +376,8 @@ class Tensor:
 
     def squeeze(self, dim: int | None = None) -> Tensor:
         shape = self.data.shape
+        if not shape and dim in (None, 0, -1):  # a 0-d tensor has nothing to squeeze
+            return self
         if dim is None:
             return self.reshape(tuple(s for s in shape if s != 1))
         if shape[dim] != 1:
@@ -461,3 +480,12 @@ class Tensor:
         out._ctx = None
         out._retain = False
         return out
+
+
+def _int_min(data: Any, dim: Any, keepdim: bool) -> Any:
+    """``min`` of a bool or int tensor, straight from NumPy (no gradient to track)."""
+    if dim is None or isinstance(dim, tuple):
+        return Tensor._wrap(xp.asarray(data.min(axis=dim, keepdims=keepdim)))
+    values = data.min(axis=dim, keepdims=keepdim)
+    indices = data.argmin(axis=dim, keepdims=keepdim)
+    return MaxResult(Tensor._wrap(xp.asarray(values)), Tensor._wrap(xp.asarray(indices)))
