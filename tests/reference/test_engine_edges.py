@@ -114,3 +114,50 @@ def test_a_dim_out_of_range_is_torchs_index_error_and_our_value_error():
             call()
     with pytest.raises(IndexError):
         torch.zeros(2, 3).sum(dim=5)
+
+
+@pytest.mark.parametrize("tier", [functional, fused], ids=["functional", "fused"])
+@pytest.mark.parametrize("mask_shape", [(4, 5), (1, 3, 4, 5)])
+def test_a_float_attention_mask_that_requires_grad_gets_its_gradient(tier, mask_shape):
+    q, k, v = (RNG.standard_normal((2, 3, s, 6)) for s in (4, 5, 5))
+    m = RNG.standard_normal(mask_shape)
+
+    def fn(t, lib):
+        f = tier.scaled_dot_product_attention if lib == "ours" else (
+            torch.nn.functional.scaled_dot_product_attention)  # fmt: skip
+        return f(t[0], t[1], t[2], attn_mask=t[3])
+
+    y, r, g, gr = both(fn, q, k, v, m)
+    np.testing.assert_allclose(y.data, r.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for a, b in zip(g, gr, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
+    # only the mask learns: the output is still in the graph
+    mask = Tensor(m, dtype="float64", requires_grad=True)
+    out = tier.scaled_dot_product_attention(*(Tensor(a, dtype="float64") for a in (q, k, v)),
+                                            attn_mask=mask)  # fmt: skip
+    assert out.requires_grad
+    out.sum().backward()
+    np.testing.assert_allclose(mask.grad, gr[3], rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [
+        (lambda: groundup.zeros(4).reshape(-1, -1, 2), lambda: torch.zeros(4).reshape(-1, -1, 2)),
+        (lambda: groundup.zeros(2, 3).permute(0, 0), lambda: torch.zeros(2, 3).permute(0, 0)),
+        (lambda: Tensor([2, 3]) ** -2, lambda: torch.tensor([2, 3]) ** -2),
+        (lambda: groundup.zeros(3).clip(None, None), lambda: torch.zeros(3).clip(None, None)),
+        (
+            lambda: groundup.zeros(2, 3) @ groundup.zeros(2, 3),
+            lambda: torch.zeros(2, 3) @ torch.zeros(2, 3),
+        ),  # fmt: skip
+    ],
+    ids=["reshape -1 -1", "permute repeats", "int ** -2", "clip(None, None)", "matmul"],
+)
+def test_refusals_are_torchs_runtime_error_and_our_value_error(ours, theirs):
+    with pytest.raises(RuntimeError):
+        theirs()
+    with pytest.raises(RuntimeError):
+        ours()
+    with pytest.raises(ValueError):
+        ours()

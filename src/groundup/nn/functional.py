@@ -246,8 +246,9 @@ def scaled_dot_product_attention(
     """
     mask, additive, s = attention_inputs(q, k, attn_mask, is_causal, scale)
     att = q @ k.transpose(-2, -1) * s  # (..., T, S): every query against every key
-    if additive is not None:
-        att = att + Tensor._wrap(additive)
+    if additive is not None:  # a float mask Tensor stays in the graph: it may be learned
+        learned = isinstance(attn_mask, Tensor) and attn_mask.requires_grad
+        att = att + (attn_mask if learned else Tensor._wrap(additive))
     if mask is not None:  # True where attention is NOT allowed: weight e^-inf = 0
         att = att.masked_fill(mask, -math.inf)
     att = softmax(att, dim=-1)

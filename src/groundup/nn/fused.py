@@ -485,16 +485,21 @@ class Attention(Function):
 
     Backward, with A the attention weights and P = dropout(A):
     dv = P^T g; dP = g v^T; dA = dropout'(dP); dS = A * (dA - sum(dA * A)) (softmax);
-    dq = dS k * scale; dk = dS^T q * scale.
+    dq = dS k * scale; dk = dS^T q * scale; and for a float mask M added to the scores (a
+    fourth input when it is a Tensor that needs a gradient), dM = dS.
     """
 
     def forward(
-        self, q: Any, k: Any, v: Any, *, mask: Any, additive: Any, scale: float, drop: Any
-    ) -> Any:
+        self, q: Any, k: Any, v: Any, *inputs: Any, mask: Any, additive: Any, scale: float,
+        drop: Any,
+    ) -> Any:  # fmt: skip
         att = q @ xp.swapaxes(k, -1, -2)  # (..., T, S)
         att *= scale
+        if inputs:  # the float mask as an input of the graph
+            additive = inputs[0]
         if additive is not None:
             att += additive
+        self.mask_shape: Any = additive.shape if inputs else None
         shift = _global_shift(att)  # before masking: -inf entries would rule it out
         if shift is not None:
             att -= shift
@@ -511,21 +516,23 @@ class Attention(Function):
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
         q, k, v, att, p = self.q, self.k, self.v, self.att, self.p
-        pq, pk, pv = self.parents  # type: ignore[misc]
+        pq, pk, pv, *pm = self.parents  # type: ignore[misc]
         gv = unbroadcast(xp.swapaxes(p, -1, -2) @ grad, v.shape) if pv.requires_grad else None
-        gq = gk = None
-        if pq.requires_grad or pk.requires_grad:
+        gq = gk = gm = None
+        if pq.requires_grad or pk.requires_grad or (pm and pm[0].requires_grad):
             ds = grad @ xp.swapaxes(v, -1, -2)  # dP
             if self.drop is not None:
                 ds *= self.drop
             ds -= _row_dot(ds, att)
-            ds *= att
+            ds *= att  # dS: the gradient of the scores, and so of an added mask
+            if pm and pm[0].requires_grad:
+                gm = unbroadcast(ds, self.mask_shape)
             ds *= self.scale
             if pq.requires_grad:
                 gq = unbroadcast(ds @ k, q.shape)
             if pk.requires_grad:
                 gk = unbroadcast(xp.swapaxes(ds, -1, -2) @ q, k.shape)
-        return gq, gk, gv
+        return (gq, gk, gv, gm)[: 3 + len(pm)]
 
     def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
         return (
@@ -547,4 +554,6 @@ def scaled_dot_product_attention(
     """`groundup.nn.functional.scaled_dot_product_attention`, as one kernel."""
     mask, additive, s = attention_inputs(q, k, attn_mask, is_causal, scale)
     drop = attention_dropout(q, k, dropout_p, generator) if dropout_p > 0.0 else None
-    return Attention.apply(q, k, v, mask=mask, additive=additive, scale=s, drop=drop)
+    learned = isinstance(attn_mask, Tensor) and attn_mask.requires_grad and additive is not None
+    inputs = (q, k, v, attn_mask) if learned else (q, k, v)  # a float mask that learns
+    return Attention.apply(*inputs, mask=mask, additive=additive, scale=s, drop=drop)

@@ -64,6 +64,11 @@ class no_grad:
 # ---------------------------------------------------------------- Function
 
 
+class OpError(ValueError, RuntimeError):
+    """An op refused its inputs (shapes that do not fit, a bad argument): the ValueError we
+    document, and the RuntimeError PyTorch raises for the same mistake."""
+
+
 class DimError(IndexError, ValueError):
     """A dim out of range: PyTorch's IndexError, and the ValueError of our other shape
     errors."""
@@ -95,7 +100,7 @@ class Function:
             message = ctx.shape_error([t.shape for t in inputs], e)
             if isinstance(e, IndexError):  # a dim out of range: IndexError, as in PyTorch
                 raise DimError(message) from None
-            raise ValueError(message) from None
+            raise OpError(message) from None
         if not isinstance(data, xp.ndarray):  # NumPy reduces a 0-d result to a scalar
             data = xp.asarray(data)
         out = object.__new__(type(inputs[0]))  # a Tensor, like the inputs (no import needed)

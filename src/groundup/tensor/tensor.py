@@ -24,7 +24,7 @@ from typing import Any
 
 from groundup.tensor import ops
 from groundup.tensor.backend import default_float, to_dtype, xp
-from groundup.tensor.function import Function, run_backward
+from groundup.tensor.function import Function, OpError, run_backward
 
 _new_tensor = object.__new__
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
@@ -293,7 +293,7 @@ class Tensor:
         """Entries limited to ``[min, max]`` (either may be None); the gradient passes where
         ``min <= x <= max``, boundaries included, as in PyTorch."""
         if min is None and max is None:
-            raise ValueError("clamp: at least one of min and max must be given")
+            raise OpError("clamp: at least one of min and max must be given")
         for name, bound in (("min", min), ("max", max)):
             if bound is not None and (
                 isinstance(bound, bool) or not isinstance(bound, numbers.Real)
