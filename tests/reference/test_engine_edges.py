@@ -161,3 +161,26 @@ def test_refusals_are_torchs_runtime_error_and_our_value_error(ours, theirs):
         ours()
     with pytest.raises(ValueError):
         ours()
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        lambda m: m([1, 2]) + 0.5,
+        lambda m: 0.5 * m([1, 2]),
+        lambda m: m([1, 2]) / m([2, 2]),
+        lambda m: m([3]) / 2,
+        lambda m: 1 / m([3]),
+        lambda m: m([1, 4]) ** 0.5,
+        lambda m: m([1, 4]) ** 2,
+        lambda m: 0.7 ** m([1, 2]),
+        lambda m: m([1, 2]).exp(),
+        lambda m: m([1, 2]).sqrt(),
+        lambda m: m([1, 2]) + 1,
+        lambda m: m([1, 2]) * m([1.5, 2.0]),
+    ],
+)
+def test_type_promotion_follows_torch(expr):
+    ours, ref = expr(Tensor), expr(torch.tensor)
+    assert str(ours.dtype) == str(ref.dtype).removeprefix("torch."), (ours.dtype, ref.dtype)
+    np.testing.assert_allclose(ours.data, ref.numpy(), rtol=1e-6)

@@ -205,29 +205,62 @@ class Tensor:
         dt = self.data.dtype if self.data.dtype.kind == "f" else None
         return Tensor._wrap(xp.asarray(other, dtype=dt))
 
+    def _floated(self, dtype: Any = None) -> Tensor:
+        """Self as floats: an int or bool tensor becomes ``dtype`` (default float32), as
+        PyTorch computes exp, sqrt or a division of ints. Ints carry no gradient to keep."""
+        if self.data.dtype.kind == "f":
+            return self
+        return Tensor._wrap(self.data.astype(dtype or default_float))
+
+    def _operands(self, other: Any, divide: bool = False) -> tuple[Tensor, Tensor]:
+        """(self, other) promoted as PyTorch does: a float beats an int (an int tensor and
+        0.5 give float32, an int64 and a float32 tensor give float32), and true division
+        of ints gives the default float."""
+        dtype = self.data.dtype
+        if dtype.kind == "f":  # the common case first: a float tensor and a number or float
+            if not isinstance(other, Tensor):
+                return self, Tensor._wrap(xp.asarray(other, dtype=dtype))
+            if other.data.dtype.kind == "f":
+                return self, other
+        b = self._lift(other)
+        a_float, b_float = dtype.kind == "f", b.data.dtype.kind == "f"
+        if a_float == b_float:
+            return (self._floated(), b._floated()) if divide and not a_float else (self, b)
+        if a_float:
+            return self, b._floated(self.data.dtype)
+        # self holds ints: a Python float means the default float, a float tensor its own
+        if isinstance(other, Tensor):
+            return self._floated(b.data.dtype), b
+        a = self._floated()
+        return a, Tensor._wrap(b.data.astype(a.data.dtype))
+
     def __add__(self, other: Any) -> Tensor:
-        return ops.Add.apply(self, self._lift(other))
+        return ops.Add.apply(*self._operands(other))
 
     def __radd__(self, other: Any) -> Tensor:
-        return ops.Add.apply(self._lift(other), self)
+        a, b = self._operands(other)
+        return ops.Add.apply(b, a)
 
     def __sub__(self, other: Any) -> Tensor:
-        return ops.Sub.apply(self, self._lift(other))
+        return ops.Sub.apply(*self._operands(other))
 
     def __rsub__(self, other: Any) -> Tensor:
-        return ops.Sub.apply(self._lift(other), self)
+        a, b = self._operands(other)
+        return ops.Sub.apply(b, a)
 
     def __mul__(self, other: Any) -> Tensor:
-        return ops.Mul.apply(self, self._lift(other))
+        return ops.Mul.apply(*self._operands(other))
 
     def __rmul__(self, other: Any) -> Tensor:
-        return ops.Mul.apply(self._lift(other), self)
+        a, b = self._operands(other)
+        return ops.Mul.apply(b, a)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return ops.Div.apply(self, self._lift(other))
+        return ops.Div.apply(*self._operands(other, divide=True))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return ops.Div.apply(self._lift(other), self)
+        a, b = self._operands(other, divide=True)
+        return ops.Div.apply(b, a)
 
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
@@ -235,7 +268,8 @@ class Tensor:
     def __pow__(self, exponent: Any) -> Tensor:
         if isinstance(exponent, Tensor):
             raise TypeError("pow: the exponent must be a Python number, got a Tensor")
-        return ops.Pow.apply(self, exponent=exponent)
+        base = self if isinstance(exponent, numbers.Integral) else self._floated()  # int ** 0.5
+        return ops.Pow.apply(base, exponent=exponent)
 
     def __rpow__(self, base: Any) -> Tensor:
         return ops.RPow.apply(self, base=float(base))  # 2 ** x
@@ -272,22 +306,22 @@ class Tensor:
     # ------------------------------------------------------------ elementwise
 
     def exp(self) -> Tensor:
-        return ops.Exp.apply(self)
+        return ops.Exp.apply(self._floated())
 
     def log(self) -> Tensor:
-        return ops.Log.apply(self)
+        return ops.Log.apply(self._floated())
 
     def tanh(self) -> Tensor:
-        return ops.Tanh.apply(self)
+        return ops.Tanh.apply(self._floated())
 
     def relu(self) -> Tensor:
         return ops.ReLU.apply(self)
 
     def sigmoid(self) -> Tensor:
-        return ops.Sigmoid.apply(self)
+        return ops.Sigmoid.apply(self._floated())
 
     def sqrt(self) -> Tensor:
-        return ops.Pow.apply(self, exponent=0.5)
+        return ops.Pow.apply(self._floated(), exponent=0.5)
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 (PyTorch names)
         """Entries limited to ``[min, max]`` (either may be None); the gradient passes where
