@@ -26,6 +26,13 @@ _LAZY = {
     "cat": "groundup.tensor",
     "stack": "groundup.tensor",
     "where": "groundup.tensor",
+    "zeros_like": "groundup.tensor",
+    "ones_like": "groundup.tensor",
+    "full": "groundup.tensor",
+    "full_like": "groundup.tensor",
+    "eye": "groundup.tensor",
+    "linspace": "groundup.tensor",
+    "randint": "groundup.tensor",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -25,6 +25,12 @@ from groundup.tensor.tensor import Tensor
 
 __all__ = [
     "batch_norm",
+    "binary_cross_entropy_with_logits",
+    "hardtanh",
+    "leaky_relu",
+    "nll_loss",
+    "silu",
+    "softplus",
     "cross_entropy",
     "dropout",
     "embedding",
@@ -49,6 +55,27 @@ def tanh(x: Tensor) -> Tensor:
 
 def relu(x: Tensor) -> Tensor:
     return x.relu()
+
+
+def silu(x: Tensor) -> Tensor:
+    """SiLU (swish): x * sigmoid(x), Llama's activation."""
+    return x * x.sigmoid()
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """x where x > 0, else negative_slope * x (a ReLU that keeps a small gradient)."""
+    return x.relu() - (-x).relu() * negative_slope
+
+
+def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """x clipped to [min_val, max_val]."""
+    return x.clamp(min_val, max_val)
+
+
+def softplus(x: Tensor) -> Tensor:
+    """log(1 + e^x), a smooth ReLU, computed as relu(x) + log(1 + e^-|x|): e^x never
+    overflows."""
+    return x.relu() + ((-x.abs()).exp() + 1.0).log()
 
 
 def gelu(x: Tensor, approximate: str = "tanh") -> Tensor:
@@ -115,6 +142,36 @@ def cross_entropy(
     count = float(keep.sum())
     # every row ignored: the mean is 0/0 = nan (as PyTorch), while the gradient stays 0
     return total / count if count else total + math.nan
+
+
+def nll_loss(
+    log_probs: Tensor, targets: Any, ignore_index: int | None = None, reduction: str = "mean"
+) -> Tensor:
+    """The negative log-likelihood of ``targets`` under ``log_probs`` (..., C), classes in
+    the last dim: ``cross_entropy`` is ``nll_loss(log_softmax(logits))``."""
+    t = check_cross_entropy(log_probs, targets, ignore_index, reduction)
+    rows = t.reshape(-1)
+    keep = xp.ones(rows.shape, dtype=log_probs.data.dtype)
+    if ignore_index is not None:
+        keep = (rows != ignore_index).astype(log_probs.data.dtype)
+        rows = xp.where(rows != ignore_index, rows, 0)
+    picked = log_probs.reshape(-1, log_probs.shape[-1])[xp.arange(rows.shape[0]), rows]
+    losses = -picked * Tensor._wrap(keep)
+    if reduction == "none":
+        return losses.reshape(*t.shape)
+    count = float(keep.sum())
+    total = losses.sum()
+    if reduction == "sum":
+        return total
+    return total / count if count else total + math.nan
+
+
+def binary_cross_entropy_with_logits(logits: Tensor, targets: Any) -> Tensor:
+    """Mean of -[y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))], computed stably as
+    softplus(z) - y z."""
+    y = targets if isinstance(targets, Tensor) else Tensor._wrap(
+        xp.asarray(targets, dtype=logits.data.dtype))  # fmt: skip
+    return (softplus(logits) - y * logits).mean()
 
 
 # ================================================================ normalisation

@@ -36,7 +36,12 @@ from groundup.tensor.ops import reshaped, unbroadcast
 from groundup.tensor.tensor import Tensor
 
 __all__ = list(functional.__all__)  # the same functions, by the same names
-one_hot, relu, tanh = functional.one_hot, functional.relu, functional.tanh  # no kernel needed
+# no kernel needed: one op each already, or rarely on a hot path
+one_hot, relu, tanh = functional.one_hot, functional.relu, functional.tanh
+silu, leaky_relu, hardtanh, softplus = (
+    functional.silu, functional.leaky_relu, functional.hardtanh, functional.softplus)  # fmt: skip
+nll_loss = functional.nll_loss
+binary_cross_entropy_with_logits = functional.binary_cross_entropy_with_logits
 
 
 # ---------------------------------------------------------------- fast row reductions

@@ -12,15 +12,37 @@ import sys as _sys
 import types as _types
 
 from groundup.tensor import backend
-from groundup.tensor.creation import arange, cat, ones, randn, stack, tensor, where, zeros
+from groundup.tensor.creation import (
+    arange,
+    cat,
+    eye,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    randint,
+    randn,
+    stack,
+    tensor,
+    zeros,
+    zeros_like,
+)
 from groundup.tensor.function import Function, is_grad_enabled, no_grad
 from groundup.tensor.gradcheck import gradcheck
-from groundup.tensor.tensor import Tensor
+from groundup.tensor.tensor import Tensor, where
 
 __all__ = [
     "Function",
     "Tensor",
     "arange",
+    "eye",
+    "full",
+    "full_like",
+    "linspace",
+    "ones_like",
+    "randint",
+    "zeros_like",
     "backend",
     "cat",
     "gradcheck",

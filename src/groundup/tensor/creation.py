@@ -89,8 +89,39 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return ops.Stack.apply(*_join_inputs("stack", tensors, dim, new_dim=True), dim=dim)
 
 
-def where(condition: Any, a: Any, b: Any) -> Tensor:
-    """``a`` where ``condition`` is True, else ``b`` (all three broadcast)."""
-    cond = condition.data if isinstance(condition, Tensor) else xp.asarray(condition)
-    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(a)
-    return ops.Where.apply(like._lift(a), like._lift(b), condition=cond.astype(bool, copy=False))
+def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return Tensor._wrap(xp.zeros_like(t.data, dtype=to_dtype(dtype))).requires_grad_(requires_grad)
+
+
+def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return Tensor._wrap(xp.ones_like(t.data, dtype=to_dtype(dtype))).requires_grad_(requires_grad)
+
+
+def full(shape: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ``shape`` holding ``fill_value`` (float32 unless ``dtype``)."""
+    shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+    data = xp.full(shape, fill_value, dtype=_float_dtype(dtype))
+    return Tensor._wrap(data).requires_grad_(requires_grad)
+
+
+def full_like(t: Tensor, fill_value: float, dtype: Any = None) -> Tensor:
+    return Tensor._wrap(xp.full_like(t.data, fill_value, dtype=to_dtype(dtype)))
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None) -> Tensor:
+    """The identity matrix (n, m), float32 unless ``dtype``."""
+    return Tensor._wrap(xp.eye(n, m, dtype=_float_dtype(dtype)))
+
+
+def linspace(start: float, end: float, steps: int, dtype: Any = None) -> Tensor:
+    """``steps`` evenly spaced numbers from ``start`` to ``end``, both included."""
+    return Tensor._wrap(xp.linspace(start, end, steps, dtype=_float_dtype(dtype)))
+
+
+def randint(low: int, high: int | None = None, size: Any = (), generator: Any = None) -> Tensor:
+    """Random int64s in [low, high) (``randint(high, size=...)`` from 0), from a seed or a
+    Generator."""
+    if high is None:
+        low, high = 0, low
+    size = tuple(size) if isinstance(size, (tuple, list)) else (size,)
+    return Tensor._wrap(_rng(generator).integers(low, high, size=size, dtype=xp.int64))

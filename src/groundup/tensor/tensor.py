@@ -17,6 +17,7 @@ the functions composed from them in :mod:`groundup.nn.functional`, their fused k
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections import namedtuple
 from collections.abc import Callable, Sequence
@@ -472,6 +473,99 @@ class Tensor:
         mask = mask.data if isinstance(mask, Tensor) else xp.asarray(mask)
         return ops.MaskedFill.apply(self, mask=mask, value=value)
 
+    # ------------------------------------------------------------ composed from the above
+    # PyTorch's method spellings and everyday ops, each an identity over the primitives
+    # (their gradients come from the chain rule through the pieces).
+
+    def add(self, other: Any) -> Tensor:
+        return self + other
+
+    def sub(self, other: Any) -> Tensor:
+        return self - other
+
+    def mul(self, other: Any) -> Tensor:
+        return self * other
+
+    def div(self, other: Any) -> Tensor:
+        return self / other
+
+    def pow(self, exponent: Any) -> Tensor:
+        return self**exponent
+
+    def matmul(self, other: Any) -> Tensor:
+        return self @ other
+
+    def abs(self) -> Tensor:  # |x| = relu(x) + relu(-x); gradient 0 at 0, as torch
+        return self.relu() + (-self).relu()
+
+    def square(self) -> Tensor:
+        return self * self
+
+    def rsqrt(self) -> Tensor:  # 1 / sqrt(x)
+        return self._floated() ** -0.5
+
+    def log2(self) -> Tensor:  # log2 x = ln x / ln 2
+        return self.log() * (1.0 / math.log(2.0))
+
+    def maximum(self, other: Any) -> Tensor:
+        """Elementwise max of two tensors; where they tie, each gets half the gradient."""
+        other = self._lift(other)
+        tie = (self + other) * 0.5
+        return where(self > other, self, where(self < other, other, tie))
+
+    def minimum(self, other: Any) -> Tensor:
+        """Elementwise min of two tensors; where they tie, each gets half the gradient."""
+        other = self._lift(other)
+        tie = (self + other) * 0.5
+        return where(self < other, self, where(self > other, other, tie))
+
+    def std(
+        self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False, correction: int = 1
+    ) -> Tensor:
+        """Standard deviation, the square root of ``var`` (``correction`` as there)."""
+        return self.var(dim, keepdim, correction).sqrt()
+
+    def logsumexp(self, dim: int | tuple[int, ...], keepdim: bool = False) -> Tensor:
+        """log(sum(exp(x))) over ``dim``, shifted by the max so exp cannot overflow."""
+        dims = dim if isinstance(dim, tuple) else (dim,)
+        m = self.max(dims, keepdim=True).detach()  # a constant shift: the result is unchanged
+        out = (self - m).exp().sum(dims, keepdim=True).log() + m
+        return out if keepdim else out.sum(dims)  # summing size-1 dims drops them
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        if dim is None:
+            return Tensor._wrap(xp.asarray(self.data.argmin()))
+        return Tensor._wrap(self.data.argmin(axis=dim, keepdims=keepdim))
+
+    def flip(self, dims: int | Sequence[int]) -> Tensor:
+        """The entries in reverse order along ``dims`` (a view: ``x[..., ::-1]``)."""
+        flipped = _positive(dims if isinstance(dims, (tuple, list)) else (dims,), self.ndim)
+        return self[tuple(slice(None, None, -1) if i in flipped else slice(None)
+                          for i in range(self.ndim))]  # fmt: skip
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        """The lower triangle of the last two dims (the rest zeroed)."""
+        return self.masked_fill(~xp.tri(*self.shape[-2:], k=diagonal, dtype=bool), 0.0)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        """The upper triangle of the last two dims (the rest zeroed)."""
+        return self.masked_fill(xp.tri(*self.shape[-2:], k=diagonal - 1, dtype=bool), 0.0)
+
+    def isnan(self) -> Tensor:
+        return Tensor._wrap(xp.isnan(self.data))
+
+    def isinf(self) -> Tensor:
+        return Tensor._wrap(xp.isinf(self.data))
+
+    def isfinite(self) -> Tensor:
+        return Tensor._wrap(xp.isfinite(self.data))
+
+    def any(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return Tensor._wrap(xp.asarray(self.data.any(axis=dim, keepdims=keepdim)))
+
+    def all(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return Tensor._wrap(xp.asarray(self.data.all(axis=dim, keepdims=keepdim)))
+
     # ------------------------------------------------------------ backward
 
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
@@ -523,3 +617,15 @@ def _int_min(data: Any, dim: Any, keepdim: bool) -> Any:
     values = data.min(axis=dim, keepdims=keepdim)
     indices = data.argmin(axis=dim, keepdims=keepdim)
     return MaxResult(Tensor._wrap(xp.asarray(values)), Tensor._wrap(xp.asarray(indices)))
+
+
+def _positive(dims: Any, ndim: int) -> set[int]:
+    """Dims as non-negative ints (``-1`` is the last)."""
+    return {d % ndim for d in dims} if ndim else set()
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """``a`` where ``condition`` is True, else ``b`` (all three broadcast)."""
+    cond = condition.data if isinstance(condition, Tensor) else xp.asarray(condition)
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(a)
+    return ops.Where.apply(like._lift(a), like._lift(b), condition=cond.astype(bool, copy=False))
