@@ -125,23 +125,7 @@ def cross_entropy(
         ignore_index: a target value whose rows count neither in the loss nor the mean.
         reduction: "mean" (over counted rows), "sum" or "none" (per row, 0 where ignored).
     """
-    t = check_cross_entropy(logits, targets, ignore_index, reduction)
-    C = logits.shape[-1]
-    logp = log_softmax(logits.reshape(-1, C), dim=-1)  # (N, C)
-    rows = t.reshape(-1)
-    keep = xp.ones(rows.shape, dtype=logp.data.dtype)
-    if ignore_index is not None:
-        keep = (rows != ignore_index).astype(logp.data.dtype)
-        rows = xp.where(rows != ignore_index, rows, 0)  # any class will do: weight 0 below
-    losses = -logp[xp.arange(rows.shape[0]), rows] * Tensor._wrap(keep)  # (N,)
-    if reduction == "none":
-        return losses.reshape(*t.shape)
-    total = losses.sum()
-    if reduction == "sum":
-        return total
-    count = float(keep.sum())
-    # every row ignored: the mean is 0/0 = nan (as PyTorch), while the gradient stays 0
-    return total / count if count else total + math.nan
+    return nll_loss(log_softmax(logits, dim=-1), targets, ignore_index, reduction)
 
 
 def nll_loss(
@@ -222,8 +206,8 @@ def batch_norm(
         var = x.var(dim=axes, keepdim=True, correction=0)
         update_running_stats(x.data, running_mean, running_var, momentum, axes)
     else:  # fixed statistics: y is an affine function of x
-        mean = Tensor._wrap(_array(running_mean).astype(x.data.dtype).reshape(cshape))
-        var = Tensor._wrap(_array(running_var).astype(x.data.dtype).reshape(cshape))
+        mean = Tensor._wrap(array_of(running_mean).astype(x.data.dtype).reshape(cshape))
+        var = Tensor._wrap(array_of(running_var).astype(x.data.dtype).reshape(cshape))
     y = (x - mean) / (var + eps).sqrt()
     if weight is not None:
         y = y * weight.reshape(*cshape)
@@ -248,7 +232,7 @@ def embedding(idx: Any, weight: Tensor) -> Tensor:
 
 def one_hot(idx: Any, num_classes: int = -1) -> Tensor:
     """(..., num_classes) int64 tensor with a 1 at each index (``.float()`` it for matmul)."""
-    ids = int_array(idx, "idx", "one_hot")
+    ids = intarray_of(idx, "idx", "one_hot")
     if num_classes < 0:
         num_classes = int(ids.max()) + 1
     if ids.size and (ids.min() < 0 or ids.max() >= num_classes):
@@ -319,7 +303,7 @@ def scaled_dot_product_attention(
 # ones) and the pieces that are no kernel: masks, running statistics.
 
 
-def int_array(x: Any, name: str, op: str) -> Any:
+def intarray_of(x: Any, name: str, op: str) -> Any:
     """Class indices / token ids as an int ndarray, from a Tensor, array or list."""
     arr = x.data if isinstance(x, Tensor) else xp.asarray(x)
     if arr.dtype.kind not in "iu":
@@ -344,7 +328,7 @@ def check_gelu(approximate: str) -> None:
 
 def check_cross_entropy(logits: Tensor, targets: Any, ignore_index: Any, reduction: str) -> Any:
     """The targets as an int array, after checking their shape, range and the reduction."""
-    t = int_array(targets, "targets", "cross_entropy")
+    t = intarray_of(targets, "targets", "cross_entropy")
     if t.shape != logits.shape[:-1]:
         raise ValueError(
             f"cross_entropy: logits {logits.shape} need targets of shape {logits.shape[:-1]} "
@@ -393,7 +377,8 @@ def check_batch_norm(
     return axes, cshape
 
 
-def _array(a: Any) -> Any:
+def array_of(a: Any) -> Any:
+    """The array of a Tensor, or the array itself (running statistics may be either)."""
     return a.data if isinstance(a, Tensor) else a
 
 
@@ -404,7 +389,7 @@ def update_running_stats(
     (mean, biased variance) per channel."""
     n = x.size // x.shape[1]
     mean, var = x.mean(axis=axes), x.var(axis=axes)
-    rm, rv = _array(running_mean), _array(running_var)
+    rm, rv = array_of(running_mean), array_of(running_var)
     if rm is not None:
         rm *= 1 - momentum
         rm += momentum * mean
@@ -416,7 +401,7 @@ def update_running_stats(
 
 def check_linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> None:
     in_ok = x.ndim >= 1 and weight.ndim == 2 and x.shape[-1] == weight.shape[-1]
-    bias_ok = bias is None or (weight.ndim == 2 and tuple(bias.shape) in ((weight.shape[0],),))
+    bias_ok = bias is None or (weight.ndim == 2 and tuple(bias.shape) == (weight.shape[0],))
     if not (in_ok and bias_ok):
         raise ValueError(
             f"linear: input {x.shape} @ weight {weight.shape}^T: input features "
@@ -427,7 +412,7 @@ def check_linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> None:
 
 
 def check_embedding(idx: Any, weight: Tensor) -> Any:
-    ids = int_array(idx, "idx", "embedding")
+    ids = intarray_of(idx, "idx", "embedding")
     if ids.size and (ids.min() < 0 or ids.max() >= weight.shape[0]):
         bad = ids.min() if ids.min() < 0 else ids.max()
         raise IndexError(f"embedding: index {bad} is out of range for {weight.shape[0]} rows")

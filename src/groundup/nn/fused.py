@@ -17,6 +17,7 @@ from typing import Any
 
 from groundup.nn import functional
 from groundup.nn.functional import (
+    array_of,
     attention_dropout,
     attention_inputs,
     check_batch_norm,
@@ -383,8 +384,7 @@ def batch_norm(
     if training:
         mean, var = update_running_stats(x.data, running_mean, running_var, momentum, axes)
     else:
-        mean = running_mean.data if isinstance(running_mean, Tensor) else running_mean
-        var = running_var.data if isinstance(running_var, Tensor) else running_var
+        mean, var = array_of(running_mean), array_of(running_var)
     if weight is None and bias is not None:
         weight = Tensor._wrap(xp.ones(x.shape[1], dtype=x.dtype))
     inputs = [t for t in (x, weight, bias) if t is not None]
