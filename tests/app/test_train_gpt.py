@@ -4,6 +4,8 @@ interrupted run resumed with --resume ends exactly where the uninterrupted one d
 from __future__ import annotations
 
 import json
+import os
+import signal
 
 import numpy as np
 import pytest
@@ -133,7 +135,7 @@ def test_bpe_tokenizer_run(tmp_path, text_file):
     assert metrics["vocab_size"] == 270
 
 
-def test_resume_continues_exactly(tmp_path, text_file, monkeypatch):
+def test_resume_continues_exactly(tmp_path, text_file, monkeypatch, capsys):
     base = ["--data", str(text_file), "--dropout", "0.1"]
     assert main(small_run(tmp_path, "straight", *base)) == 0
 
@@ -143,14 +145,15 @@ def test_resume_continues_exactly(tmp_path, text_file, monkeypatch):
 
     def crashing_train(*args, on_step=None, **kwargs):
         def step_then_crash(row):
+            if row["step"] == 4:  # Ctrl-C during step 4: the run saves after it, and stops
+                os.kill(os.getpid(), signal.SIGINT)
             on_step(row)
-            if row["step"] == 4:  # the last save was after step 3 (eval_interval 2)
-                raise KeyboardInterrupt
 
         return real_train(*args, on_step=step_then_crash, **kwargs)
 
     monkeypatch.setattr(train_pkg, "train", crashing_train)
-    assert main(small_run(tmp_path, "crashed", *base)) == 130
+    assert main(small_run(tmp_path, "crashed", *base)) == 1
+    assert "interrupted at step 5; saved" in capsys.readouterr().err
     monkeypatch.setattr(train_pkg, "train", real_train)
     assert main(["train", "gpt", "--resume", str(tmp_path / "crashed"), "--no-progress"]) == 0
 

@@ -47,6 +47,7 @@ def test_round_trip_restores_everything(tmp_path):
         [
             "model.safetensors",
             "optimizer.safetensors",
+            "manifest.json",
             "config.json",
             "state.json",
             "groundup_tokenizer.json",
@@ -119,21 +120,67 @@ def test_crash_between_the_two_renames_falls_back_to_backup(tmp_path, monkeypatc
     assert load_checkpoint(folder).step == 3
 
 
-def test_truncated_or_corrupt_files_are_named(tmp_path):
+@pytest.mark.parametrize("manifest", [True, False], ids=["manifest", "legacy"])
+def test_truncated_or_corrupt_files_are_named(tmp_path, manifest):
+    """With a manifest every change is caught by its sha256; a checkpoint from before
+    manifests still names the file that cannot be read."""
     model, opt = model_and_optimizer()
-    folder = save_checkpoint(tmp_path / "ckpt", model, {}, opt, {"step": 1})
+
+    def fresh():
+        folder = save_checkpoint(tmp_path / "ckpt", model, {}, opt, {"step": 1})
+        if not manifest:
+            (folder / "manifest.json").unlink()
+        return folder
+
+    why = r"does not match manifest\.json" if manifest else None
+    folder = fresh()
     data = (folder / "model.safetensors").read_bytes()
     (folder / "model.safetensors").write_bytes(data[: len(data) // 2])
-    with pytest.raises(ValueError, match=r"model\.safetensors: not a readable safetensors"):
+    with pytest.raises(ValueError, match=r"model\.safetensors: " + (why or "not a readable")):
         load_checkpoint(folder)
-    folder = save_checkpoint(tmp_path / "ckpt", model, {}, opt, {"step": 1})
+    folder = fresh()
     (folder / "optimizer.safetensors").write_bytes(b"\x00" * 5)
     with pytest.raises(ValueError, match=r"optimizer\.safetensors"):
         load_checkpoint(folder)
-    folder = save_checkpoint(tmp_path / "ckpt", model, {}, opt, {"step": 1})
+    folder = fresh()
     (folder / "state.json").write_text('{"step": ')
-    with pytest.raises(ValueError, match=r"state\.json: not valid JSON"):
+    with pytest.raises(ValueError, match=r"state\.json: " + (why or "not valid JSON")):
         load_checkpoint(folder)
+
+
+def test_one_flipped_bit_is_refused(tmp_path):
+    model, opt = model_and_optimizer()
+    folder = save_checkpoint(tmp_path / "ckpt", model, {}, opt, {"step": 1})
+    data = bytearray((folder / "model.safetensors").read_bytes())
+    data[-3] ^= 0x10  # inside the last float: still a valid file, another number
+    (folder / "model.safetensors").write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"model\.safetensors: does not match manifest"):
+        load_checkpoint(folder)
+
+
+def test_non_finite_weights_are_refused(tmp_path):
+    model, opt = model_and_optimizer()
+    next(iter(model.parameters())).data[0, 0] = np.nan
+    folder = save_checkpoint(tmp_path / "ckpt", model, {}, opt, {"step": 1})
+    with pytest.raises(ValueError, match=r"holds NaN or infinity"):
+        load_checkpoint(folder)
+
+
+def test_resume_takes_the_newest_complete_checkpoint(tmp_path):
+    """Backups and half-deleted folders never win over a complete, newer checkpoint."""
+    model, opt = model_and_optimizer()
+    run = tmp_path / "run"
+    save_checkpoint(run / "checkpoint", model, {}, opt, {"step": 12})
+    save_checkpoint(run / "last", model, {}, opt, {"step": 9})
+    stale = save_checkpoint(run / ".last.old-1-2", model, {}, opt, {"step": 20})
+    (stale / "model.safetensors").unlink()  # half deleted: must not be taken
+    assert ck.newest_checkpoint(run, ("last", "checkpoint")) == run / "checkpoint"
+    step, _ = ck.resume(run, model, opt)
+    assert step == 12
+    import shutil
+
+    shutil.rmtree(run / "last")  # no last/ at all: the complete checkpoint/ is enough
+    assert ck.resume(run, model, opt)[0] == 12
 
 
 def test_mismatched_model_is_named(tmp_path):

@@ -9,8 +9,11 @@ models are imported inside ``run``.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import os
 import sys
+import warnings
 
 # Subcommands in the order of the journey. ``train`` is a group whose targets
 # (bigram, mlp, gpt) are registered by the modules in TRAIN_TARGETS.
@@ -71,11 +74,67 @@ def main(argv: list[str] | None = None) -> int:
     from groundup._allocator import keep_freed_memory  # ctypes only: NumPy is not loaded yet
 
     keep_freed_memory()  # a process of our own: reuse freed blocks (see its docstring)
+    name = command_name(args)
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            # a diverging run overflows: the loop stops it with a FloatingPointError that
+            # says so in one line, NumPy's warnings on the way there are noise
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
+        print(f"\n{name}: interrupted", file=sys.stderr)
+        return 1
+    except Exception as err:  # the last line of defence: one line, never a traceback
+        code, message = describe_failure(err)
+        print(f"{name}: {message}", file=sys.stderr)
+        if os.environ.get("GROUNDUP_TRACEBACK"):
+            raise
+        return code
+
+
+def command_name(args: argparse.Namespace) -> str:
+    """``groundup train gpt``, ``groundup sample``: the prefix of every error line."""
+    parts = ["groundup", args.command or ""]
+    if args.command == "train":
+        parts.append(getattr(args, "model", "") or "")
+    return " ".join(p for p in parts if p)
+
+
+def describe_failure(err: BaseException) -> tuple[int, str]:
+    """(exit code, one line) for an exception that reached the command line.
+
+    Exit 1 for a run that stopped on its own terms (diverged), 2 for everything the user can
+    fix (bad input, a folder, the disk, memory). Anything else is a bug; it still gets one
+    line, with a hint how to see the traceback.
+    """
+    if isinstance(err, FloatingPointError):
+        return 1, f"diverged: {err}"
+    if isinstance(err, MemoryError):
+        return 2, (
+            "error: out of memory; try a smaller --batch-size, --block-size or model (--preset)"
+        )
+    if isinstance(err, OSError) and err.errno is None:  # ours: the message says it all
+        return 2, f"error: {err}"
+    if isinstance(err, OSError):
+        where = f"{err.filename}: " if err.filename else ""
+        reason = err.strerror or str(err)
+        hints = {
+            errno.ENOSPC: "free some disk space or choose another --out",
+            errno.EROFS: "the file system is read-only; choose another --out",
+            errno.EACCES: "no permission; choose another --out",
+            errno.EDQUOT: "over the disk quota; free some space or choose another --out",
+        }
+        hint = hints.get(err.errno or 0, "check the path")
+        return 2, f"error: {where}{reason}; {hint}"
+    if isinstance(err, (ValueError, KeyError, TypeError, IndexError, LookupError)):
+        text = str(err)
+        if isinstance(err, KeyError) and len(err.args) == 1:
+            text = f"missing entry {err.args[0]!r}"
+        return 2, f"error: {text}"
+    return 2, (
+        f"error: {type(err).__name__}: {err} (a bug in groundup? set GROUNDUP_TRACEBACK=1 "
+        "to see where)"
+    )
 
 
 if __name__ == "__main__":

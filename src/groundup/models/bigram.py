@@ -166,6 +166,11 @@ class NeuralBigram(FixedContextLM, nn.Module):
     def model_kwargs(self) -> dict[str, Any]:
         return {"vocab_size": self.vocab_size, "dtype": self.dtype}
 
+    @staticmethod
+    def sizes_from_state(state: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, int]:
+        """The size the weights imply, checked against a config before building."""
+        return {"vocab_size": state["W"].shape[0]}
+
     def forward(self, idx: Any, targets: Any = None) -> tuple[Tensor, Tensor | None]:
         """Logits ``idx.shape + (V,)`` of the next character after each id in ``idx``
         ((B,) or (B, T)); the mean cross-entropy against ``targets`` (same shape as idx)."""

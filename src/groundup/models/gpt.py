@@ -310,6 +310,14 @@ class GPT(nn.Module):
         """Constructor arguments as JSON-able values (rebuilt by ``build_model("gpt", ...)``)."""
         return asdict(self.config)
 
+    @staticmethod
+    def sizes_from_state(state: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, int]:
+        """The sizes a state dict's shapes imply, checked against a config before building."""
+        vocab_size, n_embd = state["transformer.wte.weight"].shape
+        blocks = {k.split(".")[2] for k in state if k.startswith("transformer.h.")}
+        return {"vocab_size": vocab_size, "n_embd": n_embd, "n_layer": len(blocks),
+                "block_size": state["transformer.wpe.weight"].shape[0]}  # fmt: skip
+
     @classmethod
     def from_model_kwargs(cls, kwargs: dict[str, Any]) -> GPT:
         known = {f.name for f in fields(GPTConfig)}

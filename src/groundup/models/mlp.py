@@ -145,6 +145,18 @@ class MLPLanguageModel(FixedContextLM, nn.Module):
             "dtype": self.dtype,
         }
 
+    @staticmethod
+    def sizes_from_state(state: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, int]:
+        """The sizes a state dict's shapes imply, checked against a config before building."""
+        vocab_size, n_embd = state["wte.weight"].shape
+        n_layers = len({k.split(".")[1] for k in state if k.startswith("linears.")})
+        n_hidden, fan_in = state["linears.0.weight"].shape
+        sizes = {"vocab_size": vocab_size, "n_embd": n_embd, "n_layers": n_layers,
+                 "n_hidden": n_hidden}  # fmt: skip
+        if not kwargs.get("hierarchical"):  # the first layer sees the whole context
+            sizes["block_size"] = fan_in // n_embd
+        return sizes
+
     # -- the forward pass ---------------------------------------------------------------
 
     def forward(self, idx: Any, targets: Any = None) -> tuple[Tensor, Tensor | None]:

@@ -8,6 +8,8 @@ A checkpoint is a folder::
     config.json            {"model": {"type", "kwargs"}, "training", "data", "tokenizer"}
     state.json             {"step": steps done, "generators": {...}, ...}: for resuming
     groundup_tokenizer.json ...     the tokenizer's own files, when one was given
+    manifest.json          {"format", "step", "files": {name: {"bytes", "sha256"}}}: written
+                           last, it marks the checkpoint complete and lets a load verify it
 
 Only safetensors and JSON: loading never unpickles, so opening a stranger's checkpoint
 cannot run code. Random generators are saved by ``bit_generator.state``, plain JSON.
@@ -17,10 +19,16 @@ sibling folder (every file fsynced), then swaps it into place with two renames: 
 to a backup name, new folder to the real name, then deletes the backup. A crash at any
 moment leaves either the complete old checkpoint or the complete new one; in the instant
 between the two renames only the backup exists, and :func:`load_checkpoint` falls back to it.
+
+Trust. Loading checks every file against the manifest (a flipped bit, a truncated or swapped
+file is refused, naming it), requires finite weights, and checks the model's sizes in
+config.json against the shapes of the weights before anything is allocated: a tampered
+``n_layer: 100000`` is an error, not 20 s of building blocks and an exhausted memory.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -37,6 +45,7 @@ MODEL_FILE = "model.safetensors"
 OPTIMIZER_FILE = "optimizer.safetensors"
 CONFIG_FILE = "config.json"
 STATE_FILE = "state.json"
+MANIFEST_FILE = "manifest.json"
 CHECKPOINT_DIR = "checkpoint"  # the checkpoint's name inside a run folder
 FORMAT = "groundup-checkpoint-1"
 
@@ -200,7 +209,8 @@ def save_checkpoint(
         if tokenizer is not None:
             tokenizer.save(tmp)
         atomic_write_json(tmp / CONFIG_FILE, config)
-        atomic_write_json(tmp / STATE_FILE, state)  # written last: its presence marks "complete"
+        atomic_write_json(tmp / STATE_FILE, state)
+        write_manifest(tmp, step=int(state.get("step", 0)))  # last: it marks "complete"
         fsync_dir(tmp)
         _swap_into_place(tmp, folder)
     except BaseException:
@@ -226,6 +236,86 @@ def _leftovers(folder: Path) -> list[Path]:
     return sorted(folder.parent.glob(f".{folder.name}.old-*")) + sorted(
         folder.parent.glob(f".{folder.name}.tmp-*")
     )
+
+
+# ---------------------------------------------------------------- manifest
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_manifest(folder: Path, step: int) -> Path:
+    """``folder/manifest.json``: the step and every other file's size and sha256."""
+    files = {
+        p.name: {"bytes": p.stat().st_size, "sha256": _sha256(p)}
+        for p in sorted(folder.iterdir())
+        if p.is_file() and p.name != MANIFEST_FILE and not p.name.startswith(".")
+    }
+    manifest = {"format": FORMAT, "step": step, "files": files}
+    return atomic_write_json(folder / MANIFEST_FILE, manifest)
+
+
+def verify_checkpoint(folder: str | os.PathLike) -> int:
+    """Check a checkpoint folder against its manifest; return its step.
+
+    Raises ValueError naming the first file that is missing, of another size or another
+    sha256 (truncated, corrupt or tampered), and FileNotFoundError when there is no
+    manifest.json (an incomplete save). Checkpoints from before manifests existed (a
+    state.json, no manifest) are accepted unverified.
+    """
+    folder = Path(folder)
+    path = folder / MANIFEST_FILE
+    if not path.is_file():
+        if (folder / STATE_FILE).is_file() and (folder / MODEL_FILE).is_file():
+            return int(read_json(folder / STATE_FILE).get("step", 0))  # an older checkpoint
+        raise FileNotFoundError(f"{folder}: no {MANIFEST_FILE}: an incomplete checkpoint")
+    manifest = read_json(path)
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict) or MODEL_FILE not in files:
+        raise ValueError(f"{path}: not a groundup checkpoint manifest")
+    for name, entry in files.items():
+        target = folder / name
+        if "/" in name or not target.is_file():
+            raise ValueError(f"{target}: listed in {MANIFEST_FILE} but missing")
+        if target.stat().st_size != entry.get("bytes") or _sha256(target) != entry.get("sha256"):
+            raise ValueError(
+                f"{target}: does not match {MANIFEST_FILE} (truncated, corrupt or changed "
+                "after saving); use another checkpoint"
+            )
+    step = manifest.get("step", 0)
+    if not isinstance(step, int) or step < 0:
+        raise ValueError(f"{path}: step must be an int >= 0, got {step!r}")
+    return step
+
+
+def _complete_step(folder: Path) -> int | None:
+    """The step of a checkpoint folder that verifies, or None."""
+    try:
+        return verify_checkpoint(folder)
+    except (OSError, ValueError):
+        return None
+
+
+def newest_checkpoint(run_dir: str | os.PathLike, names: tuple[str, ...]) -> Path | None:
+    """The complete, verified checkpoint with the highest step among ``run_dir/<name>`` and
+    the backups interrupted saves left of them (ties go to the earlier name); None if none.
+
+    ``newest_checkpoint(run, ("last", "checkpoint"))`` is where a resume starts.
+    """
+    run_dir = Path(run_dir)
+    best: tuple[int, int, Path] | None = None
+    for rank, name in enumerate(names):
+        candidates = [run_dir / name, *sorted(run_dir.glob(f".{name}.old-*"))]
+        for candidate in candidates:
+            step = _complete_step(candidate) if candidate.is_dir() else None
+            if step is not None and (best is None or (step, -rank) > (best[0], best[1])):
+                best = (step, -rank, candidate)
+    return None if best is None else best[2]
 
 
 # ---------------------------------------------------------------- load
@@ -274,25 +364,71 @@ class Checkpoint:
                 f"{self.folder / CONFIG_FILE}: no 'model' entry with a 'type'; build the model "
                 "yourself and call Checkpoint.restore(model)"
             )
-        return self.restore(build_model(entry["type"], entry.get("kwargs", {})))
+        kwargs = dict(entry.get("kwargs") or {})
+        check_sizes(entry["type"], kwargs, self.model_state, self.folder)
+        model = self.restore(build_model(entry["type"], kwargs))
+        vocab = _vocab_size(model)
+        tokenizer_vocab = getattr(self.tokenizer, "vocab_size", None)
+        if self.tokenizer is not None and vocab is not None and tokenizer_vocab != vocab:
+            raise ValueError(
+                f"{self.folder}: the tokenizer has {tokenizer_vocab} tokens but the model "
+                f"{vocab}; they belong to different runs"
+            )
+        return model
+
+
+def _vocab_size(model: Any) -> int | None:
+    config = getattr(model, "config", None)
+    return getattr(config, "vocab_size", None) or getattr(model, "vocab_size", None)
+
+
+def check_sizes(model_type: str, kwargs: dict[str, Any], state: dict[str, np.ndarray],
+                folder: Path | None = None) -> None:  # fmt: skip
+    """Refuse a config whose sizes disagree with the weights, before anything is built.
+
+    Each model class infers its sizes from the shapes of its weights
+    (``sizes_from_state``); a config.json that says otherwise was changed or belongs to
+    another model.
+    """
+    from groundup.models import model_class
+
+    cls = model_class(model_type)
+    if not hasattr(cls, "sizes_from_state"):
+        return
+    where = f"{folder / CONFIG_FILE}: " if folder is not None else ""
+    try:
+        sizes = cls.sizes_from_state(state, kwargs)
+    except (KeyError, IndexError, ValueError, TypeError, ZeroDivisionError):
+        raise ValueError(
+            f"{where}the weights in {MODEL_FILE} are not those of a {model_type} model"
+        ) from None
+    for name, size in sizes.items():
+        if kwargs.get(name, size) != size:
+            raise ValueError(
+                f"{where}model {name} is {kwargs[name]!r} but {MODEL_FILE} holds weights for "
+                f"{size}; the two do not belong together"
+            )
 
 
 def resolve_checkpoint_dir(folder: str | os.PathLike) -> Path:
-    """The checkpoint behind ``folder``: itself, its ``checkpoint/`` (a run folder), or the
-    backup left by a save interrupted between its two renames."""
+    """The checkpoint behind ``folder``: itself (or, if a save of it was interrupted between
+    its two renames, its newest complete backup); in a run folder, the newest complete one
+    of ``checkpoint/`` (the best model) and its backups, else of ``last/``."""
     folder = Path(folder)
-    if (folder / MODEL_FILE).is_file():
+    if (folder / MODEL_FILE).is_file() or (folder / MANIFEST_FILE).is_file():
         return folder
-    if (folder / CHECKPOINT_DIR / MODEL_FILE).is_file():
-        return folder / CHECKPOINT_DIR
-    for candidate in (folder, folder / CHECKPOINT_DIR):
-        backups = sorted(candidate.parent.glob(f".{candidate.name}.old-*"))
-        backups = [b for b in backups if (b / STATE_FILE).is_file()]
-        if backups:
-            return max(backups, key=lambda b: b.stat().st_mtime)
-    if folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no {MODEL_FILE} here or in {CHECKPOINT_DIR}/")
-    raise FileNotFoundError(f"{folder}: no such checkpoint folder")
+    found = newest_checkpoint(folder.parent, (folder.name,))
+    if found is not None:
+        return found
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such checkpoint folder")
+    found = newest_checkpoint(folder, (CHECKPOINT_DIR,)) or newest_checkpoint(folder, ("last",))
+    if found is not None:
+        return found
+    raise FileNotFoundError(
+        f"{folder}: no complete checkpoint here or in {CHECKPOINT_DIR}/ (an interrupted "
+        "run that never reached its first evaluation?)"
+    )
 
 
 def load_checkpoint(folder: str | os.PathLike) -> Checkpoint:
@@ -302,7 +438,14 @@ def load_checkpoint(folder: str | os.PathLike) -> Checkpoint:
     >>> model = ckpt.build_model(); ckpt.tokenizer.decode(...)
     """
     folder = resolve_checkpoint_dir(folder)
+    verify_checkpoint(folder)
     model_state, _ = load_arrays(folder / MODEL_FILE)
+    for name, array in model_state.items():
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise ValueError(
+                f"{folder / MODEL_FILE}: weight {name!r} holds NaN or infinity; the run "
+                "diverged before this save, or the file was changed"
+            )
     config = read_json(folder / CONFIG_FILE)
     state = read_json(folder / STATE_FILE)
     for name, value in ((CONFIG_FILE, config), (STATE_FILE, state)):
@@ -327,10 +470,16 @@ def load_checkpoint(folder: str | os.PathLike) -> Checkpoint:
 
 def resume(folder: str | os.PathLike, model: Any, optimizer: Any) -> tuple[int, Any]:
     """Restore ``model`` and ``optimizer`` from a checkpoint; return ``(start_step, history)``
-    to pass on as ``train(..., start_step=start_step, history=history)``."""
+    to pass on as ``train(..., start_step=start_step, history=history)``.
+
+    ``folder`` is a checkpoint, or a run folder: then the newest complete checkpoint of
+    ``last/``, ``checkpoint/`` and their backups, by step.
+    """
     from groundup.train.loop import History
 
-    ckpt = load_checkpoint(folder)
+    folder = Path(folder)
+    newest = newest_checkpoint(folder, ("last", CHECKPOINT_DIR))
+    ckpt = load_checkpoint(newest if newest is not None else folder)
     ckpt.restore(model, optimizer)
     history = History.from_dict(ckpt.state.get("history", {})).truncate(ckpt.step)
     return ckpt.step, history

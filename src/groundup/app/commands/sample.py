@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+import math
 from pathlib import Path
 from typing import Any
 
@@ -81,18 +81,32 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        model, tokenizer, data = load_for_sampling(Path(args.folder))
-        if args.num is not None and args.num < 0:
-            raise ValueError(f"-n must be >= 0, got {args.num}")
-        if getattr(tokenizer, "boundary", None) is not None:
-            print_words(model, tokenizer, data, args)
-        else:
-            print_text(model, tokenizer, args)
-    except (FileNotFoundError, ValueError) as err:
-        print(f"groundup sample: error: {err}", file=sys.stderr)
-        return 2
+    check_args(args)  # before loading anything: a bad flag answers at once
+    model, tokenizer, data = load_for_sampling(Path(args.folder))
+    if getattr(tokenizer, "boundary", None) is not None:
+        if args.prompt is not None:
+            raise ValueError(
+                f"--prompt: {args.folder} is a model of words (names); it samples whole "
+                "words from the boundary and takes no prompt; drop --prompt"
+            )
+        print_words(model, tokenizer, data, args)
+    else:
+        print_text(model, tokenizer, args)
     return 0
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """The flags' ranges, as the one-line errors the command prints."""
+    if args.num is not None and args.num < 0:
+        raise ValueError(f"-n must be >= 0, got {args.num}")
+    if not (math.isfinite(args.temperature) and args.temperature >= 0):
+        raise ValueError(
+            f"--temperature must be a finite number >= 0 (0: greedy), got {args.temperature}"
+        )
+    if args.top_k is not None and args.top_k < 1:
+        raise ValueError(f"--top-k must be a positive int, got {args.top_k}")
+    if args.top_p is not None and not 0 < args.top_p <= 1:
+        raise ValueError(f"--top-p must be in (0, 1], got {args.top_p}")
 
 
 def is_hf_folder(folder: Path) -> bool:

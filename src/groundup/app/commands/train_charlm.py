@@ -116,12 +116,8 @@ def _check_args(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        _check_args(args)
-        return _train(args)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"groundup train {args.model_type}: error: {err}", file=sys.stderr)
-        return 2
+    _check_args(args)
+    return _train(args)
 
 
 def _train(args: argparse.Namespace) -> int:

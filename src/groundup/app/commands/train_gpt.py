@@ -19,7 +19,6 @@ and samples.txt. Nothing heavy is imported until ``run``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -148,21 +147,22 @@ def register(subparsers: Any) -> None:
         help="continue the run in this folder from its last evaluation, with its "
         "own settings (--max-iters may raise the total)",
     )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace whatever --out holds (without it, a folder holding files is refused)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run, model_type="gpt")
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        if args.resume:
-            args = _resumed_args(args)
-        elif args.max_iters is None:
-            args.max_iters = DEFAULT_MAX_ITERS
-        _check_args(args)
-        return _train(args)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"groundup train gpt: error: {err}", file=sys.stderr)
-        return 2
+    if args.resume:
+        args = _resumed_args(args)
+    elif args.max_iters is None:
+        args.max_iters = DEFAULT_MAX_ITERS
+    _check_args(args)
+    return _train(args)
 
 
 def _check_args(args: argparse.Namespace) -> None:
@@ -172,6 +172,8 @@ def _check_args(args: argparse.Namespace) -> None:
             raise ValueError(f"{flag} must be a positive int, got {getattr(args, name)}")
     if args.block_size is not None and args.block_size < 1:
         raise ValueError(f"--block-size must be a positive int, got {args.block_size}")
+    if args.samples is not None and args.samples < 0:
+        raise ValueError(f"--samples must be an int >= 0, got {args.samples}")
     if not args.lr > 0:
         raise ValueError(f"--lr must be positive, got {args.lr}")
     if getattr(args, "min_lr", None) is not None and not 0 <= args.min_lr <= args.lr:
@@ -194,19 +196,10 @@ def _is_words(args: argparse.Namespace) -> bool:
 
 
 def _resumed_args(args: argparse.Namespace) -> argparse.Namespace:
-    """The settings saved in the run's config.json, with the new --max-iters if larger."""
-    run_dir = Path(args.resume)
-    saved = run_dir / "args.json"
-    if not saved.is_file():
-        raise FileNotFoundError(
-            f"--resume {run_dir}: no args.json (not a `groundup train gpt` run folder)"
-        )
-    old = json.loads(saved.read_text(encoding="utf-8"))
-    merged = argparse.Namespace(**{**vars(args), **old})
-    if args.max_iters is not None:  # a longer (or shorter) total than the run first had
-        merged.max_iters = args.max_iters
-    merged.resume, merged.out, merged.no_progress = args.resume, str(run_dir), args.no_progress
-    return merged
+    """The settings saved in the run's args.json, with the new --max-iters if given."""
+    from groundup.app.runs import resumed_args
+
+    return resumed_args(args, "gpt", total="max_iters", required="preset")
 
 
 # --------------------------------------------------------------------------- data
@@ -291,25 +284,21 @@ def _text_data(args: argparse.Namespace, default_block: int) -> dict[str, Any]:
 
 
 def _train(args: argparse.Namespace) -> int:
-    import numpy as np
-    from tqdm import tqdm
+    from groundup.app.runs import graceful_interrupt, open_run
 
+    prepared = _prepare(args)  # data, model, optimiser: every check before any file is written
+    with open_run("gpt", args.out, resume=bool(args.resume), force=args.force) as run:
+        with graceful_interrupt() as stop:
+            return _run(args, run, stop, **prepared)
+
+
+def _prepare(args: argparse.Namespace) -> dict[str, Any]:
+    from groundup.app.runs import resume_step
     from groundup.models.gpt import GPT, GPTConfig
     from groundup.optim import AdamW
-    from groundup.train import (
-        ArrayBatches,
-        Checkpointer,
-        TokenBatches,
-        TrainConfig,
-        evaluate,
-        load_checkpoint,
-        make_run_dir,
-        resume,
-        train,
-        write_history,
-        write_metrics,
-    )
+    from groundup.train import ArrayBatches, TokenBatches, TrainConfig
 
+    start = resume_step(args.resume, args.max_iters, "--max-iters") if args.resume else 0
     preset = GPTConfig.preset(args.preset)
     d = _words_data(args) if _is_words(args) else _text_data(args, preset.block_size)
     tokenizer, block = d["tokenizer"], d["block_size"]
@@ -319,7 +308,9 @@ def _train(args: argparse.Namespace) -> int:
     if getattr(args, "no_tie_weights", False):  # run folders from before the flag lack it
         overrides["tie_weights"] = False
     overrides["init"] = getattr(args, "init", "gpt2")
-    model = GPT(GPTConfig.preset(args.preset, **overrides), seed=args.seed)
+    gpt_config = GPTConfig.preset(args.preset, **overrides)
+    _check_memory(args, gpt_config)
+    model = GPT(gpt_config, seed=args.seed)
     if d["kind"] == "words":
         batches: Any = ArrayBatches(d["data"], args.batch_size, seed=args.seed)
     else:
@@ -336,9 +327,41 @@ def _train(args: argparse.Namespace) -> int:
         eval_interval=args.eval_interval, eval_batches=args.eval_iters, log_interval=10,
         seed=args.seed,
     )  # fmt: skip
-    run_dir = make_run_dir("gpt", args.out)
-    saved_args = {k: v for k, v in vars(args).items() if k not in ("func", "resume", "out")}
-    (run_dir / "args.json").write_text(json.dumps(saved_args, indent=2) + "\n")
+    return dict(d=d, model=model, batches=batches, optimizer=optimizer, config=config,
+                start=start)  # fmt: skip
+
+
+def _check_memory(args: argparse.Namespace, config: Any) -> None:
+    """Estimate training memory (fp32 activations kept for backward, weights, AdamW) and refuse
+    what the machine cannot hold: `--block-size 100000` fails here, not in the OOM killer."""
+    from groundup.app.runs import check_memory
+
+    B, T, C, L, H = args.batch_size, config.block_size, config.n_embd, config.n_layer, config.n_head
+    attention = 4 * B * H * T * T  # scores, softmax, dropout mask, their gradient
+    activations = L * (attention + 20 * B * T * C) + 3 * B * T * config.vocab_size
+    weights = 12 * L * C * C + (config.vocab_size + config.block_size) * C
+    check_memory(4 * (activations + 4 * weights), "--batch-size, --block-size and --preset")
+
+
+def _run(args: argparse.Namespace, run: Any, stop: Any, d: dict[str, Any], model: Any,
+         batches: Any, optimizer: Any, config: Any, start: int) -> int:  # fmt: skip
+    from tqdm import tqdm
+
+    from groundup.app.runs import RunInterrupted, save_interrupted
+    from groundup.train import (
+        Checkpointer,
+        History,
+        evaluate,
+        load_checkpoint,
+        resume,
+        save_checkpoint,
+        train,
+    )
+
+    tokenizer, block, run_dir = d["tokenizer"], d["block_size"], run.path
+    transient = ("func", "resume", "out", "force")  # how this call ran, not the run's settings
+    saved_args = {k: v for k, v in vars(args).items() if k not in transient}
+    run.write_json("args.json", saved_args)
     training = {
         **config.to_dict(),
         "batch_size": args.batch_size,
@@ -354,13 +377,11 @@ def _train(args: argparse.Namespace) -> int:
         "tokenizer": tokenizer.to_config(),
     }
 
-    start, history, best = 0, None, None
+    history, best = History(), None
     if args.resume:
-        last = run_dir / "last"
-        start, history = resume(last, model, optimizer)
-        best_dir = run_dir / "checkpoint"
-        if (best_dir / "state.json").is_file():
-            best = load_checkpoint(best_dir).state.get("best_val_loss")
+        start, history = resume(run_dir, model, optimizer)
+        if (run_dir / "checkpoint" / "state.json").is_file():
+            best = load_checkpoint(run_dir / "checkpoint").state.get("best_val_loss")
     keep_best = Checkpointer(
         run_dir / "checkpoint", model, optimizer, ckpt_config, tokenizer, keep="best", best=best
     )
@@ -368,14 +389,15 @@ def _train(args: argparse.Namespace) -> int:
         run_dir / "last", model, optimizer, ckpt_config, tokenizer, keep="latest"
     )
 
-    evals_path = run_dir / "evals.csv"  # step, train and val estimates on eval_iters batches
-    kept = _read_evals(evals_path, before=start) if args.resume else []
-    evals_path.write_text("".join(kept) or "step,train_loss,val_loss\n", encoding="utf-8")
+    # evals.csv: step, train and val estimates on eval_iters batches; rewritten whole
+    # (atomically) at each evaluation, so a kill never leaves half a line
+    evals = _read_evals(run_dir / "evals.csv", before=start) if args.resume else []
+    evals = evals or ["step,train_loss,val_loss\n"]
+    run.write_text("evals.csv", "".join(evals))
 
     def on_eval(step: int, val_loss: float, hist: Any) -> None:
         train_loss = evaluate(model, batches, "train", args.eval_iters)  # same batches each time
-        with open(evals_path, "a", encoding="utf-8") as f:
-            f.write(f"{step + 1},{train_loss!r},{val_loss!r}\n")
+        evals.append(f"{step + 1},{train_loss!r},{val_loss!r}\n")
         message = f"step {step + 1}: train loss {train_loss:.4f}, val loss {val_loss:.4f}"
         if args.no_progress:
             print(message, file=sys.stderr, flush=True)
@@ -383,6 +405,8 @@ def _train(args: argparse.Namespace) -> int:
             bar.write(message, file=sys.stderr)
         keep_best(step, val_loss, hist)
         keep_last(step, val_loss, hist)
+        run.write_text("evals.csv", "".join(evals))  # after the checkpoints it describes
+        stop.check()
 
     sizes = ", ".join(f"{k} {v:,}" for k, v in d["sizes"].items())
     unit = "words" if d["kind"] == "words" else "tokens"
@@ -391,18 +415,30 @@ def _train(args: argparse.Namespace) -> int:
           file=sys.stderr)  # fmt: skip
     bar = tqdm(total=args.max_iters, initial=start, file=sys.stderr, disable=args.no_progress,
                mininterval=0.5, desc="gpt")  # fmt: skip
-    val_shown = ["-"]
+    val_shown, done = ["-"], [start]
 
     def on_step(row: dict[str, Any]) -> None:
         bar.update(1)
+        done[0] = row["step"] + 1
         if row["val_loss"] is not None:
             val_shown[0] = f"{row['val_loss']:.4f}"
+        else:
+            stop.check()  # an evaluation step stops after its checkpoint, in on_eval
         if row["step"] % 10 == 0 or row["val_loss"] is not None:
             bar.set_postfix(loss=f"{row['train_loss']:.4f}", val=val_shown[0], refresh=False)
 
     try:
         history = train(model, batches, optimizer, config, on_step=on_step, on_eval=on_eval,
                         start_step=start, history=history)  # fmt: skip
+    except RunInterrupted:
+        bar.close()
+        k = keep_last
+        state = {"step": done[0], "history": history.to_dict(), "interrupted": True}
+
+        def save() -> None:
+            save_checkpoint(k.folder, k.model, k.config, k.optimizer, state, k.tokenizer)
+
+        return save_interrupted(run, "train gpt", save, done[0], start)
     finally:
         bar.close()
 
@@ -422,9 +458,11 @@ def _train(args: argparse.Namespace) -> int:
             metrics["train_loss"] = evaluate(model, batches, "train", args.eval_iters)
         else:
             metrics[f"{split}_loss"] = evaluate(model, batches, split, num_batches=None)
-    metrics.update(_samples(model, d, args, run_dir, np))
-    write_history(run_dir, history)
-    write_metrics(run_dir, metrics)
+    samples, extra = _samples(model, d, args)
+    metrics.update(extra)
+    run.write_text("samples.txt", samples)
+    run.write_text("history.csv", history.to_csv())
+    run.write_json("metrics.json", metrics)
     _plot_loss(history, run_dir / "loss_curve.png", f"gpt {args.preset} on {args.data}")
 
     for split in d["data"]:
@@ -433,7 +471,7 @@ def _train(args: argparse.Namespace) -> int:
         f"best checkpoint: step {metrics['best_step']}, estimated val "
         f"{metrics['best_val_loss_estimate']:.4f}; {metrics['seconds']:.0f} s"
     )
-    print((run_dir / "samples.txt").read_text(encoding="utf-8"))
+    print(samples)
     print(f"run folder: {run_dir}")
     return 0
 
@@ -446,12 +484,15 @@ def _read_evals(path: Path, before: int) -> list[str]:
     return lines[:1] + [line for line in lines[1:] if int(line.split(",")[0]) <= before]
 
 
-def _samples(model: Any, d: dict[str, Any], args: argparse.Namespace, run_dir: Path,
-             np: Any) -> dict[str, Any]:  # fmt: skip
-    """Write samples.txt; for words also the share of samples that are new names."""
+def _samples(model: Any, d: dict[str, Any], args: argparse.Namespace) -> tuple[str, dict]:
+    """The text of samples.txt, and for words the share of samples that are new names."""
+    import numpy as np
+
     tokenizer = d["tokenizer"]
     if d["kind"] == "words":
         n = 20 if args.samples is None else args.samples
+        if n == 0:
+            return "", {"samples_new_share": None}
         start = np.zeros((n, 1), dtype=np.int64)
         ids = model.generate(start, d["block_size"] - 1, seed=args.seed)
         words = []
@@ -459,14 +500,12 @@ def _samples(model: Any, d: dict[str, Any], args: argparse.Namespace, run_dir: P
             words.append(tokenizer.decode(row[: row.index(0)] if 0 in row else row))
         known = d["train_words"]
         lines = [w if w in known else f"{w}  (new)" for w in words]
-        (run_dir / "samples.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
         new = sum(w not in known for w in words)
-        return {"samples_new_share": new / n if n else None}
+        return "\n".join(lines) + "\n", {"samples_new_share": new / n}
     n = 500 if args.samples is None else args.samples
     prompt = tokenizer.encode("\n") if "\n" in _vocab_text(tokenizer) else [0]
     ids = model.generate(np.array([prompt]), n, seed=args.seed)
-    (run_dir / "samples.txt").write_text(tokenizer.decode(ids[0].tolist()) + "\n", encoding="utf-8")
-    return {}
+    return tokenizer.decode(ids[0].tolist()) + "\n", {}
 
 
 def _vocab_text(tokenizer: Any) -> str:
