@@ -49,3 +49,43 @@ def test_micrograd_flags_have_help():
     micrograd = sub.choices["micrograd"]
     for action in micrograd._actions:
         assert action.help, f"--{action.dest} has no help text"
+
+
+def test_micrograd_ctrl_c_then_resume_matches_a_straight_run(tmp_path, monkeypatch, capsys):
+    import os
+    import signal
+
+    import groundup.scalar.train as scalar_train
+
+    argv = ["micrograd", "--steps", "8", "--n-samples", "10", "--no-progress"]
+    assert main([*argv, "--out", str(tmp_path / "straight")]) == 0
+    real_fit = scalar_train.fit
+
+    def interrupted_fit(*args, on_step=None, **kwargs):
+        def step(row):
+            if row["step"] == 4:
+                os.kill(os.getpid(), signal.SIGINT)
+            on_step(row)
+
+        return real_fit(*args, on_step=step, **kwargs)
+
+    monkeypatch.setattr(scalar_train, "fit", interrupted_fit)
+    assert main([*argv, "--out", str(tmp_path / "cut")]) == 1
+    assert "interrupted at step 5; saved" in capsys.readouterr().err
+    monkeypatch.setattr(scalar_train, "fit", real_fit)
+    assert main(["micrograd", "--resume", str(tmp_path / "cut"), "--no-progress"]) == 0
+    histories = [(tmp_path / n / "history.csv").read_text() for n in ("straight", "cut")]
+    assert histories[0] == histories[1]
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "words"),
+    [("--noise", "1e308", "--noise must be in [0, 100]"), ("--lr", "inf", "--lr must be"),
+     ("--steps", "0", "--steps must be a positive int")],
+)  # fmt: skip
+def test_micrograd_bad_values_are_one_line(tmp_path, capsys, flag, value, words):
+    out = tmp_path / "run"
+    assert main(["micrograd", flag, value, "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert words in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()

@@ -141,3 +141,63 @@ def test_mlp_batch_size_zero_is_full_batch_as_its_help_says(tmp_path):
                      "--batchnorm", "--n-hidden", "8")  # fmt: skip
     assert code == 0
     assert json.loads((out / "metrics.json").read_text())["steps"] == 2
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["mlp", "--steps", "40", "--batchnorm", "--n-hidden", "16", "--dtype", "float64"],
+        ["bigram", "--steps", "40"],
+    ],
+)
+def test_ctrl_c_saves_and_resume_continues_exactly(tmp_path, monkeypatch, capsys, argv):
+    """Ctrl-C mid-run saves a checkpoint at a step boundary; --resume then ends where the
+    uninterrupted run does, losses bit for bit (BatchNorm's running stats included)."""
+    import os
+    import signal
+
+    import groundup.train as train_pkg
+
+    common = ["--no-progress", "--samples", "4"]
+    assert main(["train", *argv, "--out", str(tmp_path / "straight"), *common]) == 0
+    real_train = train_pkg.train
+
+    def interrupted_train(*args, on_step=None, **kwargs):
+        def step(row):
+            if row["step"] == 13:
+                os.kill(os.getpid(), signal.SIGINT)  # handled: stop after this step
+            on_step(row)
+
+        return real_train(*args, on_step=step, **kwargs)
+
+    monkeypatch.setattr(train_pkg, "train", interrupted_train)
+    out = tmp_path / "crashed"
+    assert main(["train", *argv, "--out", str(out), *common]) == 1
+    err = capsys.readouterr().err
+    assert (
+        f"interrupted at step 14; saved. Resume with:\n  groundup train {argv[0]} --resume" in err
+    )
+    assert not (out / "metrics.json").exists()
+    monkeypatch.setattr(train_pkg, "train", real_train)
+    assert main(["train", argv[0], "--resume", str(out), "--no-progress"]) == 0
+
+    def losses(name):
+        rows = (tmp_path / name / "history.csv").read_text().splitlines()
+        return [row.split(",")[:3] for row in rows]
+
+    assert losses("crashed") == losses("straight")
+    a, b = (
+        json.loads((tmp_path / n / "metrics.json").read_text()) for n in ("straight", "crashed")
+    )
+    assert a["val_loss"] == b["val_loss"] and a["test_loss"] == b["test_loss"]
+
+
+def test_a_failed_resume_changes_nothing(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "bigram", "--steps", "20", "--out", str(out), "--no-progress"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert main(["train", "bigram", "--resume", str(out), "--steps", "5", "--no-progress"]) == 2
+    assert "--steps must be at least the 20 steps the run has done" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert main(["train", "mlp", "--resume", str(out), "--no-progress"]) == 2
+    assert "holds a bigram run, not a mlp run" in capsys.readouterr().err

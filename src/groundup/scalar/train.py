@@ -54,13 +54,15 @@ def fit(
     lr: float = 1.0,
     alpha: float = 1e-4,
     on_step: Callable[[dict[str, float]], None] | None = None,
+    start_step: int = 0,
 ) -> list[dict[str, float]]:
     """Full-batch gradient descent with the hinge loss; returns the history, one dict a step.
 
     The learning rate decays linearly from ``lr`` to ``0.1 * lr`` (the original micrograd
     demo's schedule): big steps to get going, small ones to settle.
     Each history row: ``{"step", "loss", "accuracy", "lr"}`` (loss and accuracy measured
-    before that step's update). ``on_step(row)`` is called after each step.
+    before that step's update). ``on_step(row)`` is called after each step. ``start_step``
+    continues a run that stopped after that many steps (the rows returned are the new ones).
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive int, got {steps!r}")
@@ -68,7 +70,7 @@ def fit(
         raise ValueError(f"lr must be > 0, got {lr!r}")
     params = model.parameters()
     history: list[dict[str, float]] = []
-    for step in range(steps):
+    for step in range(start_step, steps):
         loss, accuracy = hinge_loss(model, X, y, alpha=alpha, parameters=params)
         model.zero_grad()
         loss.backward()

@@ -3,7 +3,8 @@
 * :mod:`.batches`: ``batches.get(split, step) -> (X, Y)``; ArrayBatches, TokenBatches.
 * :mod:`.loop`: ``TrainConfig``, ``train(...) -> History``, ``evaluate(...)``.
 * :mod:`.io`: atomic writes, ``make_run_dir``, metrics.json, history.csv.
-* :mod:`.checkpoint`: ``save_checkpoint``, ``load_checkpoint``, ``resume``, ``Checkpointer``.
+* :mod:`.checkpoint`: ``save_checkpoint``, ``load_checkpoint``, ``resume``, ``Checkpointer``,
+  ``verify_checkpoint`` (the manifest), ``newest_checkpoint``.
 """
 
 from groundup.train.batches import ArrayBatches, Batches, FullBatches, TokenBatches
@@ -11,8 +12,10 @@ from groundup.train.checkpoint import (
     Checkpoint,
     Checkpointer,
     load_checkpoint,
+    newest_checkpoint,
     resume,
     save_checkpoint,
+    verify_checkpoint,
 )
 from groundup.train.io import (
     atomic_write_bytes,
@@ -40,10 +43,12 @@ __all__ = [
     "evaluate",
     "load_checkpoint",
     "make_run_dir",
+    "newest_checkpoint",
     "read_json",
     "resume",
     "save_checkpoint",
     "train",
+    "verify_checkpoint",
     "write_history",
     "write_metrics",
 ]

@@ -53,6 +53,10 @@ def register(subparsers: Any) -> None:
         "--steps-scale", type=float, default=1.0,
         help="multiply every stage's step count (e.g. 0.1 for a smoke test)",
     )  # fmt: skip
+    parser.add_argument(
+        "--force", action="store_true",
+        help="replace whatever --out holds (without it, a folder holding files is refused)",
+    )  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     parser.set_defaults(func=run)
 
@@ -68,15 +72,16 @@ def run(args: Any) -> int:
         return 2
     _limit_blas_threads(args.threads)
 
+    from groundup.app.runs import open_run
+
+    with open_run("journey", args.out, force=args.force) as run:
+        return _journey(args, run.path)
+
+
+def _journey(args: Any, folder: Any) -> int:
     from groundup.app.journey import TABLE_NOTE, run_journey, table_rows
     from groundup.app.report import write_report
-    from groundup.train import make_run_dir
 
-    try:
-        folder = make_run_dir("journey", args.out)
-    except ValueError as err:
-        print(f"groundup journey: error: {err}", file=sys.stderr)
-        return 2
     print(f"groundup journey ({'quick' if args.quick else 'full'}, seed {args.seed}): "
           f"run folder {folder}", file=sys.stderr)  # fmt: skip
     bars = _Bars(disabled=args.no_progress)

@@ -40,7 +40,7 @@ def register(subparsers: Any) -> None:
         "--dtype", choices=["float32", "float64"], default="float64",
         help="parameter precision (float64: the known answers)",
     )  # fmt: skip
-    bigram.set_defaults(func=run, model_type="bigram")
+    bigram.set_defaults(func=run, model_type="bigram", default_steps=500)
 
     mlp = subparsers.add_parser(
         "mlp",
@@ -65,7 +65,7 @@ def register(subparsers: Any) -> None:
     mlp.add_argument(
         "--dtype", choices=["float32", "float64"], default="float32", help="parameter precision"
     )
-    mlp.set_defaults(func=run, model_type="mlp")
+    mlp.set_defaults(func=run, model_type="mlp", default_steps=20_000)
 
 
 def _add_common(parser: argparse.ArgumentParser, steps: int, lr: float, batch_size: int) -> None:
@@ -74,7 +74,10 @@ def _add_common(parser: argparse.ArgumentParser, steps: int, lr: float, batch_si
         help="'names' (makemore's 32,033 names, shipped with the package) or a UTF-8 file, "
         "one word a line (default names)",
     )  # fmt: skip
-    parser.add_argument("--steps", type=int, default=steps, help="optimisation steps")
+    parser.add_argument(
+        "--steps", type=int, default=None,
+        help=f"optimisation steps ({steps:,}; with --resume: the run's own, or this total)",
+    )  # fmt: skip
     parser.add_argument("--lr", type=float, default=lr, help="learning rate of SGD")
     parser.add_argument(
         "--batch-size", type=int, default=batch_size,
@@ -94,6 +97,15 @@ def _add_common(parser: argparse.ArgumentParser, steps: int, lr: float, batch_si
     )  # fmt: skip
     parser.add_argument("--samples", type=int, default=20, help="names to sample at the end")
     parser.add_argument("--out", default=None, help="run folder (default runs/<model>-<time>)")
+    parser.add_argument(
+        "--resume", default=None, metavar="RUN",
+        help="continue the run in this folder from its last save (last/, written every 5%% "
+        "of the steps and on Ctrl-C), with its own settings",
+    )  # fmt: skip
+    parser.add_argument(
+        "--force", action="store_true",
+        help="replace whatever --out holds (without it, a folder holding files is refused)",
+    )  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -116,31 +128,35 @@ def _check_args(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.resume:
+        from groundup.app.runs import resumed_args
+
+        args = resumed_args(args, args.model_type, total="steps", required="split_shuffle")
+    elif args.steps is None:
+        args.steps = args.default_steps
     _check_args(args)
     return _train(args)
 
 
 def _train(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from groundup.app.runs import graceful_interrupt, open_run
 
+    prepared = _prepare(args)  # data, model, optimiser: every check before any file is written
+    with open_run(args.model_type, args.out, resume=bool(args.resume), force=args.force) as run:
+        with graceful_interrupt() as stop:
+            return _run(args, run, stop, **prepared)
+
+
+def _prepare(args: argparse.Namespace) -> dict[str, Any]:
+    from groundup.app.runs import resume_step
     from groundup.data import build_dataset, load_words, split_words
-    from groundup.models.base import sample_words
-    from groundup.models.bigram import CountingBigram, NeuralBigram
+    from groundup.models.bigram import NeuralBigram
     from groundup.models.mlp import MLPLanguageModel
     from groundup.optim import SGD
     from groundup.tokenizers import CharTokenizer
-    from groundup.train import (
-        ArrayBatches,
-        FullBatches,
-        TrainConfig,
-        evaluate,
-        make_run_dir,
-        save_checkpoint,
-        train,
-        write_history,
-        write_metrics,
-    )
+    from groundup.train import ArrayBatches, FullBatches, TrainConfig
 
+    start = resume_step(args.resume, args.steps, "--steps") if args.resume else 0
     words = load_words(args.data)
     tokenizer = CharTokenizer.from_words(words)  # all words: dev/test use no unseen letter
     is_bigram = args.model_type == "bigram"
@@ -165,16 +181,27 @@ def _train(args: argparse.Namespace) -> int:
     for name, ws in splits.items():
         X, Y = build_dataset(ws, block_size, tokenizer)
         data[name] = (X[:, 0], Y) if is_bigram else (X, Y)
-
     if is_bigram:
+        from groundup.app.runs import check_memory
+
+        check_memory(
+            4 * 8 * tokenizer.vocab_size**2, f"the {tokenizer.vocab_size:,} letters of --data"
+        )
         model: Any = NeuralBigram(tokenizer.vocab_size, generator=args.seed, dtype=args.dtype)
     else:
+        from groundup.app.runs import check_memory
+
+        width = args.n_embd * (2 if args.hierarchical else args.block_size)
+        weights = tokenizer.vocab_size * args.n_embd + args.n_layers * width * args.n_hidden
+        batch = args.batch_size or len(data["train"][1])  # 0: the whole split at once
+        per_row = args.block_size * args.n_embd + 6 * args.n_layers * args.n_hidden
+        activations = batch * (per_row + 3 * tokenizer.vocab_size)  # kept for backward
+        check_memory(8 * (4 * weights + activations),
+                     "--batch-size, --block-size, --n-embd, --n-hidden and --n-layers")  # fmt: skip
         model = MLPLanguageModel(
             tokenizer.vocab_size, args.block_size, args.n_embd, args.n_hidden, args.n_layers,
             args.batchnorm, args.hierarchical, generator=args.seed, dtype=args.dtype,
         )  # fmt: skip
-    run_dir = make_run_dir(args.model_type, args.out)
-
     if is_bigram:
         decay_step = None
         config = TrainConfig(max_steps=args.steps, lr=args.lr, seed=args.seed,
@@ -189,6 +216,38 @@ def _train(args: argparse.Namespace) -> int:
         if args.batch_size == 0
         else ArrayBatches(data, args.batch_size, args.seed)
     )
+    training = config.to_dict()
+    l2 = getattr(args, "l2", 0.0)
+    training.update(batch_size=args.batch_size, optimizer="SGD", l2=l2, lr_decay_step=decay_step)
+    checkpoint_config = {
+        "model": {"type": model.MODEL_TYPE, "kwargs": model.model_kwargs()},
+        "training": training,
+        "data": {"source": str(args.data), "seed": args.seed, "block_size": block_size,
+                 "split": "all" if len(splits) == 1 else "80/10/10 by word",
+                 "split_shuffle": args.split_shuffle},
+        "tokenizer": tokenizer.to_config(),
+    }  # fmt: skip
+    return dict(words=words, tokenizer=tokenizer, splits=splits, data=data, model=model,
+                config=config, batches=batches, optimizer=SGD(model.parameters(), lr=args.lr),
+                checkpoint_config=checkpoint_config, start=start)  # fmt: skip
+
+
+def _run(args: argparse.Namespace, run: Any, stop: Any, words: list[str], tokenizer: Any,
+         splits: dict[str, list[str]], data: dict[str, Any], model: Any, config: Any,
+         batches: Any, optimizer: Any, checkpoint_config: dict, start: int) -> int:  # fmt: skip
+    from tqdm import tqdm
+
+    from groundup.app.runs import RunInterrupted, save_interrupted
+    from groundup.models.base import sample_words
+    from groundup.models.bigram import CountingBigram
+    from groundup.train import ArrayBatches, History, evaluate, resume, save_checkpoint, train
+
+    is_bigram = args.model_type == "bigram"
+    transient = ("func", "resume", "out", "force", "default_steps")
+    run.write_json("args.json", {k: v for k, v in vars(args).items() if k not in transient})
+    history = History()
+    if args.resume:
+        start, history = resume(run.path, model, optimizer)
     l2 = getattr(args, "l2", 0.0)
 
     def loss_fn(m: Any, X: Any, Y: Any) -> Any:
@@ -197,23 +256,36 @@ def _train(args: argparse.Namespace) -> int:
             loss = loss + l2 * m.l2_penalty()
         return loss
 
-    optimizer = SGD(model.parameters(), lr=args.lr)
+    def save(folder: str, done: int, **extra: Any) -> None:
+        state = {"step": done, "history": history.to_dict(), **extra}
+        save_checkpoint(run / folder, model, checkpoint_config, optimizer, state, tokenizer)
+
     print(
         f"{args.model_type}: {model.num_parameters():,} parameters, "
         f"{len(words):,} words ({', '.join(f'{k} {len(v):,}' for k, v in splits.items())}), "
-        f"vocab {tokenizer.vocab_size}, run folder {run_dir}",
+        f"vocab {tokenizer.vocab_size}, run folder {run.path}",
         file=sys.stderr,
     )
-    bar = tqdm(total=args.steps, file=sys.stderr, disable=args.no_progress, mininterval=0.5,
-               desc=args.model_type)  # fmt: skip
+    bar = tqdm(total=args.steps, initial=start, file=sys.stderr, disable=args.no_progress,
+               mininterval=0.5, desc=args.model_type)  # fmt: skip
+    save_every, done = max(1, args.steps // 20), [start]
 
     def on_step(row: dict[str, Any]) -> None:
         bar.update(1)
+        done[0] = row["step"] + 1
         if row["step"] % 100 == 0 or row["val_loss"] is not None:
             bar.set_postfix(loss=f"{row['train_loss']:.4f}", lr=f"{row['lr']:g}", refresh=False)
+        if done[0] % save_every == 0 and done[0] < args.steps:
+            save("last", done[0])  # a crash or Ctrl-C loses at most 5% of the run
+        stop.check()
 
     try:
-        history = train(model, batches, optimizer, config, on_step=on_step, loss_fn=loss_fn)
+        history = train(model, batches, optimizer, config, on_step=on_step, loss_fn=loss_fn,
+                        start_step=start, history=history)  # fmt: skip
+    except RunInterrupted:
+        bar.close()
+        command = f"train {args.model_type}"
+        return save_interrupted(run, command, lambda: save("last", done[0]), done[0], start)
     finally:
         bar.close()
     if getattr(model, "batchnorm", False):
@@ -240,24 +312,11 @@ def _train(args: argparse.Namespace) -> int:
     new = [w for w in samples if w not in seen]
     metrics["samples_new_share"] = len(new) / len(samples) if samples else None
     lines = [w if w in seen else f"{w}  (new)" for w in samples]
-    (run_dir / "samples.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-    training = config.to_dict()
-    training.update(batch_size=args.batch_size, optimizer="SGD", l2=l2, lr_decay_step=decay_step)
-    checkpoint_config = {
-        "model": {"type": model.MODEL_TYPE, "kwargs": model.model_kwargs()},
-        "training": training,
-        "data": {"source": str(args.data), "seed": args.seed, "block_size": block_size,
-                 "split": "all" if len(splits) == 1 else "80/10/10 by word",
-                 "split_shuffle": args.split_shuffle},
-        "tokenizer": tokenizer.to_config(),
-    }  # fmt: skip
-    save_checkpoint(run_dir / "checkpoint", model, checkpoint_config, optimizer,
-                    state={"step": args.steps, "history": history.to_dict()},
-                    tokenizer=tokenizer)  # fmt: skip
-    write_history(run_dir, history)
-    write_metrics(run_dir, metrics)
-    _plot_loss(history, run_dir / "loss_curve.png", args.model_type)
+    save("checkpoint", args.steps)
+    run.write_text("samples.txt", "\n".join(lines) + "\n")
+    run.write_text("history.csv", history.to_csv())
+    run.write_json("metrics.json", metrics)
+    _plot_loss(history, run / "loss_curve.png", args.model_type)
 
     for name, loss in losses.items():
         print(f"{name} loss: {loss:.4f}")
@@ -266,7 +325,7 @@ def _train(args: argparse.Namespace) -> int:
     print(f"samples ({len(new)}/{len(samples)} new):")
     for line in lines:
         print(f"  {line}")
-    print(f"run folder: {run_dir}")
+    print(f"run folder: {run.path}")
     return 0
 
 
