@@ -138,7 +138,7 @@ def _run(args: Any, run: Any, stop: Any, start: int) -> int:
 
     bar = tqdm(total=args.steps, initial=start, file=sys.stderr, disable=args.no_progress,
                desc="micrograd")  # fmt: skip
-    save_every, done, seconds = max(1, args.steps // 10), [start], [0.0]
+    save_every, done, seconds = max(1, args.steps // 10), [start], [0.0]  # fmt: skip
     t0 = time.perf_counter()
 
     def on_step(row: dict[str, float]) -> None:
@@ -148,7 +148,7 @@ def _run(args: Any, run: Any, stop: Any, start: int) -> int:
                 "try a smaller --lr"
             )
         history.append(row)
-        done[0], seconds[0] = row["step"] + 1, time.perf_counter() - t0
+        done[0], seconds[0] = int(row["step"]) + 1, time.perf_counter() - t0
         bar.set_postfix(loss=f"{row['loss']:.4f}", acc=f"{row['accuracy']:.0%}", refresh=False)
         bar.update(1)
         if done[0] % save_every == 0 and done[0] < args.steps:
