@@ -282,3 +282,20 @@ def test_train_tokenizer_by_name(tmp_path):
         train_tokenizer("wordpiece", text)
     with pytest.raises(ValueError, match="vocab_size must be None"):
         train_tokenizer("char", text, vocab_size=100)
+
+
+def test_a_crafted_split_pattern_in_a_file_is_refused(tmp_path):
+    """A regex read from a checkpoint could take exponential time; only known ones load."""
+    import json
+
+    from groundup.tokenizers.base import config_path
+
+    tok = BPETokenizer().train("hello world " * 20, vocab_size=260)
+    tok.save(tmp_path)
+    path = config_path(tmp_path)
+    config = json.loads(path.read_text())
+    config["pattern"] = r"(a+)+$"
+    path.write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"split pattern .* is not one groundup knows"):
+        BPETokenizer.from_pretrained(tmp_path)
+    assert BPETokenizer.from_pretrained(tmp_path, trust_pattern=True).pattern == r"(a+)+$"

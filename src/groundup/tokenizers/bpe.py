@@ -462,12 +462,17 @@ class BPETokenizer(Tokenizer):
         return cls.from_pretrained(folder)
 
     @classmethod
-    def from_pretrained(cls, folder: str | os.PathLike) -> BPETokenizer:
+    def from_pretrained(
+        cls, folder: str | os.PathLike, trust_pattern: bool = False
+    ) -> BPETokenizer:
         """Load ``vocab.json`` + ``merges.txt`` from ``folder`` (ours, Hugging Face's, GPT-2's).
 
         ``groundup_tokenizer.json``, if present, gives the pattern and the special tokens.
         Without it (files from elsewhere): pattern "gpt2", and the special tokens are the vocab
         entries that are neither a single byte nor made by a merge (``<|endoftext|>``).
+        A split pattern read from a file must be one of the known ones (GPT-2's, GPT-4's or
+        none): a crafted regex can take exponential time on a short text. Pass
+        ``trust_pattern=True`` for a custom pattern of your own.
         """
         folder = Path(folder)
         for name in (VOCAB_FILE, MERGES_FILE):
@@ -514,7 +519,16 @@ class BPETokenizer(Tokenizer):
         path = config_path(folder)
         config = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
         if config.get("type") == cls.TYPE:  # ours; a Hugging Face tokenizer.json is ignored
-            tok.pattern = config["pattern"]
+            pattern = config["pattern"]
+            known = pattern is None or pattern in PATTERNS or pattern in PATTERNS.values()
+            if not known and not trust_pattern:
+                raise ValueError(
+                    f"{path}: split pattern {pattern!r} is not one groundup knows ('gpt2', "
+                    "'gpt4' or none); a regex from a file can take exponential time, so it is "
+                    "refused (BPETokenizer.from_pretrained(folder, trust_pattern=True) if it "
+                    "is your own)"
+                )
+            tok.pattern = pattern
             tok.special_tokens = {s: int(i) for s, i in config["special_tokens"].items()}
         else:
             tok.special_tokens = {s: i for s, i in str_vocab.items() if i not in tok.vocab}
