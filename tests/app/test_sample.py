@@ -115,3 +115,50 @@ def test_new_names_are_marked_and_counted(words_run, capsys):
     marked = sum(line.endswith("(new)") for line in lines[:12])
     assert lines[-1].startswith(f"{marked} of 12 ")
     assert all(line == line.rstrip() for line in lines)
+
+
+def test_sample_refuses_what_it_cannot_do_in_one_line(tmp_path, capsys):
+    from groundup.app.cli import main
+
+    out = tmp_path / "mg"
+    assert main(["micrograd", "--steps", "2", "--n-samples", "6", "--out", str(out),
+                 "--no-progress"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["sample", str(out)]) == 2
+    assert "has no text to sample" in capsys.readouterr().err
+    names = tmp_path / "names"
+    assert main(["train", "bigram", "--steps", "3", "--out", str(names), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["sample", str(names), "--prompt", "em"]) == 2
+    assert "--prompt" in capsys.readouterr().err
+    for flag, value in (("--temperature", "nan"), ("--top-k", "0"), ("--top-p", "1.5")):
+        assert main(["sample", str(names), flag, value]) == 2
+        err = capsys.readouterr().err
+        assert flag in err and len(err.strip().splitlines()) == 1
+
+
+def test_sample_refuses_a_tampered_checkpoint(tmp_path, capsys):
+    import json
+
+    from groundup.app.cli import main
+
+    run = tmp_path / "run"
+    assert main(["train", "bigram", "--steps", "3", "--out", str(run), "--no-progress"]) == 0
+    config = run / "checkpoint" / "config.json"
+    data = json.loads(config.read_text())
+    data["model"]["kwargs"]["vocab_size"] = 10**9
+    config.write_text(json.dumps(data))
+    capsys.readouterr()
+    assert main(["sample", str(run), "-n", "3"]) == 0  # the run's last/ still verifies
+    assert "checkpoint does not verify" in capsys.readouterr().err
+    import shutil
+
+    shutil.rmtree(run / "last")
+    assert main(["sample", str(run)]) == 2
+    assert "no complete checkpoint" in capsys.readouterr().err
+    assert main(["sample", str(run / "checkpoint")]) == 2
+    assert "config.json: does not match manifest.json" in capsys.readouterr().err
+    (run / "checkpoint" / "manifest.json").unlink()  # an old-style checkpoint: no manifest
+    assert main(["sample", str(run)]) == 2  # then the sizes are checked against the weights
+    err = capsys.readouterr().err
+    assert "model vocab_size is 1000000000 but model.safetensors holds weights for 27" in err

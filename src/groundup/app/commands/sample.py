@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,20 @@ def load_for_sampling(folder: Path) -> tuple[Any, Any, dict[str, Any]]:
     from groundup.train.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(folder)
+    best = folder / "checkpoint"
+    if ckpt.folder != best and best.is_dir():
+        from groundup.train.checkpoint import verify_checkpoint
+
+        try:
+            verify_checkpoint(best)
+        except (OSError, ValueError) as err:
+            print(f"note: the best checkpoint does not verify ({err}); sampling from "
+                  f"{ckpt.folder} (step {ckpt.step}) instead", file=sys.stderr)  # fmt: skip
+    if (ckpt.config.get("model") or {}).get("type") == "micrograd":
+        raise ValueError(
+            f"{folder}: a micrograd run classifies points, it has no text to sample; its "
+            "pictures are in the run folder"
+        )
     if ckpt.tokenizer is None:
         raise ValueError(f"{ckpt.folder}: the checkpoint has no tokenizer to decode samples")
     return ckpt.build_model(), ckpt.tokenizer, dict(ckpt.config.get("data") or {})
