@@ -48,3 +48,14 @@ def test_extreme_logits_are_stable():
 def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         sample_next(np.zeros((1, 3)), np.random.default_rng(0), **kwargs)
+
+
+def test_a_tiny_temperature_is_greedy_not_nan():
+    """logits / 1e-300 overflows to inf and inf - inf is NaN: the shift by the max comes
+    first, so a tiny temperature picks the argmax, as the limit says."""
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(8, 50)).astype(np.float32)
+    ids = sample_next(logits, np.random.default_rng(1), temperature=1e-300)
+    assert ids.tolist() == logits.argmax(axis=-1).tolist()
+    with pytest.raises(ValueError, match="temperature"):
+        sample_next(logits, np.random.default_rng(1), temperature=float("nan"))

@@ -29,7 +29,13 @@ def read_bytes(path: Path) -> bytes:
 
 
 def read_text_file(path: Path) -> str:
-    """A UTF-8 text file (or its ``.gz``) as a string."""
-    if path.suffix == ".gz":
-        return read_bytes(path).decode("utf-8")
-    return path.read_text(encoding="utf-8")
+    """A UTF-8 text file (or its ``.gz``) as a string; ValueError naming the file if it
+    is not UTF-8."""
+    data = read_bytes(path) if path.suffix == ".gz" else path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"{path}: not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start}); "
+            "expected a UTF-8 text file"
+        ) from None

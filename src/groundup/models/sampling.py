@@ -74,11 +74,17 @@ def sample_next(
         logits = logits[None, :]
     if logits.ndim != 2:
         raise ValueError(f"logits must have shape (B, V), got {logits.shape}")
-    if temperature < 0:
-        raise ValueError(f"temperature must be >= 0, got {temperature!r}")
+    if not temperature >= 0:  # NaN too
+        raise ValueError(f"temperature must be a number >= 0, got {temperature!r}")
     if temperature == 0:
         return np.asarray(logits.argmax(axis=-1), dtype=np.int64)
-    probs = softmax_rows(filter_logits(logits / temperature, top_k, top_p))
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        scaled = logits / temperature  # (1e-300 is 0 in float32)
+    if not np.isfinite(scaled[np.isfinite(logits)]).all():  # a tiny temperature overflowed: shift
+        z = np.asarray(logits, dtype=np.float64)  # first, so the largest logit scales to 0
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaled = np.nan_to_num((z - z.max(axis=-1, keepdims=True)) / temperature, nan=-np.inf)
+    probs = softmax_rows(filter_logits(scaled, top_k, top_p))
     # inverse-CDF sampling, one uniform per row: vectorised and reproducible for a seed
     u = rng.random((probs.shape[0], 1))
     cdf = np.cumsum(probs, axis=-1)

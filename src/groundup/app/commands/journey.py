@@ -21,6 +21,7 @@ from typing import Any
 from groundup.app.commands._args import seed_int
 
 BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+MAX_STEPS_SCALE = 1000.0  # 1000x the journey is days of CPU; beyond that a typo
 
 
 def register(subparsers: Any) -> None:
@@ -66,9 +67,9 @@ def run(args: Any) -> int:
         print(f"groundup journey: error: --threads must be >= 1, got {args.threads}",
               file=sys.stderr)  # fmt: skip
         return 2
-    if not args.steps_scale > 0:
-        print(f"groundup journey: error: --steps-scale must be > 0, got {args.steps_scale}",
-              file=sys.stderr)  # fmt: skip
+    if not 0 < args.steps_scale <= MAX_STEPS_SCALE:
+        print(f"groundup journey: error: --steps-scale must be in (0, {MAX_STEPS_SCALE:g}], "
+              f"got {args.steps_scale}", file=sys.stderr)  # fmt: skip
         return 2
     _limit_blas_threads(args.threads)
 

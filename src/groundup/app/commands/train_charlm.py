@@ -13,6 +13,7 @@ until ``run``: ``groundup --help`` stays instant.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import Any
 
@@ -123,8 +124,11 @@ def _check_args(args: argparse.Namespace) -> None:
         if getattr(args, name) < 0:
             flag = "--" + name.replace("_", "-")
             raise ValueError(f"{flag} must be an int >= 0, got {getattr(args, name)}")
-    if not args.lr > 0:
-        raise ValueError(f"--lr must be positive, got {args.lr}")
+    if not (args.lr > 0 and math.isfinite(args.lr)):
+        raise ValueError(f"--lr must be positive and finite, got {args.lr}")
+    l2 = getattr(args, "l2", 0.0)
+    if not (l2 >= 0 and math.isfinite(l2)):
+        raise ValueError(f"--l2 must be a finite number >= 0, got {l2}")
 
 
 def run(args: argparse.Namespace) -> int:

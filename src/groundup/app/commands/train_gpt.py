@@ -19,6 +19,7 @@ and samples.txt. Nothing heavy is imported until ``run``.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -174,10 +175,12 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ValueError(f"--block-size must be a positive int, got {args.block_size}")
     if args.samples is not None and args.samples < 0:
         raise ValueError(f"--samples must be an int >= 0, got {args.samples}")
-    if not args.lr > 0:
-        raise ValueError(f"--lr must be positive, got {args.lr}")
+    if not (args.lr > 0 and math.isfinite(args.lr)):
+        raise ValueError(f"--lr must be positive and finite, got {args.lr}")
     if getattr(args, "min_lr", None) is not None and not 0 <= args.min_lr <= args.lr:
         raise ValueError(f"--min-lr must be in [0, --lr], got {args.min_lr}")
+    if not (args.weight_decay >= 0 and math.isfinite(args.weight_decay)):
+        raise ValueError(f"--weight-decay must be a finite number >= 0, got {args.weight_decay}")
     if args.warmup < 0:
         raise ValueError(f"--warmup must be >= 0, got {args.warmup}")
     if args.dropout is not None and not 0.0 <= args.dropout < 1.0:
@@ -217,7 +220,13 @@ def _words_data(args: argparse.Namespace) -> dict[str, Any]:
             f"--data {args.data}: {len(words)} word(s) leave the 80% training split empty; "
             "expected at least 2 words"
         )
-    block = args.block_size or max(len(w) for w in words) + 1
+    needed = max(len(w) for w in words) + 1  # the boundary, then the longest word
+    if args.block_size is not None and args.block_size < needed:
+        raise ValueError(
+            f"--block-size must be at least {needed} for --data {args.data} (its longest word "
+            f"has {needed - 1} letters, plus the boundary), got {args.block_size}"
+        )
+    block = args.block_size or needed
     data = {name: word_rows(ws, tokenizer, block) for name, ws in splits.items() if ws}
     return dict(
         kind="words",
