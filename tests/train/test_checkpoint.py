@@ -205,3 +205,22 @@ def test_build_model_from_config_needs_model_entry(tmp_path):
     ckpt = load_checkpoint(save_checkpoint(tmp_path / "c", model))
     with pytest.raises(ValueError, match="no 'model' entry"):
         ckpt.build_model()
+
+
+def test_a_full_disk_is_an_oserror_and_leaves_the_old_checkpoint(tmp_path, monkeypatch):
+    import errno
+
+    import safetensors.numpy
+
+    model, opt = model_and_optimizer()
+    folder = save_checkpoint(tmp_path / "ckpt", model, {}, opt, {"step": 1})
+
+    def full(*args, **kwargs):
+        raise RuntimeError("Error while serializing: I/O error: No space left (os error 28)")
+
+    monkeypatch.setattr(safetensors.numpy, "save_file", full)
+    with pytest.raises(OSError) as err:
+        save_checkpoint(tmp_path / "ckpt", model, {}, opt, {"step": 2})
+    assert err.value.errno == errno.ENOSPC
+    assert load_checkpoint(folder).step == 1  # the old one, complete
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]  # no temporary folder left

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -66,7 +67,14 @@ def save_arrays(path: str | os.PathLike, arrays: dict[str, Any], metadata=None) 
     st = _safetensors_numpy()
     path = Path(path)
     tensors = {k: np.asarray(v, order="C") for k, v in arrays.items()}  # 0-d stays 0-d
-    st.save_file(tensors, str(path), metadata=metadata)
+    try:
+        st.save_file(tensors, str(path), metadata=metadata)
+    except Exception as err:  # SafetensorError wraps the OS's: say it as an OSError
+        found = re.search(r"os error (\d+)", str(err))
+        if found is None:
+            raise
+        code = int(found.group(1))
+        raise OSError(code, os.strerror(code), str(path)) from None
     with open(path, "rb+") as f:
         os.fsync(f.fileno())
     return path
