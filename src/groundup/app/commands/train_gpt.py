@@ -412,9 +412,11 @@ def _run(args: argparse.Namespace, run: Any, stop: Any, d: dict[str, Any], model
             print(message, file=sys.stderr, flush=True)
         else:
             bar.write(message, file=sys.stderr)
+        # before the checkpoints: a kill between the two leaves a line past the resume
+        # point, which the resume drops and evaluates again
+        run.write_text("evals.csv", "".join(evals))
         keep_best(step, val_loss, hist)
         keep_last(step, val_loss, hist)
-        run.write_text("evals.csv", "".join(evals))  # after the checkpoints it describes
         stop.check()
 
     sizes = ", ".join(f"{k} {v:,}" for k, v in d["sizes"].items())
