@@ -81,7 +81,8 @@ def describe(folder: Path) -> str:
     shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
     kind = run_kind(folder)
     if kind is not None:
-        return f"a {kind} run ({shown})"
+        saved = any((folder / name / "state.json").is_file() for name in RESUMABLE)
+        return f"a {kind} run{'' if saved else ' that never saved a checkpoint'} ({shown})"
     if any((folder / m).exists() for m in RUN_MARKERS):
         return f"an earlier run ({shown})"
     return f"{len(names)} other file(s) ({shown})"
@@ -314,7 +315,7 @@ def resume_step(run_dir: str | os.PathLike, total: int, flag: str) -> int:
     if found is None:
         raise RunFolderError(
             f"--resume {run_dir}: no complete checkpoint to resume from (the run stopped "
-            "before its first save); start it again without --resume"
+            f"before its first save); start it again with --out {run_dir} --force"
         )
     step = verify_checkpoint(found)
     if total < step:
