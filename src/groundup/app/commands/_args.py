@@ -18,3 +18,22 @@ def seed_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be an int >= 0, got {value}")
     return value
+
+
+def add_run_flags(parser: argparse.ArgumentParser, kind: str, saves: str | None) -> None:
+    """--out, --force, --no-progress and (when the run saves along the way, as ``saves``
+    says) --resume: the run-folder flags every command shares (see groundup.app.runs)."""
+    parser.add_argument(
+        "--out", default=None, help=f"run folder to write (default: runs/{kind}-<YYYYmmdd-HHMMSS>/)"
+    )
+    if saves is not None:
+        parser.add_argument(
+            "--resume", default=None, metavar="RUN",
+            help=f"continue the run in this folder from its newest save ({saves}, and on "
+            "Ctrl-C), with its own settings",
+        )  # fmt: skip
+    parser.add_argument(
+        "--force", action="store_true",
+        help="replace whatever --out holds (without it, a folder holding files is refused)",
+    )  # fmt: skip
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")

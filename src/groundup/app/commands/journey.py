@@ -18,7 +18,7 @@ import os
 import sys
 from typing import Any
 
-from groundup.app.commands._args import seed_int
+from groundup.app.commands._args import add_run_flags, seed_int
 
 BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 MAX_STEPS_SCALE = 1000.0  # 1000x the journey is days of CPU; beyond that a typo
@@ -42,10 +42,6 @@ def register(subparsers: Any) -> None:
         help="one seed for the moons, the word split, the weights, batches and samples (42)",
     )  # fmt: skip
     parser.add_argument(
-        "--out", default=None,
-        help="run folder to write (default: runs/journey-<YYYYmmdd-HHMMSS>/)",
-    )  # fmt: skip
-    parser.add_argument(
         "--threads", type=int, default=None,
         help="BLAS threads (default 1, unless OPENBLAS_NUM_THREADS/OMP_NUM_THREADS is set: "
         "the journey's small matrices gain nothing from more, and lose much on busy cores)",
@@ -54,11 +50,7 @@ def register(subparsers: Any) -> None:
         "--steps-scale", type=float, default=1.0,
         help="multiply every stage's step count (e.g. 0.1 for a smoke test)",
     )  # fmt: skip
-    parser.add_argument(
-        "--force", action="store_true",
-        help="replace whatever --out holds (without it, a folder holding files is refused)",
-    )  # fmt: skip
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    add_run_flags(parser, "journey", saves=None)
     parser.set_defaults(func=run)
 
 

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from groundup.app.commands._args import seed_int
+from groundup.app.commands._args import add_run_flags, seed_int
 
 DEFAULT_STEPS = 100
 MAX_NOISE = 100.0
@@ -43,20 +43,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--seed", type=seed_int, default=0, help="seed of the moons and the init")
     parser.add_argument("--n-samples", type=int, default=100, help="number of moons points")
     parser.add_argument("--noise", type=float, default=0.1, help="std of the moons' noise")
-    parser.add_argument(
-        "--out", default=None,
-        help="run folder to write (default: runs/micrograd-<YYYYmmdd-HHMMSS>/)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--resume", default=None, metavar="RUN",
-        help="continue the run in this folder from its last save (every 10%% of the steps, "
-        "and on Ctrl-C)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--force", action="store_true",
-        help="replace whatever --out holds (without it, a folder holding files is refused)",
-    )  # fmt: skip
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_run_flags(parser, "micrograd", saves="every 10% of the steps")
     parser.set_defaults(func=run)
 
 

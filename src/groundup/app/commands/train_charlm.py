@@ -17,7 +17,7 @@ import math
 import sys
 from typing import Any
 
-from groundup.app.commands._args import seed_int
+from groundup.app.commands._args import add_run_flags, seed_int
 
 
 def register(subparsers: Any) -> None:
@@ -97,17 +97,7 @@ def _add_common(parser: argparse.ArgumentParser, steps: int, lr: float, batch_si
         help="estimate the val loss every this many steps (0: only at the end)",
     )  # fmt: skip
     parser.add_argument("--samples", type=int, default=20, help="names to sample at the end")
-    parser.add_argument("--out", default=None, help="run folder (default runs/<model>-<time>)")
-    parser.add_argument(
-        "--resume", default=None, metavar="RUN",
-        help="continue the run in this folder from its last save (last/, written every 5%% "
-        "of the steps and on Ctrl-C), with its own settings",
-    )  # fmt: skip
-    parser.add_argument(
-        "--force", action="store_true",
-        help="replace whatever --out holds (without it, a folder holding files is refused)",
-    )  # fmt: skip
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_run_flags(parser, "<model>", saves="last/, every 5% of the steps")
 
 
 def _check_args(args: argparse.Namespace) -> None:
