@@ -3,8 +3,7 @@ and text files such as tinyshakespeare (stage 4). Names resolve lazily."""
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from groundup._lazy import lazy_exports
 
 _LAZY = {
     "make_moons": "groundup.data.moons",
@@ -17,10 +16,4 @@ _LAZY = {
 
 __all__ = list(_LAZY)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'groundup.data' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY, globals())

@@ -8,8 +8,7 @@ without them. Names resolve lazily so importing this package stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from groundup._lazy import lazy_exports
 
 _LAZY = {
     # stage 1
@@ -36,10 +35,4 @@ _LAZY = {
 
 __all__ = list(_LAZY)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'groundup.viz' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY, globals())
