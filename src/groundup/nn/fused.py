@@ -562,3 +562,17 @@ def scaled_dot_product_attention(
     learned = isinstance(attn_mask, Tensor) and attn_mask.requires_grad and additive is not None
     inputs = (q, k, v, attn_mask) if learned else (q, k, v)  # a float mask that learns
     return Attention.apply(*inputs, mask=mask, additive=additive, scale=s, drop=drop)
+
+
+# ================================================================ convolution and pooling
+# No kernels: each is already one movement primitive (the sliding windows, a view, whose
+# backward is one strided add per kernel offset) and one matmul, or a reduction, so the
+# graph is a handful of nodes over big arrays. The definitions serve both tiers.
+conv1d, conv2d = functional.conv1d, functional.conv2d
+conv_transpose1d, conv_transpose2d = functional.conv_transpose1d, functional.conv_transpose2d
+max_pool1d, max_pool2d = functional.max_pool1d, functional.max_pool2d
+avg_pool1d, avg_pool2d = functional.avg_pool1d, functional.avg_pool2d
+adaptive_avg_pool1d = functional.adaptive_avg_pool1d
+adaptive_avg_pool2d = functional.adaptive_avg_pool2d
+pad, unfold, fold, interpolate = (
+    functional.pad, functional.unfold, functional.fold, functional.interpolate)  # fmt: skip
