@@ -685,6 +685,10 @@ class AvgPool1d(AvgPool2d):
         count_include_pad: bool = True,
     ) -> None:
         super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
+        # PyTorch keeps 1-tuples here (and shows them in the repr)
+        self.kernel_size = _tuple(kernel_size, 1, "kernel_size")
+        self.stride = _tuple(self.stride, 1, "stride")
+        self.padding = _tuple(padding, 1, "padding")
 
     def forward(self, x: Any) -> Tensor:
         return F.avg_pool1d(
