@@ -243,6 +243,7 @@ ERRORS = {
         m.t(_zeros(1, 1, 4, 4)), size=2, mode="linear"
     ),
     "interpolate 2-D": lambda m: m.F.interpolate(m.t(_zeros(4, 4)), size=2),
+    "interpolate ints": lambda m: m.F.interpolate(m.t(np.zeros((1, 1, 2, 2), dtype=int)), size=3),
     "unfold 2-D": lambda m: m.F.unfold(m.t(_zeros(4, 4)), 2),
     "fold blocks": lambda m: m.F.fold(m.t(_zeros(2, 27, 8)), (5, 5), 3),
     "tensor unfold size": lambda m: m.t(_zeros(10)).unfold(0, 11, 1),
@@ -252,7 +253,7 @@ ERRORS = {
 
 class _Ours:
     F = F
-    t = staticmethod(lambda a: Tensor(a, dtype="float64"))
+    t = staticmethod(lambda a: Tensor(a, dtype="float64" if a.dtype.kind == "f" else None))
 
 
 class _Torch:

@@ -22,7 +22,7 @@ from typing import Any
 from groundup.tensor import ops
 from groundup.tensor.backend import xp
 from groundup.tensor.creation import _rng, cat
-from groundup.tensor.function import DimError, OpError
+from groundup.tensor.function import DimError, DtypeError, OpError
 from groundup.tensor.tensor import Tensor
 
 __all__ = [
@@ -100,6 +100,8 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
     unchanged, so m is a constant to the gradient: it is detached.
     """
     check_float(x, "softmax")
+    if is_half(x):
+        return softmax(x.float(), dim).to(x.dtype)
     if x.ndim == 0:  # one number: a distribution over one class
         return softmax(x.reshape(1), 0).reshape(())
     e = (x - x.max(dim=dim, keepdim=True)[0].detach()).exp()
@@ -109,6 +111,8 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     """log softmax(x) = x - m - log(sum_j e^(x_j - m)): the log-sum-exp trick, never log(0)."""
     check_float(x, "log_softmax")
+    if is_half(x):
+        return log_softmax(x.float(), dim).to(x.dtype)
     if x.ndim == 0:
         return log_softmax(x.reshape(1), 0).reshape(())
     shifted = x - x.max(dim=dim, keepdim=True)[0].detach()
@@ -287,6 +291,10 @@ def scaled_dot_product_attention(
         is_causal: position t attends to positions <= t only.
         scale: defaults to 1/sqrt(D).
     """
+    if is_half(q):
+        wide = attention_in_float32(q, k, v, attn_mask)
+        out = scaled_dot_product_attention(*wide, dropout_p, is_causal, scale, generator)
+        return out.to(q.dtype)
     mask, additive, s = attention_inputs(q, k, attn_mask, is_causal, scale)
     att = q @ k.transpose(-2, -1) * s  # (..., T, S): every query against every key
     if additive is not None:  # a float mask Tensor stays in the graph: it may be learned
@@ -1327,9 +1335,15 @@ def intarray_of(x: Any, name: str, op: str) -> Any:
 
 def check_float(x: Tensor, op: str) -> None:
     if x.data.dtype.kind != "f":
-        raise TypeError(
+        raise DtypeError(
             f"{op}: expected a floating-point tensor, got dtype {x.dtype}; convert with .float()"
         )
+
+
+def is_half(x: Tensor) -> bool:
+    """float16 computes in float32 and rounds the result back, as PyTorch does: its exp
+    underflows to 0 below -17, so a softmax row 20 below another's max would be 0 / 0."""
+    return x.data.dtype == xp.float16
 
 
 def check_gelu(approximate: str) -> None:
@@ -1363,6 +1377,7 @@ def check_cross_entropy(logits: Tensor, targets: Any, ignore_index: Any, reducti
 
 def check_layer_norm(x: Tensor, normalized_shape: Any) -> tuple[int, ...]:
     """normalized_shape as a tuple, checked against the end of x's shape."""
+    check_float(x, "layer_norm")  # ints have no mean to subtract (PyTorch raises too)
     if isinstance(normalized_shape, numbers.Integral):  # 4, or np.int64(4) from a shape
         shape: tuple[int, ...] = (int(normalized_shape),)
     else:
@@ -1467,6 +1482,18 @@ def attention_inputs(
         else:
             additive = m.astype(q.data.dtype, copy=False)
     return mask, additive, 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+
+
+def attention_in_float32(
+    q: Tensor, k: Tensor, v: Tensor, attn_mask: Any
+) -> tuple[Tensor, Tensor, Tensor, Any]:
+    """q, k, v and a float mask widened to float32 (a boolean mask as it is)."""
+    if isinstance(attn_mask, Tensor) and attn_mask.data.dtype.kind == "f":
+        attn_mask = attn_mask.float()
+    elif attn_mask is not None and not isinstance(attn_mask, Tensor):
+        m = xp.asarray(attn_mask)
+        attn_mask = m if m.dtype == bool else m.astype(xp.float32)
+    return q.float(), k.float(), v.float(), attn_mask
 
 
 def attention_dropout(q: Tensor, k: Tensor, p: float, generator: Any) -> Any:
