@@ -611,7 +611,7 @@ def max_pool2d(
     """
     x, unbatched = _batched(input, 4, "max_pool2d", "3D or 4D (batch mode)", OpError)
     k, s, p, d = check_pool(x, kernel_size, stride, padding, dilation, "max_pool2d")
-    values, indices = _max_pool(x, k, s, p, d, ceil_mode)
+    values, indices = _max_pool(x, k, s, p, d, ceil_mode, "max_pool2d")
     if unbatched:
         values, indices = values[0], indices[0]
     return (values, indices) if return_indices else values
@@ -624,9 +624,10 @@ def _max_pool(
     p: tuple[int, int],
     d: tuple[int, int],
     ceil_mode: bool,
+    op: str,
 ) -> tuple[Tensor, Tensor]:
     N, C, H, W = x.shape
-    OH, OW = check_pool_output(x, k, s, p, d, ceil_mode, "max_pool2d")
+    OH, OW = check_pool_output(x, k, s, p, d, ceil_mode, op)
     low = -math.inf if x.data.dtype.kind == "f" else xp.iinfo(x.data.dtype).min
     ends = [
         (o - 1) * st + dl * (kk - 1) + 1 - n - pp  # how far the last window reaches
@@ -655,8 +656,10 @@ def _max_entry(windows: Any, k: Any, s: Any, p: Any, d: Any) -> Any:
         lowest = xp.take_along_axis(windows, pick[..., None], axis=-1)[..., 0] == -math.inf
         if lowest.any():  # the first window entry at row >= 0 and column >= 0
             OH, OW = windows.shape[2:4]
-            first = [xp.maximum(0, -(-(pp - xp.arange(o) * st) // dl))  # ceil, clipped at 0
-                     for o, st, pp, dl in zip((OH, OW), s, p, d, strict=True)]  # fmt: skip
+            first = [
+                xp.maximum(0, -(-(pp - xp.arange(o) * st) // dl))  # ceil, clipped at 0
+                for o, st, pp, dl in zip((OH, OW), s, p, d, strict=True)
+            ]
             inside = first[0][:, None] * k[1] + first[1][None, :]
             pick = xp.where(lowest, inside, pick)
     return pick
@@ -675,7 +678,9 @@ def max_pool1d(
     ``F.max_pool1d``: max_pool2d of images one row high."""
     x, unbatched = _batched(input, 3, "max_pool1d", "2D or 3D (batch mode)", OpError)
     (k,), (s,), (p,), (d,) = check_pool(x, kernel_size, stride, padding, dilation, "max_pool1d")
-    values, indices = _max_pool(x.unsqueeze(2), (1, k), (1, s), (0, p), (1, d), ceil_mode)
+    values, indices = _max_pool(
+        x.unsqueeze(2), (1, k), (1, s), (0, p), (1, d), ceil_mode, "max_pool1d"
+    )
     values, indices = values.squeeze(2), Tensor._wrap(indices.data[:, :, 0])
     if unbatched:
         values, indices = values[0], indices[0]
@@ -701,7 +706,7 @@ def avg_pool2d(
     x, unbatched = _batched(input, 4, "avg_pool2d", "3D or 4D (batch mode)", DimError)
     k, s, p, _ = check_pool(x, kernel_size, stride, padding, 1, "avg_pool2d")
     check_divisor(divisor_override)
-    out = _avg_pool(x, k, s, p, ceil_mode, count_include_pad, divisor_override)
+    out = _avg_pool(x, k, s, p, ceil_mode, count_include_pad, divisor_override, "avg_pool2d")
     return out[0] if unbatched else out
 
 
@@ -713,9 +718,10 @@ def _avg_pool(
     ceil_mode: bool,
     count_include_pad: bool,
     divisor: int | None,
+    op: str,
 ) -> Tensor:
     N, C, H, W = x.shape
-    OH, OW = check_pool_output(x, k, s, p, (1, 1), ceil_mode, "avg_pool2d")
+    OH, OW = check_pool_output(x, k, s, p, (1, 1), ceil_mode, op)
     ends = [
         (o - 1) * st + kk - n - pp
         for o, st, kk, n, pp in zip((OH, OW), s, k, (H, W), p, strict=True)
@@ -758,7 +764,9 @@ def avg_pool1d(
     ``F.avg_pool1d``: avg_pool2d of images one row high."""
     x, unbatched = _batched(input, 3, "avg_pool1d", "2 to 3 dimensions", OpError)
     (k,), (s,), (p,), _ = check_pool(x, kernel_size, stride, padding, 1, "avg_pool1d")
-    out = _avg_pool(x.unsqueeze(2), (1, k), (1, s), (0, p), ceil_mode, count_include_pad, None)
+    out = _avg_pool(
+        x.unsqueeze(2), (1, k), (1, s), (0, p), ceil_mode, count_include_pad, None, "avg_pool1d"
+    )
     out = out.squeeze(2)
     return out[0] if unbatched else out
 
@@ -826,22 +834,26 @@ def interpolate(
     )
     if mode == "area":
         area = adaptive_avg_pool1d if input.ndim == 3 else adaptive_avg_pool2d
-        if input.ndim == 5:
-            raise NotImplementedError("interpolate: mode 'area' of 5-D input is not implemented")
         return area(input, sizes)
     x = input
     for dim in reversed(range(2, input.ndim)):  # as PyTorch sums: the last dim innermost
         n, out, scale = input.shape[dim], sizes[dim - 2], scales[dim - 2]
         taps = _interpolation_taps(mode, n, out, scale, bool(align_corners), x.data.dtype)
-        y = None
-        for index, weight in taps:
-            picked = x[_along(dim, index)]
-            if weight is not None:
-                picked = picked * Tensor._wrap(weight.reshape((-1,) + (1,) * (x.ndim - 1 - dim)))
-            y = picked if y is None else y + picked
-        assert y is not None
-        x = y
+        x = _weighted_taps(x, dim, taps)
     return x
+
+
+def _weighted_taps(x: Tensor, dim: int, taps: list[tuple[Any, Any]]) -> Tensor:
+    """sum over taps j of weight_j * x[..., index_j, ...] along ``dim`` (weight None: 1)."""
+    terms = []
+    for index, weight in taps:
+        term = x[_along(dim, index)]
+        along = weight.reshape((-1,) + (1,) * (x.ndim - 1 - dim)) if weight is not None else None
+        terms.append(term if along is None else term * Tensor._wrap(along))
+    out = terms[0]
+    for term in terms[1:]:
+        out = out + term  # tap 0 first, as PyTorch adds them
+    return out
 
 
 def _interpolation_taps(
@@ -1278,6 +1290,8 @@ def check_interpolate(
         )
     if antialias:
         raise NotImplementedError("interpolate: antialias=True is not implemented")
+    if mode == "area" and x.ndim == 5:
+        raise NotImplementedError("interpolate: mode 'area' of 5-D input is not implemented")
     n = x.ndim - 2
     if (size is None) == (scale_factor is None):
         which = "only one of" if size is not None else "either"
