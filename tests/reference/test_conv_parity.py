@@ -246,6 +246,10 @@ ERRORS = {
     "interpolate ints": lambda m: m.F.interpolate(m.t(np.zeros((1, 1, 2, 2), dtype=int)), size=3),
     "unfold 2-D": lambda m: m.F.unfold(m.t(_zeros(4, 4)), 2),
     "fold blocks": lambda m: m.F.fold(m.t(_zeros(2, 27, 8)), (5, 5), 3),
+    "unfold ints": lambda m: m.F.unfold(m.t(np.zeros((1, 1, 3, 3), dtype=int)), 2),
+    "fold ints": lambda m: m.F.fold(m.t(np.zeros((1, 4, 4), dtype=int)), 3, 2),
+    "max_pool1d ints": lambda m: m.F.max_pool1d(m.t(np.zeros((1, 2, 4), dtype=int)), 2),
+    "adaptive ints": lambda m: m.F.adaptive_avg_pool2d(m.t(np.zeros((1, 2, 4), dtype=int)), 2),
     "tensor unfold size": lambda m: m.t(_zeros(10)).unfold(0, 11, 1),
     "tensor unfold dim": lambda m: m.t(_zeros(10)).unfold(1, 2, 1),
 }
@@ -310,3 +314,23 @@ def test_cnn_trains_like_torch():
         opt_t.zero_grad()
         lt.backward()
         opt_t.step()
+
+
+def test_integer_inputs_give_torchs_integers():
+    x = np.arange(2 * 3 * 5 * 5).reshape(2, 3, 5, 5) - 70  # negative sums: division toward 0
+    w = np.arange(4 * 3 * 3 * 3).reshape(4, 3, 3, 3) % 5 - 2
+    calls = [
+        lambda m: m.F.conv2d(m.t(x), m.t(w), padding=1, stride=2),
+        lambda m: m.F.conv_transpose2d(m.t(x), m.t(w[:3, :2])),
+        lambda m: m.F.avg_pool2d(m.t(x), 2),
+        lambda m: m.F.avg_pool2d(m.t(x), 3, 2, 1, ceil_mode=True, count_include_pad=False),
+        lambda m: m.F.avg_pool2d(m.t(x), 2, divisor_override=3),
+        lambda m: m.F.avg_pool1d(m.t(x[:, :, 0]), 2),
+        lambda m: m.F.max_pool2d(m.t(x), 2),
+        lambda m: m.F.pad(m.t(x), (1, 1, 2, 0), "reflect"),
+        lambda m: m.t(x).unfold(3, 2, 1),
+    ]
+    for call in calls:
+        ours, theirs = call(_Ours), call(_Torch)
+        assert ours.dtype == np.int64 and theirs.dtype == torch.int64
+        np.testing.assert_array_equal(ours.data, theirs.numpy())

@@ -410,6 +410,7 @@ def unfold(
     as one column, (N, C * kh * kw, L) for L = OH * OW windows, entries in the order of
     ``weight.reshape(out_channels, -1)`` of a conv2d."""
     x, unbatched = _batched(input, 4, "unfold", "3-D (unbatched) or 4-D (batched)", DimError)
+    check_float(x, "unfold")
     k, d, p, s = check_unfold(x, kernel_size, dilation, padding, stride)
     x = pad(x, (p[1], p[1], p[0], p[0]))
     windows = _windows(x, k, s, d)  # (N, C, OH, OW, kh, kw)
@@ -430,6 +431,7 @@ def fold(
     back into an (N, C, H, W) image, overlapping entries summed. It is unfold's adjoint, not
     its inverse: ``fold(unfold(x))`` counts each pixel once per window that holds it."""
     x, unbatched = _batched(input, 3, "fold", "2-D (unbatched) or 3-D (batched)", DimError)
+    check_float(x, "fold")
     size, k, d, p, s, windows = check_fold(x, output_size, kernel_size, dilation, padding, stride)
     N, C = x.shape[0], x.shape[1] // (k[0] * k[1])
     cols = x.reshape(N, C, k[0], k[1], *windows).permute(0, 1, 4, 5, 2, 3)  # (N, C, OH, OW, kh, kw)
@@ -677,6 +679,7 @@ def max_pool1d(
     """The largest entry of every window of a (N, C, L) or (C, L) sequence, PyTorch's
     ``F.max_pool1d``: max_pool2d of images one row high."""
     x, unbatched = _batched(input, 3, "max_pool1d", "2D or 3D (batch mode)", OpError)
+    check_float(x, "max_pool1d")  # PyTorch has no integer kernel here (max_pool2d has one)
     (k,), (s,), (p,), (d,) = check_pool(x, kernel_size, stride, padding, dilation, "max_pool1d")
     values, indices = _max_pool(
         x.unsqueeze(2), (1, k), (1, s), (0, p), (1, d), ceil_mode, "max_pool1d"
@@ -729,13 +732,16 @@ def _avg_pool(
     x = pad(x, (p[1], ends[1], p[0], ends[0]))  # zeros add nothing to a sum
     sums = _windows(x, k, s, (1, 1)).sum(dim=(-2, -1))  # (N, C, OH, OW)
     if divisor is not None:
-        return sums / float(divisor)
-    counts = [
-        _window_counts(n, kk, st, pp, o, count_include_pad)
-        for n, kk, st, pp, o in zip((H, W), k, s, p, (OH, OW), strict=True)
-    ]
-    sizes = xp.multiply.outer(*counts).astype(sums.data.dtype)  # (OH, OW): each window's size
-    return sums / Tensor._wrap(sizes)
+        sizes: Any = xp.asarray(divisor)
+    else:  # (OH, OW): each window's size
+        counts = [
+            _window_counts(n, kk, st, pp, o, count_include_pad)
+            for n, kk, st, pp, o in zip((H, W), k, s, p, (OH, OW), strict=True)
+        ]
+        sizes = xp.multiply.outer(*counts)
+    if sums.data.dtype.kind != "f":  # integers divide toward zero, as PyTorch's do
+        return Tensor._wrap((sums.data / sizes).astype(sums.data.dtype))
+    return sums / Tensor._wrap(sizes.astype(sums.data.dtype))
 
 
 def _window_counts(n: int, k: int, stride: int, padding: int, out: int, with_pad: bool) -> Any:
@@ -780,6 +786,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A00
     with an (OH, H) and a (W, OW) averaging matrix.
     """
     x, unbatched = _batched(input, 4, "adaptive_avg_pool2d", "3D or 4D", OpError)
+    check_float(x, "adaptive_avg_pool2d")
     OH, OW = check_adaptive(x, output_size, 2, "adaptive_avg_pool2d")
     H, W = x.shape[2:]
     rows = Tensor._wrap(_averaging_matrix(H, OH, x.data.dtype))  # (OH, H)
@@ -792,6 +799,7 @@ def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A00
     """Average over ``output_size`` windows that tile a (N, C, L) or (C, L) sequence,
     PyTorch's ``F.adaptive_avg_pool1d`` (see :func:`adaptive_avg_pool2d`)."""
     x, unbatched = _batched(input, 3, "adaptive_avg_pool1d", "2D or 3D", OpError)
+    check_float(x, "adaptive_avg_pool1d")
     (OL,) = check_adaptive(x, output_size, 1, "adaptive_avg_pool1d")
     out = x @ Tensor._wrap(_averaging_matrix(x.shape[2], OL, x.data.dtype).T)  # (N, C, OL)
     return out[0] if unbatched else out
