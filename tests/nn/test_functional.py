@@ -157,11 +157,12 @@ def test_every_fused_function_equals_its_definition(name, call, arrays):
 
 
 def test_the_table_covers_every_fused_function():
-    shared = {"one_hot", "relu", "tanh", "silu", "leaky_relu", "hardtanh", "softplus",
-              "nll_loss", "binary_cross_entropy_with_logits"}  # fmt: skip
-    names = {c[0].split()[0] for c in CASES} | shared  # shared: the definitions themselves
+    # a name the fast tier shares with the definitions (no kernel of its own) needs no row
+    shared = {n for n in fused.__all__ if getattr(fused, n) is getattr(functional, n)}
+    names = {c[0].split()[0] for c in CASES} | shared
     assert set(fused.__all__) == set(functional.__all__) <= names | {"scaled_dot_product_attention"}
     assert fused.one_hot is functional.one_hot and fused.relu is functional.relu
+    assert {"conv2d", "max_pool2d", "softplus"} <= shared
 
 
 # ---------------------------------------------------------------- each tier == its formula
@@ -380,3 +381,45 @@ def test_softmax_of_an_integer_tensor_says_so(F):
     for fn in (F.softmax, F.log_softmax):
         with pytest.raises(TypeError, match="expected a floating-point tensor, got dtype int64"):
             fn(Tensor([1, 2, 3]))
+
+
+# ---------------------------------------------------------------- float16 and ints (issue 15)
+
+
+@TIERS
+def test_float16_softmax_rows_far_below_the_max_are_not_nan(F):
+    # float16's exp underflows to 0 below -17: a row 20 below the global max was 0 / 0
+    x = Tensor([[0.0, 1.0], [20.0, 21.0]], dtype="float16", requires_grad=True)
+    for fn in (F.softmax, F.log_softmax):
+        y = fn(x)
+        y.backward(np.ones((2, 2)))
+        assert y.dtype == np.float16 and x.grad.dtype == np.float16
+        assert np.isfinite(y.data).all() and np.isfinite(x.grad).all()
+        want = fn(Tensor(x.data, dtype="float32")).data.astype(np.float16)  # float32, rounded
+        np.testing.assert_array_equal(y.data, want)
+        x.grad = None
+
+
+@TIERS
+def test_float16_attention_computes_in_float32(F):
+    q = Tensor([[[[0.0, 0.0], [5.0, 5.0]]]], dtype="float16", requires_grad=True)
+    k = Tensor([[[[0.0, 0.0], [3.0, 3.0]]]], dtype="float16")
+    mask = np.array([[0.0, -1.0], [0.0, 0.0]], dtype=np.float16)
+    out = F.scaled_dot_product_attention(q, k, k, attn_mask=mask)
+    out.sum().backward()
+    assert out.dtype == np.float16 and q.grad.dtype == np.float16
+    assert np.isfinite(out.data).all() and np.isfinite(q.grad).all()
+    wide = [Tensor(t.data, dtype="float32") for t in (q, k)]
+    want = F.scaled_dot_product_attention(wide[0], wide[1], wide[1], attn_mask=mask)
+    np.testing.assert_array_equal(out.data, want.data.astype(np.float16))
+
+
+@TIERS
+def test_layer_norm_of_ints_raises_like_pytorch(F):
+    # it returned [-1, 0, 1] (integer arithmetic); PyTorch has no int kernel and raises
+    with pytest.raises(NotImplementedError, match="layer_norm: expected a floating-point"):
+        F.layer_norm(Tensor([1, 2, 3]), 3)
+    with pytest.raises(TypeError):
+        F.layer_norm(Tensor([1, 2, 3]), 3)
+    y = F.layer_norm(Tensor([1, 2, 3]).float(), 3)
+    np.testing.assert_allclose(y.data, [-1.2247357, 0.0, 1.2247357], rtol=1e-6)

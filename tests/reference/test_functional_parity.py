@@ -146,3 +146,50 @@ def test_slices_of_one_tensor_accumulate_with_dense_uses():
         y = (q * k).sum() + (v * h[:, 0, None]).sum() + h.sum() + (lib_x[1:] ** 2).sum()
         y.backward()
     np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-12)
+
+
+# ---------------------------------------------------------------- float16 and ints (issue 15)
+
+
+@TIERS
+def test_float16_softmax_and_log_softmax_match_torch(F):
+    # rows 20 apart: float16's exp underflows below -17, so it must compute in float32
+    x = np.array([[0.0, 1.0, -3.0], [20.0, 21.0, 17.0], [-5.0, 15.0, 15.5]], dtype=np.float16)
+    g = rng.standard_normal(x.shape).astype(np.float16)
+    for ours_fn, ref_fn in ((F.softmax, TF.softmax), (F.log_softmax, TF.log_softmax)):
+        t = Tensor(x, dtype="float16", requires_grad=True)
+        r = torch.tensor(x, requires_grad=True)
+        y, ry = ours_fn(t, dim=-1), ref_fn(r, dim=-1)
+        y.backward(g)
+        ry.backward(torch.tensor(g))
+        assert y.dtype == np.float16 and t.grad.dtype == np.float16
+        # within one float16 step (PyTorch rounds log_softmax's shifted input to float16)
+        np.testing.assert_allclose(y.data, ry.detach().numpy(), rtol=2e-3, atol=1e-4)
+        np.testing.assert_allclose(t.grad, r.grad.numpy(), rtol=1e-2, atol=1e-3)
+
+
+@TIERS
+def test_float16_attention_matches_torch(F):
+    q = (rng.standard_normal((1, 2, 4, 8)) * 4).astype(np.float16)
+    k = (rng.standard_normal((1, 2, 4, 8)) * 4).astype(np.float16)
+    v = rng.standard_normal((1, 2, 4, 8)).astype(np.float16)
+    ours = [Tensor(a, dtype="float16", requires_grad=True) for a in (q, k, v)]
+    ref = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
+    y = F.scaled_dot_product_attention(*ours, is_causal=True)
+    ry = TF.scaled_dot_product_attention(*ref, is_causal=True)
+    assert y.dtype == np.float16 and np.isfinite(y.data).all()
+    np.testing.assert_allclose(y.data, ry.detach().numpy(), rtol=1e-2, atol=1e-2)
+    g = rng.standard_normal(y.shape).astype(np.float16)
+    y.backward(g)
+    ry.backward(torch.tensor(g))
+    for t, r in zip(ours, ref, strict=True):
+        assert t.grad.dtype == np.float16
+        np.testing.assert_allclose(t.grad, r.grad.numpy(), rtol=5e-2, atol=5e-2)
+
+
+@TIERS
+def test_layer_norm_of_ints_raises_torchs_type(F):
+    with pytest.raises(Exception) as theirs:
+        TF.layer_norm(torch.tensor([1, 2, 3]), (3,))
+    with pytest.raises(type(theirs.value)):
+        F.layer_norm(Tensor([1, 2, 3]), 3)

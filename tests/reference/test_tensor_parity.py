@@ -10,6 +10,7 @@ within 1e-5 relative to the largest reference entry. ``gradcheck`` is the second
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -448,6 +449,208 @@ CASES: dict[str, Case] = {
     "batch_norm": case_batch_norm,
     "attention": case_attention,
 }
+
+
+# ---------------------------------------------------------------- convolution and pooling
+# Random valid arguments for each op (strides, paddings, dilations, groups, ceil_mode ...);
+# inputs in every memory layout as above. Unbatched inputs sometimes, as PyTorch takes them.
+
+
+def _spatial(draw: Any, n: int, span: tuple[int, ...], padding: tuple[int, ...]) -> tuple:
+    """n input sizes, each at least what one window needs (span - 2 * padding)."""
+    return tuple(
+        draw(st.integers(max(1, sp - 2 * p), 5)) for sp, p in zip(span, padding, strict=True)
+    )
+
+
+def _batch(draw: Any, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """(N, C, ...) or, one time in four, the unbatched (C, ...)."""
+    return shape[1:] if draw(st.integers(0, 3)) == 0 else shape
+
+
+def conv_case(n: int) -> Case:
+    def build(draw: Any) -> Any:
+        groups = draw(st.sampled_from([1, 1, 2]))
+        cin, cout = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+        k = tuple(draw(st.integers(1, 3)) for _ in range(n))
+        d = tuple(draw(st.integers(1, 2)) for _ in range(n))
+        kind = draw(st.sampled_from(["int", "tuple", "same", "valid"]))
+        s = (1,) * n if kind == "same" else tuple(draw(st.integers(1, 3)) for _ in range(n))
+        p = tuple(draw(st.integers(0, 2)) for _ in range(n)) if kind == "tuple" else (0,) * n
+        p = (draw(st.integers(0, 2)),) * n if kind == "int" else p
+        span = tuple(dl * (kk - 1) + 1 for dl, kk in zip(d, k, strict=True))
+        shape = _batch(draw, (draw(st.integers(1, 2)), cin) + _spatial(draw, n, span, p))
+        padding: Any = kind if kind in ("same", "valid") else (p[0] if kind == "int" else p)
+        kw = dict(stride=s, padding=padding, dilation=d, groups=groups)
+        arrays = [draw(array(shape)), draw(array((cout, cin // groups) + k))]
+        if draw(st.booleans()):
+            arrays.append(draw(array((cout,))))
+        conv = f"conv{n}d"
+
+        def fn(m: Any, x: Any, w: Any, *b: Any) -> Any:
+            with warnings.catch_warnings():  # PyTorch warns that 'same' may copy the input
+                warnings.simplefilter("ignore")
+                return getattr(m.F, conv)(x, w, *b, **kw)
+
+        return arrays, fn
+
+    return build
+
+
+def conv_transpose_case(n: int) -> Case:
+    def build(draw: Any) -> Any:
+        groups = draw(st.sampled_from([1, 1, 2]))
+        cin, cout = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+        k = tuple(draw(st.integers(1, 3)) for _ in range(n))
+        s = tuple(draw(st.integers(1, 3)) for _ in range(n))
+        d = tuple(draw(st.integers(1, 2)) for _ in range(n))
+        op = tuple(draw(st.integers(0, max(ss, dl) - 1)) for ss, dl in zip(s, d, strict=True))
+        size = tuple(draw(st.integers(1, 4)) for _ in range(n))
+        p = tuple(
+            min(draw(st.integers(0, 2)), ((m - 1) * ss + dl * (kk - 1) + o) // 2)  # output >= 1
+            for m, ss, dl, kk, o in zip(size, s, d, k, op, strict=True)
+        )
+        kw = dict(stride=s, padding=p, output_padding=op, groups=groups, dilation=d)
+        shape = _batch(draw, (draw(st.integers(1, 2)), cin) + size)
+        arrays = [draw(array(shape)), draw(array((cin, cout // groups) + k))]
+        if draw(st.booleans()):
+            arrays.append(draw(array((cout,))))
+        name = f"conv_transpose{n}d"
+        return arrays, lambda m, x, w, *b: getattr(m.F, name)(x, w, *b, **kw)
+
+    return build
+
+
+def pool_case(n: int, kind: str) -> Case:
+    def build(draw: Any) -> Any:
+        k = tuple(draw(st.integers(1, 3)) for _ in range(n))
+        s = tuple(draw(st.integers(1, 3)) for _ in range(n))
+        d = tuple(draw(st.integers(1, 2)) for _ in range(n)) if kind == "max" else (1,) * n
+        # padding only without dilation: a dilated window could then hold nothing but
+        # padding, where PyTorch's index points outside the plane
+        p = tuple(
+            draw(st.integers(0, kk // 2)) if dl == 1 else 0 for kk, dl in zip(k, d, strict=True)
+        )
+        span = tuple(dl * (kk - 1) + 1 for dl, kk in zip(d, k, strict=True))
+        shape = _batch(
+            draw, (draw(st.integers(1, 2)), draw(st.integers(1, 3))) + _spatial(draw, n, span, p)
+        )
+        kw: dict[str, Any] = dict(kernel_size=k, stride=s, padding=p, ceil_mode=draw(st.booleans()))
+        if kind == "max":
+            kw["dilation"] = d
+        else:
+            kw["count_include_pad"] = draw(st.booleans())
+            if n == 2:
+                kw["divisor_override"] = draw(st.sampled_from([None, None, 3]))
+        name = f"{kind}_pool{n}d"
+        return [draw(array(shape))], lambda m, x: getattr(m.F, name)(x, **kw)
+
+    return build
+
+
+def case_adaptive_avg_pool(draw: Any) -> Any:
+    n = draw(st.sampled_from([1, 2]))
+    shape = _batch(
+        draw,
+        (draw(st.integers(1, 2)), draw(st.integers(1, 3)))
+        + tuple(draw(st.integers(1, 6)) for _ in range(n)),
+    )
+    out = tuple(
+        draw(st.one_of(st.integers(1, 6), st.none())) if n == 2 else draw(st.integers(1, 6))
+        for _ in range(n)
+    )
+    name = f"adaptive_avg_pool{n}d"
+    return [draw(array(shape))], lambda m, x: getattr(m.F, name)(x, out)
+
+
+def case_pad(draw: Any) -> Any:
+    mode = draw(st.sampled_from(["constant", "reflect", "replicate", "circular"]))
+    if mode == "constant":
+        shape = draw(st.lists(dims, min_size=1, max_size=4).map(tuple))
+        padded = draw(st.integers(1, len(shape)))
+    else:  # 1, 2 or 3 padded dims of a (C, ...) or (N, C, ...) input
+        padded = draw(st.integers(1, 3))
+        shape = tuple(draw(st.integers(1, 4)) for _ in range(padded + draw(st.integers(1, 2))))
+    amounts: list[int] = []
+    for i in range(padded):
+        size = shape[len(shape) - 1 - i]
+        for _ in range(2):
+            crop = -draw(st.integers(0, (size - 1) // 2))  # at most half: something is left
+            grow = draw(st.integers(0, {"reflect": size - 1, "circular": size // 2}.get(mode, 3)))
+            amounts.append(crop if draw(st.integers(0, 3)) == 0 else grow)
+    value = {"value": 0.7} if mode == "constant" else {}
+    return [draw(array(shape))], lambda m, x: m.F.pad(x, tuple(amounts), mode, **value)
+
+
+def case_unfold_fold(draw: Any) -> Any:
+    k = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    d = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    p = (draw(st.integers(0, 1)), draw(st.integers(0, 1)))
+    s = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    span = (d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1)
+    size = _spatial(draw, 2, span, p)
+    N, C = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    kw = dict(kernel_size=k, dilation=d, padding=p, stride=s)
+    if draw(st.booleans()):
+        return [draw(array(_batch(draw, (N, C) + size)))], lambda m, x: m.F.unfold(x, **kw)
+    blocks = [(n + 2 * pp - sp) // st_ + 1 for n, pp, sp, st_ in zip(size, p, span, s, strict=True)]
+    shape = _batch(draw, (N, C * k[0] * k[1], blocks[0] * blocks[1]))
+    return [draw(array(shape))], lambda m, x: m.F.fold(x, size, **kw)
+
+
+def case_interpolate(draw: Any) -> Any:
+    mode = draw(
+        st.sampled_from(
+            ["nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area"]
+        )
+    )
+    fixed = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+    n = fixed.get(mode, draw(st.integers(1, 2 if mode == "area" else 3)))
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) + tuple(
+        draw(st.integers(1, 5)) for _ in range(n)
+    )
+    kw: dict[str, Any] = {"mode": mode}
+    if mode in fixed:
+        kw["align_corners"] = draw(st.booleans())
+    if draw(st.booleans()):
+        kw["size"] = tuple(draw(st.integers(1, 7)) for _ in range(n))
+    else:
+        kw["scale_factor"] = tuple(
+            draw(
+                st.sampled_from([1.0, 1.5, 2.0, 2.5, 3.0, 1 / 3, 0.75]).filter(
+                    lambda f, m=m: m * f >= 1
+                )
+            )
+            for m in shape[2:]
+        )
+    return [draw(array(shape))], lambda m, x: m.F.interpolate(x, **kw)
+
+
+def case_tensor_unfold(draw: Any) -> Any:
+    shape = draw(shapes)
+    dim = dim_of(draw, len(shape))
+    size = draw(st.integers(0, shape[dim]))
+    step = draw(st.integers(1, 3))
+    return [draw(array(shape))], lambda m, a: a.unfold(dim, size, step) * 1.0
+
+
+CASES.update(
+    {
+        "tensor_unfold": case_tensor_unfold,
+        "conv1d": conv_case(1),
+        "conv2d": conv_case(2),
+        "conv_transpose1d": conv_transpose_case(1),
+        "conv_transpose2d": conv_transpose_case(2),
+        "max_pool1d": pool_case(1, "max"),
+        "max_pool2d": pool_case(2, "max"),
+        "avg_pool1d": pool_case(1, "avg"),
+        "avg_pool2d": pool_case(2, "avg"),
+        "adaptive_avg_pool": case_adaptive_avg_pool,
+        "pad": case_pad,
+        "unfold_fold": case_unfold_fold,
+        "interpolate": case_interpolate,
+    }
+)
 
 
 # ---------------------------------------------------------------- the test

@@ -1,5 +1,6 @@
 """Data sets of the journey: the moons (stage 1), words such as names (stages 2-4),
-and text files such as tinyshakespeare (stage 4). Names resolve lazily."""
+text files such as tinyshakespeare (stage 4), and the 8x8 digits for a small CNN. Names
+resolve lazily."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ _LAZY = {
     "build_dataset": "groundup.data.words",
     "word_rows": "groundup.data.words",
     "load_text": "groundup.data.text",
+    "load_digits": "groundup.data.digits",
 }
 
 __all__ = list(_LAZY)

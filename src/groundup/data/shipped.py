@@ -1,8 +1,9 @@
 """The data sets that ship inside the package (``groundup/data/files``), read by name.
 
-Everything works offline: ``load_words("names")`` is makemore's names.txt and
-``load_text("shakespeare")`` is char-rnn's tinyshakespeare, both stored gzip-compressed
-(files/README.md gives their provenance, licences and checksums).
+Everything works offline: ``load_words("names")`` is makemore's names.txt,
+``load_text("shakespeare")`` is char-rnn's tinyshakespeare and ``load_digits()`` is the
+8x8 digits scikit-learn bundles, all stored gzip-compressed (files/README.md gives their
+provenance, licences and checksums).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 FILES = Path(__file__).resolve().parent / "files"
 WORD_SOURCES = {"names": "names.txt.gz"}  # load_words(name)
 TEXT_SOURCES = {"shakespeare": "tinyshakespeare.txt.gz"}  # load_text(name)
+IMAGE_SOURCES = {"digits": "digits.csv.gz"}  # load_digits()
 
 
 def shipped_file(filename: str) -> Path:

@@ -19,8 +19,10 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
+from groundup.tensor import ops
 from groundup.tensor.backend import xp
-from groundup.tensor.creation import _rng
+from groundup.tensor.creation import _rng, cat
+from groundup.tensor.function import DimError, DtypeError, OpError
 from groundup.tensor.tensor import Tensor
 
 __all__ = [
@@ -98,6 +100,8 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
     unchanged, so m is a constant to the gradient: it is detached.
     """
     check_float(x, "softmax")
+    if is_half(x):
+        return softmax(x.float(), dim).to(x.dtype)
     if x.ndim == 0:  # one number: a distribution over one class
         return softmax(x.reshape(1), 0).reshape(())
     e = (x - x.max(dim=dim, keepdim=True)[0].detach()).exp()
@@ -107,6 +111,8 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     """log softmax(x) = x - m - log(sum_j e^(x_j - m)): the log-sum-exp trick, never log(0)."""
     check_float(x, "log_softmax")
+    if is_half(x):
+        return log_softmax(x.float(), dim).to(x.dtype)
     if x.ndim == 0:
         return log_softmax(x.reshape(1), 0).reshape(())
     shifted = x - x.max(dim=dim, keepdim=True)[0].detach()
@@ -285,6 +291,10 @@ def scaled_dot_product_attention(
         is_causal: position t attends to positions <= t only.
         scale: defaults to 1/sqrt(D).
     """
+    if is_half(q):
+        wide = attention_in_float32(q, k, v, attn_mask)
+        out = scaled_dot_product_attention(*wide, dropout_p, is_causal, scale, generator)
+        return out.to(q.dtype)
     mask, additive, s = attention_inputs(q, k, attn_mask, is_causal, scale)
     att = q @ k.transpose(-2, -1) * s  # (..., T, S): every query against every key
     if additive is not None:  # a float mask Tensor stays in the graph: it may be learned
@@ -296,6 +306,1040 @@ def scaled_dot_product_attention(
     if dropout_p > 0.0:
         att = att * Tensor._wrap(attention_dropout(q, k, dropout_p, generator))
     return att @ v
+
+
+# ================================================================ convolution and pooling
+# Images are (N, C, H, W) (sequences (N, C, L)); unbatched (C, H, W) works too, as in
+# PyTorch. All of it rests on one movement primitive, the sliding windows of
+# ``Tensor.unfold`` (a view; its backward scatter-adds each window back where it came from),
+# and on matmul: a convolution is every window of the image (im2col) times every filter,
+# a pooling is a max or a mean over every window. Backward needs nothing new.
+
+__all__ += [
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "conv1d",
+    "conv2d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "fold",
+    "interpolate",
+    "max_pool1d",
+    "max_pool2d",
+    "pad",
+    "unfold",
+]
+
+
+def pad(
+    input: Tensor,  # noqa: A002 (PyTorch's names, here and below)
+    pad: Sequence[int],
+    mode: str = "constant",
+    value: float | None = None,
+) -> Tensor:
+    """Pad the last dims, as PyTorch's ``F.pad``: ``pad = (left, right)`` pads the last dim,
+    ``(left, right, top, bottom)`` the last two, and so on; a negative amount crops.
+
+    Modes: "constant" (``value``, default 0), "reflect" (mirrored, the edge entry not
+    repeated: ``[1, 2, 3]`` padded by 2 is ``[3, 2, 1, 2, 3, 2, 1]``), "replicate" (the edge
+    entry repeated), "circular" (wrapped around). Each is a concatenation of slices of the
+    input, so the gradient needs nothing new.
+    """
+    check_pad(input, pad, mode, value)
+    x = input
+    for i in range(len(pad) // 2):  # (left, right) of the last dim first
+        x = _pad_dim(x, x.ndim - 1 - i, pad[2 * i], pad[2 * i + 1], mode, value)
+    return x
+
+
+def _pad_dim(x: Tensor, dim: int, left: int, right: int, mode: str, value: Any) -> Tensor:
+    def part(t: Tensor, start: int, stop: int | None, step: int = 1) -> Tensor:
+        return t[_along(dim, slice(start, stop, step))]
+
+    crop = max(-left, 0), max(-right, 0)  # a negative amount crops
+    if mode == "circular" and any(crop):  # PyTorch wraps around what the crop leaves
+        x, crop = part(x, crop[0], x.shape[dim] - crop[1]), (0, 0)
+    left, right, n = max(left, 0), max(right, 0), x.shape[dim]
+    if mode == "constant":
+        fill = 0 if value is None else value
+        edge = [x.shape[:dim] + (k,) + x.shape[dim + 1 :] for k in (left, right)]
+        before, after = (Tensor._wrap(xp.full(s, fill, dtype=x.dtype)) for s in edge)
+    elif mode == "reflect":  # entries 1..left, mirrored: the edge itself is not repeated
+        before = part(x, left, 0, -1)
+        after = part(x, n - 2, n - 2 - right if n - 2 - right >= 0 else None, -1)
+    elif mode == "replicate":
+        sizes = [[-1] * x.ndim for _ in range(2)]
+        sizes[0][dim], sizes[1][dim] = left, right
+        before, after = part(x, 0, 1).expand(*sizes[0]), part(x, n - 1, n).expand(*sizes[1])
+    else:  # circular: the end comes round before the start, the start after the end
+        before, after = part(x, n - left, n), part(x, 0, right)
+    if left or right:
+        x = cat([t for t in (before, x, after) if t.shape[dim]], dim)
+    return part(x, crop[0], x.shape[dim] - crop[1]) if any(crop) else x
+
+
+def _windows(
+    x: Tensor, kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int]
+) -> Tensor:
+    """(N, C, H, W) -> (N, C, OH, OW, kh, kw): the kh x kw window at every position, a view.
+    ``x.unfold(2, kh, sh).unfold(3, kw, sw)``, with the entries of a window ``dilation``
+    apart."""
+    rows = ops.Unfold.apply(x, dim=2, size=kernel[0], step=stride[0], dilation=dilation[0])
+    return ops.Unfold.apply(rows, dim=3, size=kernel[1], step=stride[1], dilation=dilation[1])
+
+
+def _overlap_add(
+    windows: Tensor, size: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int]
+) -> Tensor:
+    """(N, C, OH, OW, kh, kw) -> (N, C, H, W): every window added into the positions it
+    covers, where windows overlap their entries add up (col2im: the adjoint of _windows)."""
+    rows = ops.Fold.apply(windows, dim=3, length=size[1], step=stride[1], dilation=dilation[1])
+    return ops.Fold.apply(rows, dim=2, length=size[0], step=stride[0], dilation=dilation[0])
+
+
+def unfold(
+    input: Tensor,  # noqa: A002
+    kernel_size: int | Sequence[int],
+    dilation: int | Sequence[int] = 1,
+    padding: int | Sequence[int] = 0,
+    stride: int | Sequence[int] = 1,
+) -> Tensor:
+    """im2col, PyTorch's ``F.unfold``: every ``kernel_size`` window of a (N, C, H, W) image
+    as one column, (N, C * kh * kw, L) for L = OH * OW windows, entries in the order of
+    ``weight.reshape(out_channels, -1)`` of a conv2d."""
+    x, unbatched = _batched(input, 4, "unfold", "3-D (unbatched) or 4-D (batched)", DimError)
+    check_float(x, "unfold")
+    k, d, p, s = check_unfold(x, kernel_size, dilation, padding, stride)
+    x = pad(x, (p[1], p[1], p[0], p[0]))
+    windows = _windows(x, k, s, d)  # (N, C, OH, OW, kh, kw)
+    N, C, OH, OW = windows.shape[:4]
+    cols = windows.permute(0, 1, 4, 5, 2, 3).reshape(N, C * k[0] * k[1], OH * OW)
+    return cols[0] if unbatched else cols
+
+
+def fold(
+    input: Tensor,  # noqa: A002
+    output_size: int | Sequence[int],
+    kernel_size: int | Sequence[int],
+    dilation: int | Sequence[int] = 1,
+    padding: int | Sequence[int] = 0,
+    stride: int | Sequence[int] = 1,
+) -> Tensor:
+    """col2im, PyTorch's ``F.fold``: the columns of :func:`unfold` (N, C * kh * kw, L) added
+    back into an (N, C, H, W) image, overlapping entries summed. It is unfold's adjoint, not
+    its inverse: ``fold(unfold(x))`` counts each pixel once per window that holds it."""
+    x, unbatched = _batched(input, 3, "fold", "2-D (unbatched) or 3-D (batched)", DimError)
+    check_float(x, "fold")
+    size, k, d, p, s, windows = check_fold(x, output_size, kernel_size, dilation, padding, stride)
+    N, C = x.shape[0], x.shape[1] // (k[0] * k[1])
+    cols = x.reshape(N, C, k[0], k[1], *windows).permute(0, 1, 4, 5, 2, 3)  # (N, C, OH, OW, kh, kw)
+    out = _overlap_add(cols, (size[0] + 2 * p[0], size[1] + 2 * p[1]), s, d)
+    out = out[:, :, p[0] : p[0] + size[0], p[1] : p[1] + size[1]]  # padding dropped
+    return out[0] if unbatched else out
+
+
+def conv2d(
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | Sequence[int] = 1,
+    padding: int | Sequence[int] | str = 0,
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+) -> Tensor:
+    """2-D convolution (cross-correlation, as in every deep-learning library), PyTorch's
+    ``F.conv2d``: out[n, o] = bias[o] + sum over c, i, j of weight[o, c, i, j] *
+    x[n, c, i * dilation + stride * y, j * dilation + stride * x] on the zero-padded input.
+
+    Args:
+        input: (N, C, H, W) or (C, H, W).
+        weight: (out_channels, C / groups, kh, kw).
+        padding: an int, a pair, "valid" (none) or "same" (the output keeps H and W;
+            stride 1 only; an even kernel pads one more at the end, as PyTorch).
+        groups: the channels split into this many groups, each convolved with its own
+            out_channels / groups filters (groups = C: a depthwise convolution).
+
+    Written as im2col: every window of the image becomes a row, and one matmul with the
+    filters (a row each) gives every output at once.
+    """
+    x, unbatched = _batched(input, 4, "conv2d", "3D (unbatched) or 4D (batched)", OpError)
+    s, pads, d = check_conv(x, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
+    out = _conv(x, weight, bias, s, pads, d, groups)
+    return out[0] if unbatched else out
+
+
+def _conv(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: tuple[int, int],
+    pads: tuple[int, ...],
+    dilation: tuple[int, int],
+    groups: int,
+) -> Tensor:
+    """conv2d of a batched input, its arguments already checked; pads (top, bottom, left,
+    right)."""
+    N, G = x.shape[0], groups
+    O, _, kh, kw = weight.shape
+    x = pad(x, (pads[2], pads[3], pads[0], pads[1]))  # zeros around the image
+    windows = _windows(x, (kh, kw), stride, dilation)  # (N, C, OH, OW, kh, kw)
+    OH, OW = windows.shape[2:4]
+    rows = windows.permute(0, 2, 3, 1, 4, 5).reshape(N * OH * OW, G, -1)  # a row per window
+    rows = rows.transpose(0, 1)  # (G, N*OH*OW, C/G*kh*kw): im2col, per group
+    filters = weight.reshape(G, O // G, -1).transpose(1, 2)  # (G, C/G*kh*kw, O/G)
+    out = rows @ filters  # (G, N*OH*OW, O/G): every window against every filter
+    out = out.transpose(0, 1).reshape(N, OH, OW, O).permute(0, 3, 1, 2)  # (N, O, OH, OW)
+    return out + bias.reshape(1, O, 1, 1) if bias is not None else out
+
+
+def conv1d(
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | Sequence[int] = 1,
+    padding: int | Sequence[int] | str = 0,
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+) -> Tensor:
+    """1-D convolution over (N, C, L) or (C, L), PyTorch's ``F.conv1d``: a conv2d of
+    images one row high (weight (out_channels, C / groups, k))."""
+    x, unbatched = _batched(input, 3, "conv1d", "2D (unbatched) or 3D (batched)", OpError)
+    (s,), pads, (d,) = check_conv(x, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
+    out = _conv(x.unsqueeze(2), weight.unsqueeze(2), bias, (1, s), (0, 0, *pads), (1, d), groups)
+    out = out.squeeze(2)  # (N, O, 1, OL) -> (N, O, OL)
+    return out[0] if unbatched else out
+
+
+def conv_transpose2d(
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | Sequence[int] = 1,
+    padding: int | Sequence[int] = 0,
+    output_padding: int | Sequence[int] = 0,
+    groups: int = 1,
+    dilation: int | Sequence[int] = 1,
+) -> Tensor:
+    """Transposed convolution, PyTorch's ``F.conv_transpose2d``: the map whose matrix is
+    the transpose of conv2d's, i.e. the gradient conv2d sends back to its input, used as a
+    layer that upsamples. Each input pixel stamps its channels' weighted kernels onto the
+    output, ``stride`` apart; where stamps overlap they add (col2im).
+
+    Args:
+        input: (N, C, H, W) or (C, H, W).
+        weight: (C, out_channels / groups, kh, kw) (in before out: conv2d's, transposed).
+        padding: cropped from each side of the result (the padding the matching conv2d
+            would add); output_padding: extra rows and columns at the end, to reach the
+            size of a conv2d input that a stride > 1 rounded away.
+
+    Output H = (H - 1) * stride - 2 * padding + dilation * (kh - 1) + output_padding + 1.
+    """
+    x, unbatched = _batched(input, 4, "conv_transpose2d", "3D (unbatched) or 4D (batched)", OpError)
+    s, p, op, d = check_conv_transpose(
+        x, weight, bias, stride, padding, output_padding, groups, dilation, 2, "conv_transpose2d"
+    )
+    out = _conv_transpose(x, weight, bias, s, p, op, d, groups)
+    return out[0] if unbatched else out
+
+
+def _conv_transpose(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    output_padding: tuple[int, int],
+    dilation: tuple[int, int],
+    groups: int,
+) -> Tensor:
+    N, C, H, W = x.shape
+    G, (_, Og, kh, kw) = groups, weight.shape
+    rows = x.permute(0, 2, 3, 1).reshape(N * H * W, G, C // G).transpose(0, 1)
+    # rows: (G, N*H*W, C/G), a row per input pixel
+    stamps = rows @ weight.reshape(G, C // G, Og * kh * kw)  # (G, N*H*W, Og*kh*kw)
+    stamps = stamps.transpose(0, 1).reshape(N, H, W, G * Og, kh, kw)
+    stamps = stamps.permute(0, 3, 1, 2, 4, 5)  # (N, O, H, W, kh, kw): a kernel-sized window each
+    # the padded output that a conv2d with these arguments would read
+    size = (
+        (H - 1) * stride[0] + dilation[0] * (kh - 1) + 1 + output_padding[0],
+        (W - 1) * stride[1] + dilation[1] * (kw - 1) + 1 + output_padding[1],
+    )
+    out = _overlap_add(stamps, size, stride, dilation)  # (N, O, H', W')
+    ph, pw = padding
+    out = out[:, :, ph : size[0] - ph, pw : size[1] - pw]  # drop conv2d's padding
+    return out + bias.reshape(1, G * Og, 1, 1) if bias is not None else out
+
+
+def conv_transpose1d(
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | Sequence[int] = 1,
+    padding: int | Sequence[int] = 0,
+    output_padding: int | Sequence[int] = 0,
+    groups: int = 1,
+    dilation: int | Sequence[int] = 1,
+) -> Tensor:
+    """Transposed 1-D convolution over (N, C, L) or (C, L), PyTorch's
+    ``F.conv_transpose1d``: conv_transpose2d of images one row high."""
+    x, unbatched = _batched(input, 3, "conv_transpose1d", "2D (unbatched) or 3D (batched)", OpError)
+    (s,), (p,), (op,), (d,) = check_conv_transpose(
+        x, weight, bias, stride, padding, output_padding, groups, dilation, 1, "conv_transpose1d"
+    )
+    out = _conv_transpose(
+        x.unsqueeze(2), weight.unsqueeze(2), bias, (1, s), (0, p), (0, op), (1, d), groups
+    )
+    out = out.squeeze(2)
+    return out[0] if unbatched else out
+
+
+def max_pool2d(
+    input: Tensor,  # noqa: A002
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """The largest entry of every ``kernel_size`` window, PyTorch's ``F.max_pool2d``.
+
+    ``stride`` defaults to ``kernel_size`` (windows side by side); ``padding`` (at most half
+    the window) never wins; ``ceil_mode`` keeps a last, partial window. The gradient goes to
+    the first maximum of each window. ``return_indices=True`` also returns where each
+    maximum is, as a flat index into its (H, W) plane.
+    """
+    x, unbatched = _batched(input, 4, "max_pool2d", "3D or 4D (batch mode)", OpError)
+    k, s, p, d = check_pool(x, kernel_size, stride, padding, dilation, "max_pool2d")
+    values, indices = _max_pool(x, k, s, p, d, ceil_mode, "max_pool2d")
+    if unbatched:
+        values, indices = values[0], indices[0]
+    return (values, indices) if return_indices else values
+
+
+def _max_pool(
+    x: Tensor,
+    k: tuple[int, int],
+    s: tuple[int, int],
+    p: tuple[int, int],
+    d: tuple[int, int],
+    ceil_mode: bool,
+    op: str,
+) -> tuple[Tensor, Tensor]:
+    N, C, H, W = x.shape
+    OH, OW = check_pool_output(x, k, s, p, d, ceil_mode, op)
+    low = -math.inf if x.data.dtype.kind == "f" else xp.iinfo(x.data.dtype).min
+    ends = [
+        (o - 1) * st + dl * (kk - 1) + 1 - n - pp  # how far the last window reaches
+        for o, st, dl, kk, n, pp in zip((OH, OW), s, d, k, (H, W), p, strict=True)
+    ]
+    x = pad(x, (p[1], ends[1], p[0], ends[0]), value=low)  # padding never wins a max
+    windows = _windows(x, k, s, d).reshape(N, C, OH, OW, k[0] * k[1])
+    pick = _max_entry(windows.data, k, s, p, d)  # (N, C, OH, OW): which entry is the max
+    values = ops.TakeAlongDim.apply(windows, indices=pick[..., None], dim=-1, keepdim=False)
+    # where it is: the window's corner plus the offset inside it, in unpadded coordinates
+    row = xp.arange(OH)[:, None] * s[0] - p[0] + (pick // k[1]) * d[0]
+    col = xp.arange(OW)[None, :] * s[1] - p[1] + (pick % k[1]) * d[1]
+    return values, Tensor._wrap(row * W + col)
+
+
+def _max_entry(windows: Any, k: Any, s: Any, p: Any, d: Any) -> Any:
+    """The entry of each window that max pooling picks, by PyTorch's rule: the first
+    maximum; a nan wins (the last one); a window of nothing but -inf keeps its first entry
+    inside the image. The gradient goes to this entry."""
+    pick = windows.argmax(axis=-1)
+    nan = xp.isnan(windows)
+    if nan.any():
+        last_nan = windows.shape[-1] - 1 - nan[..., ::-1].argmax(axis=-1)
+        pick = xp.where(nan.any(axis=-1), last_nan, pick)
+    if windows.dtype.kind == "f":
+        lowest = xp.take_along_axis(windows, pick[..., None], axis=-1)[..., 0] == -math.inf
+        if lowest.any():  # the first window entry at row >= 0 and column >= 0
+            OH, OW = windows.shape[2:4]
+            first = [
+                xp.maximum(0, -(-(pp - xp.arange(o) * st) // dl))  # ceil, clipped at 0
+                for o, st, pp, dl in zip((OH, OW), s, p, d, strict=True)
+            ]
+            inside = first[0][:, None] * k[1] + first[1][None, :]
+            pick = xp.where(lowest, inside, pick)
+    return pick
+
+
+def max_pool1d(
+    input: Tensor,  # noqa: A002
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """The largest entry of every window of a (N, C, L) or (C, L) sequence, PyTorch's
+    ``F.max_pool1d``: max_pool2d of images one row high."""
+    x, unbatched = _batched(input, 3, "max_pool1d", "2D or 3D (batch mode)", OpError)
+    check_float(x, "max_pool1d")  # PyTorch has no integer kernel here (max_pool2d has one)
+    (k,), (s,), (p,), (d,) = check_pool(x, kernel_size, stride, padding, dilation, "max_pool1d")
+    values, indices = _max_pool(
+        x.unsqueeze(2), (1, k), (1, s), (0, p), (1, d), ceil_mode, "max_pool1d"
+    )
+    values, indices = values.squeeze(2), Tensor._wrap(indices.data[:, :, 0])
+    if unbatched:
+        values, indices = values[0], indices[0]
+    return (values, indices) if return_indices else values
+
+
+def avg_pool2d(
+    input: Tensor,  # noqa: A002
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: int | Sequence[int] = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """The mean of every ``kernel_size`` window, PyTorch's ``F.avg_pool2d``.
+
+    A window's sum is divided by its size, counting the zero padding
+    (``count_include_pad=True``, the default) or only the real entries; never the part of
+    a ``ceil_mode`` window past the padding. ``divisor_override`` divides every sum by
+    that number instead.
+    """
+    x, unbatched = _batched(input, 4, "avg_pool2d", "3D or 4D (batch mode)", DimError)
+    k, s, p, _ = check_pool(x, kernel_size, stride, padding, 1, "avg_pool2d")
+    check_divisor(divisor_override)
+    out = _avg_pool(x, k, s, p, ceil_mode, count_include_pad, divisor_override, "avg_pool2d")
+    return out[0] if unbatched else out
+
+
+def _avg_pool(
+    x: Tensor,
+    k: tuple[int, int],
+    s: tuple[int, int],
+    p: tuple[int, int],
+    ceil_mode: bool,
+    count_include_pad: bool,
+    divisor: int | None,
+    op: str,
+) -> Tensor:
+    N, C, H, W = x.shape
+    OH, OW = check_pool_output(x, k, s, p, (1, 1), ceil_mode, op)
+    ends = [
+        (o - 1) * st + kk - n - pp
+        for o, st, kk, n, pp in zip((OH, OW), s, k, (H, W), p, strict=True)
+    ]
+    x = pad(x, (p[1], ends[1], p[0], ends[0]))  # zeros add nothing to a sum
+    sums = _windows(x, k, s, (1, 1)).sum(dim=(-2, -1))  # (N, C, OH, OW)
+    if divisor is not None:
+        sizes: Any = xp.asarray(divisor)
+    else:  # (OH, OW): each window's size
+        counts = [
+            _window_counts(n, kk, st, pp, o, count_include_pad)
+            for n, kk, st, pp, o in zip((H, W), k, s, p, (OH, OW), strict=True)
+        ]
+        sizes = xp.multiply.outer(*counts)
+    if sums.data.dtype.kind != "f":  # integers divide toward zero, as PyTorch's do
+        return Tensor._wrap((sums.data / sizes).astype(sums.data.dtype))
+    return sums / Tensor._wrap(sizes.astype(sums.data.dtype))
+
+
+def _window_counts(n: int, k: int, stride: int, padding: int, out: int, with_pad: bool) -> Any:
+    """How many entries each pooling window along one dim averages (PyTorch's rule: the
+    padding counts if ``with_pad``, the overhang of a ceil_mode window never does).
+
+    >>> _window_counts(5, 3, 2, 1, 3, True).tolist()   # windows -1..1, 1..3, 3..5
+    [3, 3, 3]
+    """
+    start = xp.arange(out) * stride - padding
+    end = xp.minimum(start + k, n + padding)
+    if not with_pad:
+        start, end = xp.maximum(start, 0), xp.minimum(end, n)
+    return end - start
+
+
+def avg_pool1d(
+    input: Tensor,  # noqa: A002
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: int | Sequence[int] = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    """The mean of every window of a (N, C, L) or (C, L) sequence, PyTorch's
+    ``F.avg_pool1d``: avg_pool2d of images one row high."""
+    x, unbatched = _batched(input, 3, "avg_pool1d", "2 to 3 dimensions", OpError)
+    (k,), (s,), (p,), _ = check_pool(x, kernel_size, stride, padding, 1, "avg_pool1d")
+    out = _avg_pool(
+        x.unsqueeze(2), (1, k), (1, s), (0, p), ceil_mode, count_include_pad, None, "avg_pool1d"
+    )
+    out = out.squeeze(2)
+    return out[0] if unbatched else out
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
+    """Average over an ``output_size`` grid of windows that tile the image, PyTorch's
+    ``F.adaptive_avg_pool2d`` (an int, a pair, or None in a pair to keep that size).
+
+    Output row i averages input rows floor(i H / OH) to ceil((i + 1) H / OH): windows of
+    unequal sizes, so nothing slides; averaging the rows, then the columns, is a product
+    with an (OH, H) and a (W, OW) averaging matrix.
+    """
+    x, unbatched = _batched(input, 4, "adaptive_avg_pool2d", "3D or 4D", OpError)
+    check_float(x, "adaptive_avg_pool2d")
+    OH, OW = check_adaptive(x, output_size, 2, "adaptive_avg_pool2d")
+    H, W = x.shape[2:]
+    rows = Tensor._wrap(_averaging_matrix(H, OH, x.data.dtype))  # (OH, H)
+    cols = Tensor._wrap(_averaging_matrix(W, OW, x.data.dtype).T)  # (W, OW)
+    out = rows @ x @ cols  # (N, C, OH, OW)
+    return out[0] if unbatched else out
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
+    """Average over ``output_size`` windows that tile a (N, C, L) or (C, L) sequence,
+    PyTorch's ``F.adaptive_avg_pool1d`` (see :func:`adaptive_avg_pool2d`)."""
+    x, unbatched = _batched(input, 3, "adaptive_avg_pool1d", "2D or 3D", OpError)
+    check_float(x, "adaptive_avg_pool1d")
+    (OL,) = check_adaptive(x, output_size, 1, "adaptive_avg_pool1d")
+    out = x @ Tensor._wrap(_averaging_matrix(x.shape[2], OL, x.data.dtype).T)  # (N, C, OL)
+    return out[0] if unbatched else out
+
+
+def _averaging_matrix(n: int, out: int, dtype: Any) -> Any:
+    """(out, n): row i averages entries floor(i n / out) up to ceil((i + 1) n / out).
+
+    >>> _averaging_matrix(3, 2, float).tolist()
+    [[0.5, 0.5, 0.0], [0.0, 0.5, 0.5]]
+    """
+    i = xp.arange(out)
+    start, end = (i * n) // out, -((-(i + 1) * n) // out)  # floor, and ceil
+    j = xp.arange(n)
+    inside = (j >= start[:, None]) & (j < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
+
+
+def interpolate(
+    input: Tensor,  # noqa: A002
+    size: int | Sequence[int] | None = None,
+    scale_factor: float | Sequence[float] | None = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Tensor:
+    """Resize the spatial dims of (N, C, L), (N, C, H, W) or (N, C, D, H, W), PyTorch's
+    ``F.interpolate``, to ``size`` or to ``floor(n * scale_factor)``.
+
+    Modes: "nearest" (the input at floor(i * in / out)), "nearest-exact" (at the centres:
+    floor((i + 0.5) * in / out)), "linear" / "bilinear" / "trilinear" (between the two
+    nearest inputs, per dim), "bicubic" (4 inputs, cubic weights, A = -0.75), "area"
+    (adaptive average pooling). ``align_corners=True`` maps the corner pixels' centres onto
+    each other; False (the default) their outer edges. One dim at a time, the last first,
+    each output is a weighted sum of inputs picked by index (the gradient scatters back).
+    """
+    sizes, scales = check_interpolate(
+        input, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias
+    )
+    if mode == "area":
+        area = adaptive_avg_pool1d if input.ndim == 3 else adaptive_avg_pool2d
+        return area(input, sizes)
+    x = input
+    for dim in reversed(range(2, input.ndim)):  # as PyTorch sums: the last dim innermost
+        n, out, scale = input.shape[dim], sizes[dim - 2], scales[dim - 2]
+        taps = _interpolation_taps(mode, n, out, scale, bool(align_corners), x.data.dtype)
+        x = _weighted_taps(x, dim, taps)
+    return x
+
+
+def _weighted_taps(x: Tensor, dim: int, taps: list[tuple[Any, Any]]) -> Tensor:
+    """sum over taps j of weight_j * x[..., index_j, ...] along ``dim`` (weight None: 1)."""
+    terms = []
+    for index, weight in taps:
+        term = x[_along(dim, index)]
+        along = weight.reshape((-1,) + (1,) * (x.ndim - 1 - dim)) if weight is not None else None
+        terms.append(term if along is None else term * Tensor._wrap(along))
+    out = terms[0]
+    for term in terms[1:]:
+        out = out + term  # tap 0 first, as PyTorch adds them
+    return out
+
+
+def _interpolation_taps(
+    mode: str, n: int, out: int, scale: float | None, align_corners: bool, dtype: Any
+) -> list[tuple[Any, Any]]:
+    """For output positions 0..out-1 along one dim: [(input index, weight), ...], the inputs
+    each output sums (weight None: 1). PyTorch's arithmetic, in float32 for nearest and in
+    the input's float type for the others, so the indices agree at the rounding edges."""
+    dst = xp.arange(out)
+    ft = xp.dtype(dtype) if xp.dtype(dtype).kind == "f" else xp.dtype(xp.float32)
+    i = dst.astype(ft)
+    if align_corners:  # the centres of the corner pixels meet
+        ratio = ft.type(n - 1) / ft.type(out - 1) if out > 1 else ft.type(0.0)
+    else:  # input positions per output position
+        ratio = ft.type(1.0 / scale) if scale else ft.type(n) / ft.type(out)
+    if mode == "nearest":  # the input at floor(i * in / out)
+        return [
+            (xp.minimum(xp.floor((ratio * i).astype(xp.float32)).astype(xp.int64), n - 1), None)
+        ]
+    real = ratio * i if align_corners else ratio * (i + ft.type(0.5)) - ft.type(0.5)  # centres
+    if mode == "nearest-exact":  # the input whose centre is nearest
+        real = (xp.maximum(real, 0).astype(xp.float64) + 0.5).astype(xp.float32)
+        return [(xp.minimum(xp.floor(real).astype(xp.int64), n - 1), None)]
+    if mode == "bicubic":
+        return _cubic_taps(real, n, ft)
+    if out == n:  # the same size: each output is its input (PyTorch copies)
+        return [(dst, None)]
+    real = xp.maximum(real, ft.type(0.0))  # outputs before the first centre take the first
+    i0 = xp.minimum(xp.floor(real).astype(xp.int64), n - 1)
+    lam = xp.clip(real - i0.astype(ft), 0, 1).astype(ft)  # how far towards the next input
+    i1 = i0 + (i0 < n - 1)
+    return [(i0, (ft.type(1.0) - lam).astype(ft)), (i1, lam)]
+
+
+def _cubic_taps(real: Any, n: int, ft: Any) -> list[tuple[Any, Any]]:
+    """Bicubic: the 4 inputs around each position with Keys' cubic weights (A = -0.75, as
+    PyTorch), indices clamped to the edge."""
+    A = ft.type(-0.75)
+    i = xp.minimum(xp.floor(real).astype(xp.int64), n - 1)
+    t = xp.clip(real - i.astype(ft), 0, 1).astype(ft)  # where between inputs i and i + 1
+
+    def near(x: Any) -> Any:  # |x| <= 1
+        return ((A + 2) * x - (A + 3)) * x * x + 1
+
+    def far(x: Any) -> Any:  # 1 < |x| < 2
+        return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A
+
+    weights = [far(t + 1), near(t), near(1 - t), far(2 - t)]
+    return [(xp.clip(i - 1 + j, 0, n - 1), w.astype(ft)) for j, w in enumerate(weights)]
+
+
+def _along(dim: int, index: Any) -> tuple[Any, ...]:
+    """An index that applies ``index`` to dim ``dim`` only: ``x[_along(2, i)]`` is
+    ``x[:, :, i]``."""
+    return (slice(None),) * dim + (index,)
+
+
+def _batched(x: Tensor, ndim: int, op: str, expected: str, error: type) -> tuple[Tensor, bool]:
+    """(x with a batch dim, whether it had none): PyTorch takes unbatched inputs too."""
+    if x.ndim not in (ndim - 1, ndim):
+        raise error(f"{op}: expected {expected} input, got input of size {list(x.shape)}")
+    return (x.unsqueeze(0), True) if x.ndim == ndim - 1 else (x, False)
+
+
+# ---------------------------------------------------------------- checks (conv and pooling)
+# PyTorch's checks with PyTorch's exception types (OpError is its RuntimeError), each
+# message prefixed by the op.
+
+
+def _ints(value: Any, n: int, name: str, op: str) -> tuple[int, ...]:
+    """An int or a sequence of n ints, as an n-tuple."""
+    if isinstance(value, numbers.Integral):
+        return (int(value),) * n
+    t = tuple(int(v) for v in value)
+    if len(t) != n:
+        raise OpError(
+            f"{op}: expected {name} to be a single integer value or a list of {n} values to "
+            f"match the convolution dimensions, but got {name}={list(t)}"
+        )
+    return t
+
+
+def check_conv(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    groups: int,
+    n: int,
+    op: str,
+) -> Any:
+    """(stride, padding as (before, after) for each dim flattened, dilation) for a batched
+    input, after PyTorch's checks of a convolution."""
+    if weight.ndim != n + 2:
+        raise OpError(
+            f"{op}: weight must be {n + 2}-D (out_channels, in_channels / groups, kernel), "
+            f"got weight of size {list(weight.shape)}"
+        )
+    s, d = _ints(stride, n, "stride", op), _ints(dilation, n, "dilation", op)
+    kernel = weight.shape[2:]
+    if isinstance(padding, str):
+        if padding not in ("valid", "same"):
+            raise OpError(f"{op}: Invalid padding string: {padding!r}")
+        if padding == "same" and any(v != 1 for v in s):
+            raise OpError(f"{op}: padding='same' is not supported for strided convolutions")
+        totals = [dl * (k - 1) if padding == "same" else 0 for dl, k in zip(d, kernel, strict=True)]
+        pads = tuple(v for t in totals for v in (t // 2, t - t // 2))  # the odd one at the end
+    else:
+        pads = tuple(v for q in _ints(padding, n, "padding", op) for v in (q, q))
+    if groups <= 0:
+        raise OpError(f"{op}: non-positive groups is not supported")
+    if any(v <= 0 for v in s):
+        raise OpError(f"{op}: non-positive stride is not supported")
+    if any(v < 0 for v in pads):
+        raise OpError(f"{op}: negative padding is not supported")
+    if any(v <= 0 for v in d):
+        raise OpError(f"{op}: dilation should be greater than zero, but got {list(d)}")
+    if weight.dtype != x.dtype or (bias is not None and bias.dtype != x.dtype):
+        raise OpError(
+            f"{op}: input {x.dtype}, weight {weight.dtype}"
+            + (f" and bias {bias.dtype}" if bias is not None else "")
+            + ": expected one dtype (PyTorch does not promote here)"
+        )
+    O = weight.shape[0]
+    if O % groups:
+        raise OpError(
+            f"{op}: Given groups={groups}, expected weight to be divisible by {groups} at "
+            f"dimension 0, but got weight of size {list(weight.shape)} instead"
+        )
+    if x.shape[1] != weight.shape[1] * groups:
+        raise OpError(
+            f"{op}: Given groups={groups}, weight of size {list(weight.shape)}, expected "
+            f"input{list(x.shape)} to have {weight.shape[1] * groups} channels, but got "
+            f"{x.shape[1]} channels instead"
+        )
+    if bias is not None and tuple(bias.shape) != (O,):
+        raise OpError(
+            f"{op}: Given weight of size {list(weight.shape)}, expected bias to be "
+            f"1-dimensional with {O} elements, but got bias of size {list(bias.shape)} instead"
+        )
+    padded = [size + pads[2 * i] + pads[2 * i + 1] for i, size in enumerate(x.shape[2:])]
+    span = [dl * (k - 1) + 1 for dl, k in zip(d, kernel, strict=True)]
+    if any(p < k for p, k in zip(padded, span, strict=True)):
+        raise OpError(
+            f"{op}: Calculated padded input size per channel: ({' x '.join(map(str, padded))})."
+            f" Kernel size: ({' x '.join(map(str, span))}). Kernel size can't be greater than "
+            "actual input size"
+        )
+    return s, pads, d
+
+
+def check_conv_transpose(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: Any,
+    padding: Any,
+    output_padding: Any,
+    groups: int,
+    dilation: Any,
+    n: int,
+    op: str,
+) -> Any:
+    """(stride, padding, output_padding, dilation), each an n-tuple, after PyTorch's checks
+    of a transposed convolution."""
+    if weight.ndim != n + 2:
+        raise OpError(
+            f"{op}: weight must be {n + 2}-D (in_channels, out_channels / groups, kernel), "
+            f"got weight of size {list(weight.shape)}"
+        )
+    if isinstance(padding, str):
+        raise TypeError(f"{op}: padding must be an int or a tuple of ints, not str")
+    s, p = _ints(stride, n, "stride", op), _ints(padding, n, "padding", op)
+    op_, d = _ints(output_padding, n, "output_padding", op), _ints(dilation, n, "dilation", op)
+    if groups <= 0:
+        raise OpError(f"{op}: non-positive groups is not supported")
+    if any(v <= 0 for v in s):
+        raise OpError(f"{op}: non-positive stride is not supported")
+    if any(v < 0 for v in p + op_):
+        raise OpError(f"{op}: negative padding is not supported")
+    if any(v <= 0 for v in d):
+        raise OpError(f"{op}: dilation should be greater than zero, but got {list(d)}")
+    if any(o >= st and o >= dl for o, st, dl in zip(op_, s, d, strict=True)):
+        raise OpError(
+            f"{op}: output padding must be smaller than either stride or dilation, but got "
+            f"output_padding={list(op_)}, stride={list(s)}, dilation={list(d)}"
+        )
+    if weight.dtype != x.dtype or (bias is not None and bias.dtype != x.dtype):
+        raise OpError(f"{op}: input {x.dtype} and weight {weight.dtype}: expected one dtype")
+    C = weight.shape[0]
+    if C % groups:
+        raise OpError(
+            f"{op}: Given groups={groups}, expected weight to be divisible by {groups} at "
+            f"dimension 0, but got weight of size {list(weight.shape)} instead"
+        )
+    if x.shape[1] != C:
+        raise OpError(
+            f"{op}: Given transposed=1, weight of size {list(weight.shape)}, expected "
+            f"input{list(x.shape)} to have {C} channels, but got {x.shape[1]} channels instead"
+        )
+    O = weight.shape[1] * groups
+    if bias is not None and tuple(bias.shape) != (O,):
+        raise OpError(
+            f"{op}: Given transposed=1, weight of size {list(weight.shape)}, expected bias to "
+            f"be 1-dimensional with {O} elements, but got bias of size {list(bias.shape)}"
+        )
+    out = [
+        (size - 1) * st - 2 * pp + dl * (k - 1) + o + 1
+        for size, st, pp, dl, k, o in zip(x.shape[2:], s, p, d, weight.shape[2:], op_, strict=True)
+    ]
+    if any(v <= 0 for v in out):
+        raise OpError(
+            f"{op}: Given input size per channel: ({' x '.join(map(str, x.shape[2:]))}). "
+            f"Calculated output size per channel: ({' x '.join(map(str, out))}). Output size "
+            "is too small"
+        )
+    return s, p, op_, d
+
+
+def check_pool(
+    x: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any, op: str
+) -> Any:
+    """(kernel, stride, padding, dilation), each a tuple of one int per spatial dim, after
+    PyTorch's checks of a pooling (stride None or empty: the kernel)."""
+    n = x.ndim - 2
+
+    def ints(value: Any, name: str) -> tuple[int, ...]:
+        if isinstance(value, numbers.Integral):
+            return (int(value),) * n
+        t = tuple(int(v) for v in value)
+        if len(t) == 1:
+            return t * n
+        if len(t) != n:
+            which = "a single int, or a tuple of two ints" if n == 2 else "a single int"
+            raise OpError(f"{op}: {name} must either be {which}")
+        return t
+
+    k = ints(kernel_size, "kernel_size")
+    s = (
+        k
+        if stride is None or (not isinstance(stride, numbers.Integral) and not len(stride))
+        else ints(stride, "stride")
+    )
+    p, d = ints(padding, "padding"), ints(dilation, "dilation")
+    if any(v <= 0 for v in k):
+        raise OpError(f"{op}: kernel size should be greater than zero, but got {list(k)}")
+    if any(v <= 0 for v in s):
+        raise OpError(f"{op}: stride should be greater than zero, but got {list(s)}")
+    if any(v <= 0 for v in d):
+        raise OpError(f"{op}: dilation should be greater than zero, but got {list(d)}")
+    if any(v < 0 for v in p):
+        raise OpError(f"{op}: pad must be non-negative, but got pad: {list(p)}")
+    for pp, kk, dl in zip(p, k, d, strict=True):
+        if pp > (dl * (kk - 1) + 1) // 2:
+            raise OpError(
+                f"{op}: pad should be at most half of effective kernel size, but got "
+                f"pad={pp}, kernel_size={kk} and dilation={dl}"
+            )
+    return k, s, p, d
+
+
+def check_pool_output(
+    x: Tensor,
+    k: tuple[int, int],
+    s: tuple[int, int],
+    p: tuple[int, int],
+    d: tuple[int, int],
+    ceil_mode: bool,
+    op: str,
+) -> tuple[int, int]:
+    """The output size of a pooling, PyTorch's formula; ceil_mode keeps a partial last
+    window only if it starts inside the input or its left padding."""
+    sizes = []
+    for n, kk, st, pp, dl in zip(x.shape[2:], k, s, p, d, strict=True):
+        out = (n + 2 * pp - dl * (kk - 1) - 1 + (st - 1 if ceil_mode else 0)) // st + 1
+        if ceil_mode and (out - 1) * st >= n + pp:
+            out -= 1
+        sizes.append(out)
+    if any(v < 1 for v in sizes):
+        c = x.shape[1]
+        raise OpError(
+            f"{op}: Given input size: ({'x'.join(map(str, (c, *x.shape[2:])))}). Calculated "
+            f"output size: ({'x'.join(map(str, (c, *sizes)))}). Output size is too small"
+        )
+    return sizes[0], sizes[1]
+
+
+def check_divisor(divisor_override: int | None) -> None:
+    if divisor_override is not None and divisor_override == 0:
+        raise OpError("avg_pool2d: divisor must be not zero")
+
+
+def check_adaptive(x: Tensor, output_size: Any, n: int, op: str) -> tuple[int, ...]:
+    """The output size of an adaptive pooling: an int, or one per dim (None keeps it)."""
+    sizes = (
+        (output_size,) * n
+        if isinstance(output_size, numbers.Integral) or output_size is None
+        else tuple(output_size)
+    )
+    if len(sizes) != n:
+        raise OpError(f"{op}: output_size must be {n} ints, got {output_size!r}")
+    out = tuple(x.shape[2 + i] if v is None else int(v) for i, v in enumerate(sizes))
+    if any(v < 0 for v in out):
+        raise OpError(f"{op}: output_size must be non-negative, got {out}")
+    return out
+
+
+def check_unfold(x: Tensor, kernel_size: Any, dilation: Any, padding: Any, stride: Any) -> Any:
+    """(kernel, dilation, padding, stride) pairs for a batched (N, C, H, W) input."""
+    k, d = _ints(kernel_size, 2, "kernel_size", "unfold"), _ints(dilation, 2, "dilation", "unfold")
+    p, s = _ints(padding, 2, "padding", "unfold"), _ints(stride, 2, "stride", "unfold")
+    _check_sliding("unfold", k, d, p, s)
+    blocks = [
+        (n + 2 * pp - dl * (kk - 1) - 1) // st + 1
+        for n, kk, dl, pp, st in zip(x.shape[2:], k, d, p, s, strict=True)
+    ]
+    if any(b < 1 for b in blocks):
+        raise OpError(
+            f"unfold: Given input with spatial size {tuple(x.shape[2:])}, kernel_size={k}, "
+            f"dilation={d}, padding={p}, calculated shape of the array of sliding blocks as "
+            f"{tuple(blocks)}, but its components must be at least one."
+        )
+    return k, d, p, s
+
+
+def check_fold(
+    x: Tensor, output_size: Any, kernel_size: Any, dilation: Any, padding: Any, stride: Any
+) -> Any:
+    """(output size, kernel, dilation, padding, stride, windows (OH, OW)) for a batched
+    (N, C * kh * kw, L) input."""
+    size = _ints(output_size, 2, "output_size", "fold")
+    k, d = _ints(kernel_size, 2, "kernel_size", "fold"), _ints(dilation, 2, "dilation", "fold")
+    p, s = _ints(padding, 2, "padding", "fold"), _ints(stride, 2, "stride", "fold")
+    _check_sliding("fold", k, d, p, s)
+    if x.shape[1] % (k[0] * k[1]):
+        raise OpError(
+            f"fold: Expected size of input's dimension 1 to be divisible by the product of "
+            f"kernel_size, but got input.size(1)={x.shape[1]} and kernel_size={k}."
+        )
+    blocks = tuple(
+        (n + 2 * pp - dl * (kk - 1) - 1) // st + 1
+        for n, kk, dl, pp, st in zip(size, k, d, p, s, strict=True)
+    )
+    if any(b < 1 for b in blocks) or x.shape[2] != blocks[0] * blocks[1]:
+        raise OpError(
+            f"fold: Given output_size={size}, kernel_size={k}, dilation={d}, padding={p}, "
+            f"stride={s}, expected size of input's dimension 2 to match the calculated number "
+            f"of sliding blocks {blocks[0]} * {blocks[1]} = {blocks[0] * blocks[1]}, but got "
+            f"input.size(2)={x.shape[2]}."
+        )
+    return size, k, d, p, s, blocks
+
+
+def _check_sliding(op: str, k: Any, d: Any, p: Any, s: Any) -> None:
+    if any(v <= 0 for v in k):
+        raise OpError(f"{op}: kernel size should be greater than zero, but got {k}")
+    if any(v <= 0 for v in d):
+        raise OpError(f"{op}: dilation should be greater than zero, but got {d}")
+    if any(v < 0 for v in p):
+        raise OpError(f"{op}: padding should be non-negative, but got {p}")
+    if any(v <= 0 for v in s):
+        raise OpError(f"{op}: stride should be greater than zero, but got {s}")
+
+
+def check_pad(x: Tensor, pad: Sequence[int], mode: str, value: Any) -> None:
+    """PyTorch's checks of F.pad: even length, at most two per dim, the modes' limits."""
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise NotImplementedError(f"pad: Unrecognised padding mode {mode}")
+    if len(pad) % 2:
+        raise OpError("pad: Padding length must be divisible by 2")
+    if len(pad) // 2 > x.ndim:
+        raise OpError(
+            f"pad: Padding length should be less than or equal to two times the input "
+            f"dimension but got padding length {len(pad)} and input of dimension {x.ndim}"
+        )
+    if mode != "constant":
+        if value is not None and value != 0:
+            raise OpError(f'pad: Padding mode "{mode}" doesn\'t take in value argument')
+        if len(pad) not in (2, 4, 6) or x.ndim not in (len(pad) // 2 + 1, len(pad) // 2 + 2):
+            raise NotImplementedError(
+                f"pad: Padding size {len(pad)} is not supported for {x.ndim}D input tensor "
+                f"in mode {mode!r}: (left, right) pads the last dim of a 2D or 3D input, "
+                "4 numbers the last 2 dims of a 3D or 4D input, 6 the last 3 of a 4D or 5D one"
+            )
+    for i in range(len(pad) // 2):
+        dim, (left, right) = x.ndim - 1 - i, pad[2 * i : 2 * i + 2]
+        n = x.shape[dim]
+        if n + left + right < 0 or (mode != "constant" and n + left + right <= 0):
+            raise OpError(
+                f"pad: the padding {(left, right)} leaves size {n + left + right} of dim "
+                f"{dim} (size {n}) of input {list(x.shape)}"
+            )
+        if mode == "reflect" and (left >= n or right >= n):
+            raise OpError(
+                f"pad: Padding size should be less than the corresponding input dimension, "
+                f"but got: padding ({left}, {right}) at dimension {dim} of input {list(x.shape)}"
+            )
+        if mode == "circular" and max(left, right) > n - max(-left, 0) - max(-right, 0):
+            raise OpError("pad: Padding value causes wrapping around more than once.")
+
+
+_INTERPOLATION_DIMS = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
+
+
+def check_interpolate(
+    x: Tensor,
+    size: Any,
+    scale_factor: Any,
+    mode: str,
+    align_corners: Any,
+    recompute_scale_factor: Any,
+    antialias: bool,
+) -> Any:
+    """(output sizes, scales: the scale_factor PyTorch passes on, or None) after PyTorch's
+    checks of F.interpolate."""
+    check_float(x, "interpolate")
+    modes = ("nearest", "nearest-exact", "area", *_INTERPOLATION_DIMS)
+    if x.ndim not in (3, 4, 5) or mode not in modes:
+        raise NotImplementedError(
+            f"interpolate: Input Error: Only 3D, 4D and 5D input Tensors supported (got "
+            f"{x.ndim}D) for the modes: {' | '.join(modes)} (got {mode})"
+        )
+    if align_corners is not None and mode not in _INTERPOLATION_DIMS:
+        raise ValueError(
+            "interpolate: align_corners option can only be set with the interpolating modes: "
+            "linear | bilinear | bicubic | trilinear"
+        )
+    if mode in _INTERPOLATION_DIMS and x.ndim != _INTERPOLATION_DIMS[mode]:
+        raise NotImplementedError(
+            f"interpolate: Got {x.ndim}D input, but {mode} mode needs "
+            f"{_INTERPOLATION_DIMS[mode]}D input"
+        )
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not implemented")
+    if mode == "area" and x.ndim == 5:
+        raise NotImplementedError("interpolate: mode 'area' of 5-D input is not implemented")
+    n = x.ndim - 2
+    if (size is None) == (scale_factor is None):
+        which = "only one of" if size is not None else "either"
+        raise ValueError(f"interpolate: {which} size or scale_factor should be defined")
+    if size is not None:
+        if recompute_scale_factor:
+            raise ValueError(
+                "interpolate: recompute_scale_factor is not meaningful with an explicit size."
+            )
+        sizes = (size,) * n if isinstance(size, numbers.Integral) else tuple(size)
+        if any(not isinstance(v, numbers.Integral) for v in sizes):
+            raise TypeError(f"interpolate: expected size to be ints, got {size!r}")
+        scales: tuple[Any, ...] = (None,) * n
+    else:
+        scales = (
+            (scale_factor,) * n if isinstance(scale_factor, numbers.Real) else tuple(scale_factor)
+        )
+        if len(scales) != n:
+            raise ValueError(
+                f"interpolate: Input and scale_factor must have the same number of spatial "
+                f"dimensions, but got input with spatial dimensions of {list(x.shape[2:])} "
+                f"and scale_factor of shape {scale_factor}."
+            )
+        sizes = tuple(
+            math.floor(float(m) * float(f)) for m, f in zip(x.shape[2:], scales, strict=True)
+        )
+        if recompute_scale_factor:
+            scales = (None,) * n
+    if len(sizes) != n:
+        raise ValueError(
+            f"interpolate: Input and output must have the same number of spatial dimensions, "
+            f"but got input with spatial dimensions of {list(x.shape[2:])} and output size of "
+            f"{size}."
+        )
+    if any(v <= 0 for v in sizes) or any(v <= 0 for v in x.shape[2:]):
+        raise OpError(
+            f"interpolate: Input and output sizes should be greater than 0, but got input "
+            f"{tuple(x.shape[2:])} output {tuple(sizes)}"
+        )
+    return tuple(int(v) for v in sizes), scales
 
 
 # ================================================================ shared by both tiers
@@ -313,9 +1357,15 @@ def intarray_of(x: Any, name: str, op: str) -> Any:
 
 def check_float(x: Tensor, op: str) -> None:
     if x.data.dtype.kind != "f":
-        raise TypeError(
+        raise DtypeError(
             f"{op}: expected a floating-point tensor, got dtype {x.dtype}; convert with .float()"
         )
+
+
+def is_half(x: Tensor) -> bool:
+    """float16 computes in float32 and rounds the result back, as PyTorch does: its exp
+    underflows to 0 below -17, so a softmax row 20 below another's max would be 0 / 0."""
+    return x.data.dtype == xp.float16
 
 
 def check_gelu(approximate: str) -> None:
@@ -349,6 +1399,7 @@ def check_cross_entropy(logits: Tensor, targets: Any, ignore_index: Any, reducti
 
 def check_layer_norm(x: Tensor, normalized_shape: Any) -> tuple[int, ...]:
     """normalized_shape as a tuple, checked against the end of x's shape."""
+    check_float(x, "layer_norm")  # ints have no mean to subtract (PyTorch raises too)
     if isinstance(normalized_shape, numbers.Integral):  # 4, or np.int64(4) from a shape
         shape: tuple[int, ...] = (int(normalized_shape),)
     else:
@@ -453,6 +1504,18 @@ def attention_inputs(
         else:
             additive = m.astype(q.data.dtype, copy=False)
     return mask, additive, 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+
+
+def attention_in_float32(
+    q: Tensor, k: Tensor, v: Tensor, attn_mask: Any
+) -> tuple[Tensor, Tensor, Tensor, Any]:
+    """q, k, v and a float mask widened to float32 (a boolean mask as it is)."""
+    if isinstance(attn_mask, Tensor) and attn_mask.data.dtype.kind == "f":
+        attn_mask = attn_mask.float()
+    elif attn_mask is not None and not isinstance(attn_mask, Tensor):
+        m = xp.asarray(attn_mask)
+        attn_mask = m if m.dtype == bool else m.astype(xp.float32)
+    return q.float(), k.float(), v.float(), attn_mask
 
 
 def attention_dropout(q: Tensor, k: Tensor, p: float, generator: Any) -> Any:

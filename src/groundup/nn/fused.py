@@ -19,6 +19,7 @@ from groundup.nn import functional
 from groundup.nn.functional import (
     array_of,
     attention_dropout,
+    attention_in_float32,
     attention_inputs,
     check_batch_norm,
     check_cross_entropy,
@@ -29,6 +30,7 @@ from groundup.nn.functional import (
     check_layer_norm,
     check_linear,
     dropout_mask,
+    is_half,
     update_running_stats,
 )
 from groundup.tensor.backend import xp
@@ -164,6 +166,8 @@ class Softmax(Function):
 
 def softmax(x: Tensor, dim: int = -1) -> Tensor:
     check_float(x, "softmax")
+    if is_half(x):  # in float32, as the definition (float16's exp underflows at -17)
+        return softmax(x.float(), dim).to(x.dtype)
     if x.ndim == 0:  # one number: a distribution over one class
         return softmax(x.reshape(1), 0).reshape(())
     return Softmax.apply(x, dim=dim)
@@ -191,6 +195,8 @@ class LogSoftmax(Function):
 
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     check_float(x, "log_softmax")
+    if is_half(x):
+        return log_softmax(x.float(), dim).to(x.dtype)
     if x.ndim == 0:
         return log_softmax(x.reshape(1), 0).reshape(())
     return LogSoftmax.apply(x, dim=dim)
@@ -557,8 +563,26 @@ def scaled_dot_product_attention(
     generator: Any = None,
 ) -> Tensor:
     """`groundup.nn.functional.scaled_dot_product_attention`, as one kernel."""
+    if is_half(q):  # in float32, as the definition
+        wide = attention_in_float32(q, k, v, attn_mask)
+        out = scaled_dot_product_attention(*wide, dropout_p, is_causal, scale, generator)
+        return out.to(q.dtype)
     mask, additive, s = attention_inputs(q, k, attn_mask, is_causal, scale)
     drop = attention_dropout(q, k, dropout_p, generator) if dropout_p > 0.0 else None
     learned = isinstance(attn_mask, Tensor) and attn_mask.requires_grad and additive is not None
     inputs = (q, k, v, attn_mask) if learned else (q, k, v)  # a float mask that learns
     return Attention.apply(*inputs, mask=mask, additive=additive, scale=s, drop=drop)
+
+
+# ================================================================ convolution and pooling
+# No kernels: each is already one movement primitive (the sliding windows, a view, whose
+# backward is one strided add per kernel offset) and one matmul, or a reduction, so the
+# graph is a handful of nodes over big arrays. The definitions serve both tiers.
+conv1d, conv2d = functional.conv1d, functional.conv2d
+conv_transpose1d, conv_transpose2d = functional.conv_transpose1d, functional.conv_transpose2d
+max_pool1d, max_pool2d = functional.max_pool1d, functional.max_pool2d
+avg_pool1d, avg_pool2d = functional.avg_pool1d, functional.avg_pool2d
+adaptive_avg_pool1d = functional.adaptive_avg_pool1d
+adaptive_avg_pool2d = functional.adaptive_avg_pool2d
+pad, unfold, fold, interpolate = (
+    functional.pad, functional.unfold, functional.fold, functional.interpolate)  # fmt: skip

@@ -257,6 +257,524 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
+# ---------------------------------------------------------------- convolution and pooling
+# Each layer holds its arguments and calls the function of the same name in F; the weights
+# and their initialisation are PyTorch's.
+
+
+def _tuple(value: Any, n: int, name: str) -> tuple[int, ...]:
+    """An int or n ints as an n-tuple of ints (PyTorch's ``_pair``)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return (int(value),) * n
+    t = tuple(value)
+    if len(t) != n or not all(isinstance(v, numbers.Integral) for v in t):
+        raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")
+    return tuple(int(v) for v in t)
+
+
+class _Conv(Module):
+    """What the convolution layers share: arguments, weight, bias, repr.
+
+    Weight (out, in / groups, *kernel) (transposed: (in, out / groups, *kernel)); PyTorch's
+    default init, ``kaiming_uniform_(a=sqrt(5))``, i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    with fan_in = weight.shape[1] * kernel entries, and the bias from the same range.
+    """
+
+    _MODES = ("zeros", "reflect", "replicate", "circular")
+
+    def __init__(
+        self,
+        n: int,
+        transposed: bool,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any,
+        padding: Any,
+        dilation: Any,
+        groups: int,
+        bias: bool,
+        padding_mode: str,
+        output_padding: Any,
+        generator: Any,
+        dtype: Any,
+    ) -> None:
+        super().__init__()
+        _check_positive(in_channels=in_channels, out_channels=out_channels, groups=groups)
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"in_channels ({in_channels}) and out_channels ({out_channels}) must be "
+                f"divisible by groups ({groups})"
+            )
+        if padding_mode not in self._MODES or (transposed and padding_mode != "zeros"):
+            allowed = ["zeros"] if transposed else list(self._MODES)
+            raise ValueError(f"padding_mode must be one of {allowed}, got {padding_mode!r}")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = _tuple(kernel_size, n, "kernel_size")
+        if min(self.kernel_size) < 1:
+            raise ValueError(f"kernel_size must be positive, got {kernel_size!r}")
+        self.stride, self.dilation = _tuple(stride, n, "stride"), _tuple(dilation, n, "dilation")
+        self.output_padding = _tuple(output_padding, n, "output_padding")
+        if isinstance(padding, str):
+            if transposed or padding not in ("valid", "same"):
+                raise ValueError(
+                    f"padding must be an int, a tuple or 'valid' / 'same', got {padding!r}"
+                )
+            if padding == "same" and any(s != 1 for s in self.stride):
+                raise ValueError("padding='same' is not supported for strided convolutions")
+            self.padding: Any = padding
+        else:
+            self.padding = _tuple(padding, n, "padding")
+        self.padding_mode, self.transposed = padding_mode, transposed
+        shape = (
+            (in_channels, out_channels // groups)
+            if transposed
+            else (out_channels, in_channels // groups)
+        )
+        rng = init.as_generator(generator)
+        self.weight = init.kaiming_uniform_(
+            _empty(shape + self.kernel_size, dtype),
+            a=math.sqrt(5),
+            nonlinearity="leaky_relu",
+            generator=rng,
+        )
+        fan_in = shape[1] * math.prod(self.kernel_size)
+        bound = 1.0 / math.sqrt(fan_in)
+        self.bias = (
+            init.uniform_(_empty((out_channels,), dtype), -bound, bound, rng) if bias else None
+        )
+
+    def _padded(self, x: Tensor) -> tuple[Tensor, Any]:
+        """(input, padding for F): a padding_mode other than zeros pads first, with F.pad."""
+        if self.padding_mode == "zeros":
+            return x, self.padding
+        if self.padding == "same":
+            totals = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size, strict=True)]
+            sides = [(t // 2, t - t // 2) for t in totals]
+        else:
+            pads = (0,) * len(self.kernel_size) if self.padding == "valid" else self.padding
+            sides = [(p, p) for p in pads]
+        amounts = tuple(v for side in reversed(sides) for v in side)  # last dim first
+        return F.pad(x, amounts, self.padding_mode), 0
+
+    def extra_repr(self) -> str:
+        n = len(self.kernel_size)
+        s = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}"
+        )
+        if self.padding != (0,) * n:
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * n:
+            s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * n:
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
+        return s
+
+
+class Conv1d(_Conv):
+    """1-D convolution over (N, C, L): ``F.conv1d`` with ``out_channels`` filters of
+    ``kernel_size``. padding: an int, "valid" or "same"; padding_mode: "zeros", "reflect",
+    "replicate" or "circular"."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int],
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        *,
+        generator: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(
+            1,
+            False,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            0,
+            generator,
+            dtype,
+        )
+
+    def forward(self, x: Any) -> Tensor:
+        x, padding = self._padded(_as_input(x))
+        return F.conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+
+
+class Conv2d(_Conv):
+    """2-D convolution over (N, C, H, W): ``F.conv2d`` with ``out_channels`` filters of
+    ``kernel_size``, each spanning ``in_channels / groups`` channels. padding: an int, a
+    pair, "valid" or "same"; padding_mode: "zeros", "reflect", "replicate" or "circular"."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        *,
+        generator: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(
+            2,
+            False,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            0,
+            generator,
+            dtype,
+        )
+
+    def forward(self, x: Any) -> Tensor:
+        x, padding = self._padded(_as_input(x))
+        return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+
+
+class _ConvTranspose(_Conv):
+    def _output_padding(self, x: Tensor, output_size: Any) -> tuple[int, ...]:
+        """The output_padding that reaches ``output_size`` (PyTorch's forward argument)."""
+        if output_size is None:
+            return self.output_padding
+        n = len(self.kernel_size)
+        size = tuple(output_size)[-n:]
+        pads = []
+        for i, want in enumerate(size):
+            low = (
+                (x.shape[-n + i] - 1) * self.stride[i]
+                - 2 * self.padding[i]
+                + self.dilation[i] * (self.kernel_size[i] - 1)
+                + 1
+            )
+            if not low <= want < low + self.stride[i]:
+                raise ValueError(
+                    f"output_size {tuple(output_size)}: dim {i} must be in "
+                    f"[{low}, {low + self.stride[i] - 1}] for input {x.shape}"
+                )
+            pads.append(want - low)
+        return tuple(pads)
+
+
+class ConvTranspose1d(_ConvTranspose):
+    """Transposed 1-D convolution over (N, C, L): ``F.conv_transpose1d``; weight
+    (in_channels, out_channels / groups, k). ``forward(x, output_size=None)``."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int],
+        stride: Any = 1,
+        padding: Any = 0,
+        output_padding: Any = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: Any = 1,
+        padding_mode: str = "zeros",
+        *,
+        generator: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(
+            1,
+            True,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            output_padding,
+            generator,
+            dtype,
+        )
+
+    def forward(self, x: Any, output_size: Any = None) -> Tensor:
+        x = _as_input(x)
+        return F.conv_transpose1d(
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self._output_padding(x, output_size),
+            self.groups,
+            self.dilation,
+        )
+
+
+class ConvTranspose2d(_ConvTranspose):
+    """Transposed 2-D convolution over (N, C, H, W), the upsampling layer:
+    ``F.conv_transpose2d``; weight (in_channels, out_channels / groups, kh, kw).
+    ``forward(x, output_size=None)``: output_size picks the output_padding that reaches it."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: Any = 1,
+        padding: Any = 0,
+        output_padding: Any = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: Any = 1,
+        padding_mode: str = "zeros",
+        *,
+        generator: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(
+            2,
+            True,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            output_padding,
+            generator,
+            dtype,
+        )
+
+    def forward(self, x: Any, output_size: Any = None) -> Tensor:
+        x = _as_input(x)
+        return F.conv_transpose2d(
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self._output_padding(x, output_size),
+            self.groups,
+            self.dilation,
+        )
+
+
+class MaxPool2d(Module):
+    """The largest entry of every window: ``F.max_pool2d`` (stride defaults to
+    kernel_size)."""
+
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        dilation: Any = 1,
+        return_indices: bool = False,
+        ceil_mode: bool = False,
+    ) -> None:
+        super().__init__()
+        self.kernel_size, self.padding, self.dilation = kernel_size, padding, dilation
+        self.stride = stride if stride is not None else kernel_size
+        self.return_indices, self.ceil_mode = return_indices, ceil_mode
+
+    def forward(self, x: Any) -> Any:
+        return F.max_pool2d(
+            _as_input(x),
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+        )
+
+
+class MaxPool1d(MaxPool2d):
+    """The largest entry of every window of (N, C, L): ``F.max_pool1d``."""
+
+    def forward(self, x: Any) -> Any:
+        return F.max_pool1d(
+            _as_input(x),
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
+        )
+
+
+class AvgPool2d(Module):
+    """The mean of every window: ``F.avg_pool2d`` (stride defaults to kernel_size)."""
+
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+        divisor_override: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.kernel_size, self.padding = kernel_size, padding
+        self.stride = stride if stride is not None else kernel_size
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+        self.divisor_override = divisor_override
+
+    def forward(self, x: Any) -> Tensor:
+        return F.avg_pool2d(
+            _as_input(x),
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
+        )
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool1d(AvgPool2d):
+    """The mean of every window of (N, C, L): ``F.avg_pool1d``."""
+
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> None:
+        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
+        # PyTorch keeps 1-tuples here (and shows them in the repr)
+        self.kernel_size = _tuple(kernel_size, 1, "kernel_size")
+        self.stride = _tuple(self.stride, 1, "stride")
+        self.padding = _tuple(padding, 1, "padding")
+
+    def forward(self, x: Any) -> Tensor:
+        return F.avg_pool1d(
+            _as_input(x),
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+        )
+
+
+class AdaptiveAvgPool2d(Module):
+    """The mean over an ``output_size`` grid of windows tiling the image:
+    ``F.adaptive_avg_pool2d`` (``AdaptiveAvgPool2d(1)`` is global average pooling)."""
+
+    def __init__(self, output_size: Any) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x: Any) -> Tensor:
+        return F.adaptive_avg_pool2d(_as_input(x), self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
+    """The mean over ``output_size`` windows tiling (N, C, L): ``F.adaptive_avg_pool1d``."""
+
+    def forward(self, x: Any) -> Tensor:
+        return F.adaptive_avg_pool1d(_as_input(x), self.output_size)
+
+
+class Upsample(Module):
+    """Resize the spatial dims: ``F.interpolate`` with the same arguments."""
+
+    def __init__(
+        self,
+        size: Any = None,
+        scale_factor: Any = None,
+        mode: str = "nearest",
+        align_corners: bool | None = None,
+        recompute_scale_factor: bool | None = None,
+    ) -> None:
+        super().__init__()
+        self.size, self.mode, self.align_corners = size, mode, align_corners
+        self.scale_factor = (
+            float(scale_factor) if isinstance(scale_factor, numbers.Real) else scale_factor
+        )
+        self.recompute_scale_factor = recompute_scale_factor
+
+    def forward(self, x: Any) -> Tensor:
+        return F.interpolate(
+            _as_input(x),
+            self.size,
+            self.scale_factor,
+            self.mode,
+            self.align_corners,
+            self.recompute_scale_factor,
+        )
+
+    def extra_repr(self) -> str:
+        what = (
+            f"scale_factor={self.scale_factor!r}"
+            if self.scale_factor is not None
+            else f"size={self.size!r}"
+        )
+        return f"{what}, mode={self.mode!r}"
+
+
+class Flatten(Module):
+    """``x.flatten(start_dim, end_dim)``: (N, C, H, W) -> (N, C * H * W) by default, between
+    the convolutions and the linear head."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x: Any) -> Tensor:
+        return _as_input(x).flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
 # ---------------------------------------------------------------- containers
 
 

@@ -74,6 +74,11 @@ class DimError(IndexError, ValueError):
     errors."""
 
 
+class DtypeError(TypeError, NotImplementedError):
+    """An op that has no meaning for this dtype (softmax or layer_norm of ints): the
+    TypeError we document, and the NotImplementedError PyTorch raises (it has no kernel)."""
+
+
 class Function:
     """One node of the graph: an op's forward and backward, side by side.
 

@@ -486,3 +486,80 @@ class Where(Function):
             else None
         )
         return ga, gb
+
+
+# ================================================================ sliding windows
+# Convolution and pooling rest on one movement: the windows that slide along a dim. Unfold
+# lays them out (a view, no copy: ``Tensor.unfold``); Fold is its adjoint, summing windows
+# back into the positions they cover. Each one's backward is the other one's forward.
+
+
+def fold_windows(windows: Any, dim: int, length: int, step: int, dilation: int) -> Any:
+    """Sum overlapping windows back into a sequence: the adjoint of :class:`Unfold`.
+
+    ``windows`` has the window count at ``dim`` and each window's entries in the last axis;
+    entry k of window i lands at position ``i * step + k * dilation`` of a new axis of
+    ``length`` at ``dim``. One strided add per offset k (col2im along one dim):
+
+    >>> fold_windows(np.ones((3, 2)), 0, 4, 1, 1).tolist()   # windows [0,1] [1,2] [2,3]
+    [1.0, 2.0, 2.0, 1.0]
+    """
+    shape = list(windows.shape[:-1])
+    count, shape[dim] = shape[dim], length
+    out = xp.zeros(shape, dtype=windows.dtype)
+    index = [slice(None)] * len(shape)
+    for k in range(windows.shape[-1]):
+        start = k * dilation
+        index[dim] = slice(start, start + step * (count - 1) + 1, step)
+        out[tuple(index)] += windows[..., k]
+    return out
+
+
+def unfold_windows(a: Any, dim: int, size: int, step: int, dilation: int) -> Any:
+    """Every window of ``size`` entries, ``dilation`` apart, one window every ``step``
+    along ``dim``: the count of windows replaces ``dim``, the entries go in a new last axis.
+    A view of ``a`` (NumPy's ``sliding_window_view``), no copy.
+
+    >>> unfold_windows(np.arange(5), 0, 2, 2, 1).tolist()
+    [[0, 1], [2, 3]]
+    """
+    span = dilation * (size - 1) + 1 if size else 0  # the positions one window reaches over
+    windows = xp.lib.stride_tricks.sliding_window_view(a, span, axis=dim)
+    index = [slice(None)] * a.ndim
+    index[dim] = slice(None, None, step)  # a window starts every `step` positions
+    return windows[tuple(index) + (slice(None, None, dilation),)]  # every `dilation`-th entry
+
+
+class Unfold(Function):
+    """Sliding windows along ``dim`` (``Tensor.unfold``; ``dilation`` for convolutions).
+
+    Backward: each position collects the gradients of every window entry it was, a
+    scatter-add of the windows (:func:`fold_windows`).
+    """
+
+    def forward(self, a: Any, dim: int, size: int, step: int, dilation: int = 1) -> Any:
+        self.dim, self.length, self.step, self.dilation = dim, a.shape[dim], step, dilation
+        return unfold_windows(a, dim, size, step, dilation)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        return (fold_windows(grad, self.dim, self.length, self.step, self.dilation),)
+
+
+class Fold(Function):
+    """Overlapping windows summed into a sequence of ``length`` along ``dim`` (col2im along
+    one dim; what transposed convolution and ``F.fold`` are made of).
+
+    Backward: each window entry reads the gradient of the position it was added to, the
+    windows of the gradient (:func:`unfold_windows`).
+    """
+
+    def forward(self, windows: Any, dim: int, length: int, step: int, dilation: int = 1) -> Any:
+        self.dim, self.count, self.size = dim, windows.shape[dim], windows.shape[-1]
+        self.step, self.dilation = step, dilation
+        return fold_windows(windows, dim, length, step, dilation)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        g = unfold_windows(grad, self.dim, self.size, self.step, self.dilation)
+        index = [slice(None)] * grad.ndim
+        index[self.dim] = slice(0, self.count)  # `length` may leave room for more windows
+        return (g[tuple(index)],)

@@ -25,7 +25,7 @@ from typing import Any
 
 from groundup.tensor import ops
 from groundup.tensor.backend import default_float, to_dtype, xp
-from groundup.tensor.function import Function, OpError, run_backward
+from groundup.tensor.function import DimError, Function, OpError, run_backward
 
 _new_tensor = object.__new__
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
@@ -565,6 +565,36 @@ class Tensor:
 
     def all(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         return Tensor._wrap(xp.asarray(self.data.all(axis=dim, keepdims=keepdim)))
+
+    # ------------------------------------------------------------ sliding windows
+    # Convolution and pooling start here (groundup.nn.functional builds them on it).
+
+    def unfold(self, dimension: int, size: int, step: int) -> Tensor:
+        """Every window of ``size`` consecutive entries along ``dimension``, one starting
+        every ``step``, as in PyTorch: that dim becomes the count of windows,
+        ``(n - size) // step + 1``, and a new last dim holds each window's entries.
+
+        A view (no copy); the gradient of a position sums over every window it is in.
+
+        >>> groundup.arange(5).unfold(0, 2, 2).tolist()
+        [[0, 1], [2, 3]]
+        """
+        if self.ndim == 0:  # PyTorch treats the one number as a sequence of length 1
+            return self.reshape(1).unfold(0, size, step)[0].reshape(size)
+        if not -self.ndim <= dimension < self.ndim:
+            raise DimError(
+                f"unfold: dimension {dimension} is out of range for a {self.ndim}-d tensor "
+                f"(expected {-self.ndim}..{self.ndim - 1})"
+            )
+        dim = dimension % self.ndim
+        if step <= 0:
+            raise OpError(f"unfold: step is {step} but must be > 0")
+        if not 0 <= size <= self.shape[dim]:
+            raise OpError(
+                f"unfold: maximum size for tensor at dimension {dimension} is "
+                f"{self.shape[dim]} but size is {size}"
+            )
+        return ops.Unfold.apply(self, dim=dim, size=size, step=step)
 
     # ------------------------------------------------------------ backward
 
