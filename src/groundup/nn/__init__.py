@@ -2,8 +2,8 @@
 
 * :mod:`.module`: ``Module`` (registration, parameters, train/eval, state_dict) and
   ``Parameter``.
-* :mod:`.layers`: ``Linear``, ``Embedding``, ``LayerNorm``, ``BatchNorm1d``, ``Dropout``,
-  ``Tanh``, ``ReLU``, ``GELU``, ``Sequential``, ``ModuleList``, ``ModuleDict``.
+* :mod:`.layers`: ``Linear``, ``Embedding``, ``LayerNorm``, ``RMSNorm``, ``BatchNorm1d``,
+  ``Dropout``, ``Tanh``, ``ReLU``, ``GELU``, ``Sequential``, ``ModuleList``, ``ModuleDict``.
 * :mod:`.init`: initialisers (``normal_``, ``kaiming_normal_`` ...).
 * :mod:`.functional`: the functions (``F.cross_entropy``, ``F.layer_norm`` ...), each
   composed from primitive ops: the definitions to read.
@@ -22,6 +22,7 @@ from groundup.nn.layers import (
     ModuleDict,
     ModuleList,
     ReLU,
+    RMSNorm,
     Sequential,
     Tanh,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "ModuleList",
     "Parameter",
     "ReLU",
+    "RMSNorm",
     "Sequential",
     "Tanh",
     "evaluating",

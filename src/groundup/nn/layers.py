@@ -144,6 +144,38 @@ class LayerNorm(Module):
         )
 
 
+class RMSNorm(Module):
+    """Scale each sample over its last dims to root-mean-square 1, then by ``weight``
+    (ones): LayerNorm without the mean and the bias (Llama's norm). ``eps=None`` is the
+    dtype's machine epsilon, as PyTorch's ``nn.RMSNorm``."""
+
+    def __init__(
+        self,
+        normalized_shape: int | Iterable[int],
+        eps: float | None = None,
+        elementwise_affine: bool = True,
+        *,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        shape: Any = normalized_shape
+        if isinstance(shape, numbers.Integral):
+            shape = (shape,)
+        self.normalized_shape = tuple(int(s) for s in shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self.weight = (
+            init.ones_(_empty(self.normalized_shape, dtype)) if elementwise_affine else None
+        )
+
+    def forward(self, x: Any) -> Tensor:
+        return F.rms_norm(_as_input(x), self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )
+
+
 class BatchNorm1d(Module):
     """Normalise each feature over the batch (Ioffe & Szegedy, 2015); input (N, C) or
     (N, C, L).
