@@ -57,7 +57,9 @@ def lm_loss(logits: Tensor, targets: Any) -> Tensor | None:
 # --------------------------------------------------------------------------- initialisation
 
 
-def init_gpt2_(model: nn.Module, rng: np.random.Generator, n_layer: int, residual: str) -> None:
+def init_gpt2_(
+    model: nn.Module, rng: np.random.Generator, n_layer: int, residual: str | tuple[str, ...]
+) -> None:
     """GPT-2's initialisation: N(0, 0.02) weights and embeddings, zero biases, unit norm
     gains; the projections that write into the residual stream (names ending in
     ``residual``) get std 0.02 / sqrt(2 * n_layer), so the stream's variance does not grow
@@ -153,7 +155,8 @@ class KVCache:
             )
         self.k[layer][:, :, start:end] = k.data
         self.v[layer][:, :, start:end] = v.data
-        return Tensor(self.k[layer][:, :, :end]), Tensor(self.v[layer][:, :, :end])
+        # views of the buffers, not copies (and at their dtype: a float64 model stays float64)
+        return Tensor._wrap(self.k[layer][:, :, :end]), Tensor._wrap(self.v[layer][:, :, :end])
 
     def visible(self, T: int) -> np.ndarray | None:
         """Which keys T new queries may see, as an attention mask (T, length + T), True =
