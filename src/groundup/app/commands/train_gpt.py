@@ -1,9 +1,14 @@
-"""``groundup train gpt``: stage 4 from the command line.
+"""``groundup train gpt`` and ``groundup train llama``: stages 4 and 5 from the command line.
 
     groundup train gpt                                    # tiny preset on tinyshakespeare
     groundup train gpt --preset baby --batch-size 12 --max-iters 2000 --dropout 0
     groundup train gpt --data names                       # names, 80/10/10 by word
     groundup train gpt --resume runs/gpt-20260125-141502  # continue an interrupted run
+    groundup train llama --max-iters 2000                 # the same run with a Llama
+
+Both targets take the same flags and run the same code; the model is the only difference
+(``--preset``, ``--block-size``, ``--dropout``, ``--no-tie-weights`` and ``--init`` map to
+the Llama's fields of the same meaning).
 
 Text (``shakespeare`` or any UTF-8 file) is one token stream: the first 90% trains, the
 last 10% validates, batches are random windows. Words (``names`` or a file with
@@ -31,20 +36,23 @@ DEFAULT_MAX_ITERS = 5000
 WORD_SOURCES = ("names",)
 
 
+# target -> (help, what it trains); one set of flags below serves both
+TARGETS = {
+    "gpt": ("stage 4: a GPT on text (tinyshakespeare, any file) or on words (names)", "a GPT"),
+    "llama": ("stage 5: a Llama (RMSNorm, RoPE, GQA, SwiGLU) on the same data", "a Llama"),
+}
+
+
 def register(subparsers: Any) -> None:
-    """Add the ``gpt`` target to ``groundup train``'s subparsers."""
-    p = subparsers.add_parser(
-        "gpt",
-        help="stage 4: a GPT on text (tinyshakespeare, any file) or on words (names)",
-        description="Train a GPT on groundup's own engine: char-level (or BPE) on a text "
-        "file, or on words with the stage 2-3 split; writes a run folder.",
-    )
+    """Add the ``gpt`` and ``llama`` targets to ``groundup train``'s subparsers."""
+    p = argparse.ArgumentParser(add_help=False)  # the flags both targets share
     p.add_argument(
         "--preset",
         choices=PRESET_NAMES,
         default="tiny",
         help="model size: tiny 4/4/64 block 32 (0.21M), baby 4/4/128 block 64, "
-        "lecture 6/6/384 block 256 (10.8M) (default tiny)",
+        "lecture 6/6/384 block 256 (10.8M) (default tiny); a Llama of the same name has "
+        "the same layers, heads and width, 2 key/value heads and SwiGLU 3x wide",
     )
     p.add_argument(
         "--data",
@@ -149,7 +157,15 @@ def register(subparsers: Any) -> None:
         "own settings (--max-iters may raise the total)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=run, model_type="gpt")
+    for target, (help_text, what) in TARGETS.items():
+        parser = subparsers.add_parser(
+            target,
+            parents=[p],
+            help=help_text,
+            description=f"Train {what} on groundup's own engine: char-level (or BPE) on a "
+            "text file, or on words with the stage 2-3 split; writes a run folder.",
+        )
+        parser.set_defaults(func=run, model_type=target)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -161,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
         _check_args(args)
         return _train(args)
     except (ValueError, FileNotFoundError) as err:
-        print(f"groundup train gpt: error: {err}", file=sys.stderr)
+        print(f"groundup train {args.model_type}: error: {err}", file=sys.stderr)
         return 2
 
 
@@ -199,7 +215,8 @@ def _resumed_args(args: argparse.Namespace) -> argparse.Namespace:
     saved = run_dir / "args.json"
     if not saved.is_file():
         raise FileNotFoundError(
-            f"--resume {run_dir}: no args.json (not a `groundup train gpt` run folder)"
+            f"--resume {run_dir}: no args.json (not a `groundup train {args.model_type}` "
+            "run folder)"
         )
     old = json.loads(saved.read_text(encoding="utf-8"))
     merged = argparse.Namespace(**{**vars(args), **old})
@@ -294,7 +311,6 @@ def _train(args: argparse.Namespace) -> int:
     import numpy as np
     from tqdm import tqdm
 
-    from groundup.models.gpt import GPT, GPTConfig
     from groundup.optim import AdamW
     from groundup.train import (
         ArrayBatches,
@@ -310,16 +326,11 @@ def _train(args: argparse.Namespace) -> int:
         write_metrics,
     )
 
-    preset = GPTConfig.preset(args.preset)
+    _, preset = _model_config(args)
     d = _words_data(args) if _is_words(args) else _text_data(args, preset.block_size)
     tokenizer, block = d["tokenizer"], d["block_size"]
-    overrides: dict[str, Any] = dict(vocab_size=tokenizer.vocab_size, block_size=block)
-    if args.dropout is not None:
-        overrides["dropout"] = args.dropout
-    if getattr(args, "no_tie_weights", False):  # run folders from before the flag lack it
-        overrides["tie_weights"] = False
-    overrides["init"] = getattr(args, "init", "gpt2")
-    model = GPT(GPTConfig.preset(args.preset, **overrides), seed=args.seed)
+    model_class, model_config = _model_config(args, tokenizer.vocab_size, block)
+    model = model_class(model_config, seed=args.seed)
     if d["kind"] == "words":
         batches: Any = ArrayBatches(d["data"], args.batch_size, seed=args.seed)
     else:
@@ -336,7 +347,7 @@ def _train(args: argparse.Namespace) -> int:
         eval_interval=args.eval_interval, eval_batches=args.eval_iters, log_interval=10,
         seed=args.seed,
     )  # fmt: skip
-    run_dir = make_run_dir("gpt", args.out)
+    run_dir = make_run_dir(args.model_type, args.out)
     saved_args = {k: v for k, v in vars(args).items() if k not in ("func", "resume", "out")}
     (run_dir / "args.json").write_text(json.dumps(saved_args, indent=2) + "\n")
     training = {
@@ -386,11 +397,11 @@ def _train(args: argparse.Namespace) -> int:
 
     sizes = ", ".join(f"{k} {v:,}" for k, v in d["sizes"].items())
     unit = "words" if d["kind"] == "words" else "tokens"
-    print(f"gpt {args.preset}: {model.num_parameters():,} parameters, vocab "
+    print(f"{args.model_type} {args.preset}: {model.num_parameters():,} parameters, vocab "
           f"{tokenizer.vocab_size}, block {block}, {unit}: {sizes}; run folder {run_dir}",
           file=sys.stderr)  # fmt: skip
     bar = tqdm(total=args.max_iters, initial=start, file=sys.stderr, disable=args.no_progress,
-               mininterval=0.5, desc="gpt")  # fmt: skip
+               mininterval=0.5, desc=args.model_type)  # fmt: skip
     val_shown = ["-"]
 
     def on_step(row: dict[str, Any]) -> None:
@@ -410,7 +421,7 @@ def _train(args: argparse.Namespace) -> int:
     best_ckpt = load_checkpoint(run_dir / "checkpoint")
     best_ckpt.restore(model)
     metrics: dict[str, Any] = {
-        "model": "gpt", "preset": args.preset, "num_parameters": model.num_parameters(),
+        "model": args.model_type, "preset": args.preset, "num_parameters": model.num_parameters(),
         "data": str(args.data), "tokenizer": args.tokenizer, "vocab_size": tokenizer.vocab_size,
         "block_size": block, "batch_size": args.batch_size, "lr": args.lr,
         "dropout": model.config.dropout, "steps": args.max_iters, "seed": args.seed,
@@ -425,7 +436,8 @@ def _train(args: argparse.Namespace) -> int:
     metrics.update(_samples(model, d, args, run_dir, np))
     write_history(run_dir, history)
     write_metrics(run_dir, metrics)
-    _plot_loss(history, run_dir / "loss_curve.png", f"gpt {args.preset} on {args.data}")
+    _plot_loss(history, run_dir / "loss_curve.png",
+               f"{args.model_type} {args.preset} on {args.data}")  # fmt: skip
 
     for split in d["data"]:
         print(f"{split} loss: {metrics[f'{split}_loss']:.4f}")
@@ -436,6 +448,31 @@ def _train(args: argparse.Namespace) -> int:
     print((run_dir / "samples.txt").read_text(encoding="utf-8"))
     print(f"run folder: {run_dir}")
     return 0
+
+
+def _model_config(args: argparse.Namespace, vocab_size: int | None = None,
+                  block_size: int | None = None) -> tuple[Any, Any]:  # fmt: skip
+    """The target's model class and its config: ``--preset``, with the flags' overrides
+    (the sizes stay the preset's when not given). The one place the two targets differ."""
+    overrides: dict[str, Any] = {"init": getattr(args, "init", "gpt2")}
+    if args.dropout is not None:
+        overrides["dropout"] = args.dropout
+    tie = not getattr(args, "no_tie_weights", False)  # run folders from before the flag lack it
+    if vocab_size is not None:
+        overrides["vocab_size"] = vocab_size
+    if getattr(args, "model_type", "gpt") == "llama":
+        from groundup.models.llama import Llama, LlamaConfig
+
+        overrides["tie_word_embeddings"] = tie
+        if block_size is not None:
+            overrides["max_position_embeddings"] = block_size
+        return Llama, LlamaConfig.preset(args.preset, **overrides)
+    from groundup.models.gpt import GPT, GPTConfig
+
+    overrides["tie_weights"] = tie
+    if block_size is not None:
+        overrides["block_size"] = block_size
+    return GPT, GPTConfig.preset(args.preset, **overrides)
 
 
 def _read_evals(path: Path, before: int) -> list[str]:
