@@ -1,6 +1,6 @@
 """Stage 5: the Llama model. Known answers (parameter counts, initial loss = ln V, grouped
 heads = repeated heads), then properties (causality, relative positions, KV cache = full
-recompute, the cache slides past the context), then training behaviour (overfit a batch)."""
+recompute, the cache's restart past the context), then training behaviour (overfit a batch)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from groundup import nn
 from groundup.models import build_model
 from groundup.models.llama import PRESETS, Llama, LlamaConfig
 from groundup.models.transformer import KVCache
+from groundup.nn.functional import rope_cos_sin
 from groundup.optim import AdamW
-from groundup.tensor import no_grad
+from groundup.tensor import Tensor, no_grad
 
 
 def small(**overrides) -> LlamaConfig:
@@ -193,16 +194,16 @@ def test_causal_the_future_never_changes_the_past(t, seed):
 
 
 @pytest.mark.parametrize("shift", [1, 7, 1000])
-def test_only_relative_positions_matter(shift):
-    """Every token moved on by the same number of positions: the same logits. (A cache
-    whose slot 0 holds position `shift` computes exactly that.)"""
+def test_attention_sees_only_relative_positions(shift):
+    """Every token moved on by the same number of positions: the same attention output."""
     model = Llama(small(), seed=2).double()
-    x = np.random.default_rng(0).integers(0, 11, size=(2, 10))
-    cache = KVCache(model.config, batch=2, dtype=np.float64)
-    cache.start = shift
-    with no_grad():
-        shifted = model._logits(x, cache).data
-    np.testing.assert_allclose(shifted, model(x)[0].data, atol=1e-10)
+    attn = model.model.layers[0].self_attn
+    x = Tensor(np.random.default_rng(0).standard_normal((2, 10, 24)), dtype="float64")
+    outputs = []
+    for start in (0, shift):
+        cos, sin = rope_cos_sin(np.arange(start, start + 10), 4, 10000.0, dtype=np.float64)
+        outputs.append(attn(x, cos, sin).data)
+    np.testing.assert_allclose(outputs[1], outputs[0], atol=1e-10)
 
 
 def test_kv_cache_logits_equal_full_recompute():
@@ -240,19 +241,25 @@ def test_generate_with_and_without_cache_agree_within_the_context(kw):
     np.testing.assert_array_equal(cached[:, :3], prompt)
 
 
-def test_past_the_context_the_cache_slides_and_still_equals_the_recompute():
-    """Beyond max_position_embeddings both ways see the last 8 tokens: the cache by dropping
-    the oldest key (rotary keys stay valid), the recompute by cropping the window."""
-    model = Llama(small(max_position_embeddings=8), seed=4).double()
-    prompt = np.array([[3, 1, 4, 1, 5, 9, 2, 6, 5, 3]])  # longer than the context, too
-    for kw in (dict(temperature=0), dict(temperature=1.0, seed=5)):
-        cached = model.generate(prompt, 20, **kw)
-        np.testing.assert_array_equal(cached, model.generate(prompt, 20, use_cache=False, **kw))
-    ids, window = prompt.copy(), 8  # and the recompute is what the docs say it is
+def test_generate_past_the_context_restarts_the_cache_from_half_of_it():
+    """Reference: a full recompute over the window the cache holds, which starts at the
+    prompt and, when it outgrows the context, restarts from the last half of it (the keys of
+    the second layer remember the dropped token, so the cache cannot simply slide)."""
+    model = Llama(small(max_position_embeddings=8), seed=4)
+    prompt = np.array([[3, 1, 4]])
+    out = model.generate(prompt, 20, temperature=0)
+    ids, start = prompt.copy(), 0
     for _ in range(20):
-        logits = model(ids[:, -window:])[0].data[:, -1]
+        logits = model(ids[:, start:])[0].data[:, -1]
         ids = np.concatenate([ids, logits.argmax(-1)[:, None]], axis=1)
-    np.testing.assert_array_equal(model.generate(prompt, 20, temperature=0), ids)
+        if ids.shape[1] - start > 8:
+            start = ids.shape[1] - 4
+    np.testing.assert_array_equal(out, ids)
+    full = model.generate(prompt, 20, temperature=0, use_cache=False)
+    np.testing.assert_array_equal(full[:, :9], out[:, :9])  # the same until the context fills
+    long_prompt = np.arange(12)[None] % 11  # longer than the context: its last 8 tokens
+    np.testing.assert_array_equal(model.generate(long_prompt, 1, temperature=0)[:, -1],
+                                  model(long_prompt[:, -8:])[0].data[:, -1].argmax(-1))  # fmt: skip
 
 
 def test_generation_allocates_only_what_it_needs(monkeypatch):

@@ -282,16 +282,6 @@ class GPT(CachedLM, nn.Module):
         head = tr.wte.weight if self.config.tie_weights else self.lm_head.weight  # (V, C)
         return F.linear(x, head)  # (B, T, V)
 
-    # -- generation (CachedLM.generate) --------------------------------------------------
-
-    def _cache_full(self, cache: KVCache, ids: np.ndarray) -> Tensor:
-        """Learned position embeddings tie every cached key to its position, so a full
-        cache cannot slide one token at a time without recomputing it: it restarts from
-        the last block_size // 2 tokens (one forward over half a block), then grows again."""
-        cache.reset()
-        keep = max(1, self.config.block_size // 2)
-        return self._logits(ids[:, -keep:], cache, last_only=True)
-
     # -- optimisation --------------------------------------------------------------------
 
     def optim_groups(self, weight_decay: float) -> list[dict[str, Any]]:

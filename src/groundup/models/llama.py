@@ -314,7 +314,7 @@ class Llama(CachedLM, nn.Module):
         self, idx: np.ndarray, cache: KVCache | None = None, last_only: bool = False
     ) -> Tensor:
         B, T = idx.shape
-        start = cache.position if cache is not None else 0
+        start = cache.length if cache is not None else 0
         c = self.config
         # one table of angles for every layer: position p turns pair i by p theta^(-2i/D)
         positions = np.arange(start, start + T)
@@ -330,16 +330,6 @@ class Llama(CachedLM, nn.Module):
         tied = self.config.tie_word_embeddings
         head = self.model.embed_tokens.weight if tied else self.lm_head.weight  # (V, C)
         return F.linear(x, head)  # (B, T, V)
-
-    # -- generation (CachedLM.generate) --------------------------------------------------
-
-    def _cache_full(self, cache: KVCache, ids: np.ndarray) -> Tensor:
-        """With rotary positions a score depends only on how far apart query and key are,
-        so every cached key stays right wherever the window starts: the oldest position
-        drops out, the new token goes in at its own position, and nothing is recomputed.
-        The window slides by one token, as the recompute without the cache does."""
-        cache.drop_oldest(1)
-        return self._logits(ids[:, -1:], cache, last_only=True)
 
     # -- optimisation --------------------------------------------------------------------
 

@@ -10,8 +10,7 @@ The pieces, in the order a model uses them:
 * :func:`decay_groups` - AdamW's parameter groups;
 * :class:`KVCache` - the keys and values of the tokens seen so far, per layer;
 * :class:`CachedLM` - ``generate``: the prompt once, then one token per step through the
-  cache. What to do when the cache is full is the one thing the models do differently:
-  GPT's learned positions force a restart, Llama's rotary ones let the window slide.
+  cache, restarted from the last half context when it is full.
 """
 
 from __future__ import annotations
@@ -115,7 +114,7 @@ class KVCache:
     keys and values instead of recomputing them for the whole context (O(T) instead of
     O(T^2) work per token). Buffers are (B, H_kv, capacity, D), where H_kv is the number
     of key/value heads (all heads for GPT, fewer for grouped-query attention); ``length``
-    positions are filled, and slot 0 holds absolute position ``start``.
+    positions are filled.
 
     Args:
         config: the model's config; its ``kv_cache_shape()`` gives (layers, kv heads,
@@ -132,12 +131,6 @@ class KVCache:
         self.k = [np.empty(shape, dtype=dtype) for _ in range(n_layer)]
         self.v = [np.empty(shape, dtype=dtype) for _ in range(n_layer)]
         self.length = 0  # positions filled; advanced by the model once every layer appended
-        self.start = 0  # the absolute position of slot 0 (moves when the window slides)
-
-    @property
-    def position(self) -> int:
-        """The absolute position of the next token."""
-        return self.start + self.length
 
     @property
     def bytes_per_token(self) -> int:
@@ -167,17 +160,9 @@ class KVCache:
         rows = np.arange(T)[:, None] + self.length
         return np.arange(self.length + T)[None, :] <= rows
 
-    def drop_oldest(self, n: int) -> None:
-        """Forget the n oldest positions: the window slides, the rest keep their places in
-        the sequence (``start`` moves on by n)."""
-        for buf in (*self.k, *self.v):
-            buf[:, :, : self.length - n] = buf[:, :, n : self.length]
-        self.length -= n
-        self.start += n
-
     def reset(self) -> None:
         """Empty the cache; the next token is position 0 again."""
-        self.length = self.start = 0
+        self.length = 0
 
 
 # --------------------------------------------------------------------------- generation
@@ -187,17 +172,13 @@ class CachedLM:
     """The ``generate`` of a Transformer with a KV cache (GPT, Llama).
 
     A model using it provides ``config`` (with ``block_size``, the context it sees, and
-    ``kv_cache_shape()``), ``_logits(ids, cache=None, last_only=False)``, and
-    ``_cache_full(cache, ids)``: the logits of the last token of ``ids`` when the cache
-    has no room left for it.
+    ``kv_cache_shape()``) and ``_logits(ids, cache=None, last_only=False)``, which runs the
+    new ids through the model after the ``cache.length`` cached ones.
     """
 
     config: Any
 
     def _logits(self, idx: np.ndarray, cache: KVCache | None = None, last_only: bool = False):
-        raise NotImplementedError
-
-    def _cache_full(self, cache: KVCache, ids: np.ndarray) -> Tensor:
         raise NotImplementedError
 
     def generate(
@@ -213,10 +194,14 @@ class CachedLM:
         """Continue idx (B, T) by max_new_tokens sampled tokens; returns (B, T + new) ints.
 
         With ``use_cache`` (the default) the keys and values of past tokens are kept
-        (:class:`KVCache`) and each step runs the model on the one new token; the model's
-        ``_cache_full`` says what happens when the context outgrows ``block_size``.
-        Without the cache each step recomputes the last block_size tokens (nanoGPT's way).
-        Within block_size the two give identical logits.
+        (:class:`KVCache`) and each step runs the model on the one new token. When the
+        context outgrows block_size the cache restarts from the last block_size // 2
+        tokens (one forward pass over half a block), then grows again: it cannot just drop
+        its oldest token, because every cached key depends on the tokens before it (GPT's
+        through its learned absolute position; in both models, above the first layer,
+        through the hidden states that attended to the token being dropped). Without the
+        cache each step recomputes the last block_size tokens (nanoGPT's way). Within
+        block_size the two give identical logits.
         """
         ids = as_ids(idx)
         if not isinstance(max_new_tokens, (int, np.integer)) or max_new_tokens < 0:
@@ -225,6 +210,7 @@ class CachedLM:
             raise ValueError("idx must hold at least one token to continue from, got none")
         rng = as_generator(seed)
         block = self.config.block_size
+        keep = max(1, block // 2)  # context that survives a restart of the cache
         with nn.evaluating(self):  # type: ignore[arg-type]
             if use_cache:  # room for the prompt and every new token, up to the context
                 room = min(ids.shape[1], block) + max_new_tokens
@@ -239,8 +225,9 @@ class CachedLM:
                     continue
                 if cache.length < cache.capacity:  # room for one more position: the new token
                     logits = self._logits(nxt[:, None], cache, last_only=True)
-                else:
-                    logits = self._cache_full(cache, ids)
+                else:  # full: rebuild the cache from the most recent `keep` tokens
+                    cache.reset()
+                    logits = self._logits(ids[:, -keep:], cache, last_only=True)
         return ids
 
     def _dtype(self) -> Any:
