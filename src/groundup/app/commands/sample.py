@@ -9,8 +9,8 @@ A run folder (or its checkpoint/) is rebuilt from its config.json with
 ``groundup.models.build_model``. A model trained on words (its tokenizer has the boundary
 ".") prints whole words and says which are new, i.e. absent from its training split; a model
 trained on running text prints the continuation of ``--prompt``. A Hugging Face folder
-(config.json + model.safetensors + vocab.json + merges.txt) of GPT-2 loads with
-GPT.from_pretrained, one of Llama or Qwen2 with Llama.from_pretrained.
+(config.json + model.safetensors + vocab.json and merges.txt, or tokenizer.json) of GPT-2
+loads with GPT.from_pretrained, one of Llama or Qwen2 with Llama.from_pretrained.
 """
 
 from __future__ import annotations
