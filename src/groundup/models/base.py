@@ -5,7 +5,7 @@ Every model of stages 2-4 is called as ``model(idx, targets=None) -> (logits, lo
 max_new_tokens, temperature=, top_k=, top_p=, seed=)``. The bigram and the MLP see a fixed
 window of the last ``block_size`` ids, so they share one ``generate``
 (:class:`FixedContextLM`); GPT and Llama share theirs, with a KV cache
-(:class:`groundup.models.transformer.CachedLM`). :func:`sample_words` and
+(:class:`groundup.models.transformer.TransformerLM`). :func:`sample_words` and
 :func:`decode_words` turn generated rows into words.
 """
 

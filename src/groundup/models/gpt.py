@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +31,9 @@ from groundup.models.hf import read_config, read_weights, write_folder
 from groundup.models.sampling import as_generator
 from groundup.models.transformer import (
     INITS,
-    CachedLM,
     KVCache,
+    TransformerLM,
     as_ids,
-    decay_groups,
     init_gpt2_,
     init_pytorch_,
     lm_loss,
@@ -200,7 +199,7 @@ class Block(nn.Module):
 # --------------------------------------------------------------------------- the model
 
 
-class GPT(CachedLM, nn.Module):
+class GPT(TransformerLM, nn.Module):
     """A GPT language model: ``forward(idx, targets=None) -> (logits, loss)``.
 
     Args:
@@ -213,6 +212,7 @@ class GPT(CachedLM, nn.Module):
     """
 
     MODEL_TYPE = "gpt"
+    config_class = GPTConfig
 
     def __init__(
         self, config: GPTConfig | None = None, *, seed: Any = None, **overrides: Any
@@ -243,16 +243,8 @@ class GPT(CachedLM, nn.Module):
         else:
             init_gpt2_(self, rng, self.config.n_layer, residual="c_proj.weight")
 
-    # -- the contract of every language model -------------------------------------------
-
-    def model_kwargs(self) -> dict[str, Any]:
-        """Constructor arguments as JSON-able values (rebuilt by ``build_model("gpt", ...)``)."""
-        return asdict(self.config)
-
-    @classmethod
-    def from_model_kwargs(cls, kwargs: dict[str, Any]) -> GPT:
-        known = {f.name for f in fields(GPTConfig)}
-        return cls(GPTConfig(**{k: v for k, v in kwargs.items() if k in known}))
+    # -- the contract of every language model (generate, optim_groups, model_kwargs and
+    # from_model_kwargs come from TransformerLM) -------------------------------------
 
     def forward(self, idx: Any, targets: Any = None) -> tuple[Tensor, Tensor | None]:
         """Logits (B, T, vocab_size) for token ids idx (B, T); with targets (B, T), also the
@@ -281,13 +273,6 @@ class GPT(CachedLM, nn.Module):
         x = tr.ln_f(x)
         head = tr.wte.weight if self.config.tie_weights else self.lm_head.weight  # (V, C)
         return F.linear(x, head)  # (B, T, V)
-
-    # -- optimisation --------------------------------------------------------------------
-
-    def optim_groups(self, weight_decay: float) -> list[dict[str, Any]]:
-        """AdamW parameter groups: decay the matrices (Linear weights, embeddings), not the
-        biases and LayerNorm gains, whose scale is not a capacity to be regularised."""
-        return decay_groups(self, weight_decay)
 
     # -- GPT-2 interoperability ----------------------------------------------------------
 

@@ -23,7 +23,7 @@ and :meth:`Llama.save_pretrained` writes one that ``transformers`` opens.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +34,9 @@ from groundup.models.hf import read_config, read_weights, write_folder
 from groundup.models.sampling import as_generator
 from groundup.models.transformer import (
     INITS,
-    CachedLM,
     KVCache,
+    TransformerLM,
     as_ids,
-    decay_groups,
     init_gpt2_,
     init_pytorch_,
     lm_loss,
@@ -246,7 +245,7 @@ class LlamaBlock(nn.Module):
 # --------------------------------------------------------------------------- the model
 
 
-class Llama(CachedLM, nn.Module):
+class Llama(TransformerLM, nn.Module):
     """A Llama language model: ``forward(idx, targets=None) -> (logits, loss)``.
 
     Args:
@@ -259,6 +258,7 @@ class Llama(CachedLM, nn.Module):
     """
 
     MODEL_TYPE = "llama"
+    config_class = LlamaConfig
 
     def __init__(
         self, config: LlamaConfig | None = None, *, seed: Any = None, **overrides: Any
@@ -291,16 +291,8 @@ class Llama(CachedLM, nn.Module):
             residual = ("o_proj.weight", "down_proj.weight")
             init_gpt2_(self, rng, self.config.num_hidden_layers, residual=residual)
 
-    # -- the contract of every language model -------------------------------------------
-
-    def model_kwargs(self) -> dict[str, Any]:
-        """Constructor arguments as JSON-able values (rebuilt by ``build_model("llama", ...)``)."""
-        return asdict(self.config)
-
-    @classmethod
-    def from_model_kwargs(cls, kwargs: dict[str, Any]) -> Llama:
-        known = {f.name for f in fields(LlamaConfig)}
-        return cls(LlamaConfig(**{k: v for k, v in kwargs.items() if k in known}))
+    # -- the contract of every language model (generate, optim_groups, model_kwargs and
+    # from_model_kwargs come from TransformerLM) -------------------------------------
 
     def forward(self, idx: Any, targets: Any = None) -> tuple[Tensor, Tensor | None]:
         """Logits (B, T, vocab_size) for token ids idx (B, T); with targets (B, T), also the
@@ -330,13 +322,6 @@ class Llama(CachedLM, nn.Module):
         tied = self.config.tie_word_embeddings
         head = self.model.embed_tokens.weight if tied else self.lm_head.weight  # (V, C)
         return F.linear(x, head)  # (B, T, V)
-
-    # -- optimisation --------------------------------------------------------------------
-
-    def optim_groups(self, weight_decay: float) -> list[dict[str, Any]]:
-        """AdamW parameter groups: decay the matrices (Linear weights, the embedding), not
-        the biases and RMSNorm gains, whose scale is not a capacity to be regularised."""
-        return decay_groups(self, weight_decay)
 
     # -- Hugging Face interoperability ---------------------------------------------------
 

@@ -9,13 +9,15 @@ The pieces, in the order a model uses them:
   ``init="pytorch"``);
 * :func:`decay_groups` - AdamW's parameter groups;
 * :class:`KVCache` - the keys and values of the tokens seen so far, per layer;
-* :class:`CachedLM` - ``generate``: the prompt once, then one token per step through the
-  cache, restarted from the last half context when it is full.
+* :class:`TransformerLM` - the methods the two models share: ``generate`` (the prompt
+  once, then one token per step through the cache, restarted from the last half context
+  when it is full), ``optim_groups``, and the constructor arguments a checkpoint records.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, fields
 from typing import Any
 
 import numpy as np
@@ -168,15 +170,33 @@ class KVCache:
 # --------------------------------------------------------------------------- generation
 
 
-class CachedLM:
-    """The ``generate`` of a Transformer with a KV cache (GPT, Llama).
+class TransformerLM:
+    """What GPT and Llama share as language models, beyond ``forward``.
 
-    A model using it provides ``config`` (with ``block_size``, the context it sees, and
-    ``kv_cache_shape()``) and ``_logits(ids, cache=None, last_only=False)``, which runs the
-    new ids through the model after the ``cache.length`` cached ones.
+    A model using it names its dataclass config in ``config_class`` and provides
+    ``config`` (with ``block_size``, the context it sees, and ``kv_cache_shape()``) and
+    ``_logits(ids, cache=None, last_only=False)``, which runs the new ids through the model
+    after the ``cache.length`` cached ones.
     """
 
     config: Any
+    config_class: Any
+
+    def model_kwargs(self) -> dict[str, Any]:
+        """Constructor arguments as JSON-able values (rebuilt by ``build_model``)."""
+        return asdict(self.config)
+
+    @classmethod
+    def from_model_kwargs(cls, kwargs: dict[str, Any]) -> Any:
+        """The model of a checkpoint's ``model_kwargs`` (fields it does not know are skipped)."""
+        known = {f.name for f in fields(cls.config_class)}
+        config = cls.config_class(**{k: v for k, v in kwargs.items() if k in known})
+        return cls(config)  # type: ignore[call-arg]
+
+    def optim_groups(self, weight_decay: float) -> list[dict[str, Any]]:
+        """AdamW parameter groups: decay the matrices (Linear weights, embeddings), not the
+        biases and norm gains, whose scale is not a capacity to be regularised."""
+        return decay_groups(self, weight_decay)  # type: ignore[arg-type]
 
     def _logits(self, idx: np.ndarray, cache: KVCache | None = None, last_only: bool = False):
         raise NotImplementedError
