@@ -218,12 +218,23 @@ def test_what_groundup_cannot_honour_is_refused_naming_the_field(tmp_path, chang
         Llama.from_pretrained(tmp_path)
 
 
-def test_a_qwen2_sliding_window_in_use_is_refused(tmp_path):
-    config = hf_model("qwen2").config.to_dict()
-    config.update(use_sliding_window=True, sliding_window=8, max_window_layers=1)
+@pytest.mark.parametrize("transformers_4", [False, True], ids=["layer_types", "v4-fields"])
+def test_a_qwen2_sliding_window_in_use_is_refused(tmp_path, transformers_4):
+    ref = hf_model("qwen2", use_sliding_window=True, sliding_window=8, max_window_layers=1)
+    config = ref.config.to_dict()
+    assert config["layer_types"] == ["full_attention", "sliding_attention"]
+    if transformers_4:  # no layer_types: the layers from max_window_layers on slide
+        config.pop("layer_types")
     (tmp_path / "config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match="sliding"):
         Llama.from_pretrained(tmp_path)
+
+
+def test_a_sliding_window_switched_on_for_no_layer_is_not_in_use(tmp_path, ids):
+    ref = hf_model("qwen2", use_sliding_window=True, sliding_window=8, max_window_layers=2)
+    ref.save_pretrained(tmp_path)
+    ours = Llama.from_pretrained(tmp_path)
+    np.testing.assert_allclose(ours(ids)[0].data, hf_logits(ref, ids), atol=1e-4, rtol=0)
 
 
 def test_missing_folder_and_pickles_are_clear_errors(tmp_path):

@@ -369,6 +369,16 @@ def _rope_theta(hf: dict[str, Any]) -> float:
     return float((hf.get("rope_parameters") or {}).get("rope_theta", hf.get("rope_theta", 1e4)))
 
 
+def _sliding_window_in_use(hf: dict[str, Any]) -> bool:
+    """Whether some layer attends to a window only: transformers 5 lists each layer's kind
+    (``layer_types``); Qwen2's configs of transformers 4 slide the layers from
+    ``max_window_layers`` on when ``use_sliding_window`` is set."""
+    if hf.get("layer_types"):
+        return set(hf["layer_types"]) != {"full_attention"}
+    return (bool(hf.get("use_sliding_window")) and hf.get("sliding_window") is not None
+            and hf["num_hidden_layers"] > hf.get("max_window_layers", 0))  # fmt: skip
+
+
 def hf_config_to_ours(hf: dict[str, Any]) -> LlamaConfig:
     """A LlamaConfig from a Hugging Face Llama or Qwen2 ``config.json`` dict."""
     qwen2 = hf.get("model_type") == "qwen2"
@@ -379,8 +389,7 @@ def hf_config_to_ours(hf: dict[str, Any]) -> LlamaConfig:
         )
     if hf.get("mlp_bias"):
         raise ValueError("config.json: mlp_bias true is not supported; Llama's MLP has no biases")
-    layer_types = set(hf.get("layer_types") or ["full_attention"])
-    if (qwen2 and hf.get("use_sliding_window")) or layer_types != {"full_attention"}:
+    if _sliding_window_in_use(hf):
         raise ValueError(
             "config.json: use_sliding_window / layer_types: sliding-window attention is not "
             "supported; groundup's Llama attends to the whole context ('full_attention')"
