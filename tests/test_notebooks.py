@@ -24,10 +24,10 @@ def _tool():
 nbtool = _tool()
 
 
-def test_the_journey_has_its_five_notebooks():
+def test_the_journey_has_its_six_notebooks():
     names = {p.name for p in NOTEBOOKS}
     expected = {"1_micrograd.ipynb", "2_bigram.ipynb", "3_mlp.ipynb", "4_gpt.ipynb",
-                "5_tokenizer.ipynb"}  # fmt: skip
+                "5_tokenizer.ipynb", "6_llama.ipynb"}  # fmt: skip
     assert expected <= names, f"missing notebooks: {sorted(expected - names)}"
 
 

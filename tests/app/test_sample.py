@@ -87,6 +87,44 @@ def test_hugging_face_gpt2_folder(tmp_path, capsys):
     assert capsys.readouterr().out.startswith("hello")
 
 
+@pytest.mark.parametrize("qkv_bias", [False, True], ids=["llama", "qwen2"])
+def test_hugging_face_llama_and_qwen2_folders(tmp_path, capsys, qkv_bias):
+    import json
+
+    from groundup.models.llama import Llama, LlamaConfig
+    from groundup.tokenizers.bpe import BPETokenizer
+
+    text = "hello world, hello there. the world is wide and the sea is deep.\n" * 20
+    tokenizer = BPETokenizer().train(text, vocab_size=270)
+    folder = tmp_path / "hf-like"
+    model = Llama(LlamaConfig(vocab_size=tokenizer.vocab_size, hidden_size=16,
+                              intermediate_size=24, num_hidden_layers=1, num_attention_heads=2,
+                              num_key_value_heads=1, max_position_embeddings=8,
+                              qkv_bias=qkv_bias), seed=0)  # fmt: skip
+    model.save_pretrained(folder)
+    tokenizer.save(folder)
+    assert json.loads((folder / "config.json").read_text())["model_type"] == (
+        "qwen2" if qkv_bias else "llama"
+    )
+    # 30 new tokens past a context of 8: the rotary cache slides
+    assert main(["sample", str(folder), "--prompt", "hello", "-n", "30", "--seed", "0"]) == 0
+    assert capsys.readouterr().out.startswith("hello")
+
+
+def test_llama_words_run_samples_whole_words(tmp_path, capsys):
+    from groundup.models.llama import Llama, LlamaConfig
+
+    tokenizer = CharTokenizer.from_words(WORDS)
+    model = Llama(LlamaConfig(vocab_size=tokenizer.vocab_size, hidden_size=16,
+                              intermediate_size=24, num_hidden_layers=1, num_attention_heads=2,
+                              max_position_embeddings=10), seed=0)  # fmt: skip
+    config = {"data": {"kind": "words"}, "tokenizer": tokenizer.to_config()}
+    save_checkpoint(tmp_path / "run" / "checkpoint", model, config, tokenizer=tokenizer)
+    assert main(["sample", str(tmp_path / "run"), "-n", "5", "--seed", "0"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert all(len(line.split("  (")[0].strip()) <= 9 for line in lines[:5])  # block 10 - 1
+
+
 def test_bigram_run_folder(tmp_path, capsys):
     from groundup.models.bigram import NeuralBigram
 

@@ -163,6 +163,15 @@ def test_kv_cache_logits_equal_full_recompute():
     np.testing.assert_allclose(incremental, full, atol=1e-5)
 
 
+def test_kv_cache_keeps_a_float64_model_in_float64():
+    model = GPT(small(), seed=2).double()
+    x = np.random.default_rng(0).integers(0, 11, size=(2, 16))
+    cache = KVCache(model.config, batch=2, dtype=np.float64)
+    with no_grad():
+        steps = [model._logits(x[:, t : t + 1], cache).data for t in range(16)]
+    np.testing.assert_allclose(np.concatenate(steps, axis=1), model(x)[0].data, atol=1e-12)
+
+
 def test_kv_cache_accepts_a_chunk_after_the_prompt():
     model = GPT(small(), seed=2)
     x = np.random.default_rng(1).integers(0, 11, size=(2, 12))

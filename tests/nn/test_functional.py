@@ -64,6 +64,58 @@ def test_gelu_known_values(F):
 
 
 @TIERS
+def test_rms_norm_known_answer(F):
+    # [3, 4]: mean of squares 12.5, so y = [3, 4] / sqrt(12.5) = [0.8485..., 1.1313...]
+    y = F.rms_norm(Tensor([[3.0, 4.0]], dtype="float64"), 2, eps=0.0)
+    np.testing.assert_allclose(y.data, [[3 / math.sqrt(12.5), 4 / math.sqrt(12.5)]])
+    assert (y.data**2).mean() == pytest.approx(1.0)
+
+
+@TIERS
+def test_rotary_embedding_turns_each_pair_by_its_angle(F):
+    """Position 1, head size 2: one pair, frequency 1, so (1, 0) turns by 1 radian."""
+    cos, sin = functional.rope_cos_sin([0, 1], head_dim=2, dtype=np.float64)
+    y = F.rotary_embedding(Tensor([[1.0, 0.0], [1.0, 0.0]], dtype="float64"), cos, sin)
+    np.testing.assert_allclose(y.data, [[1.0, 0.0], [math.cos(1.0), math.sin(1.0)]])
+
+
+@TIERS
+def test_rotary_dot_product_depends_on_the_distance_only(F):
+    """q at m, k at n: <R(m) q, R(n) k> is the same for (m, n) = (2, 0), (7, 5), (1000, 998)."""
+    q, k = (Tensor(rng.standard_normal((1, 8)), dtype="float64") for _ in range(2))
+    dots = []
+    for m, n in [(2, 0), (7, 5), (1000, 998)]:
+        cq, sq = functional.rope_cos_sin([m], 8, dtype=np.float64)
+        ck, sk = functional.rope_cos_sin([n], 8, dtype=np.float64)
+        dots.append(float((F.rotary_embedding(q, cq, sq) * F.rotary_embedding(k, ck, sk)).sum()))
+    np.testing.assert_allclose(dots, dots[0], rtol=1e-9)
+
+
+def test_rotate_half_twice_is_minus_the_identity():
+    x = Tensor(rng.standard_normal((2, 6)), dtype="float64")
+    np.testing.assert_array_equal(functional.rotate_half(functional.rotate_half(x)).data, -x.data)
+
+
+@TIERS
+def test_rms_norm_and_rotary_check_their_inputs(F):
+    with pytest.raises(ValueError, match="rms_norm: input"):
+        F.rms_norm(Tensor(X), 4)
+    cos, sin = functional.rope_cos_sin([0, 1], head_dim=4)
+    with pytest.raises(ValueError, match="rotary_embedding: x"):
+        F.rotary_embedding(Tensor(np.ones((2, 5))), cos, sin)  # odd head size
+    with pytest.raises(ValueError, match="rotary_embedding: x"):
+        F.rotary_embedding(Tensor(np.ones((2, 6))), cos, sin)  # cos for another head size
+
+
+@TIERS
+def test_rms_norm_default_eps_is_the_dtype_epsilon(F):
+    x = Tensor(np.zeros((1, 3)), dtype="float32", requires_grad=True)
+    y = F.rms_norm(x, 3)  # 0 / sqrt(0 + eps): 0, not nan
+    y.sum().backward()
+    assert np.isfinite(y.data).all() and np.isfinite(x.grad).all()
+
+
+@TIERS
 def test_one_hot_known_answer(F):
     y = F.one_hot(np.array([0, 2]), 3)
     assert y.dtype == np.int64
@@ -86,6 +138,7 @@ def _cases():
     xb = rng.standard_normal((6, 3, 2))
     rm, rv = rng.standard_normal(3), rng.random(3) + 0.5
     w5, b5 = rng.standard_normal(5), rng.standard_normal(5)
+    cos, sin = functional.rope_cos_sin(np.arange(3, 7), 6, theta=100.0, dtype=np.float64)
     return [
         ("gelu", lambda m, x: m.gelu(x), [X * 3]),
         ("softmax", lambda m, x: m.softmax(x, dim=1), [X]),
@@ -105,6 +158,13 @@ def _cases():
         ),  # fmt: skip
         ("layer_norm", lambda m, x, w, b: m.layer_norm(x, 5, w, b), [X, w5, b5]),
         ("layer_norm 2 dims", lambda m, x: m.layer_norm(x, (4, 5)), [X]),
+        ("rms_norm", lambda m, x, w: m.rms_norm(x, 5, w, eps=1e-5), [X, w5]),
+        ("rms_norm 2 dims no weight", lambda m, x: m.rms_norm(x, (4, 5)), [X]),
+        (
+            "rotary_embedding",
+            lambda m, x: m.rotary_embedding(x, cos, sin),
+            [rng.standard_normal((2, 3, 4, 6))],
+        ),  # fmt: skip
         (
             "batch_norm train",
             lambda m, x, w, b: m.batch_norm(x, rm.copy(), rv.copy(), w, b, training=True),

@@ -53,6 +53,17 @@ def test_layernorm_normalises():
     assert nn.LayerNorm(3, bias=False).bias is None
 
 
+def test_rmsnorm_scales_to_unit_root_mean_square_without_centring():
+    rms = nn.RMSNorm(8, eps=1e-6, dtype="float64")
+    x = np.random.default_rng(0).normal(3.0, 5.0, size=(4, 8))
+    y = rms(Tensor(x, dtype="float64")).data
+    np.testing.assert_allclose((y**2).mean(-1), 1, rtol=1e-6)
+    np.testing.assert_allclose(y / x, (y / x)[:, :1] * np.ones(8))  # only a scale per row
+    assert [name for name, _ in rms.named_parameters()] == ["weight"]  # no bias
+    assert repr(rms) == "RMSNorm((8,), eps=1e-06, elementwise_affine=True)"
+    assert nn.RMSNorm(3, elementwise_affine=False).weight is None
+
+
 def test_batchnorm_running_stats_and_eval():
     bn = nn.BatchNorm1d(3, momentum=0.5, dtype="float64")
     x = np.random.default_rng(0).normal(2.0, 3.0, size=(10, 3))

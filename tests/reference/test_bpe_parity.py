@@ -65,6 +65,38 @@ def test_identical_ids_with_special_tokens(hf_shakespeare):
     assert tok.encode(text, allowed_special="all") == hf.encode(text).ids
 
 
+LLAMA3_PATTERN = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+    r"|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+
+
+def test_a_llama3_style_tokenizer_json_alone_gives_identical_ids(tmp_path, shakespeare_text):
+    """Llama 3's layout: only tokenizer.json, a Split pre-tokeniser with its own regex (digits
+    in groups of three) before a ByteLevel one, special tokens added."""
+    from tokenizers import Regex, decoders, models, pre_tokenizers, trainers
+
+    hf = tokenizers.Tokenizer(models.BPE())
+    hf.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(LLAMA3_PATTERN), behavior="isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])  # fmt: skip
+    hf.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=700, special_tokens=["<|begin_of_text|>", EOT],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                  show_progress=False)  # fmt: skip
+    hf.train_from_iterator([shakespeare_text[:60_000]], trainer=trainer)
+    hf.save(str(tmp_path / "tokenizer.json"))
+    tok = BPETokenizer.from_pretrained(tmp_path)
+    assert tok.pattern == LLAMA3_PATTERN
+    assert tok.special_tokens == {"<|begin_of_text|>": 0, EOT: 1}
+    text = shakespeare_text[-5000:] + " 1234567 isn't it"
+    assert tok.encode(text) == hf.encode(text).ids
+    special = "<|begin_of_text|>First Citizen:" + EOT
+    assert tok.encode(special, allowed_special="all") == hf.encode(special).ids
+    assert tok.decode(hf.encode(special).ids) == special
+
+
 @settings(max_examples=300)  # cheap (~1 ms each); random unicode is where bugs hide
 @given(st.text(max_size=60))
 def test_identical_ids_on_random_unicode(hf_multilingual, text):

@@ -73,6 +73,17 @@ def test_layernorm(bias):
     run_both(ours, theirs, RNG.normal(2.0, 3.0, size=(3, 4, 6)))
 
 
+@pytest.mark.parametrize("eps", [None, 1e-5])
+def test_rmsnorm(eps):
+    theirs = torch.nn.RMSNorm(6, eps=eps).double()
+    with torch.no_grad():
+        theirs.weight.normal_()
+    ours = nn.RMSNorm(6, eps=eps, dtype="float64")
+    copy_weights(ours, theirs)
+    assert repr(ours) == repr(theirs)
+    run_both(ours, theirs, RNG.normal(2.0, 3.0, size=(3, 4, 6)))
+
+
 @pytest.mark.parametrize("shape", [(8, 5), (4, 5, 3)])
 def test_batchnorm1d_train_then_eval(shape):
     theirs = torch.nn.BatchNorm1d(5, momentum=0.2).double()

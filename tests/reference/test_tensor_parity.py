@@ -343,6 +343,14 @@ def case_layer_norm(draw: Any) -> Any:
     return arrays, lambda m, x, *wb: m.F.layer_norm(x, norm, *wb)
 
 
+def case_rms_norm(draw: Any) -> Any:
+    shape = draw(st.lists(st.integers(2, 4), min_size=1, max_size=3).map(tuple))
+    norm = shape[len(shape) - draw(st.integers(1, len(shape))) :]
+    eps = draw(st.sampled_from([None, 1e-5]))
+    arrays = [draw(array(shape))] + ([draw(array(norm))] if draw(st.booleans()) else [])
+    return arrays, lambda m, x, *w: m.F.rms_norm(x, norm, *w, eps=eps)
+
+
 def case_linear(draw: Any) -> Any:
     lead = tuple(draw(st.lists(dims, min_size=0, max_size=2)))
     i, o = draw(dims), draw(dims)
@@ -444,6 +452,7 @@ CASES: dict[str, Case] = {
     "cross_entropy": case_cross_entropy,
     "gelu": case_gelu,
     "layer_norm": case_layer_norm,
+    "rms_norm": case_rms_norm,
     "linear": case_linear,
     "embedding": case_embedding,
     "batch_norm": case_batch_norm,
@@ -700,8 +709,8 @@ def assert_close32(got: np.ndarray, ref32: np.ndarray, truth: np.ndarray, what: 
     )
 
 
-FUSED = ["softmax", "cross_entropy", "gelu", "layer_norm", "linear", "embedding", "batch_norm",
-         "attention"]  # fmt: skip
+FUSED = ["softmax", "cross_entropy", "gelu", "layer_norm", "rms_norm", "linear", "embedding",
+         "batch_norm", "attention"]  # fmt: skip
 
 
 @pytest.mark.parametrize(

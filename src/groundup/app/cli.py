@@ -16,7 +16,7 @@ import sys
 import warnings
 
 # Subcommands in the order of the journey. ``train`` is a group whose targets
-# (bigram, mlp, gpt) are registered by the modules in TRAIN_TARGETS.
+# (bigram, mlp, gpt, llama) are registered by the modules in TRAIN_TARGETS.
 COMMANDS = ["micrograd", "train", "sample", "journey"]
 TRAIN_TARGETS = ["groundup.app.commands.train_charlm", "groundup.app.commands.train_gpt"]
 
@@ -34,7 +34,7 @@ def _optional_module(name: str):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="groundup",
-        description="Deep learning from the ground up: micrograd -> bigram -> MLP -> GPT.",
+        description="Deep learning from the ground up: micrograd -> bigram -> MLP -> GPT -> Llama.",
     )
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             train = sub.add_parser(
                 "train",
-                help="train a language model (bigram, mlp, gpt) and write a run folder",
+                help="train a language model (bigram, mlp, gpt, llama) and write a run folder",
                 description="Train a language model and write a run folder "
                 "(metrics.json, history.csv, checkpoint/, pictures).",
             )

@@ -1,4 +1,4 @@
-"""Language models of stages 2-4: bigram.py, mlp.py, gpt.py.
+"""Language models of stages 2-5: bigram.py, mlp.py, gpt.py, llama.py.
 
 `build_model(type, kwargs)` rebuilds a model from the `{"type": ..., "kwargs": ...}` entry
 of a checkpoint's config.json; each model class names its type in `MODEL_TYPE` and gives
@@ -15,11 +15,12 @@ MODEL_TYPES = {
     "bigram": ("groundup.models.bigram", "NeuralBigram"),
     "mlp": ("groundup.models.mlp", "MLPLanguageModel"),
     "gpt": ("groundup.models.gpt", "GPT"),
+    "llama": ("groundup.models.llama", "Llama"),
 }
 
 
 def model_class(model_type: str) -> type:
-    """The class registered for `model_type` ("bigram", "mlp" or "gpt")."""
+    """The class registered for `model_type` ("bigram", "mlp", "gpt" or "llama")."""
     if model_type not in MODEL_TYPES:
         raise ValueError(f"model type must be one of {sorted(MODEL_TYPES)}, got {model_type!r}")
     module, name = MODEL_TYPES[model_type]

@@ -4,7 +4,8 @@ Every model of stages 2-4 is called as ``model(idx, targets=None) -> (logits, lo
 (``loss`` is None without targets) and continues ids with ``model.generate(idx,
 max_new_tokens, temperature=, top_k=, top_p=, seed=)``. The bigram and the MLP see a fixed
 window of the last ``block_size`` ids, so they share one ``generate``
-(:class:`FixedContextLM`); the GPT has its own, with a KV cache. :func:`sample_words` and
+(:class:`FixedContextLM`); GPT and Llama share theirs, with a KV cache
+(:class:`groundup.models.transformer.TransformerLM`). :func:`sample_words` and
 :func:`decode_words` turn generated rows into words.
 """
 

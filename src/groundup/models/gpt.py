@@ -18,17 +18,26 @@ with :meth:`GPT.save_pretrained` into a folder that ``transformers`` opens.
 
 from __future__ import annotations
 
-import json
 import math
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from groundup import nn
-from groundup.models.sampling import as_generator, sample_next
+from groundup.models.hf import read_config, read_weights, write_folder
+from groundup.models.sampling import as_generator
+from groundup.models.transformer import (
+    INITS,
+    KVCache,
+    TransformerLM,
+    as_ids,
+    init_gpt2_,
+    init_pytorch_,
+    lm_loss,
+)
 from groundup.nn import fused as F
 from groundup.tensor import Tensor
 
@@ -77,8 +86,10 @@ class GPTConfig:
             raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {name!r}")
         return cls(**{**PRESETS[name], **overrides})
 
+    def kv_cache_shape(self) -> tuple[int, int, int, int]:
+        """What a :class:`KVCache` holds: (layers, heads, block_size, head size)."""
+        return self.n_layer, self.n_head, self.block_size, self.n_embd // self.n_head
 
-INITS = ("gpt2", "pytorch")
 
 PRESETS: dict[str, dict[str, Any]] = {
     # the course notebook's model: 4 layers, 4 heads, 64 wide, block 32 (0.21M parameters)
@@ -129,17 +140,10 @@ class CausalSelfAttention(nn.Module):
             y = F.scaled_dot_product_attention(
                 q, k, v, dropout_p=p, is_causal=True, generator=self._rng
             )  # (B, H, T, D)
-        else:
-            past = cache.length
+        else:  # the new tokens see every cached one and, among themselves, the earlier ones
+            mask = cache.visible(T)  # (T, past + T), True = keep; None for one token
             k, v = cache.append(layer, k, v)  # (B, H, past + T, D)
-            if past == 0:  # the prompt: an ordinary causal pass
-                y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-            elif T == 1:  # one new token may look at every cached one
-                y = F.scaled_dot_product_attention(q, k, v)
-            else:  # new token i sits at position past + i and sees keys 0 .. past + i
-                rows = np.arange(T)[:, None] + past
-                mask = np.arange(past + T)[None, :] <= rows  # (T, past + T), True = keep
-                y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C): heads side by side again
         return self.resid_dropout(self.c_proj(y))
 
@@ -157,34 +161,6 @@ class CausalSelfAttention(nn.Module):
         scores = scores - scores.max(axis=-1, keepdims=True)
         weights = np.exp(scores)
         return weights / weights.sum(axis=-1, keepdims=True)
-
-
-class KVCache:
-    """Keys and values of the tokens seen so far, one preallocated buffer per layer.
-
-    Incremental decoding feeds one new token at a time; its query attends to the cached
-    keys and values instead of recomputing them for the whole context (O(T) instead of
-    O(T^2) work per token). Buffers are (B, H, block_size, D); ``length`` tokens are filled.
-    """
-
-    def __init__(self, config: GPTConfig, batch: int, dtype: Any) -> None:
-        shape = (batch, config.n_head, config.block_size, config.n_embd // config.n_head)
-        self.k = [np.empty(shape, dtype=dtype) for _ in range(config.n_layer)]
-        self.v = [np.empty(shape, dtype=dtype) for _ in range(config.n_layer)]
-        self.length = 0  # positions filled; advanced by the model once every layer appended
-        self.capacity = config.block_size
-
-    def append(self, layer: int, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
-        """Store k, v (B, H, T, D) after the cached ones; return all keys and values so far."""
-        start, end = self.length, self.length + k.shape[2]
-        if end > self.capacity:
-            raise ValueError(
-                f"KVCache: {end} positions exceed block_size {self.capacity}; "
-                "restart the cache from a shorter window"
-            )
-        self.k[layer][:, :, start:end] = k.data
-        self.v[layer][:, :, start:end] = v.data
-        return Tensor(self.k[layer][:, :, :end]), Tensor(self.v[layer][:, :, :end])
 
 
 # --------------------------------------------------------------------------- MLP and block
@@ -223,17 +199,7 @@ class Block(nn.Module):
 # --------------------------------------------------------------------------- the model
 
 
-def _as_ids(idx: Any, name: str = "idx") -> np.ndarray:
-    """Token ids as an int64 array (B, T); accepts lists, arrays and int Tensors."""
-    data = idx.data if isinstance(idx, Tensor) else np.asarray(idx)
-    if data.ndim == 1:
-        data = data[None, :]
-    if data.ndim != 2 or not np.issubdtype(data.dtype, np.integer):
-        raise ValueError(f"{name} must be ints of shape (B, T), got {data.dtype} {data.shape}")
-    return data.astype(np.int64, copy=False)
-
-
-class GPT(nn.Module):
+class GPT(TransformerLM, nn.Module):
     """A GPT language model: ``forward(idx, targets=None) -> (logits, loss)``.
 
     Args:
@@ -246,6 +212,7 @@ class GPT(nn.Module):
     """
 
     MODEL_TYPE = "gpt"
+    config_class = GPTConfig
 
     def __init__(
         self, config: GPTConfig | None = None, *, seed: Any = None, **overrides: Any
@@ -269,46 +236,15 @@ class GPT(nn.Module):
         self._init_weights(rng)
 
     def _init_weights(self, rng: np.random.Generator) -> None:
-        """GPT-2's initialisation: N(0, 0.02) weights and embeddings, zero biases, unit
-        LayerNorm gains; the projections that write into the residual stream (c_proj) get
-        std 0.02 / sqrt(2 * n_layer), so the stream's variance does not grow with depth
-        (each block adds two such branches)."""
+        """GPT-2's initialisation (the residual projections are the c_proj), or PyTorch's
+        layer defaults with ``init="pytorch"``: see :mod:`groundup.models.transformer`."""
         if self.config.init == "pytorch":
-            self._init_weights_pytorch(rng)
-            return
-        residual_std = 0.02 / math.sqrt(2 * self.config.n_layer)
-        for name, p in self.named_parameters():
-            if name.endswith("c_proj.weight"):
-                nn.init.normal_(p, mean=0.0, std=residual_std, generator=rng)
-            elif name.endswith(".weight") and p.ndim == 2:  # Linear and Embedding
-                nn.init.normal_(p, mean=0.0, std=0.02, generator=rng)
-            elif ".ln_" in name and name.endswith(".weight"):
-                nn.init.ones_(p)
-            else:  # biases
-                nn.init.zeros_(p)
+            init_pytorch_(self, rng)
+        else:
+            init_gpt2_(self, rng, self.config.n_layer, residual="c_proj.weight")
 
-    def _init_weights_pytorch(self, rng: np.random.Generator) -> None:
-        """PyTorch's layer defaults, as in the course notebook's model: Linear weights and
-        biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)), embeddings N(0, 1), LayerNorm 1 and 0.
-        Larger than GPT-2's 0.02, which trains a small model faster in a short run."""
-        modules = dict(self.named_modules())
-        for name, p in self.named_parameters():
-            owner = modules.get(name.rsplit(".", 1)[0])
-            if isinstance(owner, nn.Embedding):
-                p.data[...] = rng.standard_normal(p.shape)
-            elif isinstance(owner, nn.Linear):
-                bound = 1.0 / math.sqrt(owner.weight.shape[1])
-                p.data[...] = rng.uniform(-bound, bound, p.shape)
-            elif name.endswith("weight"):  # LayerNorm gains
-                p.data[...] = 1.0
-            else:
-                p.data[...] = 0.0
-
-    # -- the contract of every language model -------------------------------------------
-
-    def model_kwargs(self) -> dict[str, Any]:
-        """Constructor arguments as JSON-able values (rebuilt by ``build_model("gpt", ...)``)."""
-        return asdict(self.config)
+    # -- the contract of every language model (generate, optim_groups, model_kwargs and
+    # from_model_kwargs come from TransformerLM) -------------------------------------
 
     @staticmethod
     def sizes_from_state(state: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, int]:
@@ -318,24 +254,11 @@ class GPT(nn.Module):
         return {"vocab_size": vocab_size, "n_embd": n_embd, "n_layer": len(blocks),
                 "block_size": state["transformer.wpe.weight"].shape[0]}  # fmt: skip
 
-    @classmethod
-    def from_model_kwargs(cls, kwargs: dict[str, Any]) -> GPT:
-        known = {f.name for f in fields(GPTConfig)}
-        return cls(GPTConfig(**{k: v for k, v in kwargs.items() if k in known}))
-
     def forward(self, idx: Any, targets: Any = None) -> tuple[Tensor, Tensor | None]:
         """Logits (B, T, vocab_size) for token ids idx (B, T); with targets (B, T), also the
         mean cross-entropy (targets of -1 are padding and ignored)."""
-        logits = self._logits(_as_ids(idx))
-        if targets is None:
-            return logits, None
-        targets = _as_ids(targets, "targets")
-        if targets.shape != logits.shape[:2]:
-            raise ValueError(
-                f"targets must have the shape of idx {logits.shape[:2]}, got {targets.shape}"
-            )
-        loss = F.cross_entropy(logits, targets, ignore_index=-1)
-        return logits, loss
+        logits = self._logits(as_ids(idx))
+        return logits, lm_loss(logits, targets)
 
     def _logits(
         self, idx: np.ndarray, cache: KVCache | None = None, last_only: bool = False
@@ -359,69 +282,6 @@ class GPT(nn.Module):
         head = tr.wte.weight if self.config.tie_weights else self.lm_head.weight  # (V, C)
         return F.linear(x, head)  # (B, T, V)
 
-    # -- generation ----------------------------------------------------------------------
-
-    def generate(
-        self,
-        idx: Any,
-        max_new_tokens: int,
-        temperature: float = 1.0,
-        top_k: int | None = None,
-        top_p: float | None = None,
-        seed: Any = None,
-        use_cache: bool = True,
-    ) -> np.ndarray:
-        """Continue idx (B, T) by max_new_tokens sampled tokens; returns (B, T + new) ints.
-
-        With ``use_cache`` (the default) the keys and values of past tokens are kept
-        (:class:`KVCache`) and each step runs the model on the one new token. When the
-        context outgrows block_size the cache restarts from the last block_size // 2
-        tokens: learned position embeddings tie every cached key to its position, so a
-        window cannot slide one token at a time without recomputing it. Without the
-        cache each step recomputes the last block_size tokens (nanoGPT's way).
-        Within block_size the two give identical logits.
-        """
-        ids = _as_ids(idx)
-        if not isinstance(max_new_tokens, (int, np.integer)) or max_new_tokens < 0:
-            raise ValueError(f"max_new_tokens must be a non-negative int, got {max_new_tokens!r}")
-        if ids.shape[1] == 0:
-            raise ValueError("idx must hold at least one token to continue from, got none")
-        rng = as_generator(seed)
-        block = self.config.block_size
-        keep = max(1, block // 2)  # context that survives a restart of the cache
-        with nn.evaluating(self):
-            if use_cache:
-                cache = KVCache(self.config, ids.shape[0], self._dtype())
-                logits = self._logits(ids[:, -block:], cache, last_only=True)  # the prompt
-            for i in range(max_new_tokens):
-                if not use_cache:
-                    logits = self._logits(ids[:, -block:], last_only=True)
-                nxt = sample_next(logits.data[:, -1, :], rng, temperature, top_k, top_p)
-                ids = np.concatenate([ids, nxt[:, None]], axis=1)  # (B, T + 1)
-                if not use_cache or i == max_new_tokens - 1:
-                    continue
-                if cache.length < block:  # room for one more position: the new token
-                    logits = self._logits(nxt[:, None], cache, last_only=True)
-                else:  # full: rebuild the cache from the most recent `keep` tokens
-                    cache.length = 0
-                    logits = self._logits(ids[:, -keep:], cache, last_only=True)
-        return ids
-
-    def _dtype(self) -> Any:
-        return self.transformer.wte.weight.data.dtype
-
-    # -- optimisation --------------------------------------------------------------------
-
-    def optim_groups(self, weight_decay: float) -> list[dict[str, Any]]:
-        """AdamW parameter groups: decay the matrices (Linear weights, embeddings), not the
-        biases and LayerNorm gains, whose scale is not a capacity to be regularised."""
-        decay = [p for p in self.parameters() if p.ndim >= 2]
-        no_decay = [p for p in self.parameters() if p.ndim < 2]
-        return [
-            {"params": decay, "weight_decay": float(weight_decay)},
-            {"params": no_decay, "weight_decay": 0.0},
-        ]
-
     # -- GPT-2 interoperability ----------------------------------------------------------
 
     @classmethod
@@ -432,27 +292,17 @@ class GPT(nn.Module):
         parameters. A folder with only ``pytorch_model.bin`` is refused: see the message.
         """
         folder = Path(folder)
-        config = gpt2_config_to_ours(_read_hf_config(folder))
-        state = _read_hf_weights(folder)
+        config = gpt2_config_to_ours(read_config(folder, ("gpt2",), "GPT-2"))
+        state = read_weights(folder)
         model = cls(config, seed=0)
         model.load_state_dict(hf_to_groundup_state(state, config), strict=True)
         return model
 
     def save_pretrained(self, folder: str | os.PathLike) -> Path:
         """Write a Hugging Face GPT-2 folder that ``GPT2LMHeadModel.from_pretrained`` opens."""
-        from safetensors.numpy import save_file
-
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
         state = {name: p.data for name, p in self.named_parameters()}
         hf_state = groundup_to_hf_state(state, self.config)
-        tmp = folder / "model.safetensors.tmp"
-        save_file(hf_state, str(tmp), metadata={"format": "pt"})
-        os.replace(tmp, folder / "model.safetensors")
-        text = json.dumps(ours_to_gpt2_config(self.config), indent=2) + "\n"
-        (folder / "config.json.tmp").write_text(text, encoding="utf-8")
-        os.replace(folder / "config.json.tmp", folder / "config.json")
-        return folder
+        return write_folder(folder, hf_state, ours_to_gpt2_config(self.config))
 
 
 # --------------------------------------------------------------------------- GPT-2 mapping
@@ -522,36 +372,6 @@ def ours_to_gpt2_config(config: GPTConfig) -> dict[str, Any]:
         "eos_token_id": config.vocab_size - 1,
         "torch_dtype": "float32",
     }
-
-
-def _read_hf_config(folder: Path) -> dict[str, Any]:
-    path = folder / "config.json"
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"folder={str(folder)!r}: no config.json (expected a Hugging "
-            "Face GPT-2 folder: config.json + model.safetensors)"
-        )
-    hf = json.loads(path.read_text(encoding="utf-8"))
-    if hf.get("model_type", "gpt2") != "gpt2":
-        raise ValueError(f"config.json: model_type must be 'gpt2', got {hf['model_type']!r}")
-    return hf
-
-
-def _read_hf_weights(folder: Path) -> dict[str, np.ndarray]:
-    path = folder / "model.safetensors"
-    if not path.is_file():
-        if (folder / "pytorch_model.bin").is_file():
-            raise ValueError(
-                f"folder={str(folder)!r} holds only pytorch_model.bin, a Python pickle: "
-                "loading a pickle can run arbitrary code, so groundup reads safetensors only. "
-                "Convert it once where you trust the file: `from transformers import "
-                "GPT2LMHeadModel; GPT2LMHeadModel.from_pretrained(folder)"
-                ".save_pretrained(folder, safe_serialization=True)` writes model.safetensors."
-            )
-        raise FileNotFoundError(f"folder={str(folder)!r}: no model.safetensors")
-    from safetensors.numpy import load_file
-
-    return load_file(str(path))
 
 
 def hf_to_groundup_state(state: dict[str, np.ndarray], config: GPTConfig) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 
 * :mod:`.module`: ``Module`` (registration, parameters, train/eval, state_dict) and
   ``Parameter``.
-* :mod:`.layers`: ``Linear``, ``Embedding``, ``LayerNorm``, ``BatchNorm1d``, ``Dropout``,
-  ``Tanh``, ``ReLU``, ``GELU``, ``Sequential``, ``ModuleList``, ``ModuleDict``; the
+* :mod:`.layers`: ``Linear``, ``Embedding``, ``LayerNorm``, ``RMSNorm``, ``BatchNorm1d``,
+  ``Dropout``, ``Tanh``, ``ReLU``, ``GELU``, ``Sequential``, ``ModuleList``, ``ModuleDict``; the
   convolution and pooling layers ``Conv1d``, ``Conv2d``, ``ConvTranspose1d``,
   ``ConvTranspose2d``, ``MaxPool1d``, ``MaxPool2d``, ``AvgPool1d``, ``AvgPool2d``,
   ``AdaptiveAvgPool1d``, ``AdaptiveAvgPool2d``, ``Upsample``, ``Flatten``.
@@ -36,6 +36,7 @@ from groundup.nn.layers import (
     ModuleDict,
     ModuleList,
     ReLU,
+    RMSNorm,
     Sequential,
     Tanh,
     Upsample,
@@ -66,6 +67,7 @@ __all__ = [
     "ModuleList",
     "Parameter",
     "ReLU",
+    "RMSNorm",
     "Sequential",
     "Tanh",
     "evaluating",

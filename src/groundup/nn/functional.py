@@ -42,6 +42,8 @@ __all__ = [
     "log_softmax",
     "one_hot",
     "relu",
+    "rms_norm",
+    "rotary_embedding",
     "scaled_dot_product_attention",
     "softmax",
     "tanh",
@@ -189,6 +191,24 @@ def layer_norm(
     return y + bias if bias is not None else y
 
 
+def rms_norm(
+    x: Tensor,
+    normalized_shape: int | Sequence[int],
+    weight: Tensor | None = None,
+    eps: float | None = None,
+) -> Tensor:
+    """y = x / sqrt(mean(x^2) + eps) * weight, over each sample's last
+    ``len(normalized_shape)`` dims (Zhang & Sennrich 2019; Llama's norm).
+
+    LayerNorm without the centring and without the bias: only the scale of each vector is
+    normalised. ``eps=None`` is the dtype's machine epsilon, as PyTorch.
+    """
+    shape = check_layer_norm(x, normalized_shape, "rms_norm")
+    dims = tuple(range(-len(shape), 0))
+    y = x * ((x * x).mean(dim=dims, keepdim=True) + rms_eps(x, eps)).rsqrt()
+    return y * weight if weight is not None else y
+
+
 def batch_norm(
     x: Tensor,
     running_mean: Any,
@@ -264,6 +284,29 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Any = N
     if p == 1.0:
         return x * 0.0
     return x * Tensor._wrap(dropout_mask(x.shape, p, x.data.dtype, generator))
+
+
+# ================================================================ rotary position embedding
+
+
+def rotate_half(x: Tensor) -> Tensor:
+    """[x1, x2] -> [-x2, x1] on the two halves of the last dim: pair i (x1[i], x2[i]) turned
+    by 90 degrees. ``rotate_half(rotate_half(x)) == -x``."""
+    h = x.shape[-1] // 2
+    return cat([-x[..., h:], x[..., :h]], dim=-1)
+
+
+def rotary_embedding(x: Tensor, cos: Any, sin: Any) -> Tensor:
+    """Rotary position embedding (RoPE, Su et al. 2021): x cos + rotate_half(x) sin.
+
+    Pair i of each vector, (x[i], x[i + D/2]) (Hugging Face's "rotate half" layout), turns
+    by the angle ``position * theta^(-2i/D)``; ``cos`` and ``sin`` hold those angles'
+    cosines and sines, (T, D) or anything broadcasting to x (..., T, D) (see
+    :func:`rope_cos_sin`). Rotating a query at position m and a key at position n makes
+    their dot product depend on m - n only: attention sees relative positions.
+    """
+    c, s = check_rotary(x, cos, sin)
+    return x * Tensor._wrap(c) + rotate_half(x) * Tensor._wrap(s)
 
 
 # ================================================================ attention
@@ -1397,7 +1440,7 @@ def check_cross_entropy(logits: Tensor, targets: Any, ignore_index: Any, reducti
     return t
 
 
-def check_layer_norm(x: Tensor, normalized_shape: Any) -> tuple[int, ...]:
+def check_layer_norm(x: Tensor, normalized_shape: Any, op: str = "layer_norm") -> tuple[int, ...]:
     """normalized_shape as a tuple, checked against the end of x's shape."""
     check_float(x, "layer_norm")  # ints have no mean to subtract (PyTorch raises too)
     if isinstance(normalized_shape, numbers.Integral):  # 4, or np.int64(4) from a shape
@@ -1405,8 +1448,45 @@ def check_layer_norm(x: Tensor, normalized_shape: Any) -> tuple[int, ...]:
     else:
         shape = tuple(int(s) for s in normalized_shape)
     if x.shape[len(x.shape) - len(shape) :] != shape:
-        raise ValueError(f"layer_norm: input {x.shape} does not end in normalized_shape {shape}")
+        raise ValueError(f"{op}: input {x.shape} does not end in normalized_shape {shape}")
     return shape
+
+
+def rms_eps(x: Tensor, eps: float | None) -> float:
+    """The epsilon of rms_norm: the given one, or the dtype's machine epsilon (PyTorch's)."""
+    return float(xp.finfo(x.data.dtype).eps) if eps is None else float(eps)
+
+
+def check_rotary(x: Tensor, cos: Any, sin: Any) -> tuple[Any, Any]:
+    """cos and sin as arrays of x's dtype, after checking that they fit x (..., T, D)."""
+    c, s = xp.asarray(array_of(cos)), xp.asarray(array_of(sin))
+    D = x.shape[-1] if x.ndim else 0
+    if D % 2 or c.shape != s.shape or c.ndim < 1 or c.shape[-1] != D:
+        raise ValueError(
+            f"rotary_embedding: x {x.shape} needs an even last dim and cos, sin of one shape "
+            f"ending in it, got cos {c.shape}, sin {s.shape}"
+        )
+    return c.astype(x.data.dtype, copy=False), s.astype(x.data.dtype, copy=False)
+
+
+def rope_cos_sin(
+    positions: Any, head_dim: int, theta: float = 10000.0, dtype: Any = None
+) -> tuple[Any, Any]:
+    """The cosines and sines of RoPE's angles, each (T, head_dim), for integer positions (T,).
+
+    Pair i turns at frequency theta^(-2i / head_dim): the first pairs fast (position in
+    the small), the last slowly (position in the large). Angles are computed in float64:
+    a position of 100,000 times a frequency of 1 keeps its precision.
+
+    >>> cos, sin = rope_cos_sin([0, 1], head_dim=4)
+    >>> cos.shape, float(cos[0, 0]), round(float(sin[1, 0]), 4)
+    ((2, 4), 1.0, 0.8415)
+    """
+    inv_freq = 1.0 / theta ** (xp.arange(0, head_dim, 2, dtype=xp.float64) / head_dim)
+    angles = xp.outer(xp.asarray(positions, dtype=xp.float64), inv_freq)  # (T, D/2)
+    angles = xp.concatenate([angles, angles], axis=-1)  # (T, D): pair i is (i, i + D/2)
+    dt = xp.float32 if dtype is None else dtype
+    return xp.cos(angles).astype(dt), xp.sin(angles).astype(dt)
 
 
 def check_batch_norm(

@@ -29,8 +29,10 @@ from groundup.nn.functional import (
     check_gelu,
     check_layer_norm,
     check_linear,
+    check_rotary,
     dropout_mask,
     is_half,
+    rms_eps,
     update_running_stats,
 )
 from groundup.tensor.backend import xp
@@ -323,6 +325,52 @@ def layer_norm(
     return LayerNorm.apply(*inputs, n=n, eps=eps)
 
 
+class RMSNorm(Function):
+    """y = x / sqrt(mean(x^2) + eps) * w, statistics over the trailing dims: LayerNorm
+    without the mean and the bias.
+
+    Backward with xhat = x * rstd the normalised input and dxhat = g * w:
+    dx = rstd * (dxhat - xhat * mean(dxhat * xhat)), dw = sum of g * xhat over the rows.
+    """
+
+    def forward(self, x: Any, weight: Any = None, *, n: int, eps: float) -> Any:
+        self.shape = x.shape
+        x2 = x.reshape(-1, n)  # rows to normalise, each of n numbers
+        rstd = (1.0 / xp.sqrt(_row_dot(x2, x2) * (1.0 / n) + eps)).astype(x.dtype, copy=False)
+        xhat = x2 * rstd
+        self.xhat, self.rstd, self.weight = xhat, rstd, weight
+        y = xhat * weight.reshape(-1) if weight is not None else xhat.copy()
+        return y.reshape(x.shape)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        xhat, rstd, w = self.xhat, self.rstd, self.weight
+        parents = self.parents
+        n = xhat.shape[1]
+        g2 = grad.reshape(-1, n)
+        gx = gw = None
+        if len(parents) > 1 and parents[1].requires_grad:  # type: ignore[arg-type, index]
+            gw = reshaped(xp.ones(g2.shape[0], dtype=g2.dtype) @ (g2 * xhat), w.shape)
+        if parents[0].requires_grad:  # type: ignore[index]
+            dxhat = g2 * w.reshape(-1) if w is not None else g2.copy()
+            m2 = _row_dot(dxhat, xhat) * (1.0 / n)  # mean(dxhat * xhat)
+            dxhat -= xhat * m2
+            dxhat *= rstd
+            gx = reshaped(dxhat, self.shape)
+        return (gx, gw)[: len(parents)]  # type: ignore[arg-type]
+
+
+def rms_norm(
+    x: Tensor,
+    normalized_shape: int | Sequence[int],
+    weight: Tensor | None = None,
+    eps: float | None = None,
+) -> Tensor:
+    """`groundup.nn.functional.rms_norm`, as one kernel."""
+    shape = check_layer_norm(x, normalized_shape, "rms_norm")
+    inputs = [x] if weight is None else [x, weight]
+    return RMSNorm.apply(*inputs, n=math.prod(shape), eps=rms_eps(x, eps))
+
+
 class BatchNorm(Function):
     """Batch normalisation over (N, C) or (N, C, L): statistics per channel C.
 
@@ -486,6 +534,41 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Any = N
     if p == 1.0:
         return x * 0.0
     return Dropout.apply(x, mask=dropout_mask(x.shape, p, x.dtype, generator))
+
+
+# ================================================================ rotary position embedding
+
+
+class Rotary(Function):
+    """y = x cos + rotate_half(x) sin, rotate_half([x1, x2]) = [-x2, x1].
+
+    On the halves: y1 = x1 c1 - x2 s1, y2 = x2 c2 + x1 s2. A rotation is linear, and
+    rotate_half's transpose is -rotate_half, so the backward is the rotation by the
+    opposite angle: dx = g cos - rotate_half(g sin); dx1 = g1 c1 + (g s)2,
+    dx2 = g2 c2 - (g s)1. Only cos and sin are kept for it.
+    """
+
+    def forward(self, x: Any, *, cos: Any, sin: Any) -> Any:
+        h = x.shape[-1] // 2
+        y = x * cos
+        y[..., :h] -= x[..., h:] * sin[..., :h]
+        y[..., h:] += x[..., :h] * sin[..., h:]
+        self.cos, self.sin, self.h = cos, sin, h
+        return y
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        h = self.h
+        gs = grad * self.sin
+        dx = grad * self.cos
+        dx[..., :h] += gs[..., h:]
+        dx[..., h:] -= gs[..., :h]
+        return (dx,)
+
+
+def rotary_embedding(x: Tensor, cos: Any, sin: Any) -> Tensor:
+    """`groundup.nn.functional.rotary_embedding`, as one kernel."""
+    c, s = check_rotary(x, cos, sin)
+    return Rotary.apply(x, cos=c, sin=s)
 
 
 # ================================================================ attention

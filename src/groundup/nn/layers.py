@@ -39,6 +39,18 @@ def _check_positive(**sizes: Any) -> None:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
+def _shape_tuple(normalized_shape: Any) -> tuple[int, ...]:
+    """4, np.int64(4) (from an array's shape) or (4, 5) as a tuple of ints."""
+    if isinstance(normalized_shape, numbers.Integral):
+        return (int(normalized_shape),)
+    return tuple(int(s) for s in normalized_shape)
+
+
+def _gain(shape: tuple[int, ...], affine: bool, dtype: Any) -> Parameter | None:
+    """A norm's learned scale, ones; None without ``elementwise_affine``."""
+    return init.ones_(_empty(shape, dtype)) if affine else None
+
+
 def _as_input(x: Any) -> Tensor:
     """Accept a Tensor, or an array (kept at its dtype) for convenience."""
     if isinstance(x, Tensor):
@@ -123,14 +135,9 @@ class LayerNorm(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        shape: Any = normalized_shape
-        if isinstance(shape, numbers.Integral):  # 4, or np.int64(4) from an array
-            shape = (shape,)
-        self.normalized_shape = tuple(int(s) for s in shape)
+        self.normalized_shape = _shape_tuple(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        self.weight = (
-            init.ones_(_empty(self.normalized_shape, dtype)) if elementwise_affine else None
-        )
+        self.weight = _gain(self.normalized_shape, elementwise_affine, dtype)
         has_bias = elementwise_affine and bias
         self.bias = init.zeros_(_empty(self.normalized_shape, dtype)) if has_bias else None
 
@@ -141,6 +148,33 @@ class LayerNorm(Module):
         return (
             f"{self.normalized_shape}, eps={self.eps}, "
             f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+        )
+
+
+class RMSNorm(Module):
+    """Scale each sample over its last dims to root-mean-square 1, then by ``weight``
+    (ones): LayerNorm without the mean and the bias (Llama's norm). ``eps=None`` is the
+    dtype's machine epsilon, as PyTorch's ``nn.RMSNorm``."""
+
+    def __init__(
+        self,
+        normalized_shape: int | Iterable[int],
+        eps: float | None = None,
+        elementwise_affine: bool = True,
+        *,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        self.normalized_shape = _shape_tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self.weight = _gain(self.normalized_shape, elementwise_affine, dtype)
+
+    def forward(self, x: Any) -> Tensor:
+        return F.rms_norm(_as_input(x), self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
         )
 
 

@@ -51,6 +51,33 @@ GPT4_SPLIT_PATTERN = (
 PATTERNS = {"gpt2": GPT2_SPLIT_PATTERN, "gpt4": GPT4_SPLIT_PATTERN}
 
 
+# Texts on which a catastrophically backtracking regex (``(a+)+$``) takes seconds to years:
+# a long run of one character class, then a character that breaks the match.
+_PROBES = [
+    run * 40 + end for run in ("a", "1", " ", "!", "\n", "é", "'s") for end in ("!", "a", "")
+]
+
+
+def check_pattern_from_file(pattern: str | None, path: Path) -> None:
+    """Refuse a split regex read from a file unless it is a known one or splits every probe
+    text in bounded time: a crafted regex took 25 s on a 38-letter prompt, growing 1.6x per
+    letter. ``regex``'s own ``timeout`` stops the probe."""
+    if pattern is None or pattern in PATTERNS or pattern in PATTERNS.values():
+        return
+    try:
+        compiled = regex.compile(pattern)
+        for text in _PROBES:
+            compiled.findall(text, timeout=0.05)
+    except TimeoutError:
+        raise ValueError(
+            f"{path}: split pattern {pattern!r} backtracks without bound (it took over 50 ms "
+            "on a 40-character text); refused (from_pretrained(folder, trust_pattern=True) "
+            "if it is your own)"
+        ) from None
+    except regex.error as err:
+        raise ValueError(f"{path}: split pattern {pattern!r} is not a valid regex: {err}") from None
+
+
 def resolve_pattern(pattern: str | None) -> str | None:
     """The split regex for a pattern name ("gpt2", "gpt4"), a custom regex, or None.
 
@@ -465,27 +492,32 @@ class BPETokenizer(Tokenizer):
     def from_pretrained(
         cls, folder: str | os.PathLike, trust_pattern: bool = False
     ) -> BPETokenizer:
-        """Load ``vocab.json`` + ``merges.txt`` from ``folder`` (ours, Hugging Face's, GPT-2's).
+        """Load ``vocab.json`` + ``merges.txt`` from ``folder`` (ours, Hugging Face's, GPT-2's),
+        or, without them, Hugging Face's ``tokenizer.json`` alone (as Llama 3 ships).
 
         ``groundup_tokenizer.json``, if present, gives the pattern and the special tokens.
-        Without it (files from elsewhere): pattern "gpt2", and the special tokens are the vocab
-        entries that are neither a single byte nor made by a merge (``<|endoftext|>``).
-        A split pattern read from a file must be one of the known ones (GPT-2's, GPT-4's or
-        none): a crafted regex can take exponential time on a short text. Pass
-        ``trust_pattern=True`` for a custom pattern of your own.
+        Otherwise a Hugging Face ``tokenizer.json`` gives them: the split regex of its
+        pre-tokeniser (Llama 3's and Qwen2's differ from GPT-2's) and its special added
+        tokens. Without either (GPT-2's two files): pattern "gpt2", and the special tokens
+        are the vocab entries that are neither a single byte nor made by a merge
+        (``<|endoftext|>``). A split pattern read from a file must be a known one (GPT-2's,
+        GPT-4's, Llama 3's, Qwen2's or none): a crafted regex can take exponential time on a
+        short text. Pass ``trust_pattern=True`` for a custom pattern of your own.
         """
         folder = Path(folder)
-        for name in (VOCAB_FILE, MERGES_FILE):
-            if not (folder / name).is_file():
-                raise FileNotFoundError(
-                    f"BPETokenizer.from_pretrained: no {name} in {str(folder)!r}"
-                )
-        str_vocab: dict[str, int] = json.loads((folder / VOCAB_FILE).read_text(encoding="utf-8"))
-        # no byte-to-unicode character is a line break, so splitlines() is safe (and eats \r\n)
-        lines = (folder / MERGES_FILE).read_text(encoding="utf-8").splitlines()
-        first_line = 1
-        if lines and lines[0].startswith("#version"):
-            lines, first_line = lines[1:], 2
+        hf = _hf_tokenizer_json(folder)
+        if (folder / VOCAB_FILE).is_file() and (folder / MERGES_FILE).is_file():
+            str_vocab: dict[str, int] = json.loads(
+                (folder / VOCAB_FILE).read_text(encoding="utf-8")
+            )
+            where, pairs = MERGES_FILE, _merges_txt(folder / MERGES_FILE)
+        elif hf is not None:
+            str_vocab, where, pairs = hf["model"]["vocab"], HF_TOKENIZER_FILE, _hf_merges(hf)
+        else:
+            raise FileNotFoundError(
+                f"BPETokenizer.from_pretrained: no {VOCAB_FILE} + {MERGES_FILE} (nor a Hugging "
+                f"Face {HF_TOKENIZER_FILE}) in {str(folder)!r}"
+            )
 
         tok = cls()
         tok.vocab = {}
@@ -498,38 +530,30 @@ class BPETokenizer(Tokenizer):
             ) from None
         for b, i in enumerate(tok.byte_ids):
             tok.vocab[i] = bytes([b])
-        for lineno, line in enumerate(lines, start=first_line):
-            if not line.strip():
-                continue
-            parts = line.split(" ")
-            if (
-                len(parts) != 2
-                or any(p not in str_vocab for p in parts)
-                or "".join(parts) not in str_vocab
-            ):
+        for place, left, right in pairs:
+            merged = left + right
+            if left not in str_vocab or right not in str_vocab or merged not in str_vocab:
                 raise ValueError(
-                    f"BPETokenizer.from_pretrained: {MERGES_FILE} line {lineno} {line!r} is not "
-                    f"'a b' with a, b and ab all in {VOCAB_FILE}"
+                    f"BPETokenizer.from_pretrained: {where} {place} {f'{left} {right}'!r} is "
+                    f"not 'a b' with a, b and ab all in the vocabulary"
                 )
-            left, right = parts
-            idx = str_vocab[left + right]
+            idx = str_vocab[merged]
             tok.merges[(str_vocab[left], str_vocab[right])] = idx
-            tok.vocab[idx] = str_to_token(left + right)
+            tok.vocab[idx] = str_to_token(merged)
 
         path = config_path(folder)
         config = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
         if config.get("type") == cls.TYPE:  # ours; a Hugging Face tokenizer.json is ignored
-            pattern = config["pattern"]
-            known = pattern is None or pattern in PATTERNS or pattern in PATTERNS.values()
-            if not known and not trust_pattern:
-                raise ValueError(
-                    f"{path}: split pattern {pattern!r} is not one groundup knows ('gpt2', "
-                    "'gpt4' or none); a regex from a file can take exponential time, so it is "
-                    "refused (BPETokenizer.from_pretrained(folder, trust_pattern=True) if it "
-                    "is your own)"
-                )
-            tok.pattern = pattern
+            tok.pattern = config["pattern"]
+            if not trust_pattern:
+                check_pattern_from_file(tok.pattern, path)
             tok.special_tokens = {s: int(i) for s, i in config["special_tokens"].items()}
+        elif hf is not None:  # Hugging Face's own description of the tokenizer
+            tok.pattern = _hf_pattern(hf)
+            if not trust_pattern:
+                check_pattern_from_file(tok.pattern, folder / HF_TOKENIZER_FILE)
+            tok.special_tokens = {t["content"]: int(t["id"]) for t in hf.get("added_tokens", [])
+                                  if t.get("special")}  # fmt: skip
         else:
             tok.special_tokens = {s: i for s, i in str_vocab.items() if i not in tok.vocab}
         for s, i in tok.special_tokens.items():
@@ -542,3 +566,80 @@ class BPETokenizer(Tokenizer):
             f"BPETokenizer(vocab_size={self.vocab_size}, merges={len(self.merges)}, "
             f"pattern={self.pattern!r}, special_tokens={sorted(self.special_tokens)})"
         )
+
+
+# -- Hugging Face's tokenizer.json ---------------------------------------------------------
+#
+# The format of Hugging Face's tokenizers library, the only file some models ship (Llama 3):
+# {"model": {"type": "BPE", "vocab": {token: id}, "merges": ["a b", ...] or [["a", "b"], ...]},
+#  "pre_tokenizer": {...}, "added_tokens": [{"id", "content", "special"}, ...]}. Tokens are
+# written with GPT-2's byte-to-unicode characters, as in vocab.json and merges.txt.
+
+HF_TOKENIZER_FILE = "tokenizer.json"
+
+
+def _merges_txt(path: Path) -> list[tuple[str, str, str]]:
+    """(where, left, right) for each merge of a merges.txt, in rank order."""
+    # no byte-to-unicode character is a line break, so splitlines() is safe (and eats \r\n)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    first_line = 1
+    if lines and lines[0].startswith("#version"):
+        lines, first_line = lines[1:], 2
+    pairs = []
+    for lineno, line in enumerate(lines, start=first_line):
+        if not line.strip():
+            continue
+        parts = line.split(" ")
+        if len(parts) != 2:
+            raise ValueError(
+                f"BPETokenizer.from_pretrained: {MERGES_FILE} line {lineno} {line!r} is not "
+                f"'a b' with a, b and ab all in {VOCAB_FILE}"
+            )
+        pairs.append((f"line {lineno}", parts[0], parts[1]))
+    return pairs
+
+
+def _hf_tokenizer_json(folder: Path) -> dict[str, Any] | None:
+    """Hugging Face's tokenizer.json of folder as a dict, or None (absent, or groundup's own
+    legacy file of that name). Only byte-level BPE is read."""
+    path = folder / HF_TOKENIZER_FILE
+    if not path.is_file():
+        return None
+    hf = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(hf, dict) or not isinstance(hf.get("model"), dict):
+        return None
+    model = hf["model"]
+    if model.get("type", "BPE") != "BPE" or model.get("byte_fallback"):
+        kind = f"a {model.get('type')} model"
+        if model.get("byte_fallback"):
+            kind = "a SentencePiece-style BPE with byte fallback (as Llama 2's)"
+        raise ValueError(
+            f"BPETokenizer.from_pretrained: {path} holds {kind}; groundup reads byte-level "
+            "BPE only (GPT-2, Llama 3, Qwen2, SmolLM)"
+        )
+    return hf
+
+
+def _hf_merges(hf: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(where, left, right) for each merge of a tokenizer.json, in rank order."""
+    pairs = []
+    for n, merge in enumerate(hf["model"].get("merges", [])):
+        parts = merge.split(" ") if isinstance(merge, str) else list(merge)
+        if len(parts) != 2:
+            raise ValueError(
+                f"BPETokenizer.from_pretrained: {HF_TOKENIZER_FILE} merge {n} {merge!r} is not a "
+                "pair of tokens"
+            )
+        pairs.append((f"merge {n}", parts[0], parts[1]))
+    return pairs
+
+
+def _hf_pattern(hf: dict[str, Any]) -> str:
+    """The split regex of a tokenizer.json's pre-tokeniser: a Split's pattern (Llama 3,
+    Qwen2), or GPT-2's for a plain ByteLevel pre-tokeniser."""
+    pre = hf.get("pre_tokenizer") or {}
+    for step in pre.get("pretokenizers", [pre]):
+        pattern = (step.get("pattern") or {}).get("Regex") if step.get("type") == "Split" else None
+        if pattern is not None:
+            return pattern
+    return "gpt2"

@@ -1,14 +1,16 @@
-"""``groundup sample``: text from a trained model, of any stage, or from a GPT-2 folder.
+"""``groundup sample``: text from a trained model, of any stage, or from a Hugging Face folder.
 
     groundup sample runs/gpt-20260125-141502 --prompt "ROMEO:" -n 500
     groundup sample runs/mlp-20260125-120000 -n 20          # names; new ones are marked
     groundup sample ~/models/gpt2 --prompt "Hello, I'm a language model," -n 40 --top-k 50
+    groundup sample ~/models/SmolLM-135M --prompt "Once upon a time" -n 40 --top-k 50
 
 A run folder (or its checkpoint/) is rebuilt from its config.json with
 ``groundup.models.build_model``. A model trained on words (its tokenizer has the boundary
 ".") prints whole words and says which are new, i.e. absent from its training split; a model
-trained on running text prints the continuation of ``--prompt``. A Hugging Face GPT-2 folder
-(config.json + model.safetensors + vocab.json + merges.txt) loads with GPT.from_pretrained.
+trained on running text prints the continuation of ``--prompt``. A Hugging Face folder
+(config.json + model.safetensors + vocab.json and merges.txt, or tokenizer.json) of GPT-2
+loads with GPT.from_pretrained, one of Llama or Qwen2 with Llama.from_pretrained.
 """
 
 from __future__ import annotations
@@ -29,15 +31,16 @@ DEFAULT_TOKENS = 500
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "sample",
-        help="sample text from a run folder (bigram, mlp, gpt) or a GPT-2 folder",
+        help="sample text from a run folder (bigram, mlp, gpt, llama) or a Hugging Face "
+        "GPT-2, Llama or Qwen2 folder",
         description="Sample from a trained model: names for a model trained on words (new "
         "ones marked), a continuation of --prompt for a model trained on text.",
     )
     parser.add_argument(
         "folder",
         metavar="RUN_OR_HF_FOLDER",
-        help="a run folder of `groundup train` (or its checkpoint/), or a Hugging Face GPT-2 "
-        "folder with config.json, model.safetensors, vocab.json and merges.txt",
+        help="a run folder of `groundup train` (or its checkpoint/), or a Hugging Face GPT-2, "
+        "Llama or Qwen2 folder with config.json, model.safetensors, vocab.json and merges.txt",
     )
     parser.add_argument(
         "--prompt",
@@ -110,25 +113,32 @@ def check_args(args: argparse.Namespace) -> None:
         raise ValueError(f"--top-p must be in (0, 1], got {args.top_p}")
 
 
-def is_hf_folder(folder: Path) -> bool:
-    """A Hugging Face folder has config.json with "model_type"; our runs nest "model"."""
+def hf_model_type(folder: Path) -> str | None:
+    """The "model_type" of a Hugging Face folder's config.json; None for anything else (our
+    run folders nest "model")."""
     path = folder / "config.json"
     if not path.is_file():
-        return False
+        return None
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError:
-        return False
-    return isinstance(config, dict) and "model_type" in config and "model" not in config
+        return None
+    if not isinstance(config, dict) or "model" in config:
+        return None
+    return config.get("model_type")
 
 
 def load_for_sampling(folder: Path) -> tuple[Any, Any, dict[str, Any]]:
-    """(model, tokenizer, data entry of config.json) from a run folder or a GPT-2 folder."""
-    if is_hf_folder(folder):
+    """(model, tokenizer, data entry of config.json) from a run folder or a Hugging Face
+    folder (GPT-2, Llama, Qwen2)."""
+    model_type = hf_model_type(folder)
+    if model_type is not None:
         from groundup.models.gpt import GPT
+        from groundup.models.llama import HF_MODEL_TYPES, Llama
         from groundup.tokenizers.bpe import BPETokenizer
 
-        return GPT.from_pretrained(folder), BPETokenizer.from_pretrained(folder), {}
+        model_class = Llama if model_type in HF_MODEL_TYPES else GPT
+        return model_class.from_pretrained(folder), BPETokenizer.from_pretrained(folder), {}
     from groundup.train.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(folder)
@@ -177,7 +187,7 @@ def sample_words(model: Any, n: int, args: argparse.Namespace, max_len: int = 30
     """n words: each row starts at the boundary (id 0) and is cut at the next one."""
     import numpy as np
 
-    if getattr(model, "MODEL_TYPE", "") == "gpt":
+    if getattr(model, "MODEL_TYPE", "") in ("gpt", "llama"):
         max_len = model.config.block_size - 1  # a whole word stays inside the context
     start = np.zeros((n, 1), dtype=np.int64)
     ids = model.generate(

@@ -1,9 +1,14 @@
-"""``groundup train gpt``: stage 4 from the command line.
+"""``groundup train gpt`` and ``groundup train llama``: stages 4 and 5 from the command line.
 
     groundup train gpt                                    # tiny preset on tinyshakespeare
     groundup train gpt --preset baby --batch-size 12 --max-iters 2000 --dropout 0
     groundup train gpt --data names                       # names, 80/10/10 by word
     groundup train gpt --resume runs/gpt-20260125-141502  # continue an interrupted run
+    groundup train llama --max-iters 2000                 # the same run with a Llama
+
+Both targets take the same flags and run the same code; the model is the only difference
+(``--preset``, ``--block-size``, ``--dropout``, ``--no-tie-weights`` and ``--init`` map to
+the Llama's fields of the same meaning).
 
 Text (``shakespeare`` or any UTF-8 file) is one token stream: the first 90% trains, the
 last 10% validates, batches are random windows. Words (``names`` or a file with
@@ -31,20 +36,23 @@ DEFAULT_MAX_ITERS = 5000
 WORD_SOURCES = ("names",)
 
 
+# target -> (help, what it trains); one set of flags below serves both
+TARGETS = {
+    "gpt": ("stage 4: a GPT on text (tinyshakespeare, any file) or on words (names)", "a GPT"),
+    "llama": ("stage 5: a Llama (RMSNorm, RoPE, GQA, SwiGLU) on the same data", "a Llama"),
+}
+
+
 def register(subparsers: Any) -> None:
-    """Add the ``gpt`` target to ``groundup train``'s subparsers."""
-    p = subparsers.add_parser(
-        "gpt",
-        help="stage 4: a GPT on text (tinyshakespeare, any file) or on words (names)",
-        description="Train a GPT on groundup's own engine: char-level (or BPE) on a text "
-        "file, or on words with the stage 2-3 split; writes a run folder.",
-    )
+    """Add the ``gpt`` and ``llama`` targets to ``groundup train``'s subparsers."""
+    p = argparse.ArgumentParser(add_help=False)  # the flags both targets share
     p.add_argument(
         "--preset",
         choices=PRESET_NAMES,
         default="tiny",
         help="model size: tiny 4/4/64 block 32 (0.21M), baby 4/4/128 block 64, "
-        "lecture 6/6/384 block 256 (10.8M) (default tiny)",
+        "lecture 6/6/384 block 256 (10.8M) (default tiny); a Llama of the same name has "
+        "the same layers, heads and width, 2 key/value heads and SwiGLU 3x wide",
     )
     p.add_argument(
         "--data",
@@ -154,7 +162,15 @@ def register(subparsers: Any) -> None:
         help="replace whatever --out holds (without it, a folder holding files is refused)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=run, model_type="gpt")
+    for target, (help_text, what) in TARGETS.items():
+        parser = subparsers.add_parser(
+            target,
+            parents=[p],
+            help=help_text,
+            description=f"Train {what} on groundup's own engine: char-level (or BPE) on a "
+            "text file, or on words with the stage 2-3 split; writes a run folder.",
+        )
+        parser.set_defaults(func=run, model_type=target)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -200,9 +216,11 @@ def _is_words(args: argparse.Namespace) -> bool:
 
 def _resumed_args(args: argparse.Namespace) -> argparse.Namespace:
     """The settings saved in the run's args.json, with the new --max-iters if given."""
-    from groundup.app.runs import resumed_args
+    from groundup.app.runs import resumed_args, run_kind
 
-    return resumed_args(args, "gpt", total="max_iters", required="preset")
+    kind = run_kind(Path(args.resume))  # the folder knows its arch: either target resumes it
+    kind = kind if kind in TARGETS else args.model_type
+    return resumed_args(args, kind, total="max_iters", required="preset")
 
 
 # --------------------------------------------------------------------------- data
@@ -296,30 +314,23 @@ def _train(args: argparse.Namespace) -> int:
     from groundup.app.runs import graceful_interrupt, open_run
 
     prepared = _prepare(args)  # data, model, optimiser: every check before any file is written
-    with open_run("gpt", args.out, resume=bool(args.resume), force=args.force) as run:
+    with open_run(args.model_type, args.out, resume=bool(args.resume), force=args.force) as run:
         with graceful_interrupt() as stop:
             return _run(args, run, stop, **prepared)
 
 
 def _prepare(args: argparse.Namespace) -> dict[str, Any]:
     from groundup.app.runs import resume_step
-    from groundup.models.gpt import GPT, GPTConfig
     from groundup.optim import AdamW
     from groundup.train import ArrayBatches, TokenBatches, TrainConfig
 
     start = resume_step(args.resume, args.max_iters, "--max-iters") if args.resume else 0
-    preset = GPTConfig.preset(args.preset)
+    _, preset = _model_config(args)
     d = _words_data(args) if _is_words(args) else _text_data(args, preset.block_size)
     tokenizer, block = d["tokenizer"], d["block_size"]
-    overrides: dict[str, Any] = dict(vocab_size=tokenizer.vocab_size, block_size=block)
-    if args.dropout is not None:
-        overrides["dropout"] = args.dropout
-    if getattr(args, "no_tie_weights", False):  # run folders from before the flag lack it
-        overrides["tie_weights"] = False
-    overrides["init"] = getattr(args, "init", "gpt2")
-    gpt_config = GPTConfig.preset(args.preset, **overrides)
-    _check_memory(args, gpt_config)
-    model = GPT(gpt_config, seed=args.seed)
+    model_class, model_config = _model_config(args, tokenizer.vocab_size, block)
+    _check_memory(args, model_config)
+    model = model_class(model_config, seed=args.seed)
     if d["kind"] == "words":
         batches: Any = ArrayBatches(d["data"], args.batch_size, seed=args.seed)
     else:
@@ -345,10 +356,15 @@ def _check_memory(args: argparse.Namespace, config: Any) -> None:
     what the machine cannot hold: `--block-size 100000` fails here, not in the OOM killer."""
     from groundup.app.runs import check_memory
 
-    B, T, C, L, H = args.batch_size, config.block_size, config.n_embd, config.n_layer, config.n_head
+    def size(gpt: str, llama: str) -> int:  # GPTConfig's name, or LlamaConfig's (Hugging Face's)
+        return int(getattr(config, gpt, None) or getattr(config, llama))
+
+    B, T = args.batch_size, config.block_size
+    C, L = size("n_embd", "hidden_size"), size("n_layer", "num_hidden_layers")
+    H = size("n_head", "num_attention_heads")
     attention = 4 * B * H * T * T  # scores, softmax, dropout mask, their gradient
     activations = L * (attention + 20 * B * T * C) + 3 * B * T * config.vocab_size
-    weights = 12 * L * C * C + (config.vocab_size + config.block_size) * C
+    weights = 12 * L * C * C + (config.vocab_size + T) * C
     check_memory(4 * (activations + 4 * weights), "--batch-size, --block-size and --preset")
 
 
@@ -421,11 +437,11 @@ def _run(args: argparse.Namespace, run: Any, stop: Any, d: dict[str, Any], model
 
     sizes = ", ".join(f"{k} {v:,}" for k, v in d["sizes"].items())
     unit = "words" if d["kind"] == "words" else "tokens"
-    print(f"gpt {args.preset}: {model.num_parameters():,} parameters, vocab "
+    print(f"{args.model_type} {args.preset}: {model.num_parameters():,} parameters, vocab "
           f"{tokenizer.vocab_size}, block {block}, {unit}: {sizes}; run folder {run_dir}",
           file=sys.stderr)  # fmt: skip
     bar = tqdm(total=args.max_iters, initial=start, file=sys.stderr, disable=args.no_progress,
-               mininterval=0.5, desc="gpt")  # fmt: skip
+               mininterval=0.5, desc=args.model_type)  # fmt: skip
     val_shown, done = ["-"], [start]
 
     def on_step(row: dict[str, Any]) -> None:
@@ -449,7 +465,7 @@ def _run(args: argparse.Namespace, run: Any, stop: Any, d: dict[str, Any], model
         def save() -> None:
             save_checkpoint(k.folder, k.model, k.config, k.optimizer, state, k.tokenizer)
 
-        return save_interrupted(run, "train gpt", save, done[0], start)
+        return save_interrupted(run, f"train {args.model_type}", save, done[0], start)
     finally:
         bar.close()
 
@@ -457,7 +473,7 @@ def _run(args: argparse.Namespace, run: Any, stop: Any, d: dict[str, Any], model
     best_ckpt = load_checkpoint(run_dir / "checkpoint")
     best_ckpt.restore(model)
     metrics: dict[str, Any] = {
-        "model": "gpt", "preset": args.preset, "num_parameters": model.num_parameters(),
+        "model": args.model_type, "preset": args.preset, "num_parameters": model.num_parameters(),
         "data": str(args.data), "tokenizer": args.tokenizer, "vocab_size": tokenizer.vocab_size,
         "block_size": block, "batch_size": args.batch_size, "lr": args.lr,
         "dropout": model.config.dropout, "steps": args.max_iters, "seed": args.seed,
@@ -474,7 +490,8 @@ def _run(args: argparse.Namespace, run: Any, stop: Any, d: dict[str, Any], model
     run.write_text("samples.txt", samples)
     run.write_text("history.csv", history.to_csv())
     run.write_json("metrics.json", metrics)
-    _plot_loss(history, run_dir / "loss_curve.png", f"gpt {args.preset} on {args.data}")
+    _plot_loss(history, run_dir / "loss_curve.png",
+               f"{args.model_type} {args.preset} on {args.data}")  # fmt: skip
 
     for split in d["data"]:
         print(f"{split} loss: {metrics[f'{split}_loss']:.4f}")
@@ -485,6 +502,31 @@ def _run(args: argparse.Namespace, run: Any, stop: Any, d: dict[str, Any], model
     print(samples)
     print(f"run folder: {run_dir}")
     return 0
+
+
+def _model_config(args: argparse.Namespace, vocab_size: int | None = None,
+                  block_size: int | None = None) -> tuple[Any, Any]:  # fmt: skip
+    """The target's model class and its config: ``--preset``, with the flags' overrides
+    (the sizes stay the preset's when not given). The one place the two targets differ."""
+    overrides: dict[str, Any] = {"init": getattr(args, "init", "gpt2")}
+    if args.dropout is not None:
+        overrides["dropout"] = args.dropout
+    tie = not getattr(args, "no_tie_weights", False)  # run folders from before the flag lack it
+    if vocab_size is not None:
+        overrides["vocab_size"] = vocab_size
+    if getattr(args, "model_type", "gpt") == "llama":
+        from groundup.models.llama import Llama, LlamaConfig
+
+        overrides["tie_word_embeddings"] = tie
+        if block_size is not None:
+            overrides["max_position_embeddings"] = block_size
+        return Llama, LlamaConfig.preset(args.preset, **overrides)
+    from groundup.models.gpt import GPT, GPTConfig
+
+    overrides["tie_weights"] = tie
+    if block_size is not None:
+        overrides["block_size"] = block_size
+    return GPT, GPTConfig.preset(args.preset, **overrides)
 
 
 def _read_evals(path: Path, before: int) -> list[str]:
