@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from groundup import nn
-from groundup.models.hf import read_config, read_weights, write_folder
+from groundup.models.hf import load_pretrained, write_folder
 from groundup.models.sampling import as_generator
 from groundup.models.transformer import (
     INITS,
@@ -291,12 +291,9 @@ class GPT(TransformerLM, nn.Module):
         GPT-2 small (the ``gpt2`` folder from the Hugging Face hub) loads with 124,439,808
         parameters. A folder with only ``pytorch_model.bin`` is refused: see the message.
         """
-        folder = Path(folder)
-        config = gpt2_config_to_ours(read_config(folder, ("gpt2",), "GPT-2"))
-        state = read_weights(folder)
-        model = cls(config, seed=0)
-        model.load_state_dict(hf_to_groundup_state(state, config), strict=True)
-        return model
+        return load_pretrained(
+            cls, folder, ("gpt2",), "GPT-2", gpt2_config_to_ours, hf_to_groundup_state
+        )
 
     def save_pretrained(self, folder: str | os.PathLike) -> Path:
         """Write a Hugging Face GPT-2 folder that ``GPT2LMHeadModel.from_pretrained`` opens."""

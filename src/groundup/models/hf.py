@@ -39,7 +39,12 @@ def read_config(folder: Path, model_types: tuple[str, ...], kind: str) -> dict[s
             f"folder={str(folder)!r}: no config.json (expected a Hugging Face {kind} folder: "
             "config.json + model.safetensors)"
         )
-    hf = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        hf = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: not valid JSON (truncated or corrupt?): {err}") from None
+    if not isinstance(hf, dict):
+        raise ValueError(f"{path}: expected a JSON object, got {type(hf).__name__}")
     model_type = hf.get("model_type", model_types[0])
     if model_type not in model_types:
         names = " or ".join(repr(t) for t in model_types)
@@ -73,7 +78,11 @@ def load_safetensors(path: Path) -> dict[str, np.ndarray]:
     try:
         raw = np.memmap(path, dtype=np.uint8, mode="r")
         n = int(raw[:8].view("<u8")[0])
+        if not 0 < n <= raw.size - 8:
+            raise ValueError(f"header size {n} past the end of the file")
         header = json.loads(bytes(raw[8 : 8 + n]).decode("utf-8"))
+        if not isinstance(header, dict):
+            raise ValueError("the header is not a JSON object")
     except (ValueError, IndexError, UnicodeDecodeError) as err:
         raise ValueError(f"{path}: not a readable safetensors file ({err})") from None
     body = raw[8 + n :]
@@ -82,6 +91,11 @@ def load_safetensors(path: Path) -> dict[str, np.ndarray]:
         if name == "__metadata__":
             continue
         begin, end = entry["data_offsets"]
+        if not 0 <= begin <= end <= body.size:
+            raise ValueError(
+                f"{path}: tensor {name!r} ends at byte {end:,} of {body.size:,}: the file is "
+                "truncated"
+            )
         chunk = body[begin:end]
         if entry["dtype"] == "BF16":  # the high 16 bits of a float32
             array = (chunk.view("<u2").astype(np.uint32) << 16).view(np.float32)
@@ -89,8 +103,53 @@ def load_safetensors(path: Path) -> dict[str, np.ndarray]:
             array = chunk.view(np.dtype(_DTYPES[entry["dtype"]]).newbyteorder("<")).copy()
         else:
             raise ValueError(f"{path}: tensor {name!r} has dtype {entry['dtype']}, not supported")
-        out[name] = array.reshape(entry["shape"])
+        try:
+            out[name] = array.reshape(entry["shape"])
+        except ValueError:
+            raise ValueError(
+                f"{path}: tensor {name!r} has {array.size:,} values, not the shape "
+                f"{entry['shape']} its header gives"
+            ) from None
     return out
+
+
+def load_pretrained(cls: Any, folder: str | os.PathLike, model_types: tuple[str, ...],
+                    kind: str, to_config: Any, to_state: Any) -> Any:  # fmt: skip
+    """The ``from_pretrained`` of GPT and Llama: read and check everything, then build.
+
+    ``to_config(hf_dict)`` makes our config, ``to_state(weights, config)`` renames the
+    weights to ours. Before anything is allocated, the weights must be finite and the
+    config's sizes must match their shapes (``cls.sizes_from_state``): a config.json that
+    says ``n_embd: 10**9`` is an error, not a 238 GiB allocation.
+    """
+    from dataclasses import asdict
+
+    folder = Path(folder)
+    hf = read_config(folder, model_types, kind)
+    try:
+        config = to_config(hf)
+    except KeyError as err:
+        raise ValueError(f"{folder / 'config.json'}: missing {err.args[0]!r}") from None
+    except TypeError as err:  # a size of the wrong type
+        raise ValueError(f"{folder / 'config.json'}: {err}") from None
+    state = to_state(read_weights(folder), config)
+    for name, array in state.items():
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise ValueError(f"{folder}: weight {name!r} holds NaN or infinity")
+    fields = asdict(config)
+    try:
+        sizes = cls.sizes_from_state(state, fields)
+    except (KeyError, IndexError, ValueError) as err:
+        raise ValueError(f"{folder}: the weights are not those of a {kind} model ({err})") from None
+    for name, size in sizes.items():
+        if fields.get(name, size) != size:
+            raise ValueError(
+                f"{folder / 'config.json'}: {name} is {fields[name]!r} but the weights are "
+                f"for {size}"
+            )
+    model = cls(config, seed=0)
+    model.load_state_dict(state, strict=True)
+    return model
 
 
 def write_folder(folder: str | os.PathLike, state: dict[str, np.ndarray], config: dict) -> Path:

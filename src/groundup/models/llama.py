@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from groundup import nn
-from groundup.models.hf import read_config, read_weights, write_folder
+from groundup.models.hf import load_pretrained, write_folder
 from groundup.models.sampling import as_generator
 from groundup.models.transformer import (
     INITS,
@@ -351,12 +351,9 @@ class Llama(TransformerLM, nn.Module):
         bfloat16 weights, read as float32). Configurations groundup cannot honour (RoPE
         scaling, another activation, a sliding window in use ...) are refused, naming the
         field."""
-        folder = Path(folder)
-        config = hf_config_to_ours(read_config(folder, HF_MODEL_TYPES, "Llama or Qwen2"))
-        state = read_weights(folder)
-        model = cls(config, seed=0)
-        model.load_state_dict(hf_to_groundup_state(state, config), strict=True)
-        return model
+        return load_pretrained(
+            cls, folder, HF_MODEL_TYPES, "Llama or Qwen2", hf_config_to_ours, hf_to_groundup_state
+        )
 
     def save_pretrained(self, folder: str | os.PathLike) -> Path:
         """Write a Hugging Face folder that ``transformers`` opens: ``Qwen2ForCausalLM``
