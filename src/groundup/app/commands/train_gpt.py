@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from groundup.app.commands._args import seed_int
+from groundup.app.commands._args import add_run_flags, seed_int
 
 PRESET_NAMES = ("tiny", "baby", "lecture")
 DEFAULT_MAX_ITERS = 5000
@@ -148,20 +148,7 @@ def register(subparsers: Any) -> None:
         default=None,
         help="words (20) or characters/tokens (500) to sample at the end",
     )
-    p.add_argument("--out", default=None, help="run folder (default runs/gpt-<time>)")
-    p.add_argument(
-        "--resume",
-        default=None,
-        metavar="RUN",
-        help="continue the run in this folder from its last evaluation, with its "
-        "own settings (--max-iters may raise the total)",
-    )
-    p.add_argument(
-        "--force",
-        action="store_true",
-        help="replace whatever --out holds (without it, a folder holding files is refused)",
-    )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_run_flags(p, "<gpt|llama>", saves="last/, at each evaluation")
     for target, (help_text, what) in TARGETS.items():
         parser = subparsers.add_parser(
             target,
