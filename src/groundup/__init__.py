@@ -13,27 +13,20 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-# name -> module that defines it; resolved lazily by __getattr__ (PEP 562)
-_LAZY = {
-    "Tensor": "groundup.tensor",
-    "no_grad": "groundup.tensor",
-    "is_grad_enabled": "groundup.tensor",
-    "zeros": "groundup.tensor",
-    "ones": "groundup.tensor",
-    "randn": "groundup.tensor",
-    "arange": "groundup.tensor",
-    "tensor": "groundup.tensor",
-    "cat": "groundup.tensor",
-    "stack": "groundup.tensor",
-    "where": "groundup.tensor",
-    "zeros_like": "groundup.tensor",
-    "ones_like": "groundup.tensor",
-    "full": "groundup.tensor",
-    "full_like": "groundup.tensor",
-    "eye": "groundup.tensor",
-    "linspace": "groundup.tensor",
-    "randint": "groundup.tensor",
-}
+# name -> module that defines it; resolved lazily by __getattr__ (PEP 562). Every name is
+# the tensor engine's: its classes, constructors, and the torch.<fn> spellings of its ops
+# (groundup.tensor.routines), listed here so that `import groundup` need not load NumPy.
+_TENSOR_NAMES = (
+    "Tensor", "no_grad", "is_grad_enabled", "zeros", "ones", "randn", "arange", "tensor",
+    "cat", "stack", "where", "zeros_like", "ones_like", "full", "full_like", "eye",
+    "linspace", "randint",
+    # groundup.tensor.routines.__all__ (tests/test_lazy_exports.py keeps the two in step)
+    "abs", "acos", "arccos", "arcsin", "arctan", "arctan2", "asin", "atan", "atan2", "ceil",
+    "clamp", "clip", "cos", "cosh", "erf", "exp", "fix", "floor", "frac", "log", "log2",
+    "matmul", "maximum", "minimum", "relu", "round", "rsqrt", "sgn", "sigmoid", "sign", "sin",
+    "sinh", "sqrt", "square", "tan", "tanh", "trunc",
+)  # fmt: skip
+_LAZY = dict.fromkeys(_TENSOR_NAMES, "groundup.tensor")
 
 __all__ = ["__version__", *_LAZY]
 

@@ -59,8 +59,11 @@ def test_cross_entropy_of_uniform_logits_is_log_classes(F):
 
 @TIERS
 def test_gelu_known_values(F):
-    y = F.gelu(Tensor([0.0, 1.0, -1.0], dtype="float64"))
-    np.testing.assert_allclose(y.data, [0.0, 0.8411919906082768, -0.15880800939172324], rtol=1e-12)
+    x = Tensor([0.0, 1.0, -1.0], dtype="float64")
+    exact = [0.0, 0.8413447460685429, -0.15865525393145707]  # x Phi(x), Phi(1) = 0.8413...
+    np.testing.assert_allclose(F.gelu(x).data, exact, rtol=1e-14)  # PyTorch's default form
+    tanh = [0.0, 0.8411919906082768, -0.15880800939172324]
+    np.testing.assert_allclose(F.gelu(x, approximate="tanh").data, tanh, rtol=1e-12)
 
 
 @TIERS
@@ -88,6 +91,7 @@ def _cases():
     w5, b5 = rng.standard_normal(5), rng.standard_normal(5)
     return [
         ("gelu", lambda m, x: m.gelu(x), [X * 3]),
+        ("gelu tanh", lambda m, x: m.gelu(x, approximate="tanh"), [X * 3]),
         ("softmax", lambda m, x: m.softmax(x, dim=1), [X]),
         ("softmax last", lambda m, x: m.softmax(x), [X * 30]),
         ("log_softmax", lambda m, x: m.log_softmax(x, dim=0), [X]),
@@ -211,7 +215,8 @@ def test_gelu_equals_composed(F):
     def composed(x):
         return 0.5 * x * (1 + (math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)).tanh())
 
-    assert_same(F.gelu, composed, X)
+    assert_same(lambda x: F.gelu(x, approximate="tanh"), composed, X)
+    assert_same(F.gelu, lambda x: 0.5 * x * (1 + (x / math.sqrt(2)).erf()), X)
 
 
 @TIERS
@@ -347,9 +352,9 @@ def test_repeated_indices_add_up_in_getitem_and_embedding(F):
 
 
 @TIERS
-def test_gelu_rejects_exact_form_and_layer_norm_checks_shape(F):
-    with pytest.raises(ValueError, match="gelu: approximate must be 'tanh'"):
-        F.gelu(groundup.zeros(2), approximate="none")
+def test_gelu_rejects_unknown_form_and_layer_norm_checks_shape(F):
+    with pytest.raises(RuntimeError, match="gelu: approximate must be 'none' or 'tanh'"):
+        F.gelu(groundup.zeros(2), approximate="erf")
     with pytest.raises(ValueError, match="layer_norm: input"):
         F.layer_norm(groundup.zeros(2, 3), 4)
 
@@ -362,10 +367,12 @@ def test_gelu_saturates_without_overflow_warnings_or_nan(F):
         x = Tensor([-1e4, -100.0, 0.0, 100.0, 1e4], dtype=dtype, requires_grad=True)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            y = F.gelu(x)
-            y.sum().backward()
-        np.testing.assert_allclose(y.data, [0.0, 0.0, 0.0, 100.0, 1e4])
-        np.testing.assert_allclose(x.grad, [0.0, 0.0, 0.5, 1.0, 1.0])
+            for approximate in ("none", "tanh"):
+                x.grad = None
+                y = F.gelu(x, approximate=approximate)
+                y.sum().backward()
+                np.testing.assert_allclose(y.data, [0.0, 0.0, 0.0, 100.0, 1e4])
+                np.testing.assert_allclose(x.grad, [0.0, 0.0, 0.5, 1.0, 1.0])
 
 
 @TIERS

@@ -90,9 +90,10 @@ def test_activations():
     x = Tensor(np.array([-2.0, 0.0, 2.0]), dtype="float64")
     np.testing.assert_allclose(nn.Tanh()(x).data, np.tanh(x.data))
     np.testing.assert_allclose(nn.ReLU()(x).data, [0, 0, 2])
-    assert nn.GELU()(x).data[2] == pytest.approx(1.9545977, rel=1e-6)  # GPT-2's tanh form
+    assert nn.GELU()(x).data[2] == pytest.approx(1.9544997361036416, rel=1e-14)  # 2 Phi(2)
+    assert nn.GELU("tanh")(x).data[2] == pytest.approx(1.9545977, rel=1e-6)  # GPT-2's form
     with pytest.raises(ValueError, match="approximate"):
-        nn.GELU("none")
+        nn.GELU("erf")
 
 
 def test_mlp_overfits_one_batch():

@@ -21,6 +21,7 @@ from typing import Any
 
 from groundup.tensor.backend import xp
 from groundup.tensor.creation import _rng
+from groundup.tensor.function import OpError
 from groundup.tensor.tensor import Tensor
 
 __all__ = [
@@ -78,14 +79,17 @@ def softplus(x: Tensor) -> Tensor:
     return x.relu() + ((-x.abs()).exp() + 1.0).log()
 
 
-def gelu(x: Tensor, approximate: str = "tanh") -> Tensor:
-    """GELU, GPT-2's tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """GELU, a smooth ReLU: x times the probability that a standard normal is below x,
+    x Phi(x) = 0.5 x (1 + erf(x / sqrt(2))) (``approximate="none"``, PyTorch's default).
 
-    A smooth ReLU: x times (roughly) the probability that a standard normal is below x.
-    Only the tanh form is provided (NumPy has no erf).
+    ``approximate="tanh"`` is GPT-2's form, 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))),
+    which the GPT model asks for by name.
     """
     check_gelu(approximate)
-    return 0.5 * x * (1.0 + (math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)).tanh())
+    if approximate == "tanh":
+        return 0.5 * x * (1.0 + (math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)).tanh())
+    return 0.5 * x * (1.0 + (x * (1.0 / math.sqrt(2.0))).erf())
 
 
 # ================================================================ softmax family
@@ -319,11 +323,8 @@ def check_float(x: Tensor, op: str) -> None:
 
 
 def check_gelu(approximate: str) -> None:
-    if approximate != "tanh":
-        raise ValueError(
-            f"gelu: approximate must be 'tanh' (GPT-2's form; NumPy has no erf), "
-            f"got {approximate!r}"
-        )
+    if approximate not in ("none", "tanh"):
+        raise OpError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
 def check_cross_entropy(logits: Tensor, targets: Any, ignore_index: Any, reduction: str) -> Any:

@@ -33,7 +33,7 @@ from groundup.nn.functional import (
 )
 from groundup.tensor.backend import xp
 from groundup.tensor.function import Function
-from groundup.tensor.ops import reshaped, unbroadcast
+from groundup.tensor.ops import erf_array, reshaped, unbroadcast
 from groundup.tensor.tensor import Tensor
 
 __all__ = list(functional.__all__)  # the same functions, by the same names
@@ -128,10 +128,34 @@ class GELU(Function):
         return (d,)
 
 
-def gelu(x: Tensor, approximate: str = "tanh") -> Tensor:
-    """`groundup.nn.functional.gelu`, as one kernel."""
+class ExactGELU(Function):
+    """GELU, exact form: x Phi(x), Phi(x) = 0.5 (1 + erf(x / sqrt(2))) the normal CDF.
+
+    d/dx = Phi(x) + x phi(x), phi(x) = e^(-x^2/2) / sqrt(2 pi) the normal density.
+    """
+
+    def forward(self, x: Any) -> Any:
+        cdf = erf_array(x * (1.0 / math.sqrt(2.0))).astype(x.dtype, copy=False)
+        cdf += 1
+        cdf *= 0.5
+        self.x, self.cdf = x, cdf
+        return x * cdf
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        x = self.x
+        d = x * x
+        d *= -0.5
+        xp.exp(d, out=d)
+        d *= x * (1.0 / math.sqrt(2.0 * math.pi))  # x phi(x)
+        d += self.cdf
+        d *= grad
+        return (d,)
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """`groundup.nn.functional.gelu`, as one kernel (either form)."""
     check_gelu(approximate)
-    return GELU.apply(x)
+    return GELU.apply(x) if approximate == "tanh" else ExactGELU.apply(x)
 
 
 # ================================================================ softmax family

@@ -20,6 +20,7 @@ import numpy as np
 
 from groundup.nn import fused as F
 from groundup.nn import init
+from groundup.nn.functional import check_gelu
 from groundup.nn.module import Module, Parameter
 from groundup.tensor import Tensor
 from groundup.tensor.backend import default_float
@@ -241,13 +242,12 @@ class ReLU(Module):
 
 
 class GELU(Module):
-    """GELU with GPT-2's tanh approximation (the only form: NumPy has no erf). PyTorch's
-    ``nn.GELU()`` defaults to the exact form; its twin is ``nn.GELU(approximate="tanh")``."""
+    """GELU, x Phi(x) with Phi the normal CDF; ``approximate="tanh"`` is GPT-2's form. The
+    default is PyTorch's, the exact one (``"none"``)."""
 
-    def __init__(self, approximate: str = "tanh") -> None:
+    def __init__(self, approximate: str = "none") -> None:
         super().__init__()
-        if approximate != "tanh":
-            raise ValueError(f"approximate must be 'tanh', got {approximate!r}")
+        check_gelu(approximate)
         self.approximate = approximate
 
     def forward(self, x: Any) -> Tensor:

@@ -12,6 +12,7 @@ import sys as _sys
 import types as _types
 
 from groundup.tensor import backend
+from groundup.tensor import routines as _routines
 from groundup.tensor.creation import (
     arange,
     cat,
@@ -30,6 +31,7 @@ from groundup.tensor.creation import (
 )
 from groundup.tensor.function import Function, is_grad_enabled, no_grad
 from groundup.tensor.gradcheck import gradcheck
+from groundup.tensor.routines import *  # noqa: F403 (torch.<fn> spellings, listed in routines.__all__)
 from groundup.tensor.tensor import Tensor, where
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "tensor",
     "where",
     "zeros",
+    *_routines.__all__,
 ]
 
 

@@ -566,6 +566,80 @@ class Tensor:
     def all(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         return Tensor._wrap(xp.asarray(self.data.all(axis=dim, keepdims=keepdim)))
 
+    # ------------------------------------------------------------ trigonometry, erf, rounding
+    # Sin, Cos, Asin, Atan, Atan2, Erf and Rounding are primitives (ops.py); the rest are
+    # identities over them.
+
+    def sin(self) -> Tensor:
+        return ops.Sin.apply(self._floated())
+
+    def cos(self) -> Tensor:
+        return ops.Cos.apply(self._floated())
+
+    def tan(self) -> Tensor:  # sin / cos; its gradient 1 + tan^2 = 1 / cos^2 follows
+        x = self._floated()
+        return x.sin() / x.cos()
+
+    def asin(self) -> Tensor:
+        return ops.Asin.apply(self._floated())
+
+    def acos(self) -> Tensor:  # acos x = pi/2 - asin x
+        return math.pi / 2 - self.asin()
+
+    def atan(self) -> Tensor:
+        return ops.Atan.apply(self._floated())
+
+    def atan2(self, other: Any) -> Tensor:
+        """The angle of the point (other, self) (x = other, y = self), in (-pi, pi]."""
+        return ops.Atan2.apply(*self._operands(other, divide=True))
+
+    arcsin, arccos, arctan, arctan2 = asin, acos, atan, atan2  # NumPy's names, as torch
+
+    def sinh(self) -> Tensor:  # (e^x - e^-x) / 2
+        x = self._floated()
+        return (x.exp() - (-x).exp()) * 0.5
+
+    def cosh(self) -> Tensor:  # (e^x + e^-x) / 2
+        x = self._floated()
+        return (x.exp() + (-x).exp()) * 0.5
+
+    def erf(self) -> Tensor:
+        """The error function, 2/sqrt(pi) * integral_0^x e^(-t^2) dt (GELU's exact form)."""
+        return ops.Erf.apply(self._floated())
+
+    def _step(self, fn: Callable[[Any], Any]) -> Tensor:
+        if self.data.dtype.kind in "iub":  # integers are their own floor, ceil and round
+            return Tensor._wrap(self.data.copy())
+        return ops.Rounding.apply(self, fn=fn)
+
+    def floor(self) -> Tensor:
+        return self._step(xp.floor)
+
+    def ceil(self) -> Tensor:
+        return self._step(xp.ceil)
+
+    def trunc(self) -> Tensor:
+        """Round toward zero."""
+        return self._step(xp.trunc)
+
+    fix = trunc
+
+    def round(self, *, decimals: int = 0) -> Tensor:
+        """Round to ``decimals`` places, halves to even (``round(2.5) == 2``), as PyTorch."""
+        return self._step(lambda a: xp.round(a, decimals))
+
+    def sign(self) -> Tensor:
+        """-1, 0 or 1 (nan stays nan); gradient 0."""
+        if self.data.dtype.kind in "iub":
+            return Tensor._wrap(xp.sign(self.data))
+        return ops.Rounding.apply(self, fn=xp.sign)
+
+    sgn = sign
+
+    def frac(self) -> Tensor:
+        """The fractional part, x - trunc(x) (keeps the sign of x); gradient 1."""
+        return self - self.trunc()
+
     # ------------------------------------------------------------ backward
 
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:

@@ -1,0 +1,191 @@
+"""PyTorch's free-function spellings of the Tensor methods: ``groundup.sin(x)`` is
+``x.sin()`` as ``torch.sin(x)`` is, ``groundup.gather(x, 1, idx)`` is ``x.gather(1, idx)``.
+
+Each is one line that calls the method, where the op itself is written (tensor.py); the
+constructors and ``cat``/``stack``/``where`` are in creation.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from groundup.tensor.tensor import Tensor
+
+__all__ = [
+    "abs",
+    "acos",
+    "arccos",
+    "arcsin",
+    "arctan",
+    "arctan2",
+    "asin",
+    "atan",
+    "atan2",
+    "ceil",
+    "clamp",
+    "clip",
+    "cos",
+    "cosh",
+    "erf",
+    "exp",
+    "fix",
+    "floor",
+    "frac",
+    "log",
+    "log2",
+    "matmul",
+    "maximum",
+    "minimum",
+    "relu",
+    "round",
+    "rsqrt",
+    "sgn",
+    "sigmoid",
+    "sign",
+    "sin",
+    "sinh",
+    "sqrt",
+    "square",
+    "tan",
+    "tanh",
+    "trunc",
+]
+
+
+def _tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+# ---------------------------------------------------------------- elementwise
+
+
+def abs(input: Any) -> Tensor:  # noqa: A001 (PyTorch's name)
+    return _tensor(input).abs()
+
+
+def exp(input: Any) -> Tensor:
+    return _tensor(input).exp()
+
+
+def log(input: Any) -> Tensor:
+    return _tensor(input).log()
+
+
+def log2(input: Any) -> Tensor:
+    return _tensor(input).log2()
+
+
+def sqrt(input: Any) -> Tensor:
+    return _tensor(input).sqrt()
+
+
+def rsqrt(input: Any) -> Tensor:
+    return _tensor(input).rsqrt()
+
+
+def square(input: Any) -> Tensor:
+    return _tensor(input).square()
+
+
+def tanh(input: Any) -> Tensor:
+    return _tensor(input).tanh()
+
+
+def sigmoid(input: Any) -> Tensor:
+    return _tensor(input).sigmoid()
+
+
+def relu(input: Any) -> Tensor:
+    return _tensor(input).relu()
+
+
+def sin(input: Any) -> Tensor:
+    return _tensor(input).sin()
+
+
+def cos(input: Any) -> Tensor:
+    return _tensor(input).cos()
+
+
+def tan(input: Any) -> Tensor:
+    return _tensor(input).tan()
+
+
+def asin(input: Any) -> Tensor:
+    return _tensor(input).asin()
+
+
+def acos(input: Any) -> Tensor:
+    return _tensor(input).acos()
+
+
+def atan(input: Any) -> Tensor:
+    return _tensor(input).atan()
+
+
+def atan2(input: Any, other: Any) -> Tensor:
+    return _tensor(input).atan2(other)
+
+
+arcsin, arccos, arctan, arctan2 = asin, acos, atan, atan2
+
+
+def sinh(input: Any) -> Tensor:
+    return _tensor(input).sinh()
+
+
+def cosh(input: Any) -> Tensor:
+    return _tensor(input).cosh()
+
+
+def erf(input: Any) -> Tensor:
+    return _tensor(input).erf()
+
+
+def floor(input: Any) -> Tensor:
+    return _tensor(input).floor()
+
+
+def ceil(input: Any) -> Tensor:
+    return _tensor(input).ceil()
+
+
+def trunc(input: Any) -> Tensor:
+    return _tensor(input).trunc()
+
+
+fix = trunc
+
+
+def round(input: Any, *, decimals: int = 0) -> Tensor:  # noqa: A001 (PyTorch's name)
+    return _tensor(input).round(decimals=decimals)
+
+
+def sign(input: Any) -> Tensor:
+    return _tensor(input).sign()
+
+
+sgn = sign
+
+
+def frac(input: Any) -> Tensor:
+    return _tensor(input).frac()
+
+
+def clamp(input: Any, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    return _tensor(input).clamp(min, max)
+
+
+clip = clamp
+
+
+def maximum(input: Any, other: Any) -> Tensor:
+    return _tensor(input).maximum(other)
+
+
+def minimum(input: Any, other: Any) -> Tensor:
+    return _tensor(input).minimum(other)
+
+
+def matmul(input: Any, other: Any) -> Tensor:
+    return _tensor(input) @ other
