@@ -66,6 +66,147 @@ def case_gelu(draw: Any) -> Any:
     return [draw(array(draw(shapes)))], lambda m, a: m.F.gelu(a * 3, **kw)
 
 
+# ---------------------------------------------------------------- indexing, gather, scatter
+
+
+def rng_of(draw: Any) -> np.random.Generator:
+    return np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+
+
+def case_mixed_index(draw: Any) -> Any:
+    """x[...] mixing ints, slices, None, ... and index arrays (PyTorch's dim order)."""
+    shape = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=5)))
+    rng = rng_of(draw)
+    length = draw(st.integers(1, 4))
+    parts: list[Any] = []
+    for n in shape:
+        kind = draw(st.sampled_from(["int", "slice", "array", "full"]))
+        if kind == "int":
+            parts.append(int(rng.integers(-n, n)))
+        elif kind == "slice":
+            start, stop = sorted(rng.integers(0, n + 1, size=2))
+            parts.append(slice(int(start), int(stop), int(rng.integers(1, 3))))
+        elif kind == "array":  # repeats likely: their gradients add up
+            parts.append(rng.integers(-n, n, size=length if rng.random() < 0.8 else 1))
+        else:
+            parts.append(slice(None))
+    if draw(st.booleans()):  # a new axis somewhere
+        parts.insert(draw(st.integers(0, len(parts))), None)
+    if draw(st.booleans()) and len(parts) > 1:  # ... standing for the trailing full slices
+        cut = draw(st.integers(1, len(parts)))
+        parts = parts[:cut] + [Ellipsis]
+    index = tuple(parts)
+
+    def fn(m: Any, a: Any) -> Any:
+        return a[tuple(m.ints(p) if isinstance(p, np.ndarray) else p for p in index)] * 1.0
+
+    return [draw(array(shape))], fn
+
+
+def case_mask_index(draw: Any) -> Any:
+    shape = tuple(draw(st.lists(st.integers(1, 4), min_size=2, max_size=3)))
+    mask = rng_of(draw).random(shape[:2]) < 0.5
+    i = draw(st.integers(0, shape[-1] - 1))
+    if len(shape) == 3 and draw(st.booleans()):
+        return [draw(array(shape))], lambda m, a: a[m.ints(mask), i] * 1.0
+    return [draw(array(shape))], lambda m, a: a[m.ints(mask)] * 1.0
+
+
+def index_for(draw: Any, shape: tuple[int, ...], dim: int, unique: bool = False) -> np.ndarray:
+    """An index for gather/scatter along ``dim``: no larger than ``shape`` outside ``dim``;
+    ``unique``: no position written twice (scatter's result is then defined)."""
+    rng = rng_of(draw)
+    n = shape[dim]
+    ishape = [draw(st.integers(1, s)) for s in shape]
+    if unique:
+        ishape[dim] = draw(st.integers(1, n))
+        keys = rng.random(tuple(ishape[:dim]) + (n,) + tuple(ishape[dim + 1 :]))
+        return np.argsort(keys, axis=dim).take(range(ishape[dim]), axis=dim)
+    ishape[dim] = draw(st.integers(1, n + 2))
+    return rng.integers(0, n, size=tuple(ishape))
+
+
+def case_gather(draw: Any) -> Any:
+    shape = draw(shapes)
+    dim = dim_of(draw, len(shape))
+    idx = index_for(draw, shape, dim % len(shape))
+    fn = draw(st.sampled_from(["method", "function"]))
+    if fn == "method":
+        return [draw(array(shape))], lambda m, a: a.gather(dim, m.ints(idx))
+    return [draw(array(shape))], lambda m, a: m.lib.gather(a, dim, m.ints(idx))
+
+
+def case_take_along_dim(draw: Any) -> Any:
+    shape = draw(shapes)
+    rng = rng_of(draw)
+    if draw(st.booleans()):
+        idx = rng.integers(0, int(np.prod(shape)), size=draw(st.integers(1, 6)))
+        # (contiguous: torch's flattened take_along_dim refuses some strided inputs)
+        return [draw(array(shape))], lambda m, a: m.lib.take_along_dim(a.contiguous(), m.ints(idx))
+    dim = draw(st.integers(0, len(shape) - 1))
+    ishape = [1 if draw(st.booleans()) else s for s in shape]  # broadcasts outside dim
+    ishape[dim] = draw(st.integers(1, 4))
+    idx = rng.integers(0, shape[dim], size=tuple(ishape))
+    return [draw(array(shape))], lambda m, a: a.take_along_dim(m.ints(idx), dim=dim)
+
+
+def case_index_select(draw: Any) -> Any:
+    shape = draw(shapes)
+    dim = dim_of(draw, len(shape))
+    idx = rng_of(draw).integers(0, shape[dim], size=draw(st.integers(1, 5)))
+    return [draw(array(shape))], lambda m, a: m.lib.index_select(a, dim, m.ints(idx))
+
+
+def case_masked_select(draw: Any) -> Any:
+    sa, sm = draw(broadcast_pair())
+    mask = rng_of(draw).random(sm) < 0.5
+    return [draw(array(sa))], lambda m, a: a.masked_select(m.ints(mask))
+
+
+def case_scatter(draw: Any) -> Any:
+    shape = draw(shapes)
+    dim = dim_of(draw, len(shape))
+    idx = index_for(draw, shape, dim % len(shape), unique=True)
+    if draw(st.booleans()):
+        value = draw(st.sampled_from([-2.5, 0.0, 7.0]))
+        return [draw(array(shape))], lambda m, a: a.scatter(dim, m.ints(idx), value)
+    return [draw(array(shape)), draw(array(idx.shape))], lambda m, a, s: m.lib.scatter(
+        a, dim, m.ints(idx), s
+    )
+
+
+def case_scatter_reduce(draw: Any) -> Any:
+    shape = draw(shapes)
+    dim = dim_of(draw, len(shape))
+    idx = index_for(draw, shape, dim % len(shape))  # repeats: several entries per target
+    reduce = draw(st.sampled_from(["sum", "prod", "mean", "amax", "amin", "add"]))
+    include_self = draw(st.booleans())
+    rng = rng_of(draw)
+    zero_a, zero_s = rng.random(shape) < 0.2, rng.random(idx.shape) < 0.2  # prod's hard case
+
+    def fn(m: Any, a: Any, s: Any) -> Any:
+        if reduce != "prod":
+            a, s = a * 1.0, s * 1.0
+        else:
+            a, s = a.masked_fill(m.ints(zero_a), 0.0), s.masked_fill(m.ints(zero_s), 0.0)
+        if reduce == "add":
+            return a.scatter_add(dim, m.ints(idx), s)
+        return a.scatter_reduce(dim, m.ints(idx), s, reduce, include_self=include_self)
+
+    return [draw(array(shape)), draw(array(idx.shape))], fn
+
+
+def case_where_scalars(draw: Any) -> Any:
+    shape = draw(shapes)
+    cond = rng_of(draw).random(shape) < 0.5
+    which = draw(st.sampled_from(["left", "right", "method"]))
+    if which == "left":
+        return [draw(array(shape))], lambda m, a: m.lib.where(m.ints(cond), 1.5, a)
+    if which == "right":
+        return [draw(array(shape))], lambda m, a: m.lib.where(m.ints(cond), a, -2)
+    return [draw(array(shape)), draw(array(shape))], lambda m, a, b: a.where(m.ints(cond), b)
+
+
 CASES: dict[str, Any] = {
     # elementwise
     "sin": unary(lambda a: a.sin()),
@@ -85,6 +226,16 @@ CASES: dict[str, Any] = {
     "frac": unary(lambda a: (a * 3).frac()),
     "round": case_round,
     "gelu": case_gelu,
+    # indexing, gather, scatter
+    "mixed_index": case_mixed_index,
+    "mask_index": case_mask_index,
+    "gather": case_gather,
+    "take_along_dim": case_take_along_dim,
+    "index_select": case_index_select,
+    "masked_select": case_masked_select,
+    "scatter": case_scatter,
+    "scatter_reduce": case_scatter_reduce,
+    "where_scalars": case_where_scalars,
 }
 FUSED = ["gelu"]
 

@@ -93,3 +93,91 @@ def test_step_functions_keep_integers():
         assert getattr(i, op)().dtype == np.int64
     assert i.sign().tolist() == [-1, 0, 1]
     assert np.isnan(Tensor([np.nan]).sign().item())
+
+
+# ---------------------------------------------------------------- indexing, gather, scatter
+
+
+def test_an_int_meeting_an_index_array_is_applied_first_as_in_pytorch():
+    x = groundup.randn(2, 3, 4, 5, 6, generator=0)
+    idx = np.array([0, 1, 1, 0, 1, 0, 1])
+    assert x[0, :, idx].shape == (3, 7, 5, 6)  # NumPy: (7, 3, 5, 6)
+    assert x[1, :, 1:4:2, idx, 0:2].shape == (3, 2, 7, 2)
+    assert x[0, ..., idx].shape == (3, 4, 5, 7)
+    assert x[None, 0, :, idx].shape == (1, 3, 7, 5, 6)
+    assert x[idx, :, 0].shape == (7, 3, 5, 6)  # separated arrays still go first
+    assert x[:, idx, :, 0].shape == (2, 7, 4, 6)
+    assert x[Tensor(1), :, idx].shape == (3, 7, 5, 6)  # a 0-d int tensor is an int
+    np.testing.assert_array_equal(x[0, :, idx].data, x.data[0][:, idx])
+
+
+def test_mixed_index_gradient_adds_repeats():
+    x = leaf(np.arange(24.0).reshape(2, 3, 4))
+    x[1, :, [0, 0, 3]].sum().backward()
+    want = np.zeros((2, 3, 4))
+    want[1, :, 0], want[1, :, 3] = 2.0, 1.0
+    np.testing.assert_array_equal(x.grad, want)
+
+
+def test_gather_and_scatter_known_answers():
+    x = Tensor([[1.0, 2.0], [3.0, 4.0]])
+    idx = np.array([[0, 0], [1, 0]])
+    assert x.gather(1, idx).tolist() == [[1.0, 1.0], [4.0, 3.0]]
+    assert groundup.gather(x, 0, idx).tolist() == [[1.0, 2.0], [3.0, 2.0]]
+    z = groundup.zeros(2, 3)
+    src = Tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    assert z.scatter(1, np.array([[2, 0], [1, 2]]), src).tolist() == [[2.0, 0.0, 1.0],
+                                                                      [0.0, 4.0, 5.0]]  # fmt: skip
+    assert z.scatter(0, np.array([[1, 0, 1]]), 9.0).tolist() == [[0.0, 9.0, 0.0], [9.0, 0.0, 9.0]]
+    added = z.scatter_add(1, np.array([[0, 0, 2]]), src[:1])
+    assert added.tolist() == [[3.0, 0.0, 3.0], [0.0, 0.0, 0.0]]
+    ones = groundup.ones(1, 3)
+    prod = ones.scatter_reduce(1, np.array([[0, 0, 2]]), src[:1] + 1, "prod", include_self=False)
+    assert prod.tolist() == [[6.0, 1.0, 4.0]]
+    mean = ones.scatter_reduce(1, np.array([[0, 0, 2]]), src[:1], "mean")
+    np.testing.assert_allclose(mean.data, [[4.0 / 3.0, 1.0, 2.0]], rtol=1e-7)
+
+
+def test_scatter_prod_gradient_with_zeros():
+    # out = a * s0 * s1 at one target: d/ds0 = a * s1, and with s0 = 0 that is not 0 / 0
+    a = leaf([2.0])
+    s = leaf([0.0, 3.0])
+    a.scatter_reduce(0, np.array([0, 0]), s, "prod").sum().backward()
+    assert a.grad.tolist() == [0.0] and s.grad.tolist() == [6.0, 0.0]
+
+
+def test_gather_scatter_refuse_like_pytorch():
+    x = groundup.zeros(2, 3)
+    with pytest.raises(RuntimeError, match="index 3 is out of bounds for dim 1 of size 3"):
+        x.gather(1, np.array([[3]]))
+    with pytest.raises(RuntimeError, match="as many dims"):
+        x.gather(1, np.array([0]))
+    with pytest.raises(RuntimeError, match="larger than the input"):
+        x.gather(1, np.zeros((3, 1), dtype=np.int64))
+    with pytest.raises(RuntimeError, match="must hold integers"):
+        x.gather(1, np.zeros((1, 1)))
+    with pytest.raises(IndexError, match="dim 2 is out of range"):
+        x.gather(2, np.zeros((1, 1), dtype=np.int64))
+    with pytest.raises(RuntimeError, match="dtype"):
+        x.scatter(0, np.zeros((1, 1), dtype=np.int64), groundup.zeros(1, 1, dtype="float64"))
+    with pytest.raises(RuntimeError, match="reduce must be"):
+        x.scatter_reduce(0, np.zeros((1, 1), dtype=np.int64), groundup.zeros(1, 1), "max")
+
+
+def test_where_takes_numbers_and_promotes_like_arithmetic():
+    c = Tensor([True, False])
+    assert groundup.where(c, 1.0, 0).dtype == np.float32
+    assert groundup.where(c, 1, 0).dtype == np.int64
+    assert groundup.where(c, Tensor([1, 2]), 0.5).tolist() == [1.0, 0.5]
+    assert groundup.where(c, Tensor([1.0, 2.0], dtype="float64"), 0.5).dtype == np.float64
+    assert [t.tolist() for t in groundup.where(Tensor([[0, 3], [4, 0]]))] == [[0, 1], [1, 0]]
+    assert Tensor([[0, 3], [4, 0]]).nonzero().tolist() == [[0, 1], [1, 0]]
+
+
+def test_axis_and_keepdims_are_numpy_names_for_dim_and_keepdim():
+    x = Tensor(np.arange(6.0).reshape(2, 3))
+    assert x.sum(axis=0, keepdims=True).tolist() == [[3.0, 5.0, 7.0]]
+    assert x.max(axis=1).indices.tolist() == [2, 2]
+    assert groundup.gather(x, axis=1, index=np.array([[0], [2]])).tolist() == [[0.0], [5.0]]
+    with pytest.raises(TypeError, match="both dim= and axis="):
+        x.sum(dim=0, axis=1)

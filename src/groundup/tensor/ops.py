@@ -636,3 +636,116 @@ class Rounding(Function):
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
         return (xp.zeros_like(grad),)
+
+
+# ================================================================ selection by index: put, scatter
+# gather is indexing (GetItem) with one index array per dim; these two write instead of read.
+# ``index`` is a tuple of integer arrays that broadcast together, as NumPy's advanced index.
+
+
+class IndexPut(Function):
+    """``a`` with the entries at ``index`` replaced by ``src``: ``out[index] = src``.
+
+    An overwritten entry of ``a`` has no say in the output (gradient 0); every entry of
+    ``src`` gets the gradient at the place it was written to, even one that a repeated
+    index overwrote again (as PyTorch, which gathers the gradient back through ``index``).
+    """
+
+    def forward(self, a: Any, src: Any, index: Any) -> Any:
+        self.index, self.src_shape = index, src.shape
+        out = a.copy()
+        out[index] = src
+        return out
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        pa, ps = self.parents  # type: ignore[misc]
+        ga = gs = None
+        if pa.requires_grad:
+            ga = grad.copy()
+            ga[self.index] = 0
+        if ps.requires_grad:
+            gs = unbroadcast(grad[self.index], self.src_shape)
+        return ga, gs
+
+
+_FOLD = {"sum": "add", "mean": "add", "prod": "multiply", "amax": "maximum", "amin": "minimum"}
+_IDENTITY = {"sum": 0.0, "mean": 0.0, "prod": 1.0, "amax": -math.inf, "amin": math.inf}
+
+
+def scatter_fold(a: Any, src: Any, index: Any, reduce: str, include_self: bool) -> Any:
+    """``a`` with each ``src`` entry folded into ``out[index]`` by ``reduce``: every target
+    entry becomes the sum, product, mean, max or min of the ``src`` entries sent to it
+    (and of its own value when ``include_self``); entries nothing is sent to keep theirs.
+
+    >>> scatter_fold(np.zeros(3), np.array([1.0, 2.0, 5.0]), (np.array([0, 0, 2]),), "sum", True)
+    array([3., 0., 5.])
+    """
+    out = a.copy()
+    touched = xp.zeros(a.shape, dtype=bool)
+    touched[index] = True
+    if not include_self:  # start the touched entries from the reduction's identity
+        out[touched] = _IDENTITY[reduce]
+    getattr(xp, _FOLD[reduce]).at(out, index, src)  # NumPy's unbuffered in-place ufunc
+    if reduce == "mean":
+        count = xp.full(a.shape, 1 if include_self else 0, dtype=xp.int64)
+        xp.add.at(count, index, 1)
+        out = out / xp.maximum(count, 1) if a.dtype.kind == "f" else out // xp.maximum(count, 1)
+    return out.astype(a.dtype, copy=False)
+
+
+class ScatterReduce(Function):
+    """:func:`scatter_fold` as an op, with PyTorch's gradients (``scatter_add`` is "sum").
+
+    sum: each input's gradient is the output's at its target. mean: divided by the count.
+    prod: the product of the *other* factors of the target, computed without dividing by
+    zero. amax/amin: the output's gradient shared equally by the entries equal to the max.
+    With ``include_self=False`` the target's own entry gets 0 where something was sent.
+    """
+
+    def forward(self, a: Any, src: Any, index: Any, reduce: str, include_self: bool) -> Any:
+        self.a, self.src, self.index = a, src, index
+        self.reduce, self.include_self = reduce, include_self
+        self.out = scatter_fold(a, src, index, reduce, include_self)
+        return self.out
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        a, src, index, reduce = self.a, self.src, self.index, self.reduce
+        if reduce == "sum":
+            ga, gs = grad, grad[index]
+        elif reduce == "mean":
+            count = xp.full(a.shape, 1.0 if self.include_self else 0.0, dtype=grad.dtype)
+            xp.add.at(count, index, 1.0)
+            ga = grad / xp.maximum(count, 1.0)
+            gs = ga[index]
+        elif reduce == "prod":
+            ga, gs = self._prod_grads(grad)
+        else:  # amax, amin: the gradient is shared by every entry equal to the result
+            self_hit = a == self.out
+            src_hit = src == self.out[index]
+            ties = self_hit.astype(grad.dtype)
+            xp.add.at(ties, index, src_hit)
+            share = grad / ties
+            ga, gs = share * self_hit, share[index] * src_hit
+        if not self.include_self:  # the target's own entry was left out where src arrived
+            ga = ga.copy()
+            ga[index] = 0
+        return ga, gs
+
+    def _prod_grads(self, grad: Any) -> tuple[Any, Any]:
+        """d prod / d factor = the product of the other factors. out / factor gives it for
+        a nonzero factor; a zero factor that is alone among its target's factors gets the
+        product with itself replaced by 1 (PyTorch's formula)."""
+        a, src, index, include_self = self.a, self.src, self.index, self.include_self
+        a_ones = xp.where(a == 0, 1, a)
+        ga = grad * scatter_fold(a_ones, src, index, "prod", include_self) / a_ones
+        src_zero = src == 0
+        zeros_at_target = xp.zeros(a.shape, dtype=xp.int64)
+        xp.add.at(zeros_at_target, index, src_zero)
+        lone_zero = src_zero & (zeros_at_target[index] == 1)
+        without = scatter_fold(a, xp.where(lone_zero, 1, src), index, "prod", include_self)
+        gs = xp.where(
+            lone_zero,
+            (grad * without)[index],
+            (grad * self.out)[index] / xp.where(src_zero, 1, src),
+        )
+        return ga, gs

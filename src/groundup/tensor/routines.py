@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from groundup.tensor.tensor import Tensor
+from groundup.tensor.tensor import Tensor, numpy_names
 
 __all__ = [
     "abs",
@@ -31,14 +31,21 @@ __all__ = [
     "fix",
     "floor",
     "frac",
+    "gather",
+    "index_select",
     "log",
     "log2",
+    "masked_select",
     "matmul",
     "maximum",
     "minimum",
+    "nonzero",
     "relu",
     "round",
     "rsqrt",
+    "scatter",
+    "scatter_add",
+    "scatter_reduce",
     "sgn",
     "sigmoid",
     "sign",
@@ -46,6 +53,7 @@ __all__ = [
     "sinh",
     "sqrt",
     "square",
+    "take_along_dim",
     "tan",
     "tanh",
     "trunc",
@@ -189,3 +197,49 @@ def minimum(input: Any, other: Any) -> Tensor:
 
 def matmul(input: Any, other: Any) -> Tensor:
     return _tensor(input) @ other
+
+
+# ---------------------------------------------------------------- gather and scatter
+
+
+@numpy_names
+def gather(input: Tensor, dim: int, index: Any) -> Tensor:
+    return input.gather(dim, index)
+
+
+@numpy_names
+def take_along_dim(input: Tensor, indices: Any, dim: int | None = None) -> Tensor:
+    return input.take_along_dim(indices, dim)
+
+
+@numpy_names
+def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
+    return input.index_select(dim, index)
+
+
+def masked_select(input: Tensor, mask: Any) -> Tensor:
+    return input.masked_select(mask)
+
+
+@numpy_names
+def scatter(
+    input: Tensor, dim: int, index: Any, src: Any = None, value: Any = None, *,
+    reduce: str | None = None,
+) -> Tensor:  # fmt: skip
+    return input.scatter(dim, index, src, value, reduce=reduce)
+
+
+@numpy_names
+def scatter_add(input: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
+    return input.scatter_add(dim, index, src)
+
+
+@numpy_names
+def scatter_reduce(
+    input: Tensor, dim: int, index: Any, src: Tensor, reduce: str, *, include_self: bool = True
+) -> Tensor:
+    return input.scatter_reduce(dim, index, src, reduce, include_self=include_self)
+
+
+def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
+    return input.nonzero(as_tuple=as_tuple)

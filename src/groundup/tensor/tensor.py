@@ -17,15 +17,16 @@ the functions composed from them in :mod:`groundup.nn.functional`, their fused k
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections import namedtuple
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from groundup.tensor import ops
 from groundup.tensor.backend import default_float, to_dtype, xp
-from groundup.tensor.function import Function, OpError, run_backward
+from groundup.tensor.function import DimError, Function, OpError, run_backward
 
 _new_tensor = object.__new__
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
@@ -50,15 +51,110 @@ def _as_dim(dim: Any, ndim: int = -1) -> Any:
     return dim
 
 
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def numpy_names(method: _Method) -> _Method:
+    """Accept NumPy's ``axis=`` and ``keepdims=`` as ``dim=`` and ``keepdim=``, as PyTorch
+    does for every op that takes a dim (``x.sum(axis=0)``, ``torch.cat(ts, axis=1)``)."""
+
+    @functools.wraps(method)
+    def accepting_axis(*args: Any, **kwargs: Any) -> Any:
+        for numpy_name, name in (("axis", "dim"), ("keepdims", "keepdim")):
+            if numpy_name in kwargs:
+                if name in kwargs:
+                    raise TypeError(f"{method.__name__}: got both {name}= and {numpy_name}=")
+                kwargs[name] = kwargs.pop(numpy_name)
+        return method(*args, **kwargs)
+
+    return accepting_axis  # type: ignore[return-value]
+
+
+def _dim(dim: int, ndim: int, op: str) -> int:
+    """``dim`` as a non-negative axis (-1 is the last), or PyTorch's IndexError."""
+    n = max(ndim, 1)  # a 0-d tensor takes dim 0 or -1
+    if not -n <= dim < n:
+        raise DimError(
+            f"{op}: dim {dim} is out of range for a {ndim}-d tensor (expected {-n}..{n - 1})"
+        )
+    return dim % n
+
+
 def _as_index(index: Any) -> Any:
-    """Replace Tensors inside an index by their arrays."""
-    if isinstance(index, Tensor):
-        return index.data
+    """An index as NumPy takes it: Tensors and lists become arrays, and a 0-d integer tensor
+    an int (PyTorch treats it as one)."""
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    if isinstance(index, list):
-        return xp.asarray(index)
-    return index
+        return tuple(_index_part(p) for p in index)
+    return _index_part(index)
+
+
+def _index_part(p: Any) -> Any:
+    if isinstance(p, Tensor):
+        p = p.data
+    elif isinstance(p, list):
+        p = xp.asarray(p) if p else xp.zeros(0, dtype=xp.int64)
+    if isinstance(p, xp.ndarray) and p.ndim == 0 and p.dtype.kind in "iu":
+        return int(p)
+    return p
+
+
+def _is_int(p: Any) -> bool:
+    return isinstance(p, (int, xp.integer)) and not isinstance(p, bool)
+
+
+def _torch_order(index: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]] | None:
+    """An index that mixes ints with index arrays, split into (the ints and slices, the
+    index arrays), to apply one after the other; None when NumPy and PyTorch agree.
+
+    PyTorch applies ints (and slices and None) first, then the index arrays to what is
+    left: in ``x[0, :, idx]`` the dim ``idx`` makes comes after the slice's. NumPy counts
+    the int as one more index array, and index arrays separated by a slice put their dim
+    first, so NumPy gives the two dims the other way round. Where no int meets an index
+    array (every model's case) the two rules agree.
+    """
+    if not isinstance(index, tuple):
+        return None
+    if not any(isinstance(p, xp.ndarray) for p in index) or not any(_is_int(p) for p in index):
+        return None
+    first: list[Any] = []
+    rest: list[Any] = []
+    for p in index:
+        if _is_int(p):
+            first.append(p)  # applied now, gone afterwards
+        elif isinstance(p, xp.ndarray):
+            first += [slice(None)] * (p.ndim if p.dtype == bool else 1)  # a mask spans its dims
+            rest.append(p)
+        elif p is None:
+            first.append(None)
+            rest.append(slice(None))  # the new size-1 dim
+        elif p is Ellipsis:
+            first.append(p)
+            rest.append(p)
+        else:  # a slice
+            first.append(p)
+            rest.append(slice(None))
+    return tuple(first), tuple(rest)
+
+
+def _int_array(index: Any, op: str, name: str = "index") -> Any:
+    """Indices as an int array (from a Tensor, array or list), or PyTorch's RuntimeError."""
+    arr = index.data if isinstance(index, Tensor) else xp.asarray(index)
+    if arr.dtype.kind not in "iu":
+        raise OpError(f"{op}: {name} must hold integers (int64), got dtype {arr.dtype}")
+    return arr
+
+
+def _along(dim: int, index: Any) -> tuple[Any, ...]:
+    """The NumPy index that picks ``index[i, j, k]`` along ``dim`` and ``i, j, k`` along
+    the other dims: what gather reads and scatter writes (``dim=1``: ``x[i, index[i, j]]``).
+
+    >>> [a.tolist() for a in _along(1, np.array([[2, 0]]))]
+    [[[0]], [[2, 0]]]
+    """
+    return tuple(
+        index if d == dim else xp.arange(n).reshape((n,) + (1,) * (index.ndim - d - 1))
+        for d, n in enumerate(index.shape)
+    )
 
 
 # ---------------------------------------------------------------- Tensor
@@ -340,12 +436,15 @@ class Tensor:
 
     # ------------------------------------------------------------ reductions
 
+    @numpy_names
     def sum(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
         return ops.Sum.apply(self, dim=_as_dim(dim, self.ndim), keepdim=keepdim)
 
+    @numpy_names
     def mean(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
         return ops.Mean.apply(self, dim=_as_dim(dim, self.ndim), keepdim=keepdim)
 
+    @numpy_names
     def var(
         self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False, correction: int = 1
     ) -> Tensor:
@@ -354,6 +453,7 @@ class Tensor:
             self, dim=_as_dim(dim, self.ndim), keepdim=keepdim, correction=correction
         )
 
+    @numpy_names
     def max(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Any:
         """Largest entries, as in PyTorch.
 
@@ -373,6 +473,7 @@ class Tensor:
         idx = indices if keepdim else xp.squeeze(indices, dim)
         return MaxResult(values, Tensor._wrap(idx))
 
+    @numpy_names
     def min(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Any:
         if self.data.dtype.kind != "f":  # bools and ints: no gradient, and -x would wrap
             return _int_min(self.data, _as_dim(dim, self.ndim), keepdim)
@@ -385,6 +486,7 @@ class Tensor:
         values, indices = (-self).max(dim, keepdim)
         return MaxResult(-values, indices)
 
+    @numpy_names
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         if dim is None:
             return Tensor._wrap(xp.asarray(self.data.argmax()))
@@ -405,10 +507,12 @@ class Tensor:
         new = shape[:start_dim] + (-1,) + shape[end + 1 :]
         return self.reshape(new) if shape else self.reshape(1)
 
+    @numpy_names
     def unsqueeze(self, dim: int) -> Tensor:
         dim = dim if dim >= 0 else dim + self.data.ndim + 1
         return self.reshape(self.data.shape[:dim] + (1,) + self.data.shape[dim:])
 
+    @numpy_names
     def squeeze(self, dim: int | None = None) -> Tensor:
         shape = self.data.shape
         if not shape and dim in (None, 0, -1):  # a 0-d tensor has nothing to squeeze
@@ -452,7 +556,15 @@ class Tensor:
         return self
 
     def __getitem__(self, index: Any) -> Tensor:
-        return ops.GetItem.apply(self, index=_as_index(index))
+        """``x[...]`` with PyTorch's rules: ints, slices, None, ``...``, integer or boolean
+        arrays (Tensors, NumPy arrays, lists); where an int meets an index array, the int is
+        applied first, as PyTorch does (see :func:`_torch_order`)."""
+        index = _as_index(index)
+        split = _torch_order(index)
+        if split is None:
+            return ops.GetItem.apply(self, index=index)
+        first, rest = split
+        return ops.GetItem.apply(ops.GetItem.apply(self, index=first), index=rest)
 
     def split(self, split_size: int | Sequence[int], dim: int = 0) -> list[Tensor]:
         """Chunks of ``split_size`` along ``dim`` (the last may be smaller), as in PyTorch."""
@@ -519,12 +631,14 @@ class Tensor:
         tie = (self + other) * 0.5
         return where(self < other, self, where(self > other, other, tie))
 
+    @numpy_names
     def std(
         self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False, correction: int = 1
     ) -> Tensor:
         """Standard deviation, the square root of ``var`` (``correction`` as there)."""
         return self.var(dim, keepdim, correction).sqrt()
 
+    @numpy_names
     def logsumexp(self, dim: int | tuple[int, ...], keepdim: bool = False) -> Tensor:
         """log(sum(exp(x))) over ``dim``, shifted by the max so exp cannot overflow."""
         dims = dim if isinstance(dim, tuple) else (dim,)
@@ -532,6 +646,7 @@ class Tensor:
         out = (self - m).exp().sum(dims, keepdim=True).log() + m
         return out if keepdim else out.sum(dims)  # summing size-1 dims drops them
 
+    @numpy_names
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         if dim is None:
             return Tensor._wrap(xp.asarray(self.data.argmin()))
@@ -560,11 +675,154 @@ class Tensor:
     def isfinite(self) -> Tensor:
         return Tensor._wrap(xp.isfinite(self.data))
 
+    @numpy_names
     def any(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         return Tensor._wrap(xp.asarray(self.data.any(axis=dim, keepdims=keepdim)))
 
+    @numpy_names
     def all(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         return Tensor._wrap(xp.asarray(self.data.all(axis=dim, keepdims=keepdim)))
+
+    # ------------------------------------------------------------ gather and scatter
+    # Reading and writing along one dim at positions an index tensor names. gather and
+    # friends are indexing (GetItem, whose gradient scatter-adds back); scatter writes with
+    # IndexPut, scatter_add/scatter_reduce fold with ScatterReduce (ops.py).
+
+    def _index_along(self, op: str, dim: int, index: Any, src: Any = None) -> tuple[int, Any]:
+        """(dim, index array) for gather/scatter, after PyTorch's checks: same number of
+        dims, the index no larger than the input outside ``dim`` (nor than ``src``), and
+        every index inside the input's size along ``dim``."""
+        idx = _int_array(index, op)
+        dim = _dim(dim, self.ndim, op)
+        shape = self.shape or (1,)
+        if idx.ndim != len(shape) and not (idx.ndim == 0 and self.ndim <= 1):
+            raise OpError(
+                f"{op}: index {idx.shape} must have as many dims as the input {self.shape}"
+            )
+        idx = idx.reshape(idx.shape or (1,))
+        for d, n in enumerate(idx.shape):
+            if (d != dim and n > shape[d]) or (src is not None and n > (src.shape or (1,))[d]):
+                what = f"the input {self.shape}" + (
+                    f" or src {src.shape}" if src is not None else ""
+                )
+                raise OpError(f"{op}: index {idx.shape} is larger than {what} at dim {d}")
+        if idx.size and (idx.min() < 0 or idx.max() >= shape[dim]):
+            bad = idx.min() if idx.min() < 0 else idx.max()
+            raise OpError(f"{op}: index {bad} is out of bounds for dim {dim} of size {shape[dim]}")
+        return dim, idx
+
+    @numpy_names
+    def gather(self, dim: int, index: Any) -> Tensor:
+        """``out[i][j] = self[index[i][j]][j]`` (dim 0), ``self[i][index[i][j]]`` (dim 1):
+        entries picked along ``dim``; the output has the index's shape."""
+        dim, idx = self._index_along("gather", dim, index)
+        x = self.reshape(1) if self.ndim == 0 else self
+        out = x[_along(dim, idx)]
+        return out.reshape(()) if self.ndim == 0 else out
+
+    @numpy_names
+    def take_along_dim(self, indices: Any, dim: int | None = None) -> Tensor:
+        """gather after broadcasting ``self`` and ``indices`` outside ``dim`` (NumPy's
+        ``take_along_axis``); ``dim=None`` reads the flattened tensor."""
+        idx = _int_array(indices, "take_along_dim", "indices")
+        if dim is None:
+            return self.reshape(-1).gather(0, idx.reshape(-1))
+        dim = _dim(dim, self.ndim, "take_along_dim")
+        rest = xp.broadcast_shapes(_drop(self.shape, dim), _drop(idx.shape, dim))
+        x = self.expand(*_put(rest, dim, self.shape[dim]))
+        return x.gather(dim, xp.broadcast_to(idx, _put(rest, dim, idx.shape[dim])))
+
+    @numpy_names
+    def index_select(self, dim: int, index: Any) -> Tensor:
+        """The slices at positions ``index`` (a vector) along ``dim``: ``x[:, index]``."""
+        idx = _int_array(index, "index_select")
+        if idx.ndim > 1:
+            raise DimError(f"index_select: index must be a vector, got shape {idx.shape}")
+        dim = _dim(dim, self.ndim, "index_select")
+        return self[(slice(None),) * dim + (idx.reshape(-1),)]
+
+    def masked_select(self, mask: Any) -> Tensor:
+        """The entries where ``mask`` (broadcast against self) is True, as a vector."""
+        m = mask.data if isinstance(mask, Tensor) else xp.asarray(mask)
+        shape = xp.broadcast_shapes(self.shape, m.shape)
+        return self.expand(*shape)[xp.broadcast_to(m.astype(bool, copy=False), shape)]
+
+    @numpy_names
+    def scatter(
+        self, dim: int, index: Any, src: Any = None, value: Any = None, *, reduce: str | None = None
+    ) -> Tensor:
+        """A copy with ``out[index[i][j]][j] = src[i][j]`` (dim 0): entries written along
+        ``dim`` at the positions ``index`` names; ``src`` a tensor or a number (``value``).
+        ``reduce="add"`` or ``"multiply"`` folds instead of writing (see scatter_reduce)."""
+        source = src if src is not None else value
+        if source is None:
+            raise TypeError("scatter: give src (a tensor or a number) or value")
+        if reduce is not None:
+            folds = {"add": "sum", "multiply": "prod"}
+            if reduce not in folds:
+                raise OpError(f"scatter: reduce must be 'add' or 'multiply', got {reduce!r}")
+            if not isinstance(source, Tensor):
+                source = Tensor._wrap(xp.full(_int_array(index, "scatter").shape, source,
+                                              dtype=self.dtype))  # fmt: skip
+            return self.scatter_reduce(dim, index, source, folds[reduce])
+        if isinstance(source, Tensor):
+            self._same_dtype("scatter", source)
+            dim, idx = self._index_along("scatter", dim, index, source)
+            source = source.reshape(1) if source.ndim == 0 else source
+            source = source[tuple(slice(0, n) for n in idx.shape)].reshape(idx.shape)
+        else:  # a number, written everywhere the index points
+            dim, idx = self._index_along("scatter", dim, index)
+            source = Tensor._wrap(xp.asarray(source, dtype=self.dtype))
+        x = self.reshape(1) if self.ndim == 0 else self
+        out = ops.IndexPut.apply(x, source, index=_along(dim, idx))
+        return out.reshape(()) if self.ndim == 0 else out
+
+    @numpy_names
+    def scatter_add(self, dim: int, index: Any, src: Tensor) -> Tensor:
+        """A copy with ``src[i][j]`` added into ``out[index[i][j]][j]`` (dim 0); repeated
+        indices add up."""
+        return self.scatter_reduce(dim, index, src, "sum")
+
+    @numpy_names
+    def scatter_reduce(
+        self, dim: int, index: Any, src: Tensor, reduce: str, *, include_self: bool = True
+    ) -> Tensor:
+        """A copy with the ``src`` entries sent to each position (``out[index[i][j]][j]``,
+        dim 0) reduced into it: ``reduce`` is "sum", "prod", "mean", "amax" or "amin";
+        ``include_self`` says whether the position's own value takes part."""
+        if reduce not in ("sum", "prod", "mean", "amax", "amin"):
+            raise OpError(
+                f"scatter_reduce: reduce must be 'sum', 'prod', 'mean', 'amax' or 'amin', "
+                f"got {reduce!r}"
+            )
+        self._same_dtype("scatter_reduce", src)
+        dim, idx = self._index_along("scatter_reduce", dim, index, src)
+        region = src.reshape(1) if src.ndim == 0 else src
+        region = region[tuple(slice(0, n) for n in idx.shape)].reshape(idx.shape)
+        x = self.reshape(1) if self.ndim == 0 else self
+        out = ops.ScatterReduce.apply(
+            x, region, index=_along(dim, idx), reduce=reduce, include_self=include_self
+        )
+        return out.reshape(()) if self.ndim == 0 else out
+
+    def _same_dtype(self, op: str, src: Any) -> None:
+        if not isinstance(src, Tensor):
+            raise TypeError(f"{op}: src must be a Tensor, got {type(src).__name__}")
+        if src.dtype != self.dtype:
+            raise OpError(
+                f"{op}: src has dtype {src.dtype}, the input {self.dtype}: they must match"
+            )
+
+    def where(self, condition: Any, other: Any) -> Tensor:
+        """``self`` where ``condition`` holds, else ``other`` (``groundup.where(c, self, o)``)."""
+        return where(condition, self, other)
+
+    def nonzero(self, *, as_tuple: bool = False) -> Any:
+        """The indices of the nonzero entries: (n, ndim) int64, or one vector per dim."""
+        found = xp.nonzero(self.data)
+        if as_tuple:
+            return tuple(Tensor._wrap(i) for i in found)
+        return Tensor._wrap(xp.stack(found, axis=1) if found else xp.zeros((0, 0), xp.int64))
 
     # ------------------------------------------------------------ trigonometry, erf, rounding
     # Sin, Cos, Asin, Atan, Atan2, Erf and Rounding are primitives (ops.py); the rest are
@@ -693,13 +951,30 @@ def _int_min(data: Any, dim: Any, keepdim: bool) -> Any:
     return MaxResult(Tensor._wrap(xp.asarray(values)), Tensor._wrap(xp.asarray(indices)))
 
 
+def _drop(shape: tuple[int, ...], dim: int) -> tuple[int, ...]:
+    return shape[:dim] + shape[dim + 1 :]
+
+
+def _put(shape: tuple[int, ...], dim: int, n: int) -> tuple[int, ...]:
+    return shape[:dim] + (n,) + shape[dim:]
+
+
 def _positive(dims: Any, ndim: int) -> set[int]:
     """Dims as non-negative ints (``-1`` is the last)."""
     return {d % ndim for d in dims} if ndim else set()
 
 
-def where(condition: Any, a: Any, b: Any) -> Tensor:
-    """``a`` where ``condition`` is True, else ``b`` (all three broadcast)."""
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa: A002
+    """``input`` where ``condition`` is True, else ``other``: all three broadcast, and either
+    value may be a Python number (types promote as in arithmetic: an int tensor and 0.5 give
+    float32). ``where(condition)`` alone is ``condition.nonzero(as_tuple=True)``."""
     cond = condition.data if isinstance(condition, Tensor) else xp.asarray(condition)
-    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(a)
-    return ops.Where.apply(like._lift(a), like._lift(b), condition=cond.astype(bool, copy=False))
+    if input is None and other is None:
+        return Tensor._wrap(cond).nonzero(as_tuple=True)
+    if isinstance(input, Tensor):
+        a, b = input._operands(other)
+    elif isinstance(other, Tensor):
+        b, a = other._operands(input)
+    else:
+        a, b = Tensor(input)._operands(other)
+    return ops.Where.apply(a, b, condition=cond.astype(bool, copy=False))
