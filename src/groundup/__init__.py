@@ -22,10 +22,11 @@ _TENSOR_NAMES = (
     "linspace", "randint",
     # groundup.tensor.routines.__all__ (tests/test_lazy_exports.py keeps the two in step)
     "abs", "acos", "arccos", "arcsin", "arctan", "arctan2", "asin", "atan", "atan2", "ceil",
-    "clamp", "clip", "cos", "cosh", "erf", "exp", "fix", "floor", "frac", "gather",
-    "index_select", "log", "log2", "masked_select", "matmul", "maximum", "minimum", "nonzero",
-    "relu", "round", "rsqrt", "scatter", "scatter_add", "scatter_reduce", "sgn", "sigmoid",
-    "sign", "sin", "sinh", "sqrt", "square", "take_along_dim", "tan", "tanh", "trunc",
+    "clamp", "clip", "cos", "cosh", "cummax", "cummin", "cumprod", "cumsum", "erf", "exp",
+    "fix", "floor", "frac", "gather", "index_select", "log", "log2", "masked_select", "matmul",
+    "maximum", "minimum", "nonzero", "prod", "relu", "round", "rsqrt", "scatter", "scatter_add",
+    "scatter_reduce", "sgn", "sigmoid", "sign", "sin", "sinh", "sqrt", "square",
+    "take_along_dim", "tan", "tanh", "trunc",
 )  # fmt: skip
 _LAZY = dict.fromkeys(_TENSOR_NAMES, "groundup.tensor")
 

@@ -207,6 +207,56 @@ def case_where_scalars(draw: Any) -> Any:
     return [draw(array(shape)), draw(array(shape))], lambda m, a, b: a.where(m.ints(cond), b)
 
 
+# ---------------------------------------------------------------- scans and products
+
+
+def with_zeros_and_ties(draw: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """A mask of about a quarter of the entries, to set to one value: zeros for the
+    products, ties for the running max."""
+    return rng_of(draw).random(shape) < 0.25
+
+
+def case_cumsum(draw: Any) -> Any:
+    shape = draw(shapes)
+    dim = dim_of(draw, len(shape))
+    if draw(st.booleans()):
+        return [draw(array(shape))], lambda m, a: a.cumsum(dim)
+    return [draw(array(shape))], lambda m, a: m.lib.cumsum(a, dim=dim)
+
+
+def case_cumprod(draw: Any) -> Any:
+    shape = draw(shapes)
+    dim = dim_of(draw, len(shape))
+    zeros = with_zeros_and_ties(draw, shape)
+    return [draw(array(shape))], lambda m, a: (a * 1.5).masked_fill(m.ints(zeros), 0.0).cumprod(dim)
+
+
+def case_cummax(draw: Any) -> Any:
+    shape = draw(shapes)
+    dim = dim_of(draw, len(shape))
+    ties = with_zeros_and_ties(draw, shape)
+    which = draw(st.sampled_from(["cummax", "cummin"]))
+
+    def fn(m: Any, a: Any) -> Any:
+        values, indices = getattr(a.masked_fill(m.ints(ties), 0.5), which)(dim)
+        return values + indices.to(values.dtype) * 100  # the indices must agree too
+
+    return [draw(array(shape))], fn
+
+
+def case_prod(draw: Any) -> Any:
+    shape = draw(shapes)
+    zeros = with_zeros_and_ties(draw, shape)
+    dim = draw(st.one_of(st.none(), st.integers(-len(shape), len(shape) - 1)))
+    keep = draw(st.booleans())
+
+    def fn(m: Any, a: Any) -> Any:
+        a = (a * 1.5).masked_fill(m.ints(zeros), 0.0)
+        return a.prod() if dim is None else a.prod(dim, keepdim=keep)
+
+    return [draw(array(shape))], fn
+
+
 CASES: dict[str, Any] = {
     # elementwise
     "sin": unary(lambda a: a.sin()),
@@ -236,6 +286,11 @@ CASES: dict[str, Any] = {
     "scatter": case_scatter,
     "scatter_reduce": case_scatter_reduce,
     "where_scalars": case_where_scalars,
+    # scans and products
+    "cumsum": case_cumsum,
+    "cumprod": case_cumprod,
+    "cummax": case_cummax,
+    "prod": case_prod,
 }
 FUSED = ["gelu"]
 

@@ -181,3 +181,51 @@ def test_axis_and_keepdims_are_numpy_names_for_dim_and_keepdim():
     assert groundup.gather(x, axis=1, index=np.array([[0], [2]])).tolist() == [[0.0], [5.0]]
     with pytest.raises(TypeError, match="both dim= and axis="):
         x.sum(dim=0, axis=1)
+
+
+# ---------------------------------------------------------------- scans and products
+
+
+def test_cumsum_cumprod_known_answers_and_dtypes():
+    x = Tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    assert x.cumsum(1).tolist() == [[1.0, 3.0, 6.0], [4.0, 9.0, 15.0]]
+    assert groundup.cumsum(x, dim=0).tolist() == [[1.0, 2.0, 3.0], [5.0, 7.0, 9.0]]
+    assert x.cumprod(-1).tolist() == [[1.0, 2.0, 6.0], [4.0, 20.0, 120.0]]
+    assert Tensor([True, False, True]).cumsum(0).tolist() == [1, 1, 2]
+    assert Tensor([True, True]).cumsum(0).dtype == np.int64  # bools count in int64
+    assert x.cumsum(0, dtype="float64").dtype == np.float64
+    assert Tensor(2.0).cumsum(0).shape == ()
+
+
+def test_products_with_zeros_have_pytorchs_gradients():
+    # d/dx_i of a product is the product of the other factors, even where x_i = 0
+    x = leaf([1.0, 2.0, 0.0, 3.0])
+    x.prod().backward()
+    assert x.grad.tolist() == [0.0, 0.0, 6.0, 0.0]
+    x = leaf([0.0, 2.0, 0.0, 3.0])
+    x.prod().backward()
+    assert x.grad.tolist() == [0.0] * 4
+    x = leaf([1.0, 2.0, 0.0, 3.0, 0.0, 2.0])
+    x.cumprod(0).sum().backward()  # torch: [3, 1, 8, 0, 0, 0]
+    assert x.grad.tolist() == [3.0, 1.0, 8.0, 0.0, 0.0, 0.0]
+    y = leaf([[2.0, 0.0], [3.0, 4.0]])
+    y.prod(dim=1, keepdim=True).sum().backward()
+    assert y.grad.tolist() == [[0.0, 2.0], [4.0, 3.0]]
+    assert Tensor([[1, 2], [3, 4]]).prod(1).tolist() == [2, 12]
+
+
+@given(st.lists(st.floats(-3, 3), min_size=1, max_size=6))
+def test_cumprod_gradient_matches_finite_differences(values):
+    assert gradcheck(lambda t: t.cumprod(0), np.array(values))
+
+
+def test_cummax_cummin_take_the_latest_tie_and_nan_as_pytorch():
+    v, i = Tensor([1.0, 1.0, 3.0, 2.0, 3.0]).cummax(0)
+    assert v.tolist() == [1.0, 1.0, 3.0, 3.0, 3.0] and i.tolist() == [0, 1, 2, 2, 4]
+    v, i = groundup.cummin(Tensor([2.0, 1.0, 1.0, 5.0]), 0)
+    assert v.tolist() == [2.0, 1.0, 1.0, 1.0] and i.tolist() == [0, 1, 2, 2]
+    v, i = Tensor([1.0, np.nan, 3.0, np.nan, 2.0]).cummax(0)
+    assert np.isnan(v.data[1:]).all() and i.tolist() == [0, 1, 1, 3, 3]
+    x = leaf([1.0, 3.0, 2.0])
+    x.cummax(0).values.sum().backward()
+    assert x.grad.tolist() == [1.0, 2.0, 0.0]  # each running max sends its gradient home

@@ -749,3 +749,71 @@ class ScatterReduce(Function):
             (grad * self.out)[index] / xp.where(src_zero, 1, src),
         )
         return ga, gs
+
+
+# ================================================================ scans and products
+
+
+def _reversed_cumsum(a: Any, dim: int) -> Any:
+    """``out_i = sum_{k >= i} a_k`` along ``dim``: how a scan sends gradients back."""
+    return xp.flip(xp.cumsum(xp.flip(a, dim), axis=dim), dim)
+
+
+class CumSum(Function):
+    def forward(self, a: Any, dim: int) -> Any:
+        self.dim = dim
+        return xp.cumsum(a, axis=dim)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        # a_i is in every out_k with k >= i, with slope 1
+        return (_reversed_cumsum(grad, self.dim),)
+
+
+class CumProd(Function):
+    """Running products ``out_k = a_0 a_1 ... a_k`` along ``dim``.
+
+    d out_k / d a_i (k >= i) is the product of the other factors of out_k. Before the first
+    zero that is out_k / a_i, so the gradient is reversed_cumsum(grad * out)_i / a_i. At the
+    first zero a_z that division is 0 / 0: the products with a_z replaced by 1 are the
+    products of the others. After it every product holds a_z = 0: the gradient is 0.
+    """
+
+    def forward(self, a: Any, dim: int) -> Any:
+        self.a, self.dim = a, dim
+        self.out = xp.cumprod(a, axis=dim)
+        return self.out
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        a, dim = self.a, self.dim
+        zeros_so_far = xp.cumsum(a == 0, axis=dim)
+        before = zeros_so_far == 0
+        first_zero = (a == 0) & (zeros_so_far == 1)
+        g = _reversed_cumsum(grad * self.out, dim) / xp.where(before, a, 1)
+        skipping_zero = xp.cumprod(xp.where(first_zero, 1, a), axis=dim)
+        at_zero = _reversed_cumsum(grad * skipping_zero, dim)
+        return (xp.where(before, g, xp.where(first_zero, at_zero, 0)),)
+
+
+class Prod(Function):
+    """The product over ``dim`` (None: all entries). d prod / d a_i is the product of the
+    others: prod / a_i for a nonzero a_i; with one zero in the group, the zero gets the
+    product of the rest and the others 0; with two zeros, everything is 0 (as PyTorch)."""
+
+    def forward(self, a: Any, dim: Any, keepdim: bool) -> Any:
+        self.a, self.dim, self.keepdim = a, dim, keepdim
+        self.out = a.prod(axis=dim, keepdims=True)
+        if keepdim:
+            return self.out
+        return self.out.reshape(()) if dim is None else self.out.squeeze(dim)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        a, dim = self.a, self.dim
+        g = _expand_reduced(grad, a.shape, dim, self.keepdim)
+        zero = a == 0
+        zeros = zero.sum(axis=dim, keepdims=True)
+        nonzero_a = xp.where(zero, 1, a)
+        others = xp.where(
+            zeros == 0, self.out / nonzero_a,
+            xp.where(zero & (zeros == 1), nonzero_a.prod(axis=dim, keepdims=True), 0),
+        )  # fmt: skip
+        return (g * others.astype(grad.dtype, copy=False),)

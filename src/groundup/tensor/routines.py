@@ -26,6 +26,10 @@ __all__ = [
     "clip",
     "cos",
     "cosh",
+    "cummax",
+    "cummin",
+    "cumprod",
+    "cumsum",
     "erf",
     "exp",
     "fix",
@@ -40,6 +44,7 @@ __all__ = [
     "maximum",
     "minimum",
     "nonzero",
+    "prod",
     "relu",
     "round",
     "rsqrt",
@@ -243,3 +248,33 @@ def scatter_reduce(
 
 def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
     return input.nonzero(as_tuple=as_tuple)
+
+
+# ---------------------------------------------------------------- scans and products
+
+
+@numpy_names
+def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    return input.cumsum(dim, dtype=dtype)
+
+
+@numpy_names
+def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    return input.cumprod(dim, dtype=dtype)
+
+
+@numpy_names
+def cummax(input: Tensor, dim: int) -> Any:
+    return input.cummax(dim)
+
+
+@numpy_names
+def cummin(input: Tensor, dim: int) -> Any:
+    return input.cummin(dim)
+
+
+@numpy_names
+def prod(
+    input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None
+) -> Tensor:
+    return input.prod(dim, keepdim, dtype=dtype)

@@ -824,6 +824,60 @@ class Tensor:
             return tuple(Tensor._wrap(i) for i in found)
         return Tensor._wrap(xp.stack(found, axis=1) if found else xp.zeros((0, 0), xp.int64))
 
+    # ------------------------------------------------------------ scans and products
+    # CumSum, CumProd and Prod are primitives (ops.py); cummax and cummin are gathers at the
+    # running argmax, so their gradient goes to the entry each running max came from.
+
+    def _scan_input(self, op: str, dim: int, dtype: Any) -> tuple[Tensor, int]:
+        x = self.to(dtype) if dtype is not None else self
+        if x.data.dtype.kind in "bu":  # sums and products of bools count in int64, as torch
+            x = x.to(xp.int64)
+        return (x.reshape(1) if x.ndim == 0 else x), _dim(dim, x.ndim, op)
+
+    @numpy_names
+    def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
+        """Running sums along ``dim``: ``out_k = x_0 + ... + x_k``."""
+        x, d = self._scan_input("cumsum", dim, dtype)
+        return ops.CumSum.apply(x, dim=d).reshape(self.shape)
+
+    @numpy_names
+    def cumprod(self, dim: int, *, dtype: Any = None) -> Tensor:
+        """Running products along ``dim``; the gradient is right with zeros in the input."""
+        x, d = self._scan_input("cumprod", dim, dtype)
+        return ops.CumProd.apply(x, dim=d).reshape(self.shape)
+
+    def _cumulative_extreme(self, op: str, dim: int, accumulate: Any) -> Any:
+        x = self.reshape(1) if self.ndim == 0 else self
+        d = _dim(dim, self.ndim, op)
+        running = accumulate(x.data, axis=d)
+        # the index of the latest entry equal to the running extreme (PyTorch's tie rule);
+        # a nan is an extreme from there on, and each later nan takes over
+        hit = (x.data == running) | (xp.isnan(x.data) if x.data.dtype.kind == "f" else False)
+        where_ = xp.arange(x.shape[d]).reshape((-1,) + (1,) * (x.ndim - d - 1))
+        indices = xp.maximum.accumulate(xp.where(hit, where_, 0), axis=d)
+        values = x.gather(d, indices)
+        return MaxResult(values.reshape(self.shape), Tensor._wrap(indices.reshape(self.shape)))
+
+    @numpy_names
+    def cummax(self, dim: int) -> Any:
+        """(values, indices): the running max along ``dim`` and where it was found."""
+        return self._cumulative_extreme("cummax", dim, xp.maximum.accumulate)
+
+    @numpy_names
+    def cummin(self, dim: int) -> Any:
+        """(values, indices): the running min along ``dim`` and where it was found."""
+        return self._cumulative_extreme("cummin", dim, xp.minimum.accumulate)
+
+    @numpy_names
+    def prod(self, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        """The product of the entries (over ``dim``); the gradient is right with zeros."""
+        x = self.to(dtype) if dtype is not None else self
+        if x.data.dtype.kind in "bu":
+            x = x.to(xp.int64)
+        d = None if dim is None or self.ndim == 0 else _dim(dim, self.ndim, "prod")
+        out = ops.Prod.apply(x, dim=d, keepdim=keepdim)
+        return out.reshape(()) if self.ndim == 0 else out
+
     # ------------------------------------------------------------ trigonometry, erf, rounding
     # Sin, Cos, Asin, Atan, Atan2, Erf and Rounding are primitives (ops.py); the rest are
     # identities over them.
