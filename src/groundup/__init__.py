@@ -21,12 +21,12 @@ _TENSOR_NAMES = (
     "cat", "stack", "where", "zeros_like", "ones_like", "full", "full_like", "eye",
     "linspace", "randint",
     # groundup.tensor.routines.__all__ (tests/test_lazy_exports.py keeps the two in step)
-    "abs", "acos", "arccos", "arcsin", "arctan", "arctan2", "asin", "atan", "atan2", "ceil",
-    "clamp", "clip", "cos", "cosh", "cummax", "cummin", "cumprod", "cumsum", "erf", "exp",
-    "fix", "floor", "frac", "gather", "index_select", "log", "log2", "masked_select", "matmul",
-    "maximum", "minimum", "nonzero", "prod", "relu", "round", "rsqrt", "scatter", "scatter_add",
-    "scatter_reduce", "sgn", "sigmoid", "sign", "sin", "sinh", "sqrt", "square",
-    "take_along_dim", "tan", "tanh", "trunc",
+    "abs", "acos", "arccos", "arcsin", "arctan", "arctan2", "argsort", "asin", "atan", "atan2",
+    "ceil", "clamp", "clip", "cos", "cosh", "cummax", "cummin", "cumprod", "cumsum", "erf",
+    "exp", "fix", "floor", "frac", "gather", "index_select", "kthvalue", "log", "log2",
+    "masked_select", "matmul", "maximum", "median", "minimum", "nonzero", "prod", "relu",
+    "round", "rsqrt", "scatter", "scatter_add", "scatter_reduce", "sgn", "sigmoid", "sign",
+    "sin", "sinh", "sort", "sqrt", "square", "take_along_dim", "tan", "tanh", "topk", "trunc",
 )  # fmt: skip
 _LAZY = dict.fromkeys(_TENSOR_NAMES, "groundup.tensor")
 

@@ -238,8 +238,7 @@ def case_cummax(draw: Any) -> Any:
     which = draw(st.sampled_from(["cummax", "cummin"]))
 
     def fn(m: Any, a: Any) -> Any:
-        values, indices = getattr(a.masked_fill(m.ints(ties), 0.5), which)(dim)
-        return values + indices.to(values.dtype) * 100  # the indices must agree too
+        return with_indices(getattr(a.masked_fill(m.ints(ties), 0.5), which)(dim))
 
     return [draw(array(shape))], fn
 
@@ -255,6 +254,58 @@ def case_prod(draw: Any) -> Any:
         return a.prod() if dim is None else a.prod(dim, keepdim=keep)
 
     return [draw(array(shape))], fn
+
+
+# ---------------------------------------------------------------- sorting and selecting
+
+
+def with_indices(result: Any) -> Any:
+    """values + 100 * indices: one output in which the indices must agree too."""
+    values, indices = result
+    return values + indices.to(values.dtype) * 100
+
+
+def case_sort(draw: Any) -> Any:
+    shape = draw(shapes)
+    dim = dim_of(draw, len(shape))
+    descending = draw(st.booleans())
+    ties = with_zeros_and_ties(draw, shape)  # a stable sort keeps tied entries in order
+    which = draw(st.sampled_from(["sort", "argsort", "function"]))
+
+    def fn(m: Any, a: Any) -> Any:
+        a = a.masked_fill(m.ints(ties), 0.5)
+        if which == "argsort":
+            return a * 0 + a.argsort(dim=dim, descending=descending, stable=True).to(a.dtype)
+        if which == "function":
+            return with_indices(m.lib.sort(a, dim=dim, descending=descending, stable=True))
+        return with_indices(a.sort(dim=dim, descending=descending, stable=True))
+
+    return [draw(array(shape))], fn
+
+
+def case_topk(draw: Any) -> Any:
+    shape = draw(shapes)
+    dim = dim_of(draw, len(shape))
+    k = draw(st.integers(0, shape[dim]))
+    largest = draw(st.booleans())
+    return [draw(array(shape))], lambda m, a: with_indices(a.topk(k, dim, largest=largest))
+
+
+def case_kthvalue(draw: Any) -> Any:
+    shape = draw(shapes)
+    dim = dim_of(draw, len(shape))
+    k = draw(st.integers(1, shape[dim]))
+    keep = draw(st.booleans())
+    return [draw(array(shape))], lambda m, a: with_indices(m.lib.kthvalue(a, k, dim, keep))
+
+
+def case_median(draw: Any) -> Any:
+    shape = draw(shapes)
+    if draw(st.booleans()):
+        return [draw(array(shape))], lambda m, a: a.median()
+    dim = dim_of(draw, len(shape))
+    keep = draw(st.booleans())
+    return [draw(array(shape))], lambda m, a: with_indices(a.median(dim, keepdim=keep))
 
 
 CASES: dict[str, Any] = {
@@ -291,6 +342,11 @@ CASES: dict[str, Any] = {
     "cumprod": case_cumprod,
     "cummax": case_cummax,
     "prod": case_prod,
+    # sorting and selecting
+    "sort": case_sort,
+    "topk": case_topk,
+    "kthvalue": case_kthvalue,
+    "median": case_median,
 }
 FUSED = ["gelu"]
 

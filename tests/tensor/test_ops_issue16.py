@@ -229,3 +229,46 @@ def test_cummax_cummin_take_the_latest_tie_and_nan_as_pytorch():
     x = leaf([1.0, 3.0, 2.0])
     x.cummax(0).values.sum().backward()
     assert x.grad.tolist() == [1.0, 2.0, 0.0]  # each running max sends its gradient home
+
+
+# ---------------------------------------------------------------- sorting and selecting
+
+
+def test_sort_is_stable_both_ways_and_puts_nan_with_the_largest():
+    x = Tensor([1.0, 0.0, 1.0, 2.0, 0.0, 1.0])
+    assert x.sort().indices.tolist() == [1, 4, 0, 2, 5, 3]
+    assert x.sort(descending=True).indices.tolist() == [3, 0, 2, 5, 1, 4]  # ties in order
+    assert groundup.argsort(x, descending=True).tolist() == [3, 0, 2, 5, 1, 4]
+    y = Tensor([1.0, np.nan, 0.0])
+    assert (
+        y.sort().indices.tolist() == [2, 0, 1] and y.sort(descending=True).indices.tolist()[0] == 1
+    )
+    v = leaf([[3.0, 1.0, 2.0]])
+    values, _ = v.sort(dim=1)
+    (values * Tensor([[1.0, 10.0, 100.0]], dtype="float64")).sum().backward()
+    assert v.grad.tolist() == [[100.0, 1.0, 10.0]]  # each value's gradient goes home
+
+
+def test_topk_kthvalue_median_known_answers():
+    x = Tensor([[3.0, 1.0, 4.0, 1.5, 9.0]])
+    assert x.topk(2).values.tolist() == [[9.0, 4.0]] and x.topk(2).indices.tolist() == [[4, 2]]
+    assert x.topk(2, largest=False).values.tolist() == [[1.0, 1.5]]
+    assert x.kthvalue(2, dim=1).values.tolist() == [1.5]
+    assert x.median().item() == 3.0  # 5 entries: the middle one
+    assert Tensor([4.0, 1.0, 3.0, 2.0]).median().item() == 2.0  # even count: the lower middle
+    values, indices = Tensor([[1.0, np.nan, 3.0], [3.0, 1.0, 2.0]]).median(dim=1)
+    assert np.isnan(values.data[0]) and values.data[1] == 2.0 and indices.tolist() == [1, 2]
+    with pytest.raises(RuntimeError, match="k=6 is out of range"):
+        x.topk(6)
+    with pytest.raises(RuntimeError, match="k=0 is out of range"):
+        x.kthvalue(0)
+
+
+def test_median_ties_share_the_gradient_as_pytorch():
+    x = leaf([2.0, 1.0, 2.0, 3.0])
+    x.median().backward()
+    assert x.grad.tolist() == [0.5, 0.0, 0.5, 0.0]
+    x = leaf([[2.0, 1.0, 2.0, 3.0]])
+    values, indices = x.median(dim=1)
+    values.sum().backward()  # with a dim: the gradient goes to the one index
+    assert x.grad.sum() == 1.0 and x.grad[0, indices.item()] == 1.0

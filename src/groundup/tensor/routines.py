@@ -18,6 +18,7 @@ __all__ = [
     "arcsin",
     "arctan",
     "arctan2",
+    "argsort",
     "asin",
     "atan",
     "atan2",
@@ -37,11 +38,13 @@ __all__ = [
     "frac",
     "gather",
     "index_select",
+    "kthvalue",
     "log",
     "log2",
     "masked_select",
     "matmul",
     "maximum",
+    "median",
     "minimum",
     "nonzero",
     "prod",
@@ -56,11 +59,13 @@ __all__ = [
     "sign",
     "sin",
     "sinh",
+    "sort",
     "sqrt",
     "square",
     "take_along_dim",
     "tan",
     "tanh",
+    "topk",
     "trunc",
 ]
 
@@ -278,3 +283,39 @@ def prod(
     input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None
 ) -> Tensor:
     return input.prod(dim, keepdim, dtype=dtype)
+
+
+# ---------------------------------------------------------------- sorting and selecting
+
+
+@numpy_names
+def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
+    return input.sort(dim, descending, stable=stable)
+
+
+@numpy_names
+def argsort(
+    input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False
+) -> Tensor:
+    return input.argsort(dim, descending, stable=stable)
+
+
+@numpy_names
+def topk(
+    input: Tensor,
+    k: int,
+    dim: int = -1,
+    largest: bool = True,
+    sorted: bool = True,  # noqa: A002
+) -> Any:
+    return input.topk(k, dim, largest, sorted)
+
+
+@numpy_names
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+    return input.kthvalue(k, dim, keepdim)
+
+
+@numpy_names
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
+    return input.median(dim, keepdim)

@@ -878,6 +878,84 @@ class Tensor:
         out = ops.Prod.apply(x, dim=d, keepdim=keepdim)
         return out.reshape(()) if self.ndim == 0 else out
 
+    # ------------------------------------------------------------ sorting and selecting
+    # The order comes from NumPy's (stable) argsort, outside the graph; the values are a
+    # gather at those indices, so each value's gradient goes back to where it came from.
+
+    @numpy_names
+    def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
+        """(values, indices) sorted along ``dim``. Ties keep their order (a stable sort,
+        whatever ``stable`` says); nan sorts as the largest value, as in PyTorch."""
+        x = self.reshape(1) if self.ndim == 0 else self
+        d = _dim(dim, self.ndim, "sort")
+        order = _argsort(x.data, d, descending)
+        return MaxResult(x.gather(d, order).reshape(self.shape),
+                         Tensor._wrap(order.reshape(self.shape)))  # fmt: skip
+
+    @numpy_names
+    def argsort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
+        """The indices that sort the tensor along ``dim``."""
+        return self.sort(dim, descending).indices
+
+    @numpy_names
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
+        """(values, indices) of the ``k`` largest (``largest=False``: smallest) entries
+        along ``dim``, largest first (always sorted, which ``sorted=False`` allows)."""
+        d = _dim(dim, self.ndim, "topk")
+        n = self.shape[d] if self.ndim else 1
+        if not 0 <= k <= n:
+            raise OpError(f"topk: k={k} is out of range for a dim of size {n}")
+        values, indices = self.sort(d, descending=largest)
+        if self.ndim == 0:
+            return MaxResult(values, indices)
+        keep = (slice(None),) * d + (slice(0, k),)
+        return MaxResult(values[keep], Tensor._wrap(indices.data[keep]))
+
+    @numpy_names
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+        """(values, indices) of the ``k``-th smallest entry (k from 1) along ``dim``."""
+        d = _dim(dim, self.ndim, "kthvalue")
+        n = self.shape[d] if self.ndim else 1
+        if not 1 <= k <= n:
+            raise OpError(f"kthvalue: k={k} is out of range for a dim of size {n}")
+        return self._select_sorted(d, xp.full(_drop(self.shape, d), k - 1), keepdim)
+
+    @numpy_names
+    def median(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        """The lower median (the smaller of the two middle values), nan if there is one.
+
+        ``median()`` returns the value, and ties share its gradient equally;
+        ``median(dim)`` returns (values, indices), the gradient going to the index.
+        """
+        if dim is None:
+            flat = self.reshape(-1)
+            if flat.numel() == 0:
+                return Tensor._wrap(xp.asarray(xp.nan, dtype=self.dtype))
+            nan = xp.isnan(flat.data) if self.dtype.kind == "f" else None
+            if nan is None:  # integers: no gradient to share
+                return Tensor._wrap(xp.sort(flat.data)[(flat.numel() - 1) // 2])
+            m = float(xp.nan if nan.any() else xp.sort(flat.data)[(flat.numel() - 1) // 2])
+            hits = nan if nan.any() else flat.data == m
+            # m + mean(x - m) over the entries equal to m: exactly m, and each of them gets
+            # 1/count of the gradient (PyTorch's rule for a median that ties)
+            return (flat[hits] - m).mean() + m
+        d = _dim(dim, self.ndim, "median")
+        data = self.data.reshape(self.shape or (1,))
+        n = data.shape[d]
+        nans = xp.isnan(data).sum(axis=d) if self.dtype.kind == "f" else 0
+        position = xp.where(nans > 0, n - nans, (n - 1) // 2)  # nan sorts last: its first copy
+        return self._select_sorted(d, xp.broadcast_to(position, _drop(data.shape, d)), keepdim)
+
+    def _select_sorted(self, d: int, position: Any, keepdim: bool) -> Any:
+        """(values, indices) of the entry at ``position`` (one per row) in sorted order."""
+        x = self.reshape(1) if self.ndim == 0 else self
+        order = _argsort(x.data, d, descending=False)
+        indices = xp.take_along_axis(order, xp.expand_dims(position, d), axis=d)
+        values = x.gather(d, indices)
+        if not keepdim or self.ndim == 0:
+            values, indices = values.squeeze(d), indices.squeeze(d)
+        return MaxResult(values, Tensor._wrap(indices))
+
     # ------------------------------------------------------------ trigonometry, erf, rounding
     # Sin, Cos, Asin, Atan, Atan2, Erf and Rounding are primitives (ops.py); the rest are
     # identities over them.
@@ -1003,6 +1081,18 @@ def _int_min(data: Any, dim: Any, keepdim: bool) -> Any:
     values = data.min(axis=dim, keepdims=keepdim)
     indices = data.argmin(axis=dim, keepdims=keepdim)
     return MaxResult(Tensor._wrap(xp.asarray(values)), Tensor._wrap(xp.asarray(indices)))
+
+
+def _argsort(data: Any, dim: int, descending: bool) -> Any:
+    """Indices that sort ``data`` along ``dim``, ties in their original order, nan last
+    (first when descending, as PyTorch: nan counts as the largest).
+
+    Descending without breaking ties: sort the reversed array ascending, reverse back.
+    """
+    if not descending:
+        return xp.argsort(data, axis=dim, kind="stable")
+    ascending = xp.argsort(xp.flip(data, dim), axis=dim, kind="stable")
+    return xp.flip(data.shape[dim] - 1 - ascending, dim)
 
 
 def _drop(shape: tuple[int, ...], dim: int) -> tuple[int, ...]:
