@@ -22,11 +22,12 @@ _TENSOR_NAMES = (
     "linspace", "randint",
     # groundup.tensor.routines.__all__ (tests/test_lazy_exports.py keeps the two in step)
     "abs", "acos", "arccos", "arcsin", "arctan", "arctan2", "argsort", "asin", "atan", "atan2",
-    "ceil", "clamp", "clip", "cos", "cosh", "cummax", "cummin", "cumprod", "cumsum", "erf",
-    "exp", "fix", "floor", "frac", "gather", "index_select", "kthvalue", "log", "log2",
-    "masked_select", "matmul", "maximum", "median", "minimum", "nonzero", "prod", "relu",
-    "round", "rsqrt", "scatter", "scatter_add", "scatter_reduce", "sgn", "sigmoid", "sign",
-    "sin", "sinh", "sort", "sqrt", "square", "take_along_dim", "tan", "tanh", "topk", "trunc",
+    "ceil", "clamp", "clip", "cos", "cosh", "cummax", "cummin", "cumprod", "cumsum", "diag",
+    "diag_embed", "diagonal", "erf", "exp", "fix", "floor", "frac", "gather", "index_select",
+    "kthvalue", "log", "log2", "masked_select", "matmul", "maximum", "median", "meshgrid",
+    "minimum", "nonzero", "prod", "relu", "repeat_interleave", "roll", "round", "rsqrt",
+    "scatter", "scatter_add", "scatter_reduce", "sgn", "sigmoid", "sign", "sin", "sinh", "sort",
+    "sqrt", "square", "take_along_dim", "tan", "tanh", "tile", "topk", "trace", "trunc",
 )  # fmt: skip
 _LAZY = dict.fromkeys(_TENSOR_NAMES, "groundup.tensor")
 

@@ -308,6 +308,93 @@ def case_median(draw: Any) -> Any:
     return [draw(array(shape))], lambda m, a: with_indices(a.median(dim, keepdim=keep))
 
 
+# ---------------------------------------------------------------- movement
+
+
+def case_roll(draw: Any) -> Any:
+    shape = draw(shapes)
+    if draw(st.booleans()):
+        shift = draw(st.integers(-5, 5))
+        return [draw(array(shape))], lambda m, a: m.lib.roll(a, shift) * 1.0
+    chosen = sorted(draw(st.sets(st.integers(0, len(shape) - 1), min_size=1)))
+    dims_ = tuple(d - len(shape) if draw(st.booleans()) else d for d in chosen)  # some negative
+    shifts = tuple(draw(st.integers(-5, 5)) for _ in dims_)
+    return [draw(array(shape))], lambda m, a: a.roll(shifts, dims_) * 1.0
+
+
+def case_diagonal(draw: Any) -> Any:
+    shape = tuple(draw(st.lists(dims, min_size=2, max_size=4)))
+    d1, d2 = draw(st.permutations(range(len(shape))))[:2]
+    offset = draw(st.integers(-3, 3))
+    if draw(st.booleans()):
+        d1, d2 = d1 - len(shape), d2  # a negative dim
+    return [draw(array(shape))], lambda m, a: a.diagonal(offset, d1, d2) * 1.0
+
+
+def case_diag_embed(draw: Any) -> Any:
+    shape = draw(shapes)
+    offset = draw(st.integers(-2, 2))
+    d1, d2 = draw(st.permutations(range(len(shape) + 1)))[:2]
+    return [draw(array(shape))], lambda m, a: m.lib.diag_embed(a, offset, d1, d2)
+
+
+def case_diag_trace(draw: Any) -> Any:
+    which = draw(st.sampled_from(["vector", "matrix", "trace"]))
+    offset = draw(st.integers(-2, 2))
+    if which == "vector":
+        return [draw(array((draw(dims),)))], lambda m, a: m.lib.diag(a, offset)
+    shape = (draw(dims), draw(dims))
+    if which == "matrix":
+        return [draw(array(shape))], lambda m, a: m.lib.diag(a, offset) * 1.0
+    return [draw(array(shape))], lambda m, a: m.lib.trace(a)
+
+
+def case_repeat(draw: Any) -> Any:
+    shape = draw(shapes)
+    extra = draw(st.integers(0, 2))
+    sizes = tuple(draw(st.integers(0, 3)) for _ in range(len(shape) + extra))
+    if draw(st.booleans()):
+        return [draw(array(shape))], lambda m, a: a.repeat(*sizes)
+    short = sizes[: draw(st.integers(1, len(sizes)))]  # tile fills in leading 1s
+    return [draw(array(shape))], lambda m, a: m.lib.tile(a, short)
+
+
+def case_repeat_interleave(draw: Any) -> Any:
+    shape = draw(shapes)
+    dim = draw(st.one_of(st.none(), st.integers(-len(shape), len(shape) - 1)))
+    n = int(np.prod(shape)) if dim is None else shape[dim]
+    kind = draw(st.sampled_from(["int", "counts", "one count"]))
+    counts = rng_of(draw).integers(0, 4, size=n)
+
+    def fn(m: Any, a: Any) -> Any:
+        if kind == "int":
+            return a.repeat_interleave(2, dim=dim)
+        if kind == "one count":
+            return a.repeat_interleave(m.ints(np.array([3])), dim=dim)
+        return m.lib.repeat_interleave(a, m.ints(counts), dim=dim)
+
+    return [draw(array(shape))], fn
+
+
+def case_expand_as(draw: Any) -> Any:
+    sa, sb = draw(broadcast_pair())
+    full = np.broadcast_shapes(sa, sb)
+    other = np.zeros(full)
+    return [draw(array(sa))], lambda m, a: a.expand_as(m.ints(other))
+
+
+def case_meshgrid(draw: Any) -> Any:
+    n = draw(st.integers(1, 3))
+    indexing = draw(st.sampled_from(["ij", "xy"]))
+    arrays = [draw(array((draw(dims),))) for _ in range(n)]
+
+    def fn(m: Any, *ts: Any) -> Any:
+        grids = m.lib.meshgrid(*ts, indexing=indexing)
+        return sum(g * (i + 1) for i, g in enumerate(grids))
+
+    return arrays, fn
+
+
 CASES: dict[str, Any] = {
     # elementwise
     "sin": unary(lambda a: a.sin()),
@@ -347,6 +434,15 @@ CASES: dict[str, Any] = {
     "topk": case_topk,
     "kthvalue": case_kthvalue,
     "median": case_median,
+    # movement
+    "roll": case_roll,
+    "diagonal": case_diagonal,
+    "diag_embed": case_diag_embed,
+    "diag_trace": case_diag_trace,
+    "repeat_tile": case_repeat,
+    "repeat_interleave": case_repeat_interleave,
+    "expand_as": case_expand_as,
+    "meshgrid": case_meshgrid,
 }
 FUSED = ["gelu"]
 

@@ -272,3 +272,61 @@ def test_median_ties_share_the_gradient_as_pytorch():
     values, indices = x.median(dim=1)
     values.sum().backward()  # with a dim: the gradient goes to the one index
     assert x.grad.sum() == 1.0 and x.grad[0, indices.item()] == 1.0
+
+
+# ---------------------------------------------------------------- movement
+
+
+def test_roll_known_answers_and_inverse_gradient():
+    x = Tensor(np.arange(6.0).reshape(2, 3))
+    assert x.roll(1).tolist() == [[5.0, 0.0, 1.0], [2.0, 3.0, 4.0]]  # flattened
+    assert x.roll((1, -1), (0, 1)).tolist() == [[4.0, 5.0, 3.0], [1.0, 2.0, 0.0]]
+    assert groundup.roll(x, 1, 1).tolist() == [[2.0, 0.0, 1.0], [5.0, 3.0, 4.0]]
+    w = leaf(np.arange(6.0).reshape(2, 3))
+    (w.roll(1, 1) * Tensor([[1.0, 2.0, 3.0]] * 2, dtype="float64")).sum().backward()
+    assert w.grad.tolist() == [[2.0, 3.0, 1.0]] * 2
+    with pytest.raises(RuntimeError, match="same length"):
+        x.roll((1, 2), (0,))
+
+
+def test_diagonals_known_answers():
+    m = Tensor(np.arange(12.0).reshape(3, 4))
+    assert m.diagonal().tolist() == [0.0, 5.0, 10.0]
+    assert m.diagonal(1).tolist() == [1.0, 6.0, 11.0]
+    assert m.diagonal(-1).tolist() == [4.0, 9.0]
+    assert groundup.diag(m, 5).shape == (0,)
+    assert groundup.trace(m).item() == 15.0
+    assert groundup.diag(Tensor([1.0, 2.0]), 1).tolist() == [[0, 1, 0], [0, 0, 2], [0, 0, 0]]
+    b = groundup.randn(2, 3, 4, generator=0)
+    assert b.diagonal(0, 2, 0).shape == (3, 2)  # the diagonal becomes the last dim
+    e = b.diag_embed(1)
+    assert e.shape == (2, 3, 5, 5)
+    np.testing.assert_array_equal(e.diagonal(1, -2, -1).data, b.data)  # its inverse
+    with pytest.raises(RuntimeError, match="dim1 and dim2 must differ"):
+        m.diagonal(0, 1, -1)
+
+
+def test_repeats_known_answers():
+    x = Tensor([[1, 2], [3, 4]])
+    np.testing.assert_array_equal(x.repeat(2, 3).data, np.tile(x.data, (2, 3)))
+    assert x.repeat(2, 1, 1).shape == (2, 2, 2)
+    assert groundup.tile(x, (2,)).tolist() == [[1, 2, 1, 2], [3, 4, 3, 4]]
+    assert x.repeat_interleave(2).tolist() == [1, 1, 2, 2, 3, 3, 4, 4]
+    assert x.repeat_interleave(Tensor([1, 2]), dim=0).tolist() == [[1, 2], [3, 4], [3, 4]]
+    assert groundup.repeat_interleave(Tensor([2, 0, 1])).tolist() == [0, 0, 2]
+    w = leaf([1.0, 2.0])
+    w.repeat(3).sum().backward()
+    assert w.grad.tolist() == [3.0, 3.0]  # each copy sends its gradient home
+    with pytest.raises(RuntimeError, match="at least one per dim"):
+        x.repeat(2)
+    with pytest.raises(RuntimeError, match="repeat_interleave: repeats"):
+        x.repeat_interleave(Tensor([1, 2, 3]), dim=0)
+
+
+def test_meshgrid_and_expand_as():
+    a, b = groundup.arange(2), groundup.arange(3)
+    i, j = groundup.meshgrid(a, b, indexing="ij")
+    assert i.tolist() == [[0, 0, 0], [1, 1, 1]] and j.tolist() == [[0, 1, 2], [0, 1, 2]]
+    x, y = groundup.meshgrid([a, b], indexing="xy")
+    assert x.shape == y.shape == (3, 2) and x.tolist()[0] == [0, 1]
+    assert Tensor([1.0, 2.0]).expand_as(groundup.zeros(3, 2)).shape == (3, 2)

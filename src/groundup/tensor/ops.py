@@ -817,3 +817,19 @@ class Prod(Function):
             xp.where(zero & (zeros == 1), nonzero_a.prod(axis=dim, keepdims=True), 0),
         )  # fmt: skip
         return (g * others.astype(grad.dtype, copy=False),)
+
+
+# ================================================================ movement: roll
+
+
+class Roll(Function):
+    """Entries shifted along ``dims`` by ``shifts``, wrapping around (None: the flattened
+    tensor); the gradient rolls back the other way."""
+
+    def forward(self, a: Any, shifts: Any, dims: Any) -> Any:
+        self.shifts, self.dims = shifts, dims
+        return xp.roll(a, shifts, axis=dims)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        back = -self.shifts if isinstance(self.shifts, int) else tuple(-s for s in self.shifts)
+        return (xp.roll(grad, back, axis=self.dims),)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from groundup.tensor.backend import xp
+from groundup.tensor.function import OpError
 from groundup.tensor.tensor import Tensor, numpy_names
 
 __all__ = [
@@ -31,6 +33,9 @@ __all__ = [
     "cummin",
     "cumprod",
     "cumsum",
+    "diag",
+    "diag_embed",
+    "diagonal",
     "erf",
     "exp",
     "fix",
@@ -45,10 +50,13 @@ __all__ = [
     "matmul",
     "maximum",
     "median",
+    "meshgrid",
     "minimum",
     "nonzero",
     "prod",
     "relu",
+    "repeat_interleave",
+    "roll",
     "round",
     "rsqrt",
     "scatter",
@@ -65,7 +73,9 @@ __all__ = [
     "take_along_dim",
     "tan",
     "tanh",
+    "tile",
     "topk",
+    "trace",
     "trunc",
 ]
 
@@ -319,3 +329,69 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any
 @numpy_names
 def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
     return input.median(dim, keepdim)
+
+
+# ---------------------------------------------------------------- movement
+
+
+def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
+    return input.roll(shifts, dims)
+
+
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    return input.diagonal(offset, dim1, dim2)
+
+
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    return input.diag_embed(offset, dim1, dim2)
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    """A vector laid on the ``diagonal`` of a square matrix, or a matrix's diagonal."""
+    if input.ndim == 1:
+        return input.diag_embed(diagonal)
+    if input.ndim == 2:
+        return input.diagonal(diagonal)
+    raise OpError(f"diag: expected a vector or a matrix, got shape {input.shape}")
+
+
+def trace(input: Tensor) -> Tensor:
+    return input.trace()
+
+
+def tile(input: Tensor, dims: Any) -> Tensor:
+    return input.tile(dims)
+
+
+@numpy_names
+def repeat_interleave(
+    input: Any, repeats: Any = None, dim: int | None = None, *, output_size: int | None = None
+) -> Tensor:
+    """``input.repeat_interleave(repeats, dim)``; with ``repeats`` alone (one tensor of
+    counts), the indices 0, 1, ... each repeated that many times."""
+    if repeats is None:
+        counts = _tensor(input)
+        return Tensor._wrap(xp.repeat(xp.arange(counts.numel()), counts.data))
+    return _tensor(input).repeat_interleave(repeats, dim, output_size=output_size)
+
+
+def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
+    """Coordinate grids from 1-D tensors: output i holds tensor i's values along its dim.
+    ``indexing="ij"`` (matrix) or ``"xy"`` (Cartesian: the first two dims swapped)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise OpError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    ts = [_tensor(t).reshape(-1) for t in tensors]
+    where = list(range(len(ts)))  # the output dim each input runs along
+    if indexing == "xy" and len(ts) > 1:
+        where[0], where[1] = 1, 0
+    shape = [0] * len(ts)
+    for t, d in zip(ts, where, strict=True):
+        shape[d] = t.shape[0]
+    grids = []
+    for t, d in zip(ts, where, strict=True):
+        view = [1] * len(ts)
+        view[d] = t.shape[0]
+        grids.append(t.reshape(view).expand(*shape))
+    return tuple(grids)

@@ -17,6 +17,7 @@ the functions composed from them in :mod:`groundup.nn.functional`, their fused k
 
 from __future__ import annotations
 
+import builtins
 import functools
 import math
 import numbers
@@ -956,6 +957,95 @@ class Tensor:
             values, indices = values.squeeze(d), indices.squeeze(d)
         return MaxResult(values, Tensor._wrap(indices))
 
+    # ------------------------------------------------------- movement: roll, diagonals, repeats
+    # Roll is a primitive; diagonals are indexing with two index arrays (their gradient adds
+    # back into the diagonal), repeats are expand + reshape (the gradient sums the copies).
+
+    def roll(self, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None) -> Tensor:
+        """Entries shifted by ``shifts`` along ``dims``, wrapping around; ``dims=None``
+        rolls the flattened tensor (keeping its shape)."""
+        shifts_t = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+        if dims is None:
+            if len(shifts_t) != 1:
+                raise OpError(f"roll: {len(shifts_t)} shifts need as many dims, got dims=None")
+            return ops.Roll.apply(self, shifts=int(shifts_t[0]), dims=None)
+        dims_t = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+        if len(shifts_t) != len(dims_t):
+            raise OpError(f"roll: shifts {shifts_t} and dims {dims_t} must have the same length")
+        dims_t = tuple(_dim(d, self.ndim, "roll") for d in dims_t)
+        return ops.Roll.apply(self, shifts=shifts_t, dims=dims_t)
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        """The diagonal of the (dim1, dim2) matrices, ``x[..., i, i + offset]``, as a last
+        dim (the other dims keep their order)."""
+        d1, d2 = _dim(dim1, self.ndim, "diagonal"), _dim(dim2, self.ndim, "diagonal")
+        if d1 == d2:
+            raise OpError(f"diagonal: dim1 and dim2 must differ, got {dim1} and {dim2}")
+        rows, cols = _diagonal_positions(self.shape[d1], self.shape[d2], offset)
+        others = tuple(d for d in range(self.ndim) if d not in (d1, d2))
+        return self.permute(*others, d1, d2)[..., rows, cols]  # (..., n1, n2) -> (..., L)
+
+    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+        """Each vector of the last dim laid on the diagonal (``offset``) of new (dim1, dim2)
+        matrices, zero elsewhere: the inverse of ``diagonal``."""
+        ndim = self.ndim + 1
+        d1, d2 = _dim(dim1, ndim, "diag_embed"), _dim(dim2, ndim, "diag_embed")
+        if d1 == d2:
+            raise OpError(f"diag_embed: dim1 and dim2 must differ, got {dim1} and {dim2}")
+        x = self.reshape(1) if self.ndim == 0 else self
+        n = x.shape[-1] + builtins.abs(offset)
+        rows, cols = _diagonal_positions(n, n, offset)
+        blank = Tensor._wrap(xp.zeros(x.shape[:-1] + (n, n), dtype=x.dtype))
+        square = ops.IndexPut.apply(blank, x, index=(Ellipsis, rows, cols))  # (..., n, n)
+        batch = iter(range(ndim - 2))  # where each output dim comes from: batch, rows, cols
+        return square.permute(*(ndim - 2 if p == d1 else ndim - 1 if p == d2 else next(batch)
+                                for p in range(ndim)))  # fmt: skip
+
+    def trace(self) -> Tensor:
+        """The sum of the main diagonal of a matrix."""
+        if self.ndim != 2:
+            raise OpError(f"trace: expected a matrix, got shape {self.shape}")
+        return self.diagonal().sum()
+
+    def repeat(self, *sizes: Any) -> Tensor:
+        """The tensor tiled ``sizes[i]`` times along dim i (extra leading sizes add dims):
+        ``x.repeat(2, 1)`` stacks two copies of x vertically."""
+        sizes = _as_shape(sizes)
+        if len(sizes) < self.ndim:
+            raise OpError(
+                f"repeat: {len(sizes)} sizes for a {self.ndim}-d tensor; give at least one per dim"
+            )
+        shape = (1,) * (len(sizes) - self.ndim) + self.shape
+        spread = tuple(s for n in shape for s in (1, n))  # (1, n0, 1, n1, ...)
+        copies = tuple(s for r, n in zip(sizes, shape, strict=True) for s in (r, n))
+        tiled = self.reshape(spread).expand(*copies)  # (r0, n0, r1, n1, ...)
+        return tiled.reshape(tuple(r * n for r, n in zip(sizes, shape, strict=True)))
+
+    def tile(self, *dims: Any) -> Tensor:
+        """``repeat`` with missing leading sizes taken as 1 (``x.tile(2)`` of a matrix
+        repeats its columns)."""
+        dims = _as_shape(dims)
+        return self.repeat(*((1,) * (self.ndim - len(dims)) + tuple(dims)))
+
+    def repeat_interleave(
+        self, repeats: Any, dim: int | None = None, *, output_size: int | None = None
+    ) -> Tensor:
+        """Each entry (slice along ``dim``) repeated ``repeats`` times in place: [1, 2] ->
+        [1, 1, 2, 2]; ``repeats`` an int or one count per entry; ``dim=None`` flattens."""
+        x = self.reshape(-1) if dim is None else self
+        d = 0 if dim is None else _dim(dim, self.ndim, "repeat_interleave")
+        counts = repeats.data if isinstance(repeats, Tensor) else xp.asarray(repeats)
+        n = x.shape[d] if x.ndim else 1
+        if counts.ndim > 1 or counts.size not in (1, n) or (counts.size and counts.min() < 0):
+            raise OpError(
+                f"repeat_interleave: repeats must be one count or {n} non-negative counts, "
+                f"got {counts.tolist()}"
+            )
+        return x.index_select(d, xp.repeat(xp.arange(n), counts.reshape(-1)))
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return self.expand(*other.shape)
+
     # ------------------------------------------------------------ trigonometry, erf, rounding
     # Sin, Cos, Asin, Atan, Atan2, Erf and Rounding are primitives (ops.py); the rest are
     # identities over them.
@@ -1093,6 +1183,17 @@ def _argsort(data: Any, dim: int, descending: bool) -> Any:
         return xp.argsort(data, axis=dim, kind="stable")
     ascending = xp.argsort(xp.flip(data, dim), axis=dim, kind="stable")
     return xp.flip(data.shape[dim] - 1 - ascending, dim)
+
+
+def _diagonal_positions(n1: int, n2: int, offset: int) -> tuple[Any, Any]:
+    """Rows and columns of the ``offset`` diagonal of an (n1, n2) matrix: (i, i + offset).
+
+    >>> [a.tolist() for a in _diagonal_positions(3, 3, -1)]
+    [[1, 2], [0, 1]]
+    """
+    length = max(0, min(n1, n2 - offset) if offset >= 0 else min(n1 + offset, n2))
+    i = xp.arange(length)
+    return (i, i + offset) if offset >= 0 else (i - offset, i)
 
 
 def _drop(shape: tuple[int, ...], dim: int) -> tuple[int, ...]:
