@@ -21,13 +21,14 @@ _TENSOR_NAMES = (
     "cat", "stack", "where", "zeros_like", "ones_like", "full", "full_like", "eye",
     "linspace", "randint",
     # groundup.tensor.routines.__all__ (tests/test_lazy_exports.py keeps the two in step)
-    "abs", "acos", "arccos", "arcsin", "arctan", "arctan2", "argsort", "asin", "atan", "atan2",
-    "ceil", "clamp", "clip", "cos", "cosh", "cummax", "cummin", "cumprod", "cumsum", "diag",
-    "diag_embed", "diagonal", "erf", "exp", "fix", "floor", "frac", "gather", "index_select",
-    "kthvalue", "log", "log2", "masked_select", "matmul", "maximum", "median", "meshgrid",
-    "minimum", "nonzero", "prod", "relu", "repeat_interleave", "roll", "round", "rsqrt",
-    "scatter", "scatter_add", "scatter_reduce", "sgn", "sigmoid", "sign", "sin", "sinh", "sort",
-    "sqrt", "square", "take_along_dim", "tan", "tanh", "tile", "topk", "trace", "trunc",
+    "abs", "acos", "allclose", "arccos", "arcsin", "arctan", "arctan2", "argsort", "asin",
+    "atan", "atan2", "ceil", "clamp", "clamp_max", "clamp_min", "clip", "cos", "cosh", "cummax",
+    "cummin", "cumprod", "cumsum", "diag", "diag_embed", "diagonal", "einsum", "erf", "exp",
+    "fix", "floor", "frac", "gather", "index_select", "isclose", "kthvalue", "log", "log2",
+    "masked_select", "matmul", "maximum", "median", "meshgrid", "minimum", "nonzero", "prod",
+    "relu", "repeat_interleave", "roll", "round", "rsqrt", "scatter", "scatter_add",
+    "scatter_reduce", "sgn", "sigmoid", "sign", "sin", "sinh", "sort", "sqrt", "square",
+    "take_along_dim", "tan", "tanh", "tile", "topk", "trace", "trunc",
 )  # fmt: skip
 _LAZY = dict.fromkeys(_TENSOR_NAMES, "groundup.tensor")
 

@@ -395,6 +395,46 @@ def case_meshgrid(draw: Any) -> Any:
     return arrays, fn
 
 
+# ---------------------------------------------------------------- clamp by tensors, einsum
+
+
+def case_clamp_tensors(draw: Any) -> Any:
+    sa, sb = draw(broadcast_pair())
+    which = draw(st.sampled_from(["both", "min", "max"]))  # torch mixes no number with them
+    # bounds moved off x (two draws of the same array would put x on its bound: a kink)
+    arrays = [draw(array(sa)), draw(array(sb)), draw(array(sb))]
+
+    def fn(m: Any, a: Any, lo: Any, hi: Any) -> Any:
+        lo, hi = lo * 0.5 - 0.2, hi * 0.5 + 0.2
+        if which == "both":  # the bounds may cross (max < min): then the result is max
+            return a.clamp(lo, hi)
+        if which == "min":
+            return m.lib.clamp(a, min=lo) + hi
+        return a.clamp_max(hi) + lo
+
+    return arrays, fn
+
+
+EINSUMS = [
+    ("ij,jk->ik", "ab,bc"), ("bij,bjk->bik", "zab,zbc"), ("ii->i", "aa"), ("ii", "aa"),
+    ("ij->ji", "ab"), ("ij->", "ab"), ("i,j->ij", "a,b"), ("i,i->", "a,a"),
+    ("...ij,...jk", "yab,bc"), ("b...,b...->b...", "zy,zy"), ("ijk,ikl,ilm->jm", "zab,zbc,zcd"),
+    ("iij->ij", "aab"), ("ij,ij,ij->i", "ab,ab,ab"), ("ba,ab", "ba,ab"), ("bhqd,bhkd->bhqk",
+    "zyac,zybc"), ("i...->...", "ayx"), ("Ab,bA->", "ab,ba"), ("ijij->", "abab"),
+]  # fmt: skip
+
+
+def case_einsum(draw: Any) -> Any:
+    """An equation and operands whose shapes follow it (letters of the second string name
+    the sizes; x and y are broadcast dims under ...)."""
+    equation, shape_spec = draw(st.sampled_from(EINSUMS))
+    size = {ch: draw(dims) for ch in "abcdxyz"}
+    if "..." in equation and draw(st.booleans()):
+        size["x"] = 1  # broadcast against the other operand's dim
+    arrays = [draw(array(tuple(size[ch] for ch in spec))) for spec in shape_spec.split(",")]
+    return arrays, lambda m, *ts: m.lib.einsum(equation, *ts)
+
+
 CASES: dict[str, Any] = {
     # elementwise
     "sin": unary(lambda a: a.sin()),
@@ -443,6 +483,9 @@ CASES: dict[str, Any] = {
     "repeat_interleave": case_repeat_interleave,
     "expand_as": case_expand_as,
     "meshgrid": case_meshgrid,
+    # clamp by tensors, einsum
+    "clamp_tensors": case_clamp_tensors,
+    "einsum": case_einsum,
 }
 FUSED = ["gelu"]
 

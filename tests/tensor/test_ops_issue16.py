@@ -330,3 +330,54 @@ def test_meshgrid_and_expand_as():
     x, y = groundup.meshgrid([a, b], indexing="xy")
     assert x.shape == y.shape == (3, 2) and x.tolist()[0] == [0, 1]
     assert Tensor([1.0, 2.0]).expand_as(groundup.zeros(3, 2)).shape == (3, 2)
+
+
+# ---------------------------------------------------------------- comparison, clamp, einsum
+
+
+def test_isclose_allclose():
+    a = Tensor([1.0, np.inf, np.nan, 1.0])
+    b = Tensor([1.0 + 1e-9, np.inf, np.nan, 1.1])
+    assert a.isclose(b).tolist() == [True, True, False, False]
+    assert groundup.isclose(a, b, equal_nan=True).tolist() == [True, True, True, False]
+    assert groundup.allclose(a[:2], b[:2]) is True and a.allclose(b) is False
+    assert a.isclose(b, rtol=0.2).tolist()[3]
+
+
+def test_clamp_with_tensor_bounds_sends_gradients_where_pytorch_does():
+    x = leaf([-2.0, 0.5, 3.0, 1.0, np.nan, 0.2])
+    lo = leaf([-1.0, 0.0, 0.0, 1.0, 0.0, 2.0])
+    hi = leaf([1.0, 1.0, 2.0, 1.0, 1.0, 1.0])  # the last pair crosses: max < min
+    y = x.clamp(lo, hi)
+    np.testing.assert_array_equal(y.data, [-1.0, 0.5, 2.0, 1.0, np.nan, 1.0])
+    y.sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0, 0.0, 1.0, 0.0, 0.0]
+    assert lo.grad.tolist() == [1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    assert hi.grad.tolist() == [0.0, 0.0, 1.0, 0.0, 0.0, 1.0]
+    assert Tensor([1, 5]).clamp(min=Tensor(2)).tolist() == [2, 5]  # ints stay ints
+    assert Tensor([1, 5]).clamp(min=Tensor(2.5)).dtype == np.float32
+    assert groundup.clamp_min(Tensor([1.0, 5.0]), 2.0).tolist() == [2.0, 5.0]
+
+
+def test_einsum_known_answers():
+    a = np.arange(6.0).reshape(2, 3)
+    b = np.arange(12.0).reshape(3, 4)
+    A, B = Tensor(a, dtype="float64"), Tensor(b, dtype="float64")
+    np.testing.assert_array_equal(groundup.einsum("ij,jk->ik", A, B).data, a @ b)
+    np.testing.assert_array_equal(groundup.einsum("ij,jk", [A, B]).data, a @ b)  # implicit
+    np.testing.assert_array_equal(groundup.einsum(A, [0, 1], B, [1, 2], [0, 2]).data, a @ b)
+    np.testing.assert_array_equal(groundup.einsum("ji", A).data, a.T)  # implicit: sorted
+    sq = Tensor(np.arange(9.0).reshape(3, 3))
+    assert groundup.einsum("ii->i", sq).tolist() == [0.0, 4.0, 8.0]
+    assert groundup.einsum("ii", sq).item() == 12.0
+    c = np.random.default_rng(0).standard_normal((2, 5, 3, 4))
+    np.testing.assert_allclose(groundup.einsum("...ij,jk->...ik", Tensor(c), Tensor(b.T)).data,
+                               np.einsum("...ij,jk->...ik", c, b.T), rtol=1e-5)  # fmt: skip
+    assert gradcheck(lambda x, y: groundup.einsum("bij,bjk->bik", x, y),
+                     c[0], np.random.default_rng(1).standard_normal((5, 4, 2)))  # fmt: skip
+    with pytest.raises(RuntimeError, match="names 2 operands, got 1"):
+        groundup.einsum("ij,jk", A)
+    with pytest.raises(RuntimeError, match="label 'j' has sizes 3 and 2"):
+        groundup.einsum("ij,jk", A, A)
+    with pytest.raises(RuntimeError, match="output label 'q'"):
+        groundup.einsum("ij->q", A)

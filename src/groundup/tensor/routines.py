@@ -10,12 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from groundup.tensor.backend import xp
+from groundup.tensor.einsum import einsum
 from groundup.tensor.function import OpError
 from groundup.tensor.tensor import Tensor, numpy_names
 
 __all__ = [
     "abs",
     "acos",
+    "allclose",
     "arccos",
     "arcsin",
     "arctan",
@@ -26,6 +28,8 @@ __all__ = [
     "atan2",
     "ceil",
     "clamp",
+    "clamp_max",
+    "clamp_min",
     "clip",
     "cos",
     "cosh",
@@ -36,6 +40,7 @@ __all__ = [
     "diag",
     "diag_embed",
     "diagonal",
+    "einsum",
     "erf",
     "exp",
     "fix",
@@ -43,6 +48,7 @@ __all__ = [
     "frac",
     "gather",
     "index_select",
+    "isclose",
     "kthvalue",
     "log",
     "log2",
@@ -395,3 +401,27 @@ def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
         view[d] = t.shape[0]
         grids.append(t.reshape(view).expand(*shape))
     return tuple(grids)
+
+
+# ---------------------------------------------------------------- comparison
+
+
+@numpy_names
+def isclose(
+    input: Tensor, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> Tensor:
+    return _tensor(input).isclose(other, rtol, atol, equal_nan)
+
+
+def allclose(
+    input: Tensor, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> bool:
+    return _tensor(input).allclose(other, rtol, atol, equal_nan)
+
+
+def clamp_min(input: Tensor, min: Any) -> Tensor:  # noqa: A002
+    return input.clamp(min=min)
+
+
+def clamp_max(input: Tensor, max: Any) -> Tensor:  # noqa: A002
+    return input.clamp(max=max)

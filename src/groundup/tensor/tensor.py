@@ -423,9 +423,12 @@ class Tensor:
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 (PyTorch names)
         """Entries limited to ``[min, max]`` (either may be None); the gradient passes where
-        ``min <= x <= max``, boundaries included, as in PyTorch."""
+        ``min <= x <= max``, boundaries included, as in PyTorch. Tensor bounds broadcast
+        and get gradients of their own (see :meth:`_clamp_by_tensors`)."""
         if min is None and max is None:
             raise OpError("clamp: at least one of min and max must be given")
+        if isinstance(min, (Tensor, xp.ndarray)) or isinstance(max, (Tensor, xp.ndarray)):
+            return self._clamp_by_tensors(min, max)
         for name, bound in (("min", min), ("max", max)):
             if bound is not None and (
                 isinstance(bound, bool) or not isinstance(bound, numbers.Real)
@@ -434,6 +437,60 @@ class Tensor:
         return ops.Clamp.apply(self, min=min, max=max)
 
     clip = clamp
+
+    def clamp_min(self, min: Any) -> Tensor:  # noqa: A002
+        return self.clamp(min=min)
+
+    def clamp_max(self, max: Any) -> Tensor:  # noqa: A002
+        return self.clamp(max=max)
+
+    def _clamp_by_tensors(self, min: Any, max: Any) -> Tensor:  # noqa: A002
+        """clamp with tensor bounds, as ``where``s that send the gradient where PyTorch does:
+        to x inside [min, max]; to min where x < min < max; to max where x > max or the
+        bounds cross (max < min: the result is max). Where none applies (x < min == max,
+        or x is nan) the value is clamp's and no gradient flows."""
+        bounds = {
+            name: b if isinstance(b, Tensor) else Tensor(b) if isinstance(b, xp.ndarray)
+            else self._operands(b)[1]  # a number: of our dtype (the default float for ints)
+            for name, b in (("min", min), ("max", max)) if b is not None
+        }  # fmt: skip
+        x = self.data
+        lo = bounds["min"].data if "min" in bounds else -math.inf
+        hi = bounds["max"].data if "max" in bounds else math.inf
+        inside = (x >= lo) & (x <= hi)
+        to_min = (x < lo) & (lo < hi)
+        to_max = (x > hi) | (hi < lo)
+        arrays = [x] + [b.data for b in bounds.values()]
+        floats = [a.dtype for a in arrays if a.dtype.kind == "f"]  # a float beats ints
+        dtype = xp.result_type(*floats) if floats else xp.result_type(*arrays)
+        out = Tensor._wrap(xp.minimum(xp.maximum(x, lo), hi).astype(dtype))  # nan stays nan
+        if "max" in bounds:
+            out = where(to_max, bounds["max"], out)
+        if "min" in bounds:
+            out = where(to_min, bounds["min"], out)
+        return where(inside, self, out)
+
+    @numpy_names
+    def isclose(
+        self,
+        other: Any,
+        rtol: builtins.float = 1e-05,
+        atol: builtins.float = 1e-08,
+        equal_nan: bool = False,
+    ) -> Tensor:
+        """|self - other| <= atol + rtol |other|, entrywise (infinities equal themselves)."""
+        b = other.data if isinstance(other, Tensor) else other
+        return Tensor._wrap(xp.isclose(self.data, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+    def allclose(
+        self,
+        other: Any,
+        rtol: builtins.float = 1e-05,
+        atol: builtins.float = 1e-08,
+        equal_nan: bool = False,
+    ) -> bool:
+        """Whether every entry is close (``isclose``): a Python bool."""
+        return bool(self.isclose(other, rtol, atol, equal_nan).data.all())
 
     # ------------------------------------------------------------ reductions
 
