@@ -162,7 +162,7 @@ def test_every_fused_function_equals_its_definition(name, call, arrays):
 
 def test_the_table_covers_every_fused_function():
     shared = {"one_hot", "relu", "tanh", "silu", "leaky_relu", "hardtanh", "softplus",
-              "nll_loss", "binary_cross_entropy_with_logits"}  # fmt: skip
+              "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits"}  # fmt: skip
     names = {c[0].split()[0] for c in CASES} | shared  # shared: the definitions themselves
     assert set(fused.__all__) == set(functional.__all__) <= names | {"scaled_dot_product_attention"}
     assert fused.one_hot is functional.one_hot and fused.relu is functional.relu
@@ -387,3 +387,58 @@ def test_softmax_of_an_integer_tensor_says_so(F):
     for fn in (F.softmax, F.log_softmax):
         with pytest.raises(TypeError, match="expected a floating-point tensor, got dtype int64"):
             fn(Tensor([1, 2, 3]))
+
+
+# ---------------------------------------------------------------- issue 16: loss options
+
+
+@TIERS
+def test_cross_entropy_weighted_mean_smoothing_and_probabilities_known_answers(F):
+    logits = leaf(np.zeros((2, 4)))  # uniform: -log p = log 4 for every class
+    t = np.array([1, 3])
+    w = np.array([1.0, 2.0, 1.0, 6.0])
+    loss = F.cross_entropy(logits, t, weight=w)
+    assert loss.item() == pytest.approx(math.log(4))  # (2 + 6) log 4 / (2 + 6)
+    assert F.cross_entropy(logits, t, weight=w, reduction="sum").item() == pytest.approx(
+        8 * math.log(4))  # fmt: skip
+    assert F.cross_entropy(logits, t, label_smoothing=0.3).item() == pytest.approx(math.log(4))
+    q = np.full((2, 4), 0.25)
+    assert F.cross_entropy(logits, q).item() == pytest.approx(math.log(4))  # probabilities
+    x = leaf([[2.0, 0.0]])
+    p = np.exp([2.0, 0.0]) / np.exp([2.0, 0.0]).sum()
+    smoothed = F.cross_entropy(x, np.array([0]), label_smoothing=0.2)
+    want = -(0.9 * np.log(p[0]) + 0.1 * np.log(p[1]))  # target (1 - 0.2) one-hot + 0.2 / 2
+    assert smoothed.item() == pytest.approx(want, rel=1e-12)
+    with pytest.raises(RuntimeError, match="ignore_index is not supported"):
+        F.cross_entropy(x, np.array([[1.0, 0.0]]), ignore_index=1)
+    assert F.cross_entropy(x, np.array([0]), size_average=False).item() == pytest.approx(
+        -np.log(p[0]))  # fmt: skip
+
+
+@TIERS
+def test_binary_cross_entropy_known_answers(F):
+    p = leaf([0.5, 0.9, 0.0])
+    y = np.array([1.0, 0.0, 0.0])
+    loss = F.binary_cross_entropy(p, y, reduction="none")
+    np.testing.assert_allclose(loss.data, [math.log(2), -math.log(0.1), 0.0], rtol=1e-12)
+    assert F.binary_cross_entropy(Tensor([0.0]), np.array([1.0])).item() == pytest.approx(100)
+    with pytest.raises(RuntimeError, match="probability in"):
+        F.binary_cross_entropy(Tensor([1.5]), np.array([1.0]))
+    z = leaf([0.0, 2.0])
+    pw = F.binary_cross_entropy_with_logits(z, np.array([1.0, 1.0]), pos_weight=np.array(3.0),
+                                            reduction="sum")  # fmt: skip
+    assert pw.item() == pytest.approx(3 * (math.log(2) + math.log(1 + math.exp(-2.0))))
+
+
+@TIERS
+def test_embedding_padding_row_is_read_but_never_learns(F):
+    w = leaf(np.arange(6.0).reshape(3, 2))
+    out = F.embedding(np.array([0, 2, 2, 1]), w, padding_idx=2)
+    np.testing.assert_array_equal(out.data, w.data[[0, 2, 2, 1]])  # its value, as it is
+    out.sum().backward()
+    assert w.grad.tolist() == [[1.0, 1.0], [1.0, 1.0], [0.0, 0.0]]
+    w.grad = None
+    F.embedding(np.array([0, 2]), w, padding_idx=-1).sum().backward()  # -1: the last row
+    assert w.grad[2].tolist() == [0.0, 0.0]
+    with pytest.raises(AssertionError, match="padding_idx must be within"):
+        F.embedding(np.array([0]), w, padding_idx=3)

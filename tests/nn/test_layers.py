@@ -128,3 +128,12 @@ def test_numpy_ints_work_as_sizes_and_seeds():
     np.testing.assert_array_equal(
         groundup.randn(3, generator=np.int64(1)).data, groundup.randn(3, generator=1).data
     )
+
+
+def test_embedding_padding_idx_starts_at_zero_and_stays_there():
+    emb = nn.Embedding(5, 3, padding_idx=-1, generator=0)
+    assert emb.padding_idx == 4 and repr(emb) == "Embedding(5, 3, padding_idx=4)"
+    assert emb.weight.data[4].tolist() == [0.0, 0.0, 0.0] and emb.weight.data[0].any()
+    emb(np.array([[4, 1, 4]])).sum().backward()
+    assert emb.weight.grad[4].tolist() == [0.0, 0.0, 0.0]
+    assert emb.weight.grad[1].tolist() == [1.0, 1.0, 1.0]

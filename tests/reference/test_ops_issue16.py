@@ -435,6 +435,85 @@ def case_einsum(draw: Any) -> Any:
     return arrays, lambda m, *ts: m.lib.einsum(equation, *ts)
 
 
+# ---------------------------------------------------------------- losses, embedding
+
+
+def like(m: Any, a: np.ndarray, x: Any) -> Any:
+    """A constant array as a tensor of x's dtype (torch wants weights and probability
+    targets in the input's dtype)."""
+    return m.lib.tensor(a, dtype=x.dtype)
+
+
+def case_cross_entropy_options(draw: Any) -> Any:
+    N, C = draw(st.integers(1, 6)), draw(st.integers(2, 5))
+    rng = rng_of(draw)
+    kind = draw(st.sampled_from(["ids", "probabilities"]))
+    weight = rng.random(C) + 0.1 if draw(st.booleans()) else None
+    smoothing = draw(st.sampled_from([0.0, 0.1, 0.5]))
+    reduction = draw(st.sampled_from(["mean", "sum", "none"]))
+    t = rng.integers(0, C, size=N)
+    ignore = draw(st.sampled_from([-100, 0])) if kind == "ids" else -100
+    if kind == "ids" and N > 1 and draw(st.booleans()):  # one row ignored, one counted
+        t[0], t[-1] = ignore, 1  # (all ignored is nan in both)
+    elif kind == "ids" and ignore == 0:
+        t[t == 0] = 1
+    probs = rng.dirichlet(np.ones(C), size=N)
+
+    def fn(m: Any, x: Any) -> Any:
+        target = m.ints(t) if kind == "ids" else like(m, probs, x)
+        w = None if weight is None else like(m, weight, x)
+        return m.F.cross_entropy(x, target, weight=w, ignore_index=ignore,
+                                 reduction=reduction, label_smoothing=smoothing)  # fmt: skip
+
+    return [draw(array((N, C)))], fn
+
+
+def case_nll_loss_weight(draw: Any) -> Any:
+    N, C = draw(st.integers(1, 6)), draw(st.integers(2, 5))
+    rng = rng_of(draw)
+    t = rng.integers(0, C, size=N)
+    if N > 1:  # one ignored row, one counted (all ignored is nan in both)
+        t[0], t[-1] = -100, 0
+    weight = rng.random(C) + 0.1
+    reduction = draw(st.sampled_from(["mean", "sum", "none"]))
+
+    def fn(m: Any, x: Any) -> Any:
+        logp = m.F.log_softmax(x, dim=-1)
+        return m.F.nll_loss(logp, m.ints(t), weight=like(m, weight, x), reduction=reduction)
+
+    return [draw(array((N, C)))], fn
+
+
+def case_binary_cross_entropy(draw: Any) -> Any:
+    sa, sw = draw(broadcast_pair())
+    shape = np.broadcast_shapes(sa, sw)
+    rng = rng_of(draw)
+    y = (rng.random(shape) < 0.5).astype(float) if draw(st.booleans()) else rng.random(shape)
+    weight = rng.random(sw) + 0.1 if draw(st.booleans()) else None
+    pos_weight = rng.random(shape[-1:]) + 0.5 if draw(st.booleans()) else None
+    reduction = draw(st.sampled_from(["mean", "sum", "none"]))
+    logits = draw(st.booleans())
+
+    def fn(m: Any, z: Any) -> Any:
+        z = z.expand(*shape) * 2
+        w = None if weight is None else like(m, weight, z)
+        if logits:
+            pw = None if pos_weight is None else like(m, pos_weight, z)
+            return m.F.binary_cross_entropy_with_logits(
+                z, like(m, y, z), weight=w, reduction=reduction, pos_weight=pw)  # fmt: skip
+        return m.F.binary_cross_entropy(z.sigmoid(), like(m, y, z), weight=w, reduction=reduction)
+
+    return [draw(array(sa))], fn
+
+
+def case_embedding_padding(draw: Any) -> Any:
+    V, D = draw(st.integers(2, 5)), draw(dims)
+    idx = rng_of(draw).integers(0, V, size=tuple(draw(st.lists(dims, min_size=1, max_size=2))))
+    pad = draw(st.integers(-V, V - 1))
+    idx.flat[0] = pad % V  # the padding row is used at least once
+    return [draw(array((V, D)))], lambda m, w: m.F.embedding(m.ints(idx), w, padding_idx=pad)
+
+
 CASES: dict[str, Any] = {
     # elementwise
     "sin": unary(lambda a: a.sin()),
@@ -486,8 +565,13 @@ CASES: dict[str, Any] = {
     # clamp by tensors, einsum
     "clamp_tensors": case_clamp_tensors,
     "einsum": case_einsum,
+    # losses, embedding
+    "cross_entropy_options": case_cross_entropy_options,
+    "nll_loss_weight": case_nll_loss_weight,
+    "binary_cross_entropy": case_binary_cross_entropy,
+    "embedding_padding": case_embedding_padding,
 }
-FUSED = ["gelu"]
+FUSED = ["gelu", "cross_entropy_options", "embedding_padding"]
 
 
 # ---------------------------------------------------------------- the tests
@@ -515,7 +599,11 @@ def test_parity_with_pytorch(name: str, ns: Any, data: Any) -> None:
         parity.assert_close32(g, r, truth, f"{name} grad of input {i} float32")
 
 
-@pytest.mark.parametrize("name", list(CASES))
+# the padding row's gradient is held at 0 on purpose: not the derivative
+NOT_A_DERIVATIVE = {"embedding_padding"}
+
+
+@pytest.mark.parametrize("name", [n for n in CASES if n not in NOT_A_DERIVATIVE])
 @settings(max_examples=3)
 @given(data=st.data())
 def test_gradcheck_agrees(name: str, data: Any) -> None:

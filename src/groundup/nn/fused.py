@@ -29,6 +29,9 @@ from groundup.nn.functional import (
     check_layer_norm,
     check_linear,
     dropout_mask,
+    is_probabilities,
+    legacy_reduction,
+    padding_row,
     update_running_stats,
 )
 from groundup.tensor.backend import xp
@@ -42,6 +45,7 @@ one_hot, relu, tanh = functional.one_hot, functional.relu, functional.tanh
 silu, leaky_relu, hardtanh, softplus = (
     functional.silu, functional.leaky_relu, functional.hardtanh, functional.softplus)  # fmt: skip
 nll_loss = functional.nll_loss
+binary_cross_entropy = functional.binary_cross_entropy
 binary_cross_entropy_with_logits = functional.binary_cross_entropy_with_logits
 
 
@@ -232,7 +236,8 @@ class CrossEntropy(Function):
         x = logits.reshape(-1, C)
         t = targets.reshape(-1)
         rows = xp.arange(t.shape[0])
-        valid = None if ignore_index is None else t != ignore_index
+        ignored = None if ignore_index is None else t == ignore_index
+        valid = None if ignored is None or not ignored.any() else ~ignored
         if valid is not None:
             t = xp.where(valid, t, 0)  # any class will do for an ignored row; masked below
         e = x - x.max(axis=1, keepdims=True)  # shifted logits
@@ -242,7 +247,7 @@ class CrossEntropy(Function):
         losses = xp.log(sumexp)
         losses -= picked  # -log p_target = log sum e^z - z_target
         if valid is not None:
-            losses *= valid
+            losses[~valid] = 0  # not a multiplication by 0: a row of nan logits stays out
         count = t.shape[0] if valid is None else int(valid.sum())
         self.e, self.sumexp, self.t, self.rows, self.valid = e, sumexp, t, rows, valid
         self.shape, self.count, self.reduction = logits.shape, count, reduction
@@ -270,11 +275,24 @@ class CrossEntropy(Function):
 
 
 def cross_entropy(
-    logits: Tensor, targets: Any, ignore_index: int | None = None, reduction: str = "mean"
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
 ) -> Tensor:
-    """`groundup.nn.functional.cross_entropy`, as one kernel."""
-    t = check_cross_entropy(logits, targets, ignore_index, reduction)
-    return CrossEntropy.apply(logits, ignore_index=ignore_index, reduction=reduction, targets=t)
+    """`groundup.nn.functional.cross_entropy`, as one kernel for what training runs (class
+    ids, no class weights, no smoothing); the other cases are the definition itself."""
+    if weight is not None or label_smoothing or is_probabilities(target):
+        return functional.cross_entropy(
+            input, target, weight, size_average, ignore_index, reduce, reduction, label_smoothing
+        )
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    t = check_cross_entropy(input, target, ignore_index, reduction)
+    return CrossEntropy.apply(input, ignore_index=ignore_index, reduction=reduction, targets=t)
 
 
 # ================================================================ normalisation
@@ -466,8 +484,8 @@ class Embedding(Function):
     appears twice collects both.
     """
 
-    def forward(self, weight: Any, idx: Any) -> Any:
-        self.idx, self.wshape = idx, weight.shape
+    def forward(self, weight: Any, idx: Any, padding_idx: int | None) -> Any:
+        self.idx, self.wshape, self.padding_idx = idx, weight.shape, padding_idx
         return weight[idx]
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
@@ -476,12 +494,17 @@ class Embedding(Function):
         # scatter-add on the flat view: NumPy's ufunc.at is fast in 1-D, ~10x slower on rows
         flat = (self.idx.reshape(-1, 1) * D + xp.arange(D)).reshape(-1)  # entry ids
         xp.add.at(out, flat, grad.reshape(-1))
-        return (out.reshape(V, D),)
+        out = out.reshape(V, D)
+        if self.padding_idx is not None:
+            out[self.padding_idx] = 0  # the padding row never learns
+        return (out,)
 
 
-def embedding(idx: Any, weight: Tensor) -> Tensor:
+def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """`groundup.nn.functional.embedding`, as one kernel."""
-    return Embedding.apply(weight, idx=check_embedding(idx, weight))
+    ids = check_embedding(input, weight)
+    pad = padding_row(padding_idx, weight.shape[0])
+    return Embedding.apply(weight, idx=ids, padding_idx=pad)
 
 
 # ================================================================ dropout

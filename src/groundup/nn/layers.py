@@ -20,7 +20,7 @@ import numpy as np
 
 from groundup.nn import fused as F
 from groundup.nn import init
-from groundup.nn.functional import check_gelu
+from groundup.nn.functional import check_gelu, padding_row
 from groundup.nn.module import Module, Parameter
 from groundup.tensor import Tensor
 from groundup.tensor.backend import default_float
@@ -88,23 +88,34 @@ class Linear(Module):
 
 class Embedding(Module):
     """A lookup table: row ``i`` of ``weight`` (num_embeddings, embedding_dim) is the vector
-    of id ``i``. Default init N(0, 1), as PyTorch."""
+    of id ``i``. Default init N(0, 1), as PyTorch; the row ``padding_idx`` (if given)
+    starts at zero and gets no gradient, so it stays zero through training."""
 
     def __init__(
-        self, num_embeddings: int, embedding_dim: int, *, generator: Any = None, dtype: Any = None
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        *,
+        generator: Any = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__()
         _check_positive(num_embeddings=num_embeddings, embedding_dim=embedding_dim)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.padding_idx = padding_row(padding_idx, num_embeddings)
         self.weight = init.normal_(
             _empty((num_embeddings, embedding_dim), dtype), generator=init.as_generator(generator)
         )
+        if self.padding_idx is not None:
+            self.weight.data[self.padding_idx] = 0.0
 
     def forward(self, idx: Any) -> Tensor:
-        return F.embedding(idx, self.weight)
+        return F.embedding(idx, self.weight, self.padding_idx)
 
     def extra_repr(self) -> str:
-        return f"{self.num_embeddings}, {self.embedding_dim}"
+        pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{pad}"
 
 
 # ---------------------------------------------------------------- normalisation
