@@ -21,14 +21,19 @@ _TENSOR_NAMES = (
     "cat", "stack", "where", "zeros_like", "ones_like", "full", "full_like", "eye",
     "linspace", "randint",
     # groundup.tensor.routines.__all__ (tests/test_lazy_exports.py keeps the two in step)
-    "abs", "acos", "allclose", "arccos", "arcsin", "arctan", "arctan2", "argsort", "asin",
-    "atan", "atan2", "ceil", "clamp", "clamp_max", "clamp_min", "clip", "cos", "cosh", "cummax",
-    "cummin", "cumprod", "cumsum", "diag", "diag_embed", "diagonal", "einsum", "erf", "exp",
-    "fix", "floor", "frac", "gather", "index_select", "isclose", "kthvalue", "log", "log2",
-    "masked_select", "matmul", "maximum", "median", "meshgrid", "minimum", "nonzero", "prod",
-    "relu", "repeat_interleave", "roll", "round", "rsqrt", "scatter", "scatter_add",
-    "scatter_reduce", "sgn", "sigmoid", "sign", "sin", "sinh", "sort", "sqrt", "square",
-    "take_along_dim", "tan", "tanh", "tile", "topk", "trace", "trunc",
+    "abs", "acos", "add", "all", "allclose", "amax", "amin", "any", "arccos", "arcsin",
+    "arctan", "arctan2", "argmax", "argmin", "argsort", "asin", "atan", "atan2", "ceil",
+    "clamp", "clamp_max", "clamp_min", "clip", "cos", "cosh", "cummax", "cummin", "cumprod",
+    "cumsum", "diag", "diag_embed", "diagonal", "div", "divide", "einsum", "erf", "exp", "fix",
+    "flatten", "flip", "floor", "frac", "gather", "index_select", "isclose", "isfinite",
+    "isinf", "isnan", "kthvalue", "log", "log2", "log_softmax", "logsumexp", "masked_fill",
+    "masked_select", "matmul", "max", "maximum", "mean", "median", "meshgrid", "min", "minimum",
+    "mul", "multiply", "neg", "negative", "nonzero", "numel", "permute", "pow", "prod", "relu",
+    "repeat_interleave", "reshape", "roll", "round", "rsqrt", "scatter", "scatter_add",
+    "scatter_reduce", "sgn", "sigmoid", "sign", "sin", "sinh", "softmax", "sort", "split",
+    "sqrt", "square", "squeeze", "std", "sub", "subtract", "sum", "swapaxes", "swapdims",
+    "take_along_dim", "tan", "tanh", "tile", "topk", "trace", "transpose", "tril", "triu",
+    "true_divide", "trunc", "unsqueeze", "var",
 )  # fmt: skip
 _LAZY = dict.fromkeys(_TENSOR_NAMES, "groundup.tensor")
 

@@ -514,6 +514,47 @@ def case_embedding_padding(draw: Any) -> Any:
     return [draw(array((V, D)))], lambda m, w: m.F.embedding(m.ints(idx), w, padding_idx=pad)
 
 
+# ---------------------------------------------------------------- torch.<fn> spellings, axis=
+
+FREE_FUNCTIONS = {
+    "sum": lambda m, a, b: m.lib.sum(a, dim=-1, keepdim=True),
+    "sum axis": lambda m, a, b: m.lib.sum(a, axis=0, keepdims=True),
+    "mean": lambda m, a, b: m.lib.mean(a, 0),
+    "var unbiased": lambda m, a, b: a.var(0, False, True) + m.lib.var(a, correction=0),
+    "std": lambda m, a, b: m.lib.std(a, dim=-1),
+    "max dim": lambda m, a, b: m.lib.max(a, 1).values,
+    "max other": lambda m, a, b: m.lib.max(a, b),
+    "min other": lambda m, a, b: m.lib.min(a, b),
+    "amax": lambda m, a, b: m.lib.amax(a, dim=(0, 1)) + a.amin(1).sum(),
+    "logsumexp": lambda m, a, b: m.lib.logsumexp(a, 1),
+    "softmax": lambda m, a, b: m.lib.softmax(a, -1) + a.log_softmax(dim=0),
+    "softmax axis": lambda m, a, b: a.softmax(axis=1),
+    "exp log": lambda m, a, b: m.lib.exp(a) + m.lib.log(m.lib.abs(b) + 1),
+    "add alpha": lambda m, a, b: m.lib.add(a, b, alpha=0.5) - a.sub(b, alpha=2),
+    "div": lambda m, a, b: m.lib.div(a, m.lib.abs(b) + 1) * m.lib.mul(a, b),
+    "pow": lambda m, a, b: m.lib.pow(m.lib.abs(a) + 1, 1.5) + m.lib.pow(2.0, a),
+    "neg square": lambda m, a, b: m.lib.neg(a) * m.lib.square(b),
+    "clamp": lambda m, a, b: m.lib.clamp(a, -0.5, 0.5) + m.lib.clip(b, min=0.0),
+    "shapes": lambda m, a, b: (
+        m.lib.transpose(m.lib.unsqueeze(a, 0), 0, 2).flatten()
+        * m.lib.reshape(m.lib.permute(b, (1, 0)), (-1,))
+    ),
+    "cat axis": lambda m, a, b: m.lib.cat([a, b], axis=1),
+    "flip tril": lambda m, a, b: m.lib.flip(a, (0,)) + m.lib.triu(b, 1) + m.lib.tril(a),
+    "matmul": lambda m, a, b: m.lib.matmul(a, b.transpose(0, 1)),
+}
+
+
+def case_free_functions(draw: Any) -> Any:
+    shape = (draw(st.integers(2, 4)), draw(st.integers(2, 4)))
+    fn = FREE_FUNCTIONS[draw(st.sampled_from(sorted(FREE_FUNCTIONS)))]
+
+    def both_used(m: Any, a: Any, b: Any) -> Any:  # so that each input has a gradient
+        return fn(m, a, b) + (a.sum() + b.sum()) * 0
+
+    return [draw(array(shape)), draw(array(shape))], both_used
+
+
 CASES: dict[str, Any] = {
     # elementwise
     "sin": unary(lambda a: a.sin()),
@@ -570,6 +611,8 @@ CASES: dict[str, Any] = {
     "nll_loss_weight": case_nll_loss_weight,
     "binary_cross_entropy": case_binary_cross_entropy,
     "embedding_padding": case_embedding_padding,
+    # the torch.<fn> spellings of every op, and axis=
+    "free_functions": case_free_functions,
 }
 FUSED = ["gelu", "cross_entropy_options", "embedding_padding"]
 

@@ -381,3 +381,34 @@ def test_einsum_known_answers():
         groundup.einsum("ij,jk", A, A)
     with pytest.raises(RuntimeError, match="output label 'q'"):
         groundup.einsum("ij->q", A)
+
+
+# ---------------------------------------------------------------- torch.<fn> spellings
+
+
+def test_free_functions_are_the_methods():
+    x = Tensor([[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]])
+    y = Tensor([[0.0, 1.0, 5.0], [1.0, 1.0, 1.0]])
+    assert groundup.sum(x, 1).tolist() == x.sum(1).tolist()
+    assert groundup.max(x, 1).indices.tolist() == [2, 1]
+    assert groundup.max(x, y).tolist() == x.maximum(y).tolist()  # max(input, other)
+    assert groundup.min(x).item() == -2.0
+    assert groundup.amax(x).item() == 4.0 and groundup.amin(x, dim=1).tolist() == [-2.0, -1.0]
+    np.testing.assert_allclose(groundup.softmax(x, 1).data.sum(1), [1.0, 1.0], rtol=1e-6)
+    np.testing.assert_allclose(x.log_softmax(1).exp().data, x.softmax(dim=1).data, rtol=1e-6)
+    assert groundup.add(x, y, alpha=2).tolist() == (x + 2 * y).tolist()
+    assert groundup.div(Tensor([7, -7]), 2, rounding_mode="floor").tolist() == [3, -4]
+    assert groundup.div(Tensor([7, -7]), 2, rounding_mode="trunc").tolist() == [3, -3]
+    assert groundup.div(Tensor([7.0, -7.0]), 2, rounding_mode="floor").tolist() == [3.0, -4.0]
+    assert groundup.pow(2.0, Tensor([1.0, 3.0])).tolist() == [2.0, 8.0]
+    assert groundup.cat([x, y], axis=1).shape == (2, 6)
+    assert groundup.permute(x, (1, 0)).shape == (3, 2) and groundup.numel(x) == 6
+
+
+def test_var_takes_pytorchs_unbiased_flag_as_its_second_argument():
+    x = Tensor([[1.0, 2.0], [3.0, 5.0]], dtype="float64")
+    assert x.var(0, True).tolist() == [2.0, 4.5]  # unbiased, as torch.var(x, 0, True)
+    assert x.var(0, False, True).tolist() == [[1.0, 2.25]]  # biased, keepdim
+    assert x.std(unbiased=False).item() == pytest.approx(x.std(correction=0).item())
+    with pytest.raises(TypeError, match="unbiased or correction"):
+        x.var(unbiased=True, correction=1)

@@ -17,11 +17,18 @@ from groundup.tensor.tensor import Tensor, numpy_names
 __all__ = [
     "abs",
     "acos",
+    "add",
+    "all",
     "allclose",
+    "amax",
+    "amin",
+    "any",
     "arccos",
     "arcsin",
     "arctan",
     "arctan2",
+    "argmax",
+    "argmin",
     "argsort",
     "asin",
     "atan",
@@ -40,28 +47,49 @@ __all__ = [
     "diag",
     "diag_embed",
     "diagonal",
+    "div",
+    "divide",
     "einsum",
     "erf",
     "exp",
     "fix",
+    "flatten",
+    "flip",
     "floor",
     "frac",
     "gather",
     "index_select",
     "isclose",
+    "isfinite",
+    "isinf",
+    "isnan",
     "kthvalue",
     "log",
     "log2",
+    "log_softmax",
+    "logsumexp",
+    "masked_fill",
     "masked_select",
     "matmul",
+    "max",
     "maximum",
+    "mean",
     "median",
     "meshgrid",
+    "min",
     "minimum",
+    "mul",
+    "multiply",
+    "neg",
+    "negative",
     "nonzero",
+    "numel",
+    "permute",
+    "pow",
     "prod",
     "relu",
     "repeat_interleave",
+    "reshape",
     "roll",
     "round",
     "rsqrt",
@@ -73,16 +101,31 @@ __all__ = [
     "sign",
     "sin",
     "sinh",
+    "softmax",
     "sort",
+    "split",
     "sqrt",
     "square",
+    "squeeze",
+    "std",
+    "sub",
+    "subtract",
+    "sum",
+    "swapaxes",
+    "swapdims",
     "take_along_dim",
     "tan",
     "tanh",
     "tile",
     "topk",
     "trace",
+    "transpose",
+    "tril",
+    "triu",
+    "true_divide",
     "trunc",
+    "unsqueeze",
+    "var",
 ]
 
 
@@ -425,3 +468,214 @@ def clamp_min(input: Tensor, min: Any) -> Tensor:  # noqa: A002
 
 def clamp_max(input: Tensor, max: Any) -> Tensor:  # noqa: A002
     return input.clamp(max=max)
+
+
+# ---------------------------------------------------------------- arithmetic
+
+
+def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
+    return _tensor(input).add(other, alpha=alpha)
+
+
+def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
+    return _tensor(input).sub(other, alpha=alpha)
+
+
+subtract = sub
+
+
+def mul(input: Any, other: Any) -> Tensor:
+    return _tensor(input) * other
+
+
+multiply = mul
+
+
+def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """input / other; ``rounding_mode="trunc"`` or ``"floor"`` rounds the quotient (its
+    gradient is then 0, as for any rounding)."""
+    x = _tensor(input)
+    if rounding_mode is None:
+        return x / other
+    if rounding_mode not in ("trunc", "floor"):
+        raise OpError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
+    b = other.data if isinstance(other, Tensor) else xp.asarray(other)
+    if x.dtype.kind in "iu" and b.dtype.kind in "iu":  # integers stay integers
+        q = xp.floor_divide(x.data, b) if rounding_mode == "floor" else xp.fix(x.data / b)
+        return Tensor._wrap(q.astype(xp.result_type(x.data, b)))
+    q = x / other
+    return q.floor() if rounding_mode == "floor" else q.trunc()
+
+
+divide, true_divide = div, div
+
+
+def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001 (PyTorch's name)
+    if not isinstance(input, Tensor):
+        return exponent.__rpow__(input)  # a number ** a tensor
+    return input.pow(exponent)
+
+
+def neg(input: Any) -> Tensor:
+    return -_tensor(input)
+
+
+negative = neg
+
+
+# ---------------------------------------------------------------- reductions
+
+
+@numpy_names
+def sum(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    return _tensor(input).sum(dim, keepdim)
+
+
+@numpy_names
+def mean(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    return _tensor(input).mean(dim, keepdim)
+
+
+@numpy_names
+def var(
+    input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+    correction: int | None = None,
+) -> Tensor:  # fmt: skip
+    return input.var(dim, unbiased, keepdim, correction=correction)
+
+
+@numpy_names
+def std(
+    input: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+    correction: int | None = None,
+) -> Tensor:  # fmt: skip
+    return input.std(dim, unbiased, keepdim, correction=correction)
+
+
+@numpy_names
+def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    """``input.max(dim, keepdim)``; ``max(input, other)`` with a tensor is ``maximum``."""
+    if isinstance(dim, Tensor):
+        return input.maximum(dim)
+    return input.max(dim, keepdim)
+
+
+@numpy_names
+def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    """``input.min(dim, keepdim)``; ``min(input, other)`` with a tensor is ``minimum``."""
+    if isinstance(dim, Tensor):
+        return input.minimum(dim)
+    return input.min(dim, keepdim)
+
+
+@numpy_names
+def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    return input.amax(dim, keepdim)
+
+
+@numpy_names
+def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    return input.amin(dim, keepdim)
+
+
+@numpy_names
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    return input.argmax(dim, keepdim)
+
+
+@numpy_names
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    return input.argmin(dim, keepdim)
+
+
+@numpy_names
+def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+    return input.logsumexp(dim, keepdim)
+
+
+@numpy_names
+def softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    return input.softmax(dim, dtype)
+
+
+@numpy_names
+def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    return input.log_softmax(dim, dtype)
+
+
+@numpy_names
+def any(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    return _tensor(input).any(dim, keepdim)
+
+
+@numpy_names
+def all(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    return _tensor(input).all(dim, keepdim)
+
+
+def isnan(input: Any) -> Tensor:
+    return _tensor(input).isnan()
+
+
+def isinf(input: Any) -> Tensor:
+    return _tensor(input).isinf()
+
+
+def isfinite(input: Any) -> Tensor:
+    return _tensor(input).isfinite()
+
+
+def numel(input: Tensor) -> int:
+    return input.numel()
+
+
+# ---------------------------------------------------------------- shapes
+
+
+def reshape(input: Tensor, shape: Any) -> Tensor:
+    return input.reshape(shape)
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    return input.flatten(start_dim, end_dim)
+
+
+@numpy_names
+def squeeze(input: Tensor, dim: int | None = None) -> Tensor:
+    return input.squeeze(dim)
+
+
+@numpy_names
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    return input.unsqueeze(dim)
+
+
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    return input.transpose(dim0, dim1)
+
+
+swapaxes, swapdims = transpose, transpose
+
+
+def permute(input: Tensor, dims: Any) -> Tensor:
+    return input.permute(*dims)
+
+
+def flip(input: Tensor, dims: Any) -> Tensor:
+    return input.flip(dims)
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    return input.tril(diagonal)
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    return input.triu(diagonal)
+
+
+def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> list[Tensor]:
+    return tensor.split(split_size_or_sections, dim)
+
+
+def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:
+    return input.masked_fill(mask, value)

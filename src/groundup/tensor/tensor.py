@@ -504,12 +504,17 @@ class Tensor:
 
     @numpy_names
     def var(
-        self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False, correction: int = 1
+        self,
+        dim: int | tuple[int, ...] | None = None,
+        unbiased: bool | None = None,
+        keepdim: bool = False,
+        *,
+        correction: int | None = None,
     ) -> Tensor:
-        """Variance; ``correction=1`` divides by N-1 (Bessel, PyTorch's default), 0 by N."""
-        return ops.Var.apply(
-            self, dim=_as_dim(dim, self.ndim), keepdim=keepdim, correction=correction
-        )
+        """Variance; ``correction=1`` divides by N-1 (Bessel, PyTorch's default), 0 by N.
+        ``unbiased`` is PyTorch's older spelling: True is correction 1, False 0."""
+        return ops.Var.apply(self, dim=_as_dim(dim, self.ndim), keepdim=keepdim,
+                             correction=_correction(unbiased, correction))  # fmt: skip
 
     @numpy_names
     def max(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Any:
@@ -647,11 +652,11 @@ class Tensor:
     # PyTorch's method spellings and everyday ops, each an identity over the primitives
     # (their gradients come from the chain rule through the pieces).
 
-    def add(self, other: Any) -> Tensor:
-        return self + other
+    def add(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        return self + (other if alpha == 1 else other * alpha)  # x + alpha * other
 
-    def sub(self, other: Any) -> Tensor:
-        return self - other
+    def sub(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        return self - (other if alpha == 1 else other * alpha)
 
     def mul(self, other: Any) -> Tensor:
         return self * other
@@ -691,10 +696,38 @@ class Tensor:
 
     @numpy_names
     def std(
-        self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False, correction: int = 1
+        self,
+        dim: int | tuple[int, ...] | None = None,
+        unbiased: bool | None = None,
+        keepdim: bool = False,
+        *,
+        correction: int | None = None,
     ) -> Tensor:
         """Standard deviation, the square root of ``var`` (``correction`` as there)."""
-        return self.var(dim, keepdim, correction).sqrt()
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+
+    @numpy_names
+    @numpy_names
+    def softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        """e^x / sum(e^x) along ``dim``, as exp(log_softmax): nothing overflows."""
+        return self.log_softmax(dim, dtype).exp()
+
+    @numpy_names
+    def log_softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        """x - logsumexp(x) along ``dim``: the log of softmax, without taking log(0)."""
+        x = self.to(dtype) if dtype is not None else self._floated()
+        return x - x.logsumexp(dim, keepdim=True)
+
+    @numpy_names
+    def amax(self, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
+        """The max over ``dim`` (all dims when empty); tied maxima share the gradient."""
+        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        return self.max(dim=dims or tuple(range(self.ndim)), keepdim=keepdim)
+
+    @numpy_names
+    def amin(self, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
+        """The min over ``dim`` (all dims when empty); tied minima share the gradient."""
+        return -((-self).amax(dim, keepdim))
 
     @numpy_names
     def logsumexp(self, dim: int | tuple[int, ...], keepdim: bool = False) -> Tensor:
@@ -1219,6 +1252,15 @@ class Tensor:
         out._ctx = None
         out._retain = False
         return out
+
+
+def _correction(unbiased: bool | None, correction: int | None) -> int:
+    """Bessel's correction from either spelling (default 1, PyTorch's)."""
+    if unbiased is not None and correction is not None:
+        raise TypeError("var: give unbiased or correction, not both")
+    if correction is not None:
+        return correction
+    return 0 if unbiased is False else 1
 
 
 def _int_min(data: Any, dim: Any, keepdim: bool) -> Any:
