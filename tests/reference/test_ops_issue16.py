@@ -24,6 +24,8 @@ from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
 
+import groundup  # noqa: E402
+from groundup import Tensor  # noqa: E402
 from groundup.tensor import gradcheck  # noqa: E402
 
 
@@ -652,3 +654,72 @@ NOT_A_DERIVATIVE = {"embedding_padding"}
 def test_gradcheck_agrees(name: str, data: Any) -> None:
     arrays, fn = CASES[name](data.draw)
     assert gradcheck(lambda *ts: fn(Ours, *ts), *arrays)
+
+
+# ---------------------------------------------------------------- results outside the graph
+
+
+def test_results_without_gradients_and_their_dtypes_match_torch():
+    """Booleans, indices and integer results: same values and same dtypes as torch."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((3, 4))
+    b = a + rng.choice([0.0, 1e-9, 1e-3], size=a.shape)
+    a[0, 0] = b[0, 0] = np.nan
+    ints = rng.integers(-3, 4, size=(3, 4))
+    x, y, i = Tensor(a, dtype="float64"), Tensor(b, dtype="float64"), Tensor(ints)
+    tx, ty, ti = torch.tensor(a), torch.tensor(b), torch.tensor(ints)
+    pairs = [
+        (x.isclose(y), tx.isclose(ty)),
+        (groundup.isclose(x, y, rtol=0, atol=1e-6, equal_nan=True),
+         torch.isclose(tx, ty, rtol=0, atol=1e-6, equal_nan=True)),
+        (groundup.where(i > 0), torch.where(ti > 0)),
+        (i.nonzero(), ti.nonzero()),
+        (groundup.nonzero(i, as_tuple=True), torch.nonzero(ti, as_tuple=True)),
+        (i.sort(dim=1, stable=True).indices, ti.sort(dim=1, stable=True).indices),
+        (i.argsort(dim=0, descending=True, stable=True),
+         ti.argsort(dim=0, descending=True, stable=True)),
+        (i.cumsum(0), ti.cumsum(0)),
+        (i.prod(1), ti.prod(1)),
+        ((i > 0).cumsum(1), (ti > 0).cumsum(1)),
+        (i.cummax(1).indices, ti.cummax(1).indices),
+        (i.topk(2).values, ti.topk(2).values),
+        (groundup.repeat_interleave(Tensor([2, 0, 3])),
+         torch.repeat_interleave(torch.tensor([2, 0, 3]))),
+        (i.sign(), ti.sign()),
+        (i.round(), ti.round()),
+        (x.round(decimals=2), tx.round(decimals=2)),
+        (groundup.where(i > 0, 1.0, 0), torch.where(ti > 0, 1.0, 0)),
+        (groundup.where(i > 0, i, 0.5), torch.where(ti > 0, ti, 0.5)),
+        (i.gather(1, np.array([[0], [3], [1]])), ti.gather(1, torch.tensor([[0], [3], [1]]))),
+        (groundup.einsum("ij,kj->ik", i, i), torch.einsum("ij,kj->ik", ti, ti)),
+        (i.clamp(min=Tensor(0)), ti.clamp(min=torch.tensor(0))),
+        (groundup.div(i, 2, rounding_mode="floor"), torch.div(ti, 2, rounding_mode="floor")),
+    ]  # fmt: skip
+    for k, (ours, ref) in enumerate(pairs):
+        ours, ref = (ours, ref) if isinstance(ref, tuple) else ((ours,), (ref,))
+        for o, r in zip(ours, ref, strict=True):
+            assert o.dtype == np.dtype(str(r.dtype).removeprefix("torch.")), f"pair {k}"
+            np.testing.assert_array_equal(o.data, r.numpy(), err_msg=f"pair {k}")
+    assert x[1:].allclose(y[1:], atol=1e-2) == torch.allclose(tx[1:], ty[1:], atol=1e-2)
+
+
+def test_errors_are_pytorchs_types():
+    x, tx = groundup.zeros(2, 3), torch.zeros(2, 3)
+    bad = [
+        (lambda m, t: t.gather(1, m.tensor([[3]])), RuntimeError),
+        (lambda m, t: t.gather(2, m.tensor([[0]])), IndexError),
+        (lambda m, t: t.topk(4), RuntimeError),
+        (lambda m, t: t.kthvalue(4), RuntimeError),
+        (lambda m, t: t.repeat(2), RuntimeError),
+        (lambda m, t: t.roll((1, 2), (0,)), RuntimeError),
+        (lambda m, t: t.diagonal(0, 1, 1), RuntimeError),
+        (lambda m, t: m.einsum("ij,jk", t), RuntimeError),
+        (lambda m, t: t.scatter_reduce(0, m.tensor([[0]]), t, "foo"), RuntimeError),
+        (lambda m, t: t.index_select(0, m.tensor([[0]])), IndexError),
+    ]
+    for k, (fn, error) in enumerate(bad):
+        with pytest.raises(error):
+            fn(torch, tx)
+        with pytest.raises(error):
+            fn(groundup, x)
+        assert k >= 0

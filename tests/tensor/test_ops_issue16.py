@@ -161,7 +161,7 @@ def test_gather_scatter_refuse_like_pytorch():
     with pytest.raises(RuntimeError, match="dtype"):
         x.scatter(0, np.zeros((1, 1), dtype=np.int64), groundup.zeros(1, 1, dtype="float64"))
     with pytest.raises(RuntimeError, match="reduce must be"):
-        x.scatter_reduce(0, np.zeros((1, 1), dtype=np.int64), groundup.zeros(1, 1), "max")
+        x.scatter_reduce(0, np.zeros((1, 1), dtype=np.int64), groundup.zeros(1, 1), "maximum")
 
 
 def test_where_takes_numbers_and_promotes_like_arithmetic():

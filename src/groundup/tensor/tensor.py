@@ -82,18 +82,19 @@ def _dim(dim: int, ndim: int, op: str) -> int:
 
 
 def _as_index(index: Any) -> Any:
-    """An index as NumPy takes it: Tensors and lists become arrays, and a 0-d integer tensor
-    an int (PyTorch treats it as one)."""
+    """An index as NumPy takes it: Tensors and sequences (lists; tuples and ranges inside
+    the index tuple) become arrays, and a 0-d integer tensor an int (PyTorch treats it as
+    one)."""
     if isinstance(index, tuple):
-        return tuple(_index_part(p) for p in index)
-    return _index_part(index)
+        return tuple(_index_part(p, (list, tuple, range)) for p in index)
+    return _index_part(index, (list, range))
 
 
-def _index_part(p: Any) -> Any:
+def _index_part(p: Any, sequences: tuple[type, ...]) -> Any:
     if isinstance(p, Tensor):
         p = p.data
-    elif isinstance(p, list):
-        p = xp.asarray(p) if p else xp.zeros(0, dtype=xp.int64)
+    elif isinstance(p, sequences):
+        p = xp.asarray(p) if len(p) else xp.zeros(0, dtype=xp.int64)  # type: ignore[arg-type]
     if isinstance(p, xp.ndarray) and p.ndim == 0 and p.dtype.kind in "iu":
         return int(p)
     return p
@@ -881,6 +882,7 @@ class Tensor:
         """A copy with the ``src`` entries sent to each position (``out[index[i][j]][j]``,
         dim 0) reduced into it: ``reduce`` is "sum", "prod", "mean", "amax" or "amin";
         ``include_self`` says whether the position's own value takes part."""
+        reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)  # torch takes both
         if reduce not in ("sum", "prod", "mean", "amax", "amin"):
             raise OpError(
                 f"scatter_reduce: reduce must be 'sum', 'prod', 'mean', 'amax' or 'amin', "
