@@ -3,7 +3,9 @@
 Reading order: :mod:`.backend` (the array module), :mod:`.function` (grad mode, the
 ``Function`` node, the backward pass), :mod:`.ops` (the primitive ops, forward and backward
 side by side), :mod:`.tensor` (``Tensor``: each method one op), :mod:`.creation` (the
-constructors), :mod:`.gradcheck` (the numerical second opinion). The functions built on them
+constructors), :mod:`.einsum` (composed from the methods), :mod:`.routines` (the
+``torch.<fn>`` spellings: ``groundup.sin(x)`` is ``x.sin()``), :mod:`.gradcheck` (the
+numerical second opinion). The functions built on them
 (softmax, cross_entropy, layer_norm, attention ...) are in :mod:`groundup.nn.functional`,
 and their fused kernels in :mod:`groundup.nn.fused`.
 """
