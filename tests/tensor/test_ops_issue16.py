@@ -416,3 +416,8 @@ def test_var_takes_pytorchs_unbiased_flag_as_its_second_argument():
     assert x.std(unbiased=False).item() == pytest.approx(x.std(correction=0).item())
     with pytest.raises(TypeError, match="unbiased or correction"):
         x.var(unbiased=True, correction=1)
+
+
+def test_gather_of_a_0d_index_is_0d_as_pytorch():
+    assert groundup.gather(Tensor([1.0, 2.0]), 0, Tensor(1)).shape == ()
+    assert groundup.gather(Tensor(3.0), 0, Tensor([0])).shape == (1,)

@@ -809,8 +809,7 @@ class Tensor:
         entries picked along ``dim``; the output has the index's shape."""
         dim, idx = self._index_along("gather", dim, index)
         x = self.reshape(1) if self.ndim == 0 else self
-        out = x[_along(dim, idx)]
-        return out.reshape(()) if self.ndim == 0 else out
+        return x[_along(dim, idx)].reshape(_int_array(index, "gather").shape)  # a 0-d index: 0-d
 
     @numpy_names
     def take_along_dim(self, indices: Any, dim: int | None = None) -> Tensor:
@@ -946,8 +945,8 @@ class Tensor:
         # the index of the latest entry equal to the running extreme (PyTorch's tie rule);
         # a nan is an extreme from there on, and each later nan takes over
         hit = (x.data == running) | (xp.isnan(x.data) if x.data.dtype.kind == "f" else False)
-        where_ = xp.arange(x.shape[d]).reshape((-1,) + (1,) * (x.ndim - d - 1))
-        indices = xp.maximum.accumulate(xp.where(hit, where_, 0), axis=d)
+        positions = xp.arange(x.shape[d]).reshape((-1,) + (1,) * (x.ndim - d - 1))
+        indices = xp.maximum.accumulate(xp.where(hit, positions, 0), axis=d)
         values = x.gather(d, indices)
         return MaxResult(values.reshape(self.shape), Tensor._wrap(indices.reshape(self.shape)))
 
