@@ -396,12 +396,7 @@ def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -
 
 
 def diag(input: Tensor, diagonal: int = 0) -> Tensor:
-    """A vector laid on the ``diagonal`` of a square matrix, or a matrix's diagonal."""
-    if input.ndim == 1:
-        return input.diag_embed(diagonal)
-    if input.ndim == 2:
-        return input.diagonal(diagonal)
-    raise OpError(f"diag: expected a vector or a matrix, got shape {input.shape}")
+    return input.diag(diagonal)
 
 
 def trace(input: Tensor) -> Tensor:

@@ -1092,6 +1092,14 @@ class Tensor:
         return square.permute(*(ndim - 2 if p == d1 else ndim - 1 if p == d2 else next(batch)
                                 for p in range(ndim)))  # fmt: skip
 
+    def diag(self, diagonal: int = 0) -> Tensor:
+        """A vector laid on the ``diagonal`` of a square matrix, or a matrix's diagonal."""
+        if self.ndim == 1:
+            return self.diag_embed(diagonal)
+        if self.ndim == 2:
+            return self.diagonal(diagonal)
+        raise OpError(f"diag: expected a vector or a matrix, got shape {self.shape}")
+
     def trace(self) -> Tensor:
         """The sum of the main diagonal of a matrix."""
         if self.ndim != 2:
