@@ -421,3 +421,11 @@ def test_var_takes_pytorchs_unbiased_flag_as_its_second_argument():
 def test_gather_of_a_0d_index_is_0d_as_pytorch():
     assert groundup.gather(Tensor([1.0, 2.0]), 0, Tensor(1)).shape == ()
     assert groundup.gather(Tensor(3.0), 0, Tensor([0])).shape == (1,)
+
+
+def test_scatter_reduce_of_integers_without_self():
+    x, s, idx = Tensor([[1, 2, 3]]), Tensor([[5, -1, 2]]), Tensor([[0, 0, 2]])
+    got = {r: x.scatter_reduce(1, idx, s, r, include_self=False).tolist()
+           for r in ("amax", "amin", "sum", "prod")}  # fmt: skip
+    assert got == {"amax": [[5, 2, 2]], "amin": [[-1, 2, 2]], "sum": [[4, 2, 2]],
+                   "prod": [[-5, 2, 2]]}  # fmt: skip

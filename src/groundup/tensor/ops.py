@@ -684,7 +684,10 @@ def scatter_fold(a: Any, src: Any, index: Any, reduce: str, include_self: bool) 
     touched = xp.zeros(a.shape, dtype=bool)
     touched[index] = True
     if not include_self:  # start the touched entries from the reduction's identity
-        out[touched] = _IDENTITY[reduce]
+        start = _IDENTITY[reduce]
+        if a.dtype.kind in "iu" and math.isinf(start):  # integers have no infinity
+            start = xp.iinfo(a.dtype).min if start < 0 else xp.iinfo(a.dtype).max
+        out[touched] = start
     getattr(xp, _FOLD[reduce]).at(out, index, src)  # NumPy's unbuffered in-place ufunc
     if reduce == "mean":
         count = xp.full(a.shape, 1 if include_self else 0, dtype=xp.int64)
