@@ -71,7 +71,9 @@ def cases(np, torch, groundup, F, TF):
             [pair(2048, 128), pair(128), pair(128)],
         ),
         "gelu (2048,512)": run(
-            lambda x: F.gelu(x), lambda x: TF.gelu(x, approximate="tanh"), [pair(2048, 512)]
+            lambda x: F.gelu(x, approximate="tanh"),
+            lambda x: TF.gelu(x, approximate="tanh"),
+            [pair(2048, 512)],
         ),
         "embedding 2048 ids -> (65,128)": run(
             lambda w: F.embedding(idx, w), lambda w: TF.embedding(ti, w), [pair(65, 128)]

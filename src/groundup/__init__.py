@@ -12,27 +12,29 @@ from groundup._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
-# name -> module that defines it; resolved lazily by __getattr__ (PEP 562)
-_LAZY = {
-    "Tensor": "groundup.tensor",
-    "no_grad": "groundup.tensor",
-    "is_grad_enabled": "groundup.tensor",
-    "zeros": "groundup.tensor",
-    "ones": "groundup.tensor",
-    "randn": "groundup.tensor",
-    "arange": "groundup.tensor",
-    "tensor": "groundup.tensor",
-    "cat": "groundup.tensor",
-    "stack": "groundup.tensor",
-    "where": "groundup.tensor",
-    "zeros_like": "groundup.tensor",
-    "ones_like": "groundup.tensor",
-    "full": "groundup.tensor",
-    "full_like": "groundup.tensor",
-    "eye": "groundup.tensor",
-    "linspace": "groundup.tensor",
-    "randint": "groundup.tensor",
-}
+# name -> module that defines it; resolved lazily by __getattr__ (PEP 562). Every name is
+# the tensor engine's: its classes, constructors, and the torch.<fn> spellings of its ops
+# (groundup.tensor.routines), listed here so that `import groundup` need not load NumPy.
+_TENSOR_NAMES = (
+    "Tensor", "no_grad", "is_grad_enabled", "zeros", "ones", "randn", "arange", "tensor",
+    "cat", "stack", "where", "zeros_like", "ones_like", "full", "full_like", "eye",
+    "linspace", "randint",
+    # groundup.tensor.routines.__all__ (tests/test_lazy_exports.py keeps the two in step)
+    "abs", "acos", "add", "all", "allclose", "amax", "amin", "any", "arccos", "arcsin",
+    "arctan", "arctan2", "argmax", "argmin", "argsort", "asin", "atan", "atan2", "ceil",
+    "clamp", "clamp_max", "clamp_min", "clip", "cos", "cosh", "cummax", "cummin", "cumprod",
+    "cumsum", "diag", "diag_embed", "diagonal", "div", "divide", "einsum", "erf", "exp", "fix",
+    "flatten", "flip", "floor", "frac", "gather", "index_select", "isclose", "isfinite",
+    "isinf", "isnan", "kthvalue", "log", "log2", "log_softmax", "logsumexp", "masked_fill",
+    "masked_select", "matmul", "max", "maximum", "mean", "median", "meshgrid", "min", "minimum",
+    "mul", "multiply", "neg", "negative", "nonzero", "numel", "permute", "pow", "prod", "relu",
+    "repeat_interleave", "reshape", "roll", "round", "rsqrt", "scatter", "scatter_add",
+    "scatter_reduce", "sgn", "sigmoid", "sign", "sin", "sinh", "softmax", "sort", "split",
+    "sqrt", "square", "squeeze", "std", "sub", "subtract", "sum", "swapaxes", "swapdims",
+    "take_along_dim", "tan", "tanh", "tile", "topk", "trace", "transpose", "tril", "triu",
+    "true_divide", "trunc", "unsqueeze", "var",
+)  # fmt: skip
+_LAZY = dict.fromkeys(_TENSOR_NAMES, "groundup.tensor")
 
 __all__ = ["__version__", *_LAZY]
 

@@ -59,8 +59,11 @@ def test_cross_entropy_of_uniform_logits_is_log_classes(F):
 
 @TIERS
 def test_gelu_known_values(F):
-    y = F.gelu(Tensor([0.0, 1.0, -1.0], dtype="float64"))
-    np.testing.assert_allclose(y.data, [0.0, 0.8411919906082768, -0.15880800939172324], rtol=1e-12)
+    x = Tensor([0.0, 1.0, -1.0], dtype="float64")
+    exact = [0.0, 0.8413447460685429, -0.15865525393145707]  # x Phi(x), Phi(1) = 0.8413...
+    np.testing.assert_allclose(F.gelu(x).data, exact, rtol=1e-14)  # PyTorch's default form
+    tanh = [0.0, 0.8411919906082768, -0.15880800939172324]
+    np.testing.assert_allclose(F.gelu(x, approximate="tanh").data, tanh, rtol=1e-12)
 
 
 @TIERS
@@ -141,6 +144,7 @@ def _cases():
     cos, sin = functional.rope_cos_sin(np.arange(3, 7), 6, theta=100.0, dtype=np.float64)
     return [
         ("gelu", lambda m, x: m.gelu(x), [X * 3]),
+        ("gelu tanh", lambda m, x: m.gelu(x, approximate="tanh"), [X * 3]),
         ("softmax", lambda m, x: m.softmax(x, dim=1), [X]),
         ("softmax last", lambda m, x: m.softmax(x), [X * 30]),
         ("log_softmax", lambda m, x: m.log_softmax(x, dim=0), [X]),
@@ -272,7 +276,8 @@ def test_gelu_equals_composed(F):
     def composed(x):
         return 0.5 * x * (1 + (math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)).tanh())
 
-    assert_same(F.gelu, composed, X)
+    assert_same(lambda x: F.gelu(x, approximate="tanh"), composed, X)
+    assert_same(F.gelu, lambda x: 0.5 * x * (1 + (x / math.sqrt(2)).erf()), X)
 
 
 @TIERS
@@ -408,9 +413,9 @@ def test_repeated_indices_add_up_in_getitem_and_embedding(F):
 
 
 @TIERS
-def test_gelu_rejects_exact_form_and_layer_norm_checks_shape(F):
-    with pytest.raises(ValueError, match="gelu: approximate must be 'tanh'"):
-        F.gelu(groundup.zeros(2), approximate="none")
+def test_gelu_rejects_unknown_form_and_layer_norm_checks_shape(F):
+    with pytest.raises(RuntimeError, match="gelu: approximate must be 'none' or 'tanh'"):
+        F.gelu(groundup.zeros(2), approximate="erf")
     with pytest.raises(ValueError, match="layer_norm: input"):
         F.layer_norm(groundup.zeros(2, 3), 4)
 
@@ -423,10 +428,12 @@ def test_gelu_saturates_without_overflow_warnings_or_nan(F):
         x = Tensor([-1e4, -100.0, 0.0, 100.0, 1e4], dtype=dtype, requires_grad=True)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            y = F.gelu(x)
-            y.sum().backward()
-        np.testing.assert_allclose(y.data, [0.0, 0.0, 0.0, 100.0, 1e4])
-        np.testing.assert_allclose(x.grad, [0.0, 0.0, 0.5, 1.0, 1.0])
+            for approximate in ("none", "tanh"):
+                x.grad = None
+                y = F.gelu(x, approximate=approximate)
+                y.sum().backward()
+                np.testing.assert_allclose(y.data, [0.0, 0.0, 0.0, 100.0, 1e4])
+                np.testing.assert_allclose(x.grad, [0.0, 0.0, 0.5, 1.0, 1.0])
 
 
 @TIERS
@@ -483,3 +490,58 @@ def test_layer_norm_of_ints_raises_like_pytorch(F):
         F.layer_norm(Tensor([1, 2, 3]), 3)
     y = F.layer_norm(Tensor([1, 2, 3]).float(), 3)
     np.testing.assert_allclose(y.data, [-1.2247357, 0.0, 1.2247357], rtol=1e-6)
+
+
+# ---------------------------------------------------------------- issue 16: loss options
+
+
+@TIERS
+def test_cross_entropy_weighted_mean_smoothing_and_probabilities_known_answers(F):
+    logits = leaf(np.zeros((2, 4)))  # uniform: -log p = log 4 for every class
+    t = np.array([1, 3])
+    w = np.array([1.0, 2.0, 1.0, 6.0])
+    loss = F.cross_entropy(logits, t, weight=w)
+    assert loss.item() == pytest.approx(math.log(4))  # (2 + 6) log 4 / (2 + 6)
+    assert F.cross_entropy(logits, t, weight=w, reduction="sum").item() == pytest.approx(
+        8 * math.log(4))  # fmt: skip
+    assert F.cross_entropy(logits, t, label_smoothing=0.3).item() == pytest.approx(math.log(4))
+    q = np.full((2, 4), 0.25)
+    assert F.cross_entropy(logits, q).item() == pytest.approx(math.log(4))  # probabilities
+    x = leaf([[2.0, 0.0]])
+    p = np.exp([2.0, 0.0]) / np.exp([2.0, 0.0]).sum()
+    smoothed = F.cross_entropy(x, np.array([0]), label_smoothing=0.2)
+    want = -(0.9 * np.log(p[0]) + 0.1 * np.log(p[1]))  # target (1 - 0.2) one-hot + 0.2 / 2
+    assert smoothed.item() == pytest.approx(want, rel=1e-12)
+    with pytest.raises(RuntimeError, match="ignore_index is not supported"):
+        F.cross_entropy(x, np.array([[1.0, 0.0]]), ignore_index=1)
+    assert F.cross_entropy(x, np.array([0]), size_average=False).item() == pytest.approx(
+        -np.log(p[0]))  # fmt: skip
+
+
+@TIERS
+def test_binary_cross_entropy_known_answers(F):
+    p = leaf([0.5, 0.9, 0.0])
+    y = np.array([1.0, 0.0, 0.0])
+    loss = F.binary_cross_entropy(p, y, reduction="none")
+    np.testing.assert_allclose(loss.data, [math.log(2), -math.log(0.1), 0.0], rtol=1e-12)
+    assert F.binary_cross_entropy(Tensor([0.0]), np.array([1.0])).item() == pytest.approx(100)
+    with pytest.raises(RuntimeError, match="probability in"):
+        F.binary_cross_entropy(Tensor([1.5]), np.array([1.0]))
+    z = leaf([0.0, 2.0])
+    pw = F.binary_cross_entropy_with_logits(z, np.array([1.0, 1.0]), pos_weight=np.array(3.0),
+                                            reduction="sum")  # fmt: skip
+    assert pw.item() == pytest.approx(3 * (math.log(2) + math.log(1 + math.exp(-2.0))))
+
+
+@TIERS
+def test_embedding_padding_row_is_read_but_never_learns(F):
+    w = leaf(np.arange(6.0).reshape(3, 2))
+    out = F.embedding(np.array([0, 2, 2, 1]), w, padding_idx=2)
+    np.testing.assert_array_equal(out.data, w.data[[0, 2, 2, 1]])  # its value, as it is
+    out.sum().backward()
+    assert w.grad.tolist() == [[1.0, 1.0], [1.0, 1.0], [0.0, 0.0]]
+    w.grad = None
+    F.embedding(np.array([0, 2]), w, padding_idx=-1).sum().backward()  # -1: the last row
+    assert w.grad[2].tolist() == [0.0, 0.0]
+    with pytest.raises(AssertionError, match="padding_idx must be within"):
+        F.embedding(np.array([0]), w, padding_idx=3)

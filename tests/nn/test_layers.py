@@ -101,9 +101,10 @@ def test_activations():
     x = Tensor(np.array([-2.0, 0.0, 2.0]), dtype="float64")
     np.testing.assert_allclose(nn.Tanh()(x).data, np.tanh(x.data))
     np.testing.assert_allclose(nn.ReLU()(x).data, [0, 0, 2])
-    assert nn.GELU()(x).data[2] == pytest.approx(1.9545977, rel=1e-6)  # GPT-2's tanh form
+    assert nn.GELU()(x).data[2] == pytest.approx(1.9544997361036416, rel=1e-14)  # 2 Phi(2)
+    assert nn.GELU("tanh")(x).data[2] == pytest.approx(1.9545977, rel=1e-6)  # GPT-2's form
     with pytest.raises(ValueError, match="approximate"):
-        nn.GELU("none")
+        nn.GELU("erf")
 
 
 def test_mlp_overfits_one_batch():
@@ -138,3 +139,12 @@ def test_numpy_ints_work_as_sizes_and_seeds():
     np.testing.assert_array_equal(
         groundup.randn(3, generator=np.int64(1)).data, groundup.randn(3, generator=1).data
     )
+
+
+def test_embedding_padding_idx_starts_at_zero_and_stays_there():
+    emb = nn.Embedding(5, 3, padding_idx=-1, generator=0)
+    assert emb.padding_idx == 4 and repr(emb) == "Embedding(5, 3, padding_idx=4)"
+    assert emb.weight.data[4].tolist() == [0.0, 0.0, 0.0] and emb.weight.data[0].any()
+    emb(np.array([[4, 1, 4]])).sum().backward()
+    assert emb.weight.grad[4].tolist() == [0.0, 0.0, 0.0]
+    assert emb.weight.grad[1].tolist() == [1.0, 1.0, 1.0]

@@ -214,3 +214,22 @@ def test_optimisers_take_numpy_hyperparameters():
     opt.step()
     with pytest.raises(ValueError, match="lr must be a number"):
         SGD([P([1.0])], lr=True)
+
+
+def test_nesterov_needs_momentum_and_no_dampening():
+    p = [P(np.zeros(2))]
+    with pytest.raises(ValueError, match="Nesterov momentum requires a momentum"):
+        SGD(p, lr=0.1, nesterov=True)
+    with pytest.raises(ValueError, match="zero dampening"):
+        SGD(p, lr=0.1, momentum=0.9, dampening=0.1, nesterov=True)
+    assert SGD(p).param_groups[0]["lr"] == 1e-3  # PyTorch's default
+
+
+def test_amsgrad_keeps_the_largest_second_moment():
+    p = P(np.zeros(1))
+    opt = Adam([p], lr=0.1, betas=(0.9, 0.5), amsgrad=True)  # v forgets fast, its max not
+    for g in (3.0, 0.1):
+        p.grad = np.array([g])
+        opt.step()
+    state = opt.state_dict()["state"][0]
+    assert state["max_exp_avg_sq"][0] > state["exp_avg_sq"][0]  # the 3.0 step is remembered

@@ -193,3 +193,23 @@ def test_layer_norm_of_ints_raises_torchs_type(F):
         TF.layer_norm(torch.tensor([1, 2, 3]), (3,))
     with pytest.raises(type(theirs.value)):
         F.layer_norm(Tensor([1, 2, 3]), 3)
+
+
+@TIERS
+def test_nan_logits_in_an_ignored_row_leave_the_loss_finite_as_torch(F):
+    # issue 15: an ignored row must not count, not even as nan * 0
+    x = np.random.default_rng(3).standard_normal((3, 4))
+    x[1] = np.nan
+    for kw in ({}, {"reduction": "sum"}, {"weight": np.linspace(0.5, 2.0, 4)}):
+        logits = leaf(x)
+        loss = F.cross_entropy(logits, np.array([0, -100, 2]), **kw)
+        t = torch.tensor(x, requires_grad=True)
+        tw = {k: torch.tensor(v) if k == "weight" else v for k, v in kw.items()}
+        want = TF.cross_entropy(t, torch.tensor([0, -100, 2]), **tw)
+        assert np.isfinite(loss.item())
+        assert loss.item() == pytest.approx(want.item(), rel=1e-12)
+        loss.backward()
+        want.backward()
+        np.testing.assert_allclose(logits.grad[[0, 2]], t.grad.numpy()[[0, 2]], rtol=1e-12)
+    none = F.cross_entropy(leaf(x), np.array([0, -100, 2]), reduction="none")
+    assert none.data[1] == 0.0 and np.isfinite(none.data).all()

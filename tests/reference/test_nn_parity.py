@@ -118,9 +118,10 @@ def test_dropout_eval_is_identity():
     [
         (nn.Tanh(), torch.nn.Tanh()),
         (nn.ReLU(), torch.nn.ReLU()),
-        (nn.GELU(), torch.nn.GELU(approximate="tanh")),
+        (nn.GELU(), torch.nn.GELU()),
+        (nn.GELU(approximate="tanh"), torch.nn.GELU(approximate="tanh")),
     ],
-    ids=["tanh", "relu", "gelu"],
+    ids=["tanh", "relu", "gelu", "gelu-tanh"],
 )
 def test_activations(ours, theirs):
     run_both(ours, theirs, RNG.normal(size=(3, 7)))
@@ -135,7 +136,7 @@ def test_sequential_stack():
     ).double()  # fmt: skip
     ours = nn.Sequential(
         nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Tanh(),
-        nn.Linear(8, 8), nn.LayerNorm(8), nn.GELU(),
+        nn.Linear(8, 8), nn.LayerNorm(8), nn.GELU(approximate="tanh"),
         nn.Linear(8, 2),
     ).double()  # fmt: skip
     copy_weights(ours, theirs)

@@ -25,6 +25,22 @@ CASES = {
         lambda ps: SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01),
         lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01),
     ),
+    "sgd_nesterov": (
+        lambda ps: SGD(ps, lr=0.05, momentum=0.8, weight_decay=0.01, nesterov=True),
+        lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.8, weight_decay=0.01, nesterov=True),
+    ),
+    "sgd_dampening_maximize": (
+        lambda ps: SGD(ps, lr=0.05, momentum=0.9, dampening=0.3, maximize=True),
+        lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, dampening=0.3, maximize=True),
+    ),
+    "adam_amsgrad": (
+        lambda ps: Adam(ps, lr=0.05, betas=(0.5, 0.9), weight_decay=0.01, amsgrad=True),
+        lambda ps: torch.optim.Adam(ps, lr=0.05, betas=(0.5, 0.9), weight_decay=0.01, amsgrad=True),
+    ),  # fmt: skip
+    "adamw_amsgrad_maximize": (
+        lambda ps: AdamW(ps, lr=0.05, betas=(0.5, 0.9), amsgrad=True, maximize=True),
+        lambda ps: torch.optim.AdamW(ps, lr=0.05, betas=(0.5, 0.9), amsgrad=True, maximize=True),
+    ),
     "adam_wd": (
         lambda ps: Adam(ps, lr=0.02, betas=(0.8, 0.99), eps=1e-7, weight_decay=0.05),
         lambda ps: torch.optim.Adam(ps, lr=0.02, betas=(0.8, 0.99), eps=1e-7, weight_decay=0.05),
@@ -83,3 +99,28 @@ def test_clip_grad_norm_equals_torch():
     )
     for p, t in zip(ours, theirs, strict=True):
         np.testing.assert_allclose(p.grad, t.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("norm_type", [1.0, 2.0, 3.5, float("inf"), "inf"])
+def test_clip_grad_norm_of_every_order_equals_torch(norm_type):
+    rng = np.random.default_rng(3)
+    grads = [rng.normal(size=(4, 3)) * 5, rng.normal(size=7)]
+    ours = [P(np.zeros_like(g)) for g in grads]
+    theirs = [torch.zeros(g.shape, dtype=torch.float64, requires_grad=True) for g in grads]
+    for p, t, g in zip(ours, theirs, grads, strict=True):
+        p.grad, t.grad = g.copy(), torch.tensor(g)
+    want = torch.nn.utils.clip_grad_norm_(theirs, 1.5, norm_type=float(norm_type))
+    assert clip_grad_norm_(ours, 1.5, norm_type=norm_type) == pytest.approx(float(want), rel=1e-12)
+    for p, t in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(p.grad, t.grad.numpy(), rtol=1e-12)
+
+
+def test_clip_grad_norm_refuses_a_nonfinite_norm_when_asked():
+    p = P(np.zeros(2))
+    p.grad = np.array([np.inf, 1.0])
+    with pytest.raises(RuntimeError, match="error_if_nonfinite"):
+        clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
+    t = torch.zeros(2, requires_grad=True)
+    t.grad = torch.tensor([float("inf"), 1.0])
+    with pytest.raises(RuntimeError):
+        torch.nn.utils.clip_grad_norm_([t], 1.0, error_if_nonfinite=True)

@@ -23,10 +23,11 @@ from groundup.tensor import ops
 from groundup.tensor.backend import xp
 from groundup.tensor.creation import _rng, cat
 from groundup.tensor.function import DimError, DtypeError, OpError
-from groundup.tensor.tensor import Tensor
+from groundup.tensor.tensor import Tensor, where
 
 __all__ = [
     "batch_norm",
+    "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "hardtanh",
     "leaky_relu",
@@ -82,14 +83,17 @@ def softplus(x: Tensor) -> Tensor:
     return x.relu() + ((-x.abs()).exp() + 1.0).log()
 
 
-def gelu(x: Tensor, approximate: str = "tanh") -> Tensor:
-    """GELU, GPT-2's tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """GELU, a smooth ReLU: x times the probability that a standard normal is below x,
+    x Phi(x) = 0.5 x (1 + erf(x / sqrt(2))) (``approximate="none"``, PyTorch's default).
 
-    A smooth ReLU: x times (roughly) the probability that a standard normal is below x.
-    Only the tanh form is provided (NumPy has no erf).
+    ``approximate="tanh"`` is GPT-2's form, 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))),
+    which the GPT model asks for by name.
     """
     check_gelu(approximate)
-    return 0.5 * x * (1.0 + (math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)).tanh())
+    if approximate == "tanh":
+        return 0.5 * x * (1.0 + (math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)).tanh())
+    return 0.5 * x * (1.0 + (x * (1.0 / math.sqrt(2.0))).erf())
 
 
 # ================================================================ softmax family
@@ -122,48 +126,140 @@ def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
 
 
 def cross_entropy(
-    logits: Tensor, targets: Any, ignore_index: int | None = None, reduction: str = "mean"
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
 ) -> Tensor:
-    """Cross-entropy of ``logits`` (..., C) against integer ``targets`` (...):
-    the mean of -log softmax(logits)[target] over the rows.
+    """Cross-entropy of logits ``input`` (..., C) against ``target``: the mean over the rows
+    of -log softmax(input)[target], PyTorch's ``F.cross_entropy`` with the classes last.
 
     Args:
-        logits: (N, C) or (B, T, C); the class dimension is the last one.
-        targets: class indices, a Tensor or int array shaped like ``logits`` minus the last dim.
+        input: logits (C,), (N, C) or (B, T, C); the class dimension is the last one.
+        target: class indices shaped like ``input`` minus its last dim (a Tensor or int
+            array), or class probabilities shaped like ``input`` (floats).
+        weight: one weight per class (C,): each row's loss is scaled by its target's weight,
+            and "mean" divides by the sum of those weights (PyTorch's weighted mean).
         ignore_index: a target value whose rows count neither in the loss nor the mean.
-        reduction: "mean" (over counted rows), "sum" or "none" (per row, 0 where ignored).
+        reduction: "mean", "sum" or "none" (per row, 0 where ignored); ``size_average`` and
+            ``reduce`` are PyTorch's older spelling of it.
+        label_smoothing: eps in [0, 1]: the target is (1 - eps) one-hot + eps / C uniform.
     """
-    return nll_loss(log_softmax(logits, dim=-1), targets, ignore_index, reduction)
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    log_probs = log_softmax(input, dim=-1)
+    if is_probabilities(target):
+        return soft_cross_entropy(log_probs, target, weight, ignore_index, reduction,
+                                  label_smoothing)  # fmt: skip
+    loss = nll_loss(log_probs, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if not label_smoothing:
+        return loss
+    # the uniform part of the smoothed target: -sum_c w_c log p_c per row, reduced as nll is
+    t, kept, w = class_weights(log_probs, target, weight, ignore_index, reduction)
+    w_c = 1.0 if weight is None else Tensor._wrap(array_of(weight).astype(input.dtype))
+    smooth = where(Tensor._wrap(kept.reshape(t.shape)), -(log_probs * w_c).sum(dim=-1), 0.0)
+    C = input.shape[-1]
+    return loss * (1 - label_smoothing) + reduced(smooth, w[kept].sum(), reduction) * (
+        label_smoothing / C)  # fmt: skip
+
+
+def soft_cross_entropy(
+    log_probs: Tensor, target: Any, weight: Any, ignore_index: int, reduction: str,
+    label_smoothing: float,
+) -> Tensor:  # fmt: skip
+    """Cross-entropy against class probabilities: -sum_c w_c q_c log p_c per row, q the
+    target smoothed towards uniform; "mean" divides by the number of rows."""
+    q = check_probabilities(log_probs, target, ignore_index, reduction)
+    C = log_probs.shape[-1]
+    if label_smoothing:
+        q = q * (1 - label_smoothing) + label_smoothing / C
+    if weight is not None:
+        q = q * Tensor._wrap(array_of(weight).astype(log_probs.dtype))
+    losses = -(log_probs * q).sum(dim=-1)
+    return reduced(losses, losses.numel(), reduction)
 
 
 def nll_loss(
-    log_probs: Tensor, targets: Any, ignore_index: int | None = None, reduction: str = "mean"
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
 ) -> Tensor:
-    """The negative log-likelihood of ``targets`` under ``log_probs`` (..., C), classes in
-    the last dim: ``cross_entropy`` is ``nll_loss(log_softmax(logits))``."""
-    t = check_cross_entropy(log_probs, targets, ignore_index, reduction)
-    rows = t.reshape(-1)
-    keep = xp.ones(rows.shape, dtype=log_probs.data.dtype)
-    if ignore_index is not None:
-        keep = (rows != ignore_index).astype(log_probs.data.dtype)
-        rows = xp.where(rows != ignore_index, rows, 0)
-    picked = log_probs.reshape(-1, log_probs.shape[-1])[xp.arange(rows.shape[0]), rows]
-    losses = -picked * Tensor._wrap(keep)
+    """The negative log-likelihood of ``target`` under log-probabilities ``input``
+    (..., C), classes in the last dim: ``cross_entropy`` is ``nll_loss(log_softmax(x))``.
+    ``weight`` (C,) scales each row by its target's weight; "mean" divides by their sum."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    t, kept, w = class_weights(input, target, weight, ignore_index, reduction)
+    rows = xp.where(kept, t.reshape(-1), 0)  # any class will do for an ignored row
+    picked = input.reshape(-1, input.shape[-1])[xp.arange(rows.shape[0]), rows]
+    # where, not a multiplication by 0: an ignored row of nan logits must not make nan
+    losses = where(Tensor._wrap(kept), -picked * Tensor._wrap(w), 0.0)
+    return reduced(losses.reshape(*t.shape), w[kept].sum(), reduction)
+
+
+def reduced(losses: Tensor, count: Any, reduction: str) -> Tensor:
+    """The per-row losses reduced: as they are, summed, or summed over ``count`` (the rows,
+    or their weights); nothing to count gives nan (0/0, as PyTorch)."""
     if reduction == "none":
-        return losses.reshape(*t.shape)
-    count = float(keep.sum())
+        return losses
     total = losses.sum()
     if reduction == "sum":
         return total
-    return total / count if count else total + math.nan
+    return total / float(count) if count else total + math.nan
 
 
-def binary_cross_entropy_with_logits(logits: Tensor, targets: Any) -> Tensor:
-    """Mean of -[y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))], computed stably as
-    softplus(z) - y z."""
-    y = targets if isinstance(targets, Tensor) else Tensor._wrap(
-        xp.asarray(targets, dtype=logits.data.dtype))  # fmt: skip
-    return (softplus(logits) - y * logits).mean()
+def binary_cross_entropy(
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """-w [y log p + (1 - y) log(1 - p)] for probabilities ``input`` p in [0, 1] and
+    targets y; each log is held at -100 or above, as PyTorch (log 0 would be -inf)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    p, y = input, check_binary(input, target, reduction, "binary_cross_entropy")
+    losses = -(y * log_at_least(p, -100.0) + (1 - y) * log_at_least(1 - p, -100.0))
+    if weight is not None:
+        losses = losses * as_float(weight, input)
+    return reduced(losses, losses.numel(), reduction)
+
+
+def log_at_least(p: Tensor, low: float) -> Tensor:
+    """max(log p, low), with gradient 0 below: log(0) is -inf and its slope 1/0. The log
+    reads p held at e^low, so that a zero p never divides by zero in the backward pass."""
+    floor = math.exp(low)
+    return where(p.data > floor, p.clamp(min=floor).log(), low)
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    pos_weight: Any = None,
+) -> Tensor:
+    """binary_cross_entropy(sigmoid(z), y), computed stably as softplus(z) - y z (no
+    sigmoid to round to 0 or 1). ``pos_weight`` (one per class, the last dim) scales the
+    positive term: (1 - y) z + (1 + (pos_weight - 1) y) softplus(-z)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    z, y = input, check_binary(input, target, reduction, "binary_cross_entropy_with_logits")
+    if pos_weight is None:
+        losses = softplus(z) - y * z
+    else:
+        losses = (1 - y) * z + ((as_float(pos_weight, z) - 1) * y + 1) * softplus(-z)
+    if weight is not None:
+        losses = losses * as_float(weight, input)
+    return reduced(losses, losses.numel(), reduction)
 
 
 # ================================================================ normalisation
@@ -250,10 +346,17 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return y + bias if bias is not None else y
 
 
-def embedding(idx: Any, weight: Tensor) -> Tensor:
-    """Rows of ``weight`` (num_embeddings, dim) picked by integer ``idx`` of any shape:
-    ``weight[idx]``, the same as ``one_hot(idx) @ weight`` without the zeros."""
-    return weight[check_embedding(idx, weight)]
+def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of ``weight`` (num_embeddings, dim) picked by integer ids ``input`` of any
+    shape: ``weight[input]``, the same as ``one_hot(input) @ weight`` without the zeros.
+    The row ``padding_idx`` is read as it is but gets no gradient (padding never learns)."""
+    ids = check_embedding(input, weight)
+    pad = padding_row(padding_idx, weight.shape[0])
+    rows = weight[ids]
+    if pad is None:
+        return rows
+    # where the id is the padding row, a detached copy: the value, without the gradient
+    return where(Tensor._wrap((ids == pad)[..., None]), weight.detach()[ids], rows)
 
 
 def one_hot(idx: Any, num_classes: int = -1) -> Tensor:
@@ -1412,11 +1515,82 @@ def is_half(x: Tensor) -> bool:
 
 
 def check_gelu(approximate: str) -> None:
-    if approximate != "tanh":
-        raise ValueError(
-            f"gelu: approximate must be 'tanh' (GPT-2's form; NumPy has no erf), "
-            f"got {approximate!r}"
+    if approximate not in ("none", "tanh"):
+        raise OpError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def legacy_reduction(size_average: bool | None, reduce: bool | None, reduction: str) -> str:
+    """PyTorch's older ``size_average``/``reduce`` flags as a ``reduction``: when either is
+    given, reduce=False means "none", else size_average=False means "sum" (both default
+    True)."""
+    if size_average is None and reduce is None:
+        return reduction
+    if reduce is False:
+        return "none"
+    return "sum" if size_average is False else "mean"
+
+
+def check_reduction(reduction: str, op: str) -> None:
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def is_probabilities(target: Any) -> bool:
+    """Float targets are class probabilities (PyTorch's rule); integers are class ids."""
+    return bool(
+        (target.data if isinstance(target, Tensor) else xp.asarray(target)).dtype.kind == "f"
+    )
+
+
+def check_probabilities(log_probs: Tensor, target: Any, ignore_index: int, reduction: str) -> Any:
+    """Probability targets as a Tensor of the logits' dtype, once their shape is checked."""
+    q = target if isinstance(target, Tensor) else Tensor._wrap(xp.asarray(target))
+    check_reduction(reduction, "cross_entropy")
+    if q.shape != log_probs.shape:
+        raise TypeError(
+            f"cross_entropy: targets must hold integers (class ids of shape "
+            f"{log_probs.shape[:-1]}) or be class probabilities of the logits' shape "
+            f"{log_probs.shape}, got {q.dtype} of shape {q.shape}"
         )
+    if ignore_index != -100:
+        raise OpError("cross_entropy: ignore_index is not supported for probability targets")
+    return q if q.dtype == log_probs.dtype else q.to(log_probs.dtype)
+
+
+def class_weights(
+    log_probs: Tensor, target: Any, weight: Any, ignore_index: Any, reduction: str
+) -> tuple[Any, Any, Any]:
+    """(targets, which rows count, each row's weight: its class's, 0 where ignored)."""
+    t = check_cross_entropy(log_probs, target, ignore_index, reduction)
+    kept = t.reshape(-1) != ignore_index if ignore_index is not None else xp.ones(t.size, bool)
+    if weight is None:
+        return t, kept, kept.astype(log_probs.dtype)
+    w = array_of(weight).astype(log_probs.dtype, copy=False)
+    if w.shape != (log_probs.shape[-1],):
+        raise ValueError(
+            f"cross_entropy: weight must hold one number per class, shape "
+            f"({log_probs.shape[-1]},), got {w.shape}"
+        )
+    return t, kept, xp.where(kept, w[xp.where(kept, t.reshape(-1), 0)], 0).astype(w.dtype)
+
+
+def check_binary(x: Tensor, target: Any, reduction: str, op: str) -> Tensor:
+    """The targets of a binary cross-entropy as a Tensor of x's dtype and shape."""
+    check_reduction(reduction, op)
+    y = as_float(target, x)
+    if y.shape != x.shape:
+        raise ValueError(f"{op}: target {y.shape} must have the input's shape {x.shape}")
+    if op == "binary_cross_entropy" and x.numel() and (x.data.min() < 0 or x.data.max() > 1):
+        raise OpError(f"{op}: every input must be a probability in [0, 1]")
+    return y
+
+
+def as_float(a: Any, like: Tensor) -> Tensor:
+    """A Tensor, array or number as a Tensor of ``like``'s float dtype (kept in the graph
+    when it is a Tensor of that dtype already)."""
+    if isinstance(a, Tensor):
+        return a if a.dtype == like.dtype else a.to(like.dtype)
+    return Tensor._wrap(xp.asarray(a, dtype=like.dtype))
 
 
 def check_cross_entropy(logits: Tensor, targets: Any, ignore_index: Any, reduction: str) -> Any:
@@ -1427,10 +1601,7 @@ def check_cross_entropy(logits: Tensor, targets: Any, ignore_index: Any, reducti
             f"cross_entropy: logits {logits.shape} need targets of shape {logits.shape[:-1]} "
             f"(classes in the last dim), got {t.shape}"
         )
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(
-            f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}"
-        )
+    check_reduction(reduction, "cross_entropy")
     if t.size:
         check = t if ignore_index is None else t[t != ignore_index]
         C = logits.shape[-1]
@@ -1548,6 +1719,18 @@ def check_embedding(idx: Any, weight: Tensor) -> Any:
         bad = ids.min() if ids.min() < 0 else ids.max()
         raise IndexError(f"embedding: index {bad} is out of range for {weight.shape[0]} rows")
     return ids
+
+
+def padding_row(padding_idx: int | None, num_embeddings: int) -> int | None:
+    """``padding_idx`` as a row number (-1 is the last), or PyTorch's AssertionError."""
+    if padding_idx is None:
+        return None
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise AssertionError(
+            f"embedding: padding_idx must be within num_embeddings ({num_embeddings}), "
+            f"got {padding_idx}"
+        )
+    return padding_idx % num_embeddings
 
 
 def check_dropout(p: float) -> None:

@@ -32,12 +32,15 @@ from groundup.nn.functional import (
     check_rotary,
     dropout_mask,
     is_half,
+    is_probabilities,
+    legacy_reduction,
+    padding_row,
     rms_eps,
     update_running_stats,
 )
 from groundup.tensor.backend import xp
 from groundup.tensor.function import Function
-from groundup.tensor.ops import reshaped, unbroadcast
+from groundup.tensor.ops import erf_array, reshaped, unbroadcast
 from groundup.tensor.tensor import Tensor
 
 __all__ = list(functional.__all__)  # the same functions, by the same names
@@ -46,6 +49,7 @@ one_hot, relu, tanh = functional.one_hot, functional.relu, functional.tanh
 silu, leaky_relu, hardtanh, softplus = (
     functional.silu, functional.leaky_relu, functional.hardtanh, functional.softplus)  # fmt: skip
 nll_loss = functional.nll_loss
+binary_cross_entropy = functional.binary_cross_entropy
 binary_cross_entropy_with_logits = functional.binary_cross_entropy_with_logits
 
 
@@ -132,10 +136,34 @@ class GELU(Function):
         return (d,)
 
 
-def gelu(x: Tensor, approximate: str = "tanh") -> Tensor:
-    """`groundup.nn.functional.gelu`, as one kernel."""
+class ExactGELU(Function):
+    """GELU, exact form: x Phi(x), Phi(x) = 0.5 (1 + erf(x / sqrt(2))) the normal CDF.
+
+    d/dx = Phi(x) + x phi(x), phi(x) = e^(-x^2/2) / sqrt(2 pi) the normal density.
+    """
+
+    def forward(self, x: Any) -> Any:
+        cdf = erf_array(x * (1.0 / math.sqrt(2.0))).astype(x.dtype, copy=False)
+        cdf += 1
+        cdf *= 0.5
+        self.x, self.cdf = x, cdf
+        return x * cdf
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        x = self.x
+        d = x * x
+        d *= -0.5
+        xp.exp(d, out=d)
+        d *= x * (1.0 / math.sqrt(2.0 * math.pi))  # x phi(x)
+        d += self.cdf
+        d *= grad
+        return (d,)
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """`groundup.nn.functional.gelu`, as one kernel (either form)."""
     check_gelu(approximate)
-    return GELU.apply(x)
+    return GELU.apply(x) if approximate == "tanh" else ExactGELU.apply(x)
 
 
 # ================================================================ softmax family
@@ -216,7 +244,8 @@ class CrossEntropy(Function):
         x = logits.reshape(-1, C)
         t = targets.reshape(-1)
         rows = xp.arange(t.shape[0])
-        valid = None if ignore_index is None else t != ignore_index
+        ignored = None if ignore_index is None else t == ignore_index
+        valid = None if ignored is None or not ignored.any() else ~ignored
         if valid is not None:
             t = xp.where(valid, t, 0)  # any class will do for an ignored row; masked below
         e = x - x.max(axis=1, keepdims=True)  # shifted logits
@@ -226,7 +255,7 @@ class CrossEntropy(Function):
         losses = xp.log(sumexp)
         losses -= picked  # -log p_target = log sum e^z - z_target
         if valid is not None:
-            losses *= valid
+            losses[~valid] = 0  # not a multiplication by 0: a row of nan logits stays out
         count = t.shape[0] if valid is None else int(valid.sum())
         self.e, self.sumexp, self.t, self.rows, self.valid = e, sumexp, t, rows, valid
         self.shape, self.count, self.reduction = logits.shape, count, reduction
@@ -254,11 +283,24 @@ class CrossEntropy(Function):
 
 
 def cross_entropy(
-    logits: Tensor, targets: Any, ignore_index: int | None = None, reduction: str = "mean"
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
 ) -> Tensor:
-    """`groundup.nn.functional.cross_entropy`, as one kernel."""
-    t = check_cross_entropy(logits, targets, ignore_index, reduction)
-    return CrossEntropy.apply(logits, ignore_index=ignore_index, reduction=reduction, targets=t)
+    """`groundup.nn.functional.cross_entropy`, as one kernel for what training runs (class
+    ids, no class weights, no smoothing); the other cases are the definition itself."""
+    if weight is not None or label_smoothing or is_probabilities(target):
+        return functional.cross_entropy(
+            input, target, weight, size_average, ignore_index, reduce, reduction, label_smoothing
+        )
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    t = check_cross_entropy(input, target, ignore_index, reduction)
+    return CrossEntropy.apply(input, ignore_index=ignore_index, reduction=reduction, targets=t)
 
 
 # ================================================================ normalisation
@@ -496,8 +538,8 @@ class Embedding(Function):
     appears twice collects both.
     """
 
-    def forward(self, weight: Any, idx: Any) -> Any:
-        self.idx, self.wshape = idx, weight.shape
+    def forward(self, weight: Any, idx: Any, padding_idx: int | None) -> Any:
+        self.idx, self.wshape, self.padding_idx = idx, weight.shape, padding_idx
         return weight[idx]
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
@@ -506,12 +548,17 @@ class Embedding(Function):
         # scatter-add on the flat view: NumPy's ufunc.at is fast in 1-D, ~10x slower on rows
         flat = (self.idx.reshape(-1, 1) * D + xp.arange(D)).reshape(-1)  # entry ids
         xp.add.at(out, flat, grad.reshape(-1))
-        return (out.reshape(V, D),)
+        out = out.reshape(V, D)
+        if self.padding_idx is not None:
+            out[self.padding_idx] = 0  # the padding row never learns
+        return (out,)
 
 
-def embedding(idx: Any, weight: Tensor) -> Tensor:
+def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """`groundup.nn.functional.embedding`, as one kernel."""
-    return Embedding.apply(weight, idx=check_embedding(idx, weight))
+    ids = check_embedding(input, weight)
+    pad = padding_row(padding_idx, weight.shape[0])
+    return Embedding.apply(weight, idx=ids, padding_idx=pad)
 
 
 # ================================================================ dropout

@@ -20,6 +20,7 @@ import numpy as np
 
 from groundup.nn import fused as F
 from groundup.nn import init
+from groundup.nn.functional import check_gelu, padding_row
 from groundup.nn.module import Module, Parameter
 from groundup.tensor import Tensor
 from groundup.tensor.backend import default_float
@@ -99,23 +100,34 @@ class Linear(Module):
 
 class Embedding(Module):
     """A lookup table: row ``i`` of ``weight`` (num_embeddings, embedding_dim) is the vector
-    of id ``i``. Default init N(0, 1), as PyTorch."""
+    of id ``i``. Default init N(0, 1), as PyTorch; the row ``padding_idx`` (if given)
+    starts at zero and gets no gradient, so it stays zero through training."""
 
     def __init__(
-        self, num_embeddings: int, embedding_dim: int, *, generator: Any = None, dtype: Any = None
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        *,
+        generator: Any = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__()
         _check_positive(num_embeddings=num_embeddings, embedding_dim=embedding_dim)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.padding_idx = padding_row(padding_idx, num_embeddings)
         self.weight = init.normal_(
             _empty((num_embeddings, embedding_dim), dtype), generator=init.as_generator(generator)
         )
+        if self.padding_idx is not None:
+            self.weight.data[self.padding_idx] = 0.0
 
     def forward(self, idx: Any) -> Tensor:
-        return F.embedding(idx, self.weight)
+        return F.embedding(idx, self.weight, self.padding_idx)
 
     def extra_repr(self) -> str:
-        return f"{self.num_embeddings}, {self.embedding_dim}"
+        pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{pad}"
 
 
 # ---------------------------------------------------------------- normalisation
@@ -275,13 +287,12 @@ class ReLU(Module):
 
 
 class GELU(Module):
-    """GELU with GPT-2's tanh approximation (the only form: NumPy has no erf). PyTorch's
-    ``nn.GELU()`` defaults to the exact form; its twin is ``nn.GELU(approximate="tanh")``."""
+    """GELU, x Phi(x) with Phi the normal CDF; ``approximate="tanh"`` is GPT-2's form. The
+    default is PyTorch's, the exact one (``"none"``)."""
 
-    def __init__(self, approximate: str = "tanh") -> None:
+    def __init__(self, approximate: str = "none") -> None:
         super().__init__()
-        if approximate != "tanh":
-            raise ValueError(f"approximate must be 'tanh', got {approximate!r}")
+        check_gelu(approximate)
         self.approximate = approximate
 
     def forward(self, x: Any) -> Tensor:

@@ -5,9 +5,11 @@ Every optimiser here works on anything with a ``.data`` array and a ``.grad`` ar
 follow ``torch.optim`` line by line (same order of operations), so 20 steps of ours and of
 PyTorch's land on the same weights to float64 rounding:
 
-* SGD:   ``g = grad + wd * p``; ``buf = momentum * buf + g``; ``p -= lr * buf``
+* SGD:   ``g = grad + wd * p``; ``buf = momentum * buf + (1 - dampening) g``;
+  ``p -= lr * buf`` (Nesterov: ``p -= lr * (g + momentum * buf)``)
 * Adam:  ``g = grad + wd * p``; ``m = b1 m + (1 - b1) g``; ``v = b2 v + (1 - b2) g^2``;
-  ``p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)``
+  ``p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)`` (AMSGrad: the largest
+  ``v`` so far instead of ``v``)
 * AdamW: as Adam without ``wd`` in ``g``; instead the decay is decoupled:
   ``p *= 1 - lr * wd`` before the Adam step (Loshchilov & Hutter, 2019).
 
@@ -159,31 +161,53 @@ def _check(name: str, value: float, low: float = 0.0) -> None:
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent with optional momentum and (L2) weight decay.
-
-    Matches ``torch.optim.SGD`` (dampening 0, no Nesterov): the first momentum buffer is
-    the gradient itself, not ``(1 - momentum) * grad``.
+    """Stochastic gradient descent with optional momentum, (L2) weight decay and Nesterov
+    momentum, as ``torch.optim.SGD``: the first momentum buffer is the gradient itself, not
+    ``(1 - momentum) * grad``; later ones add ``(1 - dampening) * grad``. Nesterov looks
+    ahead: the step is ``grad + momentum * buf``. ``maximize`` climbs instead.
     """
 
     def __init__(
-        self, params: Iterable[Any], lr: float, momentum: float = 0.0, weight_decay: float = 0.0
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
     ) -> None:
         _check("lr", lr)
         _check("momentum", momentum)
         _check("weight_decay", weight_decay)
-        super().__init__(params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay})
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "dampening": dampening,
+            "weight_decay": weight_decay,
+            "nesterov": nesterov,
+            "maximize": maximize,
+        }
+        super().__init__(params, defaults)
 
     def _update(self, p: Any, grad: np.ndarray, state: dict[str, Any], group: dict) -> None:
+        if group.get("maximize"):
+            grad = -grad
         if group["weight_decay"] != 0:
             grad = grad + group["weight_decay"] * p.data
-        if group["momentum"] != 0:
+        momentum = group["momentum"]
+        if momentum != 0:
             if "momentum_buffer" not in state:
                 state["momentum_buffer"] = grad.copy()
             else:
                 buf = state["momentum_buffer"]
-                buf *= group["momentum"]
-                buf += grad
-            grad = state["momentum_buffer"]
+                buf *= momentum
+                buf += (1 - group.get("dampening", 0.0)) * grad
+            buf = state["momentum_buffer"]
+            grad = grad + momentum * buf if group.get("nesterov") else buf
         p.data -= group["lr"] * grad
 
 
@@ -200,22 +224,31 @@ class Adam(Optimizer):
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
     ) -> None:
         _check("lr", lr)
         _check("eps", eps)
         _check("weight_decay", weight_decay)
         if not (len(betas) == 2 and all(0.0 <= b < 1.0 for b in betas)):
             raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
-        defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay}
+        defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
+                    "amsgrad": amsgrad, "maximize": maximize}  # fmt: skip
         super().__init__(params, defaults)
 
     def _update(self, p: Any, grad: np.ndarray, state: dict[str, Any], group: dict) -> None:
         lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
         beta1, beta2 = group["betas"]
+        amsgrad = group.get("amsgrad", False)
+        if group.get("maximize"):
+            grad = -grad
         if not state:
             state["step"] = 0
             state["exp_avg"] = np.zeros_like(p.data)
             state["exp_avg_sq"] = np.zeros_like(p.data)
+            if amsgrad:
+                state["max_exp_avg_sq"] = np.zeros_like(p.data)
         state["step"] += 1
         t = state["step"]
         if wd != 0:
@@ -229,6 +262,9 @@ class Adam(Optimizer):
         v += (1 - beta2) * grad * grad
         # bias correction: m and v start at 0, so early averages are too small by 1 - b^t
         step_size = lr / (1 - beta1**t)
+        if amsgrad:  # AMSGrad: never let the second moment shrink, so steps never grow
+            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            v = state["max_exp_avg_sq"]
         denom = np.sqrt(v) / math.sqrt(1 - beta2**t) + eps
         p.data -= step_size * (m / denom)
 
@@ -245,5 +281,9 @@ class AdamW(Adam):
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.01,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
     ) -> None:
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad, maximize=maximize)  # fmt: skip

@@ -3,7 +3,9 @@
 Reading order: :mod:`.backend` (the array module), :mod:`.function` (grad mode, the
 ``Function`` node, the backward pass), :mod:`.ops` (the primitive ops, forward and backward
 side by side), :mod:`.tensor` (``Tensor``: each method one op), :mod:`.creation` (the
-constructors), :mod:`.gradcheck` (the numerical second opinion). The functions built on them
+constructors), :mod:`.einsum` (composed from the methods), :mod:`.routines` (the
+``torch.<fn>`` spellings: ``groundup.sin(x)`` is ``x.sin()``), :mod:`.gradcheck` (the
+numerical second opinion). The functions built on them
 (softmax, cross_entropy, layer_norm, attention ...) are in :mod:`groundup.nn.functional`,
 and their fused kernels in :mod:`groundup.nn.fused`.
 """
@@ -12,6 +14,7 @@ import sys as _sys
 import types as _types
 
 from groundup.tensor import backend
+from groundup.tensor import routines as _routines
 from groundup.tensor.creation import (
     arange,
     cat,
@@ -30,6 +33,7 @@ from groundup.tensor.creation import (
 )
 from groundup.tensor.function import Function, is_grad_enabled, no_grad
 from groundup.tensor.gradcheck import gradcheck
+from groundup.tensor.routines import *  # noqa: F403 (torch.<fn> spellings, listed in routines.__all__)
 from groundup.tensor.tensor import Tensor, where
 
 __all__ = [
@@ -54,6 +58,7 @@ __all__ = [
     "tensor",
     "where",
     "zeros",
+    *_routines.__all__,
 ]
 
 

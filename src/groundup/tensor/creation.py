@@ -10,7 +10,7 @@ from typing import Any
 from groundup._check import generator
 from groundup.tensor import ops
 from groundup.tensor.backend import default_float, to_dtype, xp
-from groundup.tensor.tensor import Tensor, _as_shape
+from groundup.tensor.tensor import Tensor, _as_shape, numpy_names
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
@@ -79,11 +79,13 @@ def _join_inputs(op: str, tensors: Sequence[Tensor], dim: int, new_dim: bool) ->
     return tensors
 
 
+@numpy_names
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along an existing dimension."""
     return ops.Cat.apply(*_join_inputs("cat", tensors, dim, new_dim=False), dim=dim)
 
 
+@numpy_names
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along a new dimension."""
     return ops.Stack.apply(*_join_inputs("stack", tensors, dim, new_dim=True), dim=dim)

@@ -563,3 +563,353 @@ class Fold(Function):
         index = [slice(None)] * grad.ndim
         index[self.dim] = slice(0, self.count)  # `length` may leave room for more windows
         return (g[tuple(index)],)
+
+
+# ================================================== elementwise: trigonometry, erf, rounding
+# The functions whose derivative is a textbook line. tan, acos, sinh, cosh and frac are
+# identities over these (tensor.py), so they need nothing new.
+
+
+class Sin(Function):
+    def forward(self, a: Any) -> Any:
+        self.a = a
+        return xp.sin(a)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        return (grad * xp.cos(self.a),)  # d sin(a)/da = cos(a)
+
+
+class Cos(Function):
+    def forward(self, a: Any) -> Any:
+        self.a = a
+        return xp.cos(a)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        return (-grad * xp.sin(self.a),)  # d cos(a)/da = -sin(a)
+
+
+class Asin(Function):
+    def forward(self, a: Any) -> Any:
+        self.a = a
+        return xp.arcsin(a)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        with xp.errstate(divide="ignore", invalid="ignore"):  # |a| >= 1: inf or nan, as torch
+            return (grad / xp.sqrt(1 - self.a * self.a),)  # d asin(a)/da = 1/sqrt(1 - a^2)
+
+
+class Atan(Function):
+    def forward(self, a: Any) -> Any:
+        self.a = a
+        return xp.arctan(a)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        return (grad / (1 + self.a * self.a),)  # d atan(a)/da = 1/(1 + a^2)
+
+
+class Atan2(Function):
+    """The angle of the point (x, y), in (-pi, pi]: atan(y / x) put in the right quadrant."""
+
+    def forward(self, y: Any, x: Any) -> Any:
+        self.y, self.x = y, x
+        return xp.arctan2(y, x)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        py, px = self.parents  # type: ignore[misc]
+        y, x = self.y, self.x
+        with xp.errstate(divide="ignore", invalid="ignore"):  # the origin: nan, as torch
+            g = grad / (x * x + y * y)  # d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2)
+        return (
+            unbroadcast(g * x, y.shape) if py.requires_grad else None,
+            unbroadcast(-g * y, x.shape) if px.requires_grad else None,
+        )
+
+
+# W. J. Cody, "Rational Chebyshev approximations for the error function", Math. Comp. 23
+# (1969), 631-638: the coefficients of his CALERF (netlib specfun), good to float64 rounding.
+_ERF_SMALL = (
+    (3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
+     3.20937758913846947e03, 1.85777706184603153e-1),
+    (2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03,
+     2.84423683343917062e03),
+)  # fmt: skip
+_ERFC_MIDDLE = (
+    (5.64188496988670089e-1, 8.88314979438837594e00, 6.61191906371416295e01,
+     2.98635138197400131e02, 8.81952221241769090e02, 1.71204761263407058e03,
+     2.05107837782607147e03, 1.23033935479799725e03, 2.15311535474403846e-8),
+    (1.57449261107098347e01, 1.17693950891312499e02, 5.37181101862009858e02,
+     1.62138957456669019e03, 3.29079923573345963e03, 4.36261909014324716e03,
+     3.43936767414372164e03, 1.23033935480374942e03),
+)  # fmt: skip
+_ERFC_LARGE = (
+    (3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1,
+     1.60837851487422766e-2, 6.58749161529837803e-4, 1.63153871373020978e-2),
+    (2.56852019228982242e00, 1.87295284992346047e00, 5.27905102951428412e-1,
+     6.05183413124413191e-2, 2.33520497626869185e-3),
+)  # fmt: skip
+
+
+def _rational(y: Any, coefficients: tuple[tuple[float, ...], tuple[float, ...]]) -> Any:
+    """Cody's P(y) / Q(y) by Horner's rule: the numerator's last coefficient leads, the
+    denominator's leading coefficient is 1."""
+    num, den = coefficients
+    n, d = num[-1] * y, y
+    for a, b in zip(num[: len(den) - 1], den[:-1], strict=False):
+        n, d = (n + a) * y, (d + b) * y
+    return (n + num[len(den) - 1]) / (d + den[-1])
+
+
+def _exp_minus_square(y: Any) -> Any:
+    """e^(-y^2) without the rounding of y^2: with t = y cut to 1/16ths (t^2 is exact),
+    y^2 = t^2 + (y - t)(y + t)."""
+    t = xp.trunc(y * 16) / 16
+    return xp.exp(-t * t) * xp.exp(-(y - t) * (y + t))
+
+
+def erf_array(x: Any) -> Any:
+    """The error function erf(x) = 2/sqrt(pi) * integral_0^x e^(-t^2) dt of a float array,
+    in float64, within 1e-15 of the true value (NumPy has no erf).
+
+    Three rational approximations: erf itself for |x| <= 0.46875, then erfc = 1 - erf,
+    which is e^(-x^2) times a smooth factor, for |x| <= 4 and beyond (erfc(x) underflows
+    to 0 past |x| ~ 27: erf is +-1 there).
+
+    >>> erf_array(np.array([0.0, 0.5, -2.0])).round(6).tolist()
+    [0.0, 0.5205, -0.995322]
+    """
+    x = xp.asarray(x, dtype=xp.float64)
+    y = xp.abs(x)
+    out = xp.empty_like(y)
+    small, middle = y <= 0.46875, (y > 0.46875) & (y <= 4.0)
+    large = ~(small | middle)  # nan goes here and stays nan
+    s = x[small]
+    out[small] = s * _rational(s * s, _ERF_SMALL)
+    m = y[middle]
+    out[middle] = 1.0 - _exp_minus_square(m) * _rational(m, _ERFC_MIDDLE)
+    big = xp.minimum(y[large], 30.0)  # erfc(30) is 0 already; inf would give inf - inf
+    z = 1.0 / (big * big)
+    tail = (1.0 / math.sqrt(math.pi) - z * _rational(z, _ERFC_LARGE)) / big
+    out[large] = 1.0 - _exp_minus_square(big) * tail
+    return xp.copysign(out, x)  # erf is odd: erf(-x) = -erf(x)
+
+
+class Erf(Function):
+    def forward(self, a: Any) -> Any:
+        self.a = a
+        return erf_array(a).astype(a.dtype, copy=False)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        # d erf(a)/da = 2/sqrt(pi) e^(-a^2): the normal density, scaled
+        return (grad * ((2.0 / math.sqrt(math.pi)) * xp.exp(-self.a * self.a)),)
+
+
+class Rounding(Function):
+    """A step function applied entrywise (floor, ceil, trunc, round, sign): flat between its
+    jumps, so its gradient is 0 everywhere. PyTorch keeps such ops in the graph with that
+    zero gradient, so ``x.round()`` of a tensor that requires grad requires grad too."""
+
+    def forward(self, a: Any, fn: Any) -> Any:
+        return fn(a)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        return (xp.zeros_like(grad),)
+
+
+# ================================================================ selection by index: put, scatter
+# gather is indexing (GetItem) with one index array per dim; these two write instead of read.
+# ``index`` is a tuple of integer arrays that broadcast together, as NumPy's advanced index.
+
+
+class IndexPut(Function):
+    """``a`` with the entries at ``index`` replaced by ``src``: ``out[index] = src``.
+
+    An overwritten entry of ``a`` has no say in the output (gradient 0); every entry of
+    ``src`` gets the gradient at the place it was written to, even one that a repeated
+    index overwrote again (as PyTorch, which gathers the gradient back through ``index``).
+    """
+
+    def forward(self, a: Any, src: Any, index: Any) -> Any:
+        self.index, self.src_shape = index, src.shape
+        out = a.copy()
+        out[index] = src
+        return out
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        pa, ps = self.parents  # type: ignore[misc]
+        ga = gs = None
+        if pa.requires_grad:
+            ga = grad.copy()
+            ga[self.index] = 0
+        if ps.requires_grad:
+            gs = unbroadcast(grad[self.index], self.src_shape)
+        return ga, gs
+
+
+_FOLD = {"sum": "add", "mean": "add", "prod": "multiply", "amax": "maximum", "amin": "minimum"}
+_IDENTITY = {"sum": 0.0, "mean": 0.0, "prod": 1.0, "amax": -math.inf, "amin": math.inf}
+
+
+def scatter_fold(a: Any, src: Any, index: Any, reduce: str, include_self: bool) -> Any:
+    """``a`` with each ``src`` entry folded into ``out[index]`` by ``reduce``: every target
+    entry becomes the sum, product, mean, max or min of the ``src`` entries sent to it
+    (and of its own value when ``include_self``); entries nothing is sent to keep theirs.
+
+    >>> scatter_fold(np.zeros(3), np.array([1.0, 2.0, 5.0]), (np.array([0, 0, 2]),), "sum", True)
+    array([3., 0., 5.])
+    """
+    out = a.copy()
+    touched = xp.zeros(a.shape, dtype=bool)
+    touched[index] = True
+    if not include_self:  # start the touched entries from the reduction's identity
+        start = _IDENTITY[reduce]
+        if a.dtype.kind in "iu" and math.isinf(start):  # integers have no infinity
+            start = xp.iinfo(a.dtype).min if start < 0 else xp.iinfo(a.dtype).max
+        out[touched] = start
+    getattr(xp, _FOLD[reduce]).at(out, index, src)  # NumPy's unbuffered in-place ufunc
+    if reduce == "mean":
+        count = xp.full(a.shape, 1 if include_self else 0, dtype=xp.int64)
+        xp.add.at(count, index, 1)
+        out = out / xp.maximum(count, 1) if a.dtype.kind == "f" else out // xp.maximum(count, 1)
+    return out.astype(a.dtype, copy=False)
+
+
+class ScatterReduce(Function):
+    """:func:`scatter_fold` as an op, with PyTorch's gradients (``scatter_add`` is "sum").
+
+    sum: each input's gradient is the output's at its target. mean: divided by the count.
+    prod: the product of the *other* factors of the target, computed without dividing by
+    zero. amax/amin: the output's gradient shared equally by the entries equal to the max.
+    With ``include_self=False`` the target's own entry gets 0 where something was sent.
+    """
+
+    def forward(self, a: Any, src: Any, index: Any, reduce: str, include_self: bool) -> Any:
+        self.a, self.src, self.index = a, src, index
+        self.reduce, self.include_self = reduce, include_self
+        self.out = scatter_fold(a, src, index, reduce, include_self)
+        return self.out
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        a, src, index, reduce = self.a, self.src, self.index, self.reduce
+        if reduce == "sum":
+            ga, gs = grad, grad[index]
+        elif reduce == "mean":
+            count = xp.full(a.shape, 1.0 if self.include_self else 0.0, dtype=grad.dtype)
+            xp.add.at(count, index, 1.0)
+            ga = grad / xp.maximum(count, 1.0)
+            gs = ga[index]
+        elif reduce == "prod":
+            ga, gs = self._prod_grads(grad)
+        else:  # amax, amin: the gradient is shared by every entry equal to the result
+            self_hit = a == self.out
+            src_hit = src == self.out[index]
+            ties = self_hit.astype(grad.dtype)
+            xp.add.at(ties, index, src_hit)
+            share = grad / ties
+            ga, gs = share * self_hit, share[index] * src_hit
+        if not self.include_self:  # the target's own entry was left out where src arrived
+            ga = ga.copy()
+            ga[index] = 0
+        return ga, gs
+
+    def _prod_grads(self, grad: Any) -> tuple[Any, Any]:
+        """d prod / d factor = the product of the other factors. out / factor gives it for
+        a nonzero factor; a zero factor that is alone among its target's factors gets the
+        product with itself replaced by 1 (PyTorch's formula)."""
+        a, src, index, include_self = self.a, self.src, self.index, self.include_self
+        a_ones = xp.where(a == 0, 1, a)
+        ga = grad * scatter_fold(a_ones, src, index, "prod", include_self) / a_ones
+        src_zero = src == 0
+        zeros_at_target = xp.zeros(a.shape, dtype=xp.int64)
+        xp.add.at(zeros_at_target, index, src_zero)
+        lone_zero = src_zero & (zeros_at_target[index] == 1)
+        without = scatter_fold(a, xp.where(lone_zero, 1, src), index, "prod", include_self)
+        gs = xp.where(
+            lone_zero,
+            (grad * without)[index],
+            (grad * self.out)[index] / xp.where(src_zero, 1, src),
+        )
+        return ga, gs
+
+
+# ================================================================ scans and products
+
+
+def _reversed_cumsum(a: Any, dim: int) -> Any:
+    """``out_i = sum_{k >= i} a_k`` along ``dim``: how a scan sends gradients back."""
+    return xp.flip(xp.cumsum(xp.flip(a, dim), axis=dim), dim)
+
+
+class CumSum(Function):
+    def forward(self, a: Any, dim: int) -> Any:
+        self.dim = dim
+        return xp.cumsum(a, axis=dim)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        # a_i is in every out_k with k >= i, with slope 1
+        return (_reversed_cumsum(grad, self.dim),)
+
+
+class CumProd(Function):
+    """Running products ``out_k = a_0 a_1 ... a_k`` along ``dim``.
+
+    d out_k / d a_i (k >= i) is the product of the other factors of out_k. Before the first
+    zero that is out_k / a_i, so the gradient is reversed_cumsum(grad * out)_i / a_i. At the
+    first zero a_z that division is 0 / 0: the products with a_z replaced by 1 are the
+    products of the others. After it every product holds a_z = 0: the gradient is 0.
+    """
+
+    def forward(self, a: Any, dim: int) -> Any:
+        self.a, self.dim = a, dim
+        self.out = xp.cumprod(a, axis=dim)
+        return self.out
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        a, dim = self.a, self.dim
+        zeros_so_far = xp.cumsum(a == 0, axis=dim)
+        before = zeros_so_far == 0
+        first_zero = (a == 0) & (zeros_so_far == 1)
+        g = _reversed_cumsum(grad * self.out, dim) / xp.where(before, a, 1)
+        skipping_zero = xp.cumprod(xp.where(first_zero, 1, a), axis=dim)
+        at_zero = _reversed_cumsum(grad * skipping_zero, dim)
+        return (xp.where(before, g, xp.where(first_zero, at_zero, 0)),)
+
+
+class Prod(Function):
+    """The product over ``dim`` (None: all entries). d prod / d a_i is the product of the
+    others: prod / a_i for a nonzero a_i; with one zero in the group, the zero gets the
+    product of the rest and the others 0; with two zeros, everything is 0 (as PyTorch)."""
+
+    def forward(self, a: Any, dim: Any, keepdim: bool) -> Any:
+        self.a, self.dim, self.keepdim = a, dim, keepdim
+        self.out = a.prod(axis=dim, keepdims=True)
+        if keepdim:
+            return self.out
+        return self.out.reshape(()) if dim is None else self.out.squeeze(dim)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        a, dim = self.a, self.dim
+        g = _expand_reduced(grad, a.shape, dim, self.keepdim)
+        zero = a == 0
+        zeros = zero.sum(axis=dim, keepdims=True)
+        nonzero_a = xp.where(zero, 1, a)
+        others = xp.where(
+            zeros == 0, self.out / nonzero_a,
+            xp.where(zero & (zeros == 1), nonzero_a.prod(axis=dim, keepdims=True), 0),
+        )  # fmt: skip
+        return (g * others.astype(grad.dtype, copy=False),)
+
+
+# ================================================================ movement: roll
+
+
+class Roll(Function):
+    """Entries shifted along ``dims`` by ``shifts``, wrapping around (None: the flattened
+    tensor); the gradient rolls back the other way."""
+
+    def forward(self, a: Any, shifts: Any, dims: Any) -> Any:
+        self.shifts, self.dims = shifts, dims
+        return xp.roll(a, shifts, axis=dims)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        back = -self.shifts if isinstance(self.shifts, int) else tuple(-s for s in self.shifts)
+        return (xp.roll(grad, back, axis=self.dims),)
