@@ -213,3 +213,34 @@ def test_nan_logits_in_an_ignored_row_leave_the_loss_finite_as_torch(F):
         np.testing.assert_allclose(logits.grad[[0, 2]], t.grad.numpy()[[0, 2]], rtol=1e-12)
     none = F.cross_entropy(leaf(x), np.array([0, -100, 2]), reduction="none")
     assert none.data[1] == 0.0 and np.isfinite(none.data).all()
+
+
+@TIERS
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_reads_pytorchs_class_dim_when_the_target_says_so(F, reduction):
+    """(N, C, d) logits with (N, d) class ids or (N, C, d) probabilities: PyTorch's layout,
+    classes in dim 1; (B, T, C) with (B, T) ids stays groundup's (classes last)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, 5, 7))
+    ids = rng.integers(0, 5, size=(4, 7))
+    probs = rng.dirichlet(np.ones(5), size=(4, 7)).transpose(0, 2, 1)
+    for target in (ids, probs):
+        ours = Tensor(x, dtype="float64", requires_grad=True)
+        theirs = torch.tensor(x, requires_grad=True)
+        a = F.cross_entropy(ours, target, reduction=reduction)
+        b = TF.cross_entropy(theirs, torch.tensor(target), reduction=reduction)
+        np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-10, atol=1e-12)
+        a.sum().backward()
+        b.sum().backward()
+        np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
+    nll = F.nll_loss(F.log_softmax(Tensor(x, dtype="float64"), dim=1), ids, reduction=reduction)
+    want = TF.nll_loss(
+        torch.log_softmax(torch.tensor(x), 1), torch.tensor(ids), reduction=reduction
+    )
+    np.testing.assert_allclose(nll.data, want.numpy(), rtol=1e-10, atol=1e-12)
+    last = rng.integers(0, 7, size=(4, 5))  # (B, T) = input.shape[:-1]: classes last
+    got = F.cross_entropy(Tensor(x, dtype="float64"), last, reduction=reduction).data
+    want = TF.cross_entropy(torch.tensor(x).reshape(-1, 7), torch.tensor(last).reshape(-1),
+                            reduction=reduction).numpy()  # fmt: skip
+    np.testing.assert_allclose(got.reshape(-1) if reduction == "none" else got,
+                               want, rtol=1e-10, atol=1e-12)  # fmt: skip

@@ -139,7 +139,9 @@ def cross_entropy(
     of -log softmax(input)[target], PyTorch's ``F.cross_entropy`` with the classes last.
 
     Args:
-        input: logits (C,), (N, C) or (B, T, C); the class dimension is the last one.
+        input: logits (C,), (N, C) or (B, T, C); the class dimension is the last one
+            (PyTorch's (N, C, d1, ...) is read too, when the target's shape says so: see
+            :func:`classes_last`).
         target: class indices shaped like ``input`` minus its last dim (a Tensor or int
             array), or class probabilities shaped like ``input`` (floats).
         weight: one weight per class (C,): each row's loss is scaled by its target's weight,
@@ -150,6 +152,7 @@ def cross_entropy(
         label_smoothing: eps in [0, 1]: the target is (1 - eps) one-hot + eps / C uniform.
     """
     reduction = legacy_reduction(size_average, reduce, reduction)
+    input, target = classes_last(input, target)
     log_probs = log_softmax(input, dim=-1)
     if is_probabilities(target):
         return soft_cross_entropy(log_probs, target, weight, ignore_index, reduction,
@@ -195,6 +198,7 @@ def nll_loss(
     (..., C), classes in the last dim: ``cross_entropy`` is ``nll_loss(log_softmax(x))``.
     ``weight`` (C,) scales each row by its target's weight; "mean" divides by their sum."""
     reduction = legacy_reduction(size_average, reduce, reduction)
+    input, target = classes_last(input, target)
     t, kept, w = class_weights(input, target, weight, ignore_index, reduction)
     rows = xp.where(kept, t.reshape(-1), 0)  # any class will do for an ignored row
     picked = input.reshape(-1, input.shape[-1])[xp.arange(rows.shape[0]), rows]
@@ -1533,6 +1537,27 @@ def legacy_reduction(size_average: bool | None, reduce: bool | None, reduction: 
 def check_reduction(reduction: str, op: str) -> None:
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def classes_last(input: Tensor, target: Any) -> tuple[Tensor, Any]:
+    """PyTorch's losses take an (N, C, d1, ...) input, classes in dim 1; groundup's models
+    give (B, T, C), classes last. Move dim 1 last when the target says the input is in
+    PyTorch's layout: class ids shaped (N, d1, ...) rather than ``input.shape[:-1]``, or
+    probabilities of an input with more than 2 dims (PyTorch's rule; then they move too).
+
+    ``classes_last(logits (4, 5, 7), ids (4, 7))`` -> logits (4, 7, 5), ids (4, 7).
+    """
+    if input.ndim <= 2:
+        return input, target
+    last = (0, *range(2, input.ndim), 1)
+    if is_probabilities(target):
+        target = target if isinstance(target, Tensor) else Tensor._wrap(xp.asarray(target))
+        return input.permute(last), target.permute(last)
+    shape = tuple(xp.shape(target.data if isinstance(target, Tensor) else target))
+    torch_layout = (input.shape[0], *input.shape[2:])
+    if shape == torch_layout and shape != tuple(input.shape[:-1]):
+        return input.permute(last), target
+    return input, target
 
 
 def is_probabilities(target: Any) -> bool:

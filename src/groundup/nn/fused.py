@@ -30,6 +30,7 @@ from groundup.nn.functional import (
     check_layer_norm,
     check_linear,
     check_rotary,
+    classes_last,
     dropout_mask,
     is_half,
     is_probabilities,
@@ -299,6 +300,7 @@ def cross_entropy(
             input, target, weight, size_average, ignore_index, reduce, reduction, label_smoothing
         )
     reduction = legacy_reduction(size_average, reduce, reduction)
+    input, target = classes_last(input, target)
     t = check_cross_entropy(input, target, ignore_index, reduction)
     return CrossEntropy.apply(input, ignore_index=ignore_index, reduction=reduction, targets=t)
 
