@@ -21,6 +21,7 @@ BASE = {"_check"}
 ALLOWED: dict[str, set[str]] = {
     "_check": set(),
     "_allocator": set(),  # malloc's thresholds: the command sets them, the library never
+    "_launch": set(),  # what mpiexec's environment says, read before NumPy loads
     "scalar": BASE,
     "tensor": BASE,
     "nn": BASE | {"tensor"},
@@ -28,7 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "tokenizers": BASE,
     "data": BASE | {"tokenizers"},
     "models": BASE | {"tensor", "nn", "tokenizers", "data"},
-    "train": BASE | {"tensor", "nn", "optim", "tokenizers", "data", "models"},
+    "train": BASE | {"tensor", "nn", "optim", "tokenizers", "data", "models", "_launch"},
     "viz": BASE | {"scalar", "tensor", "nn", "optim", "tokenizers", "data", "models", "train"},
     "app": BASE
     | {
@@ -43,6 +44,7 @@ ALLOWED: dict[str, set[str]] = {
         "viz",
         "__init__",
         "_allocator",
+        "_launch",
     },  # fmt: skip
     "__init__": {"tensor"},  # the lazy re-exports of groundup.Tensor & co.
     "__main__": {"app"},  # `python -m groundup` is the command
