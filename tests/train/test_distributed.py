@@ -303,3 +303,11 @@ def test_a_step_computes_6_flops_per_parameter_and_token():
     n = dist.comm_dominates_from(1_000_000, 4096, flops=1e12)
     assert dist.step_seconds(1_000_000, 4096, n, flops=1e12)["comm_share"] > 0.5
     assert dist.step_seconds(1_000_000, 4096, n // 2, flops=1e12)["comm_share"] <= 0.5
+
+
+def test_the_docs_page_shows_the_cost_models_table():
+    page = (REPO / "docs" / "distributed.md").read_text(encoding="utf-8")
+    assert dist.cost_table() in page
+    for name, params in dist.COST_SIZES.items():
+        n = dist.comm_dominates_from(params, dist.COST_TOKENS)
+        assert f"| {name} | {n:,} |" in page, (name, n)
