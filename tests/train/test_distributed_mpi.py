@@ -227,6 +227,13 @@ def test_what_cannot_be_shared_is_refused_in_one_line(folder, ranks, args, messa
     assert not (folder / "run").exists()
 
 
+def test_commands_that_are_not_data_parallel_are_refused(folder):
+    done = launch(folder, 2, "micrograd", "--steps", "2", "--out", "run")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "micrograd: error: this command runs in one process" in done.stderr
+    assert not (folder / "run").exists()
+
+
 def test_ranks_started_with_different_commands_are_refused(folder):
     program = [sys.executable, "-m", "groundup"]
     one = [*program, *gpt_args("text.txt", "a", "--batch-size", "2")]

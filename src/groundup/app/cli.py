@@ -97,6 +97,11 @@ def _main(argv: list[str] | None) -> int:
             # a diverging run overflows: the loop stops it with a FloatingPointError that
             # says so in one line, NumPy's warnings on the way there are noise
             warnings.simplefilter("ignore", RuntimeWarning)
+            if launched_size() > 1 and args.command != "train":
+                raise ValueError(
+                    "this command runs in one process: under mpiexec only `groundup train` "
+                    "is data-parallel; run it without mpiexec"
+                )
             return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print(f"\n{name}: interrupted", file=sys.stderr)
@@ -175,8 +180,11 @@ def main_of_rank(argv: list[str] | None) -> int:
     """
     import signal
 
+    from groundup._allocator import keep_freed_memory
+
     rank = launched_rank()
     _share_cores()
+    keep_freed_memory()  # before NumPy loads with MPI (see its docstring)
     if rank > 0:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     tail, group = _Tail(), None
@@ -189,9 +197,13 @@ def main_of_rank(argv: list[str] | None) -> int:
             code = _main(argv)
         except SystemExit as stop:  # argparse: --help (0) or a bad flag (2)
             code = stop.code if isinstance(stop.code, int) else 2
-        except Exception as err:  # no mpi4py, or ranks started with different commands
+        except Exception as err:  # no mpi4py, ranks started with different commands
             code, message = describe_failure(err)
             print(f"groundup: {message}", file=sys.stderr)
+            if os.environ.get("GROUNDUP_TRACEBACK"):
+                import traceback
+
+                traceback.print_exc()
     if code == 0:
         return 0  # every rank finishes; MPI's finalize is collective and returns
     if rank > 0 and group is not None:
