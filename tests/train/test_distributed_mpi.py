@@ -254,4 +254,4 @@ def test_a_failing_rank_takes_the_others_down_in_one_line(folder):
     assert done.returncode == 2
     errors = [line for line in done.stderr.splitlines() if "error" in line]
     assert errors == ["groundup train gpt: error: out of memory; try a smaller --batch-size, "
-                      "--block-size or model (--preset)"], done.stderr  # fmt: skip
+                      "--block-size or model (--preset) (rank 1 of 2)"], done.stderr  # fmt: skip

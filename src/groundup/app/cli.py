@@ -208,7 +208,7 @@ def main_of_rank(argv: list[str] | None) -> int:
         return 0  # every rank finishes; MPI's finalize is collective and returns
     if rank > 0 and group is not None:
         time.sleep(GRACE_S)
-        print(tail.last_line(), file=sys.__stderr__)
+        print(f"{tail.last_line()} (rank {rank} of {group.size})", file=sys.__stderr__)
     _abort(group, code)
     return code  # not reached
 
