@@ -152,6 +152,21 @@ def test_one_process_is_a_world_of_one_and_never_imports_mpi4py():
     assert out.stdout.split() == ["1", "0", "2.5", "x", "False"], out.stderr
 
 
+def test_under_mpiexec_without_mpi4py_the_command_says_what_to_install():
+    code = (
+        "import sys; sys.modules['mpi4py'] = None; from groundup.app.cli import main; "
+        "sys.exit(main(['train', 'gpt', '--max-iters', '1']))"
+    )
+    env = {"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin", "PMI_SIZE": "2",
+           "PMI_RANK": "0", "OMP_NUM_THREADS": "1"}  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 2
+    assert out.stderr.splitlines() == [
+        "groundup: error: mpiexec started 2 processes; training on several needs mpi4py: "
+        "pip install 'groundup[mpi]'"
+    ]
+
+
 # ---------------------------------------------------------------- the ring allreduce
 
 
