@@ -180,8 +180,10 @@ class GradientBuckets:
     """The gradients of ``params`` packed into a few flat buffers of about ``bucket_bytes``.
 
     One allreduce per parameter would pay the network's latency once per tensor (a GPT has
-    dozens); one call for everything would need a second copy of all gradients at once.
-    Buckets sit between, as in DDP. The buffers are allocated once and reused every step.
+    dozens); a few buckets pay it a few times. DDP also starts each bucket's allreduce as
+    soon as its gradients are ready, overlapping the messages with the rest of the backward
+    pass; here the backward finishes first, so the buckets only bound the number and size of
+    the messages. The buffers are allocated once and reused every step.
     """
 
     def __init__(self, params: list[Any], bucket_bytes: int = BUCKET_BYTES) -> None:
