@@ -22,6 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "_check": set(),
     "_lazy": set(),
     "_allocator": set(),  # malloc's thresholds: the command sets them, the library never
+    "_launch": set(),  # what mpiexec's environment says, read before NumPy loads
     "scalar": BASE,
     "tensor": BASE,
     "nn": BASE | {"tensor"},
@@ -29,7 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     "tokenizers": BASE,
     "data": BASE | {"tokenizers"},
     "models": BASE | {"tensor", "nn", "tokenizers", "data"},
-    "train": BASE | {"tensor", "nn", "optim", "tokenizers", "data", "models"},
+    "train": BASE | {"tensor", "nn", "optim", "tokenizers", "data", "models", "_launch"},
     "viz": BASE | {"scalar", "tensor", "nn", "optim", "tokenizers", "data", "models", "train"},
     "app": BASE
     | {
@@ -44,6 +45,7 @@ ALLOWED: dict[str, set[str]] = {
         "viz",
         "__init__",
         "_allocator",
+        "_launch",
     },  # fmt: skip
     "__init__": {"tensor", "_lazy"},  # the lazy re-exports of groundup.Tensor & co.
     "__main__": {"app"},  # `python -m groundup` is the command

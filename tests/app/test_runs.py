@@ -91,6 +91,9 @@ def test_a_locked_folder_is_refused_by_another_process(tmp_path):
         (KeyError("n_embd"), 2, "missing entry 'n_embd'"),
         (TypeError("bad type"), 2, "error: bad type"),
         (ZeroDivisionError("x"), 2, "GROUNDUP_TRACEBACK"),
+        (ImportError("training on several needs mpi4py: pip install 'groundup[mpi]'"), 2,
+         "error: training on several needs mpi4py"),  # ours: an extra to install
+        (ModuleNotFoundError("No module named 'x'", name="x"), 2, "GROUNDUP_TRACEBACK"),
     ],
 )  # fmt: skip
 def test_every_failure_is_one_line(err, code, words):
@@ -108,3 +111,71 @@ def test_the_cli_turns_an_unexpected_error_into_one_line(tmp_path, monkeypatch, 
     assert main(["sample", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.strip().splitlines() == ["groundup sample: error: missing entry 'vocab_size'"]
+
+
+# ---------------------------------------------------------------- under mpiexec
+
+
+class OneCallComm:
+    """What rank 0 broadcasts, as the ranks of open_run see it (no MPI needed)."""
+
+    def __init__(self, path=None):
+        self.path, self.sent = path, []
+
+    def bcast(self, obj, root=0):
+        self.sent.append(obj)
+        return self.path if obj is None else obj
+
+
+def test_rank_0_takes_the_folder_and_tells_the_others_where_it_is(tmp_path):
+    from groundup.train.distributed import World
+
+    comm = OneCallComm()
+    with open_run("gpt", root=tmp_path, world=World(2, 0, comm)) as run:
+        run.write_json("args.json", {})
+        assert run.writer and run.world.size == 2
+    assert comm.sent == [str(run.path)] and (run.path / "args.json").is_file()
+
+
+def test_the_other_ranks_write_nothing_and_lock_nothing(tmp_path):
+    from groundup.train.distributed import World
+
+    path = tmp_path / "gpt-run"
+    with open_run("gpt", root=tmp_path, world=World(2, 1, OneCallComm(str(path)))) as run:
+        assert run.path == path and not run.writer
+        run.write_json("args.json", {})
+        run.write_text("evals.csv", "step\n")
+    assert not path.exists()  # rank 0 makes it; this rank only learnt its name
+    with pytest.raises(RuntimeError), open_run("gpt", world=World(2, 1, OneCallComm(str(path)))):
+        raise RuntimeError("boom")  # and undoes nothing
+
+
+def test_a_process_told_to_ignore_ctrl_c_keeps_ignoring_it():
+    import signal
+
+    from groundup.app.runs import graceful_interrupt
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with graceful_interrupt() as stop:
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            assert not stop.requested
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_ranks_on_one_machine_share_its_cores(monkeypatch):
+    import os
+
+    from groundup.app import cli
+
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MPI_LOCALNRANKS", "2")
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    cli._share_cores()
+    assert os.environ["OPENBLAS_NUM_THREADS"] == os.environ["OMP_NUM_THREADS"] == "4"
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # the user's choice wins
+    monkeypatch.setenv("MPI_LOCALNRANKS", "8")
+    cli._share_cores()
+    assert os.environ["OMP_NUM_THREADS"] == "3" and os.environ["OPENBLAS_NUM_THREADS"] == "4"

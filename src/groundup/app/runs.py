@@ -16,6 +16,11 @@ What each case does:
 
 The lock is ``flock`` on the folder itself (no lock file to leave behind); it is released
 when the process ends, however it ends.
+
+Under ``mpiexec`` (``open_run(..., world=world)``) rank 0 alone takes, locks and writes the
+folder; the other ranks get a :class:`RankFolder` with the same path that writes nothing, so
+every file is written once. They still read it (``--resume``, the best checkpoint at the
+end): on several machines it must sit on a file system they share.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from groundup.train.distributed import World
 from groundup.train.io import atomic_write_json, atomic_write_text, read_json
 
 RUN_FILE = "run.json"  # {"kind": "gpt", "command": "...", "started": "..."}
@@ -42,12 +48,19 @@ class RunFolderError(ValueError):
 
 
 class RunFolder:
-    """A locked run folder: its path, atomic writers, and what to undo on failure."""
+    """A locked run folder: its path, atomic writers, and what to undo on failure.
+
+    ``writer`` says whether this process writes the folder (False on the ranks other than 0
+    under ``mpiexec``); ``world`` is the group of processes training the run.
+    """
+
+    writer = True
 
     def __init__(self, path: Path, kind: str, created: bool, before: set[str]) -> None:
         self.path, self.kind, self.created = path, kind, created
         self._before = before  # names present when we took the folder
         self._lock_fd: int | None = None
+        self.world = World()
 
     def __truediv__(self, name: str) -> Path:
         return self.path / name
@@ -73,6 +86,26 @@ class RunFolder:
                     shutil.rmtree(entry, ignore_errors=True)
                 else:
                     entry.unlink(missing_ok=True)
+
+
+class RankFolder(RunFolder):
+    """The run folder as the ranks other than 0 see it: rank 0's path, no lock, and writes
+    and undo that do nothing (rank 0 does them, once)."""
+
+    writer = False
+
+    def __init__(self, path: Path, kind: str, world: World) -> None:
+        super().__init__(path, kind, created=False, before=set())
+        self.world = world
+
+    def write_json(self, name: str, obj: Any) -> Path:
+        return self.path / name
+
+    def write_text(self, name: str, text: str) -> Path:
+        return self.path / name
+
+    def undo(self) -> None:
+        pass
 
 
 def describe(folder: Path) -> str:
@@ -188,15 +221,23 @@ def open_run(
     resume: bool = False,
     force: bool = False,
     root: str | os.PathLike = "runs",
+    world: World | None = None,
 ) -> Iterator[RunFolder]:
     """Take a run folder for the life of the ``with`` block (see the module docstring).
 
     On an exception inside the block, whatever the run wrote is removed unless the folder
-    now holds a resumable checkpoint; the exception then propagates.
+    now holds a resumable checkpoint; the exception then propagates. With a ``world`` of
+    several ranks, rank 0 takes the folder and tells the others its path.
     """
+    world = World() if world is None else world
+    if not world.is_main:
+        yield RankFolder(Path(world.broadcast(None)), kind, world)
+        return
     folder = Path(out) if out is not None else new_run_path(kind, root)
     run = _take(folder, kind, resume, force)
+    run.world = world
     try:
+        world.broadcast(str(folder))  # the other ranks wait for it in RankFolder's branch
         if not resume or not (folder / RUN_FILE).is_file():
             command = " ".join(["groundup", *sys.argv[1:]]) if sys.argv else "groundup"
             run.write_json(
@@ -238,6 +279,11 @@ def graceful_interrupt() -> Iterator[StopFlag]:
     import signal
 
     flag = StopFlag()
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # told to ignore Ctrl-C (the ranks other than 0 under mpiexec: rank 0 decides when
+        # the run stops, the others are stopped with it): keep ignoring it
+        yield flag
+        return
 
     def handler(signum: int, frame: Any) -> None:
         if flag.requested:

@@ -12,6 +12,10 @@ model's dropout generators are saved in checkpoints, so a run resumed from step 
 
 The model is called as ``model(X, Y)`` and must return the loss, or ``(logits, loss)``
 (the language-model contract). Anything else: pass ``loss_fn(model, X, Y) -> loss``.
+
+Under ``mpiexec``, ``train(..., world=distributed.world())`` is data-parallel: each rank
+computes on its rows of the same global batch and the gradients are summed before the one
+step (:mod:`groundup.train.distributed`); the losses and weights are those of one process.
 """
 
 from __future__ import annotations
@@ -208,6 +212,7 @@ def evaluate(
     split: str = "val",
     num_batches: int | None = 20,
     loss_fn: Callable | None = None,
+    world: Any = None,
 ) -> float:
     """Mean loss of ``model`` on ``split``, under ``no_grad`` and in eval mode.
 
@@ -215,7 +220,9 @@ def evaluate(
     every call, so successive evaluations are comparable); ``num_batches=None`` covers the
     whole split once through ``batches.iter_split(split)``. Each batch weighs by its number
     of targets (integer targets of -1, the padding language models ignore, do not count).
-    The model's train/eval mode is restored afterwards.
+    The model's train/eval mode is restored afterwards. With a ``world`` of several ranks
+    (:mod:`groundup.train.distributed`) each rank evaluates its rows of every batch and the
+    sums are added up: every rank returns the loss one process would.
     """
     if num_batches is None:
         if not hasattr(batches, "iter_split"):
@@ -225,12 +232,19 @@ def evaluate(
         if num_batches < 1:
             raise ValueError(f"num_batches must be a positive int or None, got {num_batches}")
         chunks = (batches.get(split, i) for i in range(num_batches))
+    sharded = world is not None and world.size > 1
     total, count = 0.0, 0
     with evaluating(model):
         for X, Y in chunks:
+            if sharded:
+                lo, hi = world.shard(len(Y))
+                X, Y = X[lo:hi], Y[lo:hi]
             n = _target_count(Y)
-            total += float(_loss_of(model, X, Y, loss_fn).item()) * n
-            count += n
+            if n:  # an empty shard (a batch smaller than the world) adds nothing
+                total += float(_loss_of(model, X, Y, loss_fn).item()) * n
+                count += n
+    if sharded:
+        total, count = world.allreduce_sum(total), int(world.allreduce_sum(count))
     if count == 0:
         raise ValueError(f"evaluate: split {split!r} gave no batches")
     return total / count
@@ -250,6 +264,7 @@ def train(
     start_step: int = 0,
     history: History | None = None,
     loss_fn: Callable | None = None,
+    world: Any = None,
 ) -> History:
     """Train ``model`` for steps ``start_step .. config.max_steps - 1``; return the History.
 
@@ -264,12 +279,22 @@ def train(
             e.g. a :class:`~groundup.train.checkpoint.Checkpointer`.
         start_step: where to resume; ``history`` the history so far (rows before it).
         loss_fn: ``loss_fn(model, X, Y) -> loss`` for models without the (X, Y) contract.
+        world: a :class:`~groundup.train.distributed.World` of several ranks (``mpiexec``)
+            trains data-parallel: every rank draws the global batch of each step, computes
+            on its rows, and the gradients are summed before the same step everywhere (the
+            losses and weights are those of one process). None or one rank: this process.
     """
     if not 0 <= start_step <= config.max_steps:
         raise ValueError(f"start_step must be in [0, {config.max_steps}], got {start_step}")
     history = History() if history is None else history
     evaluating = config.eval_batches != 0 and "val" in getattr(batches, "splits", ("val",))
     last = config.max_steps - 1
+    parallel = None
+    if world is not None and world.size > 1:  # only then: one process never imports MPI
+        from groundup.train.distributed import DataParallel
+
+        params = [p for g in optimizer.param_groups for p in g["params"]]
+        parallel = DataParallel(model, params, world)
     model.train()
     offset = history.seconds[-1] if history.seconds else 0.0
     t0 = time.perf_counter()
@@ -279,15 +304,19 @@ def train(
         for group in optimizer.param_groups:
             group["lr"] = lr
         X, Y = batches.get("train", step)
-        loss = _loss_of(model, X, Y, loss_fn)
-        optimizer.zero_grad()
-        loss.backward()
+        if parallel is None:
+            loss = _loss_of(model, X, Y, loss_fn)
+            optimizer.zero_grad()
+            loss.backward()
+            train_loss = float(loss.item())
+        else:  # this rank's rows, then the gradients of the whole batch summed over ranks
+            optimizer.zero_grad()
+            train_loss = parallel.backward(X, Y, loss_fn)
         grad_norm = None
         if config.grad_clip is not None:
             params = [p for g in optimizer.param_groups for p in g["params"]]
             grad_norm = clip_grad_norm_(params, config.grad_clip)
         optimizer.step()
-        train_loss = float(loss.item())
         if not math.isfinite(train_loss):
             raise FloatingPointError(
                 f"train loss became {train_loss} at step {step} (lr {lr:g}); lower lr or "
@@ -300,7 +329,7 @@ def train(
                "seconds": offset + now - t0}  # fmt: skip
         interval = config.eval_interval or config.max_steps
         if evaluating and (step % interval == interval - 1 or step == last):
-            row["val_loss"] = evaluate(model, batches, "val", config.eval_batches, loss_fn)
+            row["val_loss"] = evaluate(model, batches, "val", config.eval_batches, loss_fn, world)
         if row["val_loss"] is not None or step % config.log_interval == 0 or step == last:
             history.append(row)
             t_log, items = time.perf_counter(), 0

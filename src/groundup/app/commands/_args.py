@@ -37,3 +37,15 @@ def add_run_flags(parser: argparse.ArgumentParser, kind: str, saves: str | None)
         help="replace whatever --out holds (without it, a folder holding files is refused)",
     )  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def check_batch_for_ranks(batch_size: int) -> None:
+    """Under ``mpiexec -n N``, refuse a --batch-size that leaves a rank without a row."""
+    from groundup.train.distributed import world
+
+    size = world().size
+    if 0 < batch_size < size:
+        raise ValueError(
+            f"--batch-size {batch_size} is smaller than the {size} ranks of mpiexec -n {size}; "
+            "expected at least one row per rank (--batch-size is the global batch)"
+        )

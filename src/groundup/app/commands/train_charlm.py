@@ -3,6 +3,7 @@
     groundup train bigram                      # neural bigram on the shipped names
     groundup train mlp --steps 200000          # the classic MLP (block 3, emb 10, hidden 200)
     groundup train mlp --batchnorm --data words.txt --out runs/mlp-bn
+    mpiexec -n 2 groundup train mlp            # data-parallel: the same run, on two processes
 
 A run folder (``runs/<bigram|mlp>-<timestamp>/`` or ``--out``) gets metrics.json (train/val/
 test losses on the full splits), history.csv, checkpoint/ (model, optimizer, config.json,
@@ -17,7 +18,7 @@ import math
 import sys
 from typing import Any
 
-from groundup.app.commands._args import add_run_flags, seed_int
+from groundup.app.commands._args import add_run_flags, check_batch_for_ranks, seed_int
 
 
 def register(subparsers: Any) -> None:
@@ -119,6 +120,15 @@ def _check_args(args: argparse.Namespace) -> None:
     l2 = getattr(args, "l2", 0.0)
     if not (l2 >= 0 and math.isfinite(l2)):
         raise ValueError(f"--l2 must be a finite number >= 0, got {l2}")
+    check_batch_for_ranks(args.batch_size)
+    if getattr(args, "batchnorm", False):
+        from groundup.train.distributed import world
+
+        if world().size > 1:
+            raise ValueError(
+                f"--batchnorm cannot train on {world().size} ranks: each rank's batch "
+                "statistics would cover its shard, not the batch; run it in one process"
+            )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -134,9 +144,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from groundup.app.runs import graceful_interrupt, open_run
+    from groundup.train.distributed import world
 
     prepared = _prepare(args)  # data, model, optimiser: every check before any file is written
-    with open_run(args.model_type, args.out, resume=bool(args.resume), force=args.force) as run:
+    with open_run(args.model_type, args.out, resume=bool(args.resume), force=args.force,
+                  world=world()) as run:  # fmt: skip
         with graceful_interrupt() as stop:
             return _run(args, run, stop, **prepared)
 
@@ -236,9 +248,10 @@ def _run(args: argparse.Namespace, run: Any, stop: Any, words: list[str], tokeni
     from groundup.models.bigram import CountingBigram
     from groundup.train import ArrayBatches, History, evaluate, resume, save_checkpoint, train
 
-    is_bigram = args.model_type == "bigram"
+    is_bigram, world = args.model_type == "bigram", run.world
     transient = ("func", "resume", "out", "force", "default_steps")
-    run.write_json("args.json", {k: v for k, v in vars(args).items() if k not in transient})
+    saved_args = {k: v for k, v in vars(args).items() if k not in transient}
+    run.write_json("args.json", {**saved_args, "world_size": world.size})
     history = History()
     if args.resume:
         start, history = resume(run.path, model, optimizer)
@@ -260,8 +273,9 @@ def _run(args: argparse.Namespace, run: Any, stop: Any, words: list[str], tokeni
         f"vocab {tokenizer.vocab_size}, run folder {run.path}",
         file=sys.stderr,
     )
-    bar = tqdm(total=args.steps, initial=start, file=sys.stderr, disable=args.no_progress,
-               mininterval=0.5, desc=args.model_type)  # fmt: skip
+    bar = tqdm(total=args.steps, initial=start, file=sys.stderr,
+               disable=args.no_progress or not run.writer, mininterval=0.5,
+               desc=args.model_type)  # fmt: skip
     save_every, done = max(1, args.steps // 20), [start]
 
     def on_step(row: dict[str, Any]) -> None:
@@ -270,12 +284,14 @@ def _run(args: argparse.Namespace, run: Any, stop: Any, words: list[str], tokeni
         if row["step"] % 100 == 0 or row["val_loss"] is not None:
             bar.set_postfix(loss=f"{row['train_loss']:.4f}", lr=f"{row['lr']:g}", refresh=False)
         if done[0] % save_every == 0 and done[0] < args.steps:
-            save("last", done[0])  # a crash or Ctrl-C loses at most 5% of the run
+            if run.writer:
+                save("last", done[0])  # a crash or Ctrl-C loses at most 5% of the run
+            world.barrier()  # no rank runs ahead of a save that may fail
         stop.check()
 
     try:
         history = train(model, batches, optimizer, config, on_step=on_step, loss_fn=loss_fn,
-                        start_step=start, history=history)  # fmt: skip
+                        start_step=start, history=history, world=world)  # fmt: skip
     except RunInterrupted:
         bar.close()
         command = f"train {args.model_type}"
@@ -287,7 +303,9 @@ def _run(args: argparse.Namespace, run: Any, stop: Any, words: list[str], tokeni
 
     # exact losses on the full splits (eval mode: BatchNorm uses its population statistics)
     full = ArrayBatches(data, batch_size=8192, seed=args.seed)
-    losses = {name: evaluate(model, full, name, num_batches=None) for name in data}
+    losses = {name: evaluate(model, full, name, None, world=world) for name in data}
+    if not run.writer:
+        return 0  # rank 0 samples, writes and prints
     metrics: dict[str, Any] = {
         "model": args.model_type,
         "num_parameters": model.num_parameters(),
@@ -296,6 +314,7 @@ def _run(args: argparse.Namespace, run: Any, stop: Any, words: list[str], tokeni
         "seconds": history.seconds[-1] if history.seconds else 0.0,
         "seed": args.seed,
         "data": args.data,
+        "world_size": world.size,
     }
     if is_bigram:
         counting = CountingBigram.fit(splits["train"], tokenizer=tokenizer)

@@ -5,6 +5,7 @@
     groundup train gpt --data names                       # names, 80/10/10 by word
     groundup train gpt --resume runs/gpt-20260125-141502  # continue an interrupted run
     groundup train llama --max-iters 2000                 # the same run with a Llama
+    mpiexec -n 2 groundup train gpt --batch-size 32       # data-parallel: 16 rows per rank
 
 Both targets take the same flags and run the same code; the model is the only difference
 (``--preset``, ``--block-size``, ``--dropout``, ``--no-tie-weights`` and ``--init`` map to
@@ -19,6 +20,10 @@ AdamW (decay on matrices only), linear warmup then cosine decay to lr/10, gradie
 clipping at 1.0. The run folder gets checkpoint/ (the best model by validation loss),
 last/ (the latest evaluation, for --resume), metrics.json, history.csv, loss_curve.png
 and samples.txt. Nothing heavy is imported until ``run``.
+
+Under ``mpiexec -n N`` the run is data-parallel (groundup.train.distributed): --batch-size
+stays the global batch, each rank computes on its rows, and the losses, weights and files
+are those of the one-process run; rank 0 alone writes the run folder and prints.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from groundup.app.commands._args import add_run_flags, seed_int
+from groundup.app.commands._args import add_run_flags, check_batch_for_ranks, seed_int
 
 PRESET_NAMES = ("tiny", "baby", "lecture")
 DEFAULT_MAX_ITERS = 5000
@@ -190,6 +195,7 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ValueError(f"--dropout must be in [0, 1), got {args.dropout}")
     if _is_words(args) and args.tokenizer != "char":
         raise ValueError("--tokenizer bpe is for text; words are read character by character")
+    check_batch_for_ranks(args.batch_size)
 
 
 def _min_lr(args: argparse.Namespace) -> float:
@@ -299,9 +305,11 @@ def _text_data(args: argparse.Namespace, default_block: int) -> dict[str, Any]:
 
 def _train(args: argparse.Namespace) -> int:
     from groundup.app.runs import graceful_interrupt, open_run
+    from groundup.train.distributed import world
 
     prepared = _prepare(args)  # data, model, optimiser: every check before any file is written
-    with open_run(args.model_type, args.out, resume=bool(args.resume), force=args.force) as run:
+    with open_run(args.model_type, args.out, resume=bool(args.resume), force=args.force,
+                  world=world()) as run:  # fmt: skip
         with graceful_interrupt() as stop:
             return _run(args, run, stop, **prepared)
 
@@ -370,10 +378,10 @@ def _run(args: argparse.Namespace, run: Any, stop: Any, d: dict[str, Any], model
         train,
     )
 
-    tokenizer, block, run_dir = d["tokenizer"], d["block_size"], run.path
+    tokenizer, block, run_dir, world = d["tokenizer"], d["block_size"], run.path, run.world
     transient = ("func", "resume", "out", "force")  # how this call ran, not the run's settings
     saved_args = {k: v for k, v in vars(args).items() if k not in transient}
-    run.write_json("args.json", saved_args)
+    run.write_json("args.json", {**saved_args, "world_size": world.size})
     training = {
         **config.to_dict(),
         "batch_size": args.batch_size,
@@ -408,7 +416,7 @@ def _run(args: argparse.Namespace, run: Any, stop: Any, d: dict[str, Any], model
     run.write_text("evals.csv", "".join(evals))
 
     def on_eval(step: int, val_loss: float, hist: Any) -> None:
-        train_loss = evaluate(model, batches, "train", args.eval_iters)  # same batches each time
+        train_loss = evaluate(model, batches, "train", args.eval_iters, world=world)  # same batches
         evals.append(f"{step + 1},{train_loss!r},{val_loss!r}\n")
         message = f"step {step + 1}: train loss {train_loss:.4f}, val loss {val_loss:.4f}"
         if args.no_progress:
@@ -418,8 +426,10 @@ def _run(args: argparse.Namespace, run: Any, stop: Any, d: dict[str, Any], model
         # before the checkpoints: a kill between the two leaves a line past the resume
         # point, which the resume drops and evaluates again
         run.write_text("evals.csv", "".join(evals))
-        keep_best(step, val_loss, hist)
-        keep_last(step, val_loss, hist)
+        if run.writer:
+            keep_best(step, val_loss, hist)
+            keep_last(step, val_loss, hist)
+        world.barrier()  # no rank runs ahead of a save that may fail
         stop.check()
 
     sizes = ", ".join(f"{k} {v:,}" for k, v in d["sizes"].items())
@@ -427,8 +437,9 @@ def _run(args: argparse.Namespace, run: Any, stop: Any, d: dict[str, Any], model
     print(f"{args.model_type} {args.preset}: {model.num_parameters():,} parameters, vocab "
           f"{tokenizer.vocab_size}, block {block}, {unit}: {sizes}; run folder {run_dir}",
           file=sys.stderr)  # fmt: skip
-    bar = tqdm(total=args.max_iters, initial=start, file=sys.stderr, disable=args.no_progress,
-               mininterval=0.5, desc=args.model_type)  # fmt: skip
+    bar = tqdm(total=args.max_iters, initial=start, file=sys.stderr,
+               disable=args.no_progress or not run.writer, mininterval=0.5,
+               desc=args.model_type)  # fmt: skip
     val_shown, done = ["-"], [start]
 
     def on_step(row: dict[str, Any]) -> None:
@@ -443,7 +454,7 @@ def _run(args: argparse.Namespace, run: Any, stop: Any, d: dict[str, Any], model
 
     try:
         history = train(model, batches, optimizer, config, on_step=on_step, on_eval=on_eval,
-                        start_step=start, history=history)  # fmt: skip
+                        start_step=start, history=history, world=world)  # fmt: skip
     except RunInterrupted:
         bar.close()
         k = keep_last
@@ -456,7 +467,8 @@ def _run(args: argparse.Namespace, run: Any, stop: Any, d: dict[str, Any], model
     finally:
         bar.close()
 
-    # the best checkpoint is the run's model: measure it, sample from it
+    # the best checkpoint is the run's model: measure it, sample from it (every rank reads
+    # it: rank 0 saved it before the last evaluation's barrier)
     best_ckpt = load_checkpoint(run_dir / "checkpoint")
     best_ckpt.restore(model)
     metrics: dict[str, Any] = {
@@ -465,13 +477,15 @@ def _run(args: argparse.Namespace, run: Any, stop: Any, d: dict[str, Any], model
         "block_size": block, "batch_size": args.batch_size, "lr": args.lr,
         "dropout": model.config.dropout, "steps": args.max_iters, "seed": args.seed,
         "best_step": best_ckpt.step, "best_val_loss_estimate": best_ckpt.state.get("val_loss"),
-        "seconds": history.seconds[-1] if history.seconds else 0.0,
+        "seconds": history.seconds[-1] if history.seconds else 0.0, "world_size": world.size,
     }  # fmt: skip
     for split in d["data"]:
         if d["kind"] == "text" and split == "train":  # 90% of a long text: an estimate is enough
-            metrics["train_loss"] = evaluate(model, batches, "train", args.eval_iters)
+            metrics["train_loss"] = evaluate(model, batches, "train", args.eval_iters, world=world)
         else:
-            metrics[f"{split}_loss"] = evaluate(model, batches, split, num_batches=None)
+            metrics[f"{split}_loss"] = evaluate(model, batches, split, None, world=world)
+    if not run.writer:
+        return 0  # rank 0 samples, writes and prints
     samples, extra = _samples(model, d, args)
     metrics.update(extra)
     run.write_text("samples.txt", samples)
