@@ -385,3 +385,16 @@ def save_interrupted(run: RunFolder, command: str, save: Any, done: int, start: 
         file=sys.stderr,
     )
     return 1
+
+
+def run_training(args: Any, prepare: Any, run: Any) -> int:
+    """The shape of every training command: ``prepare(args)`` checks the flags and the data
+    and builds the model (before any file is written); then, in its locked run folder and
+    with Ctrl-C asking for a save, ``run(args, folder, stop, **prepared)`` trains."""
+    from groundup.train.distributed import world
+
+    prepared = prepare(args)
+    with open_run(args.model_type, args.out, resume=bool(args.resume), force=args.force,
+                  world=world()) as folder:  # fmt: skip
+        with graceful_interrupt() as stop:
+            return run(args, folder, stop, **prepared)

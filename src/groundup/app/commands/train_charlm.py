@@ -143,14 +143,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from groundup.app.runs import graceful_interrupt, open_run
-    from groundup.train.distributed import world
+    from groundup.app.runs import run_training
 
-    prepared = _prepare(args)  # data, model, optimiser: every check before any file is written
-    with open_run(args.model_type, args.out, resume=bool(args.resume), force=args.force,
-                  world=world()) as run:  # fmt: skip
-        with graceful_interrupt() as stop:
-            return _run(args, run, stop, **prepared)
+    return run_training(args, _prepare, _run)
 
 
 def _prepare(args: argparse.Namespace) -> dict[str, Any]:
