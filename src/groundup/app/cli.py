@@ -164,6 +164,7 @@ def describe_failure(err: BaseException) -> tuple[int, str]:
 # --------------------------------------------------------------------------- under mpiexec
 
 GRACE_S = 2.0  # how long a rank other than 0 waits before reporting its own failure
+ABORT_DRAIN_S = 0.5  # how long the output gets to reach mpiexec before MPI's Abort
 
 
 def main_of_rank(argv: list[str] | None) -> int:
@@ -220,6 +221,7 @@ def _abort(group: Any, code: int) -> None:
             stream.flush()
     if group is None:  # MPI never started (every rank met the same error: rank 0 said it)
         os._exit(code)
+    time.sleep(ABORT_DRAIN_S)  # mpiexec forwards our last lines; Abort would cut them off
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
