@@ -27,31 +27,11 @@ import numpy as np  # noqa: E402
 
 from groundup.data.text import load_text, split_tokens  # noqa: E402
 from groundup.models.gpt import GPT, GPTConfig  # noqa: E402
-from groundup.models.llama import Llama, LlamaConfig  # noqa: E402
+from groundup.models.llama import Llama, llama_like  # noqa: E402
 from groundup.models.transformer import KVCache  # noqa: E402
 from groundup.optim import AdamW  # noqa: E402
 from groundup.tokenizers import CharTokenizer  # noqa: E402
 from groundup.train import TokenBatches, TrainConfig, evaluate, train  # noqa: E402
-
-
-def equal_size_llama(gpt: GPTConfig) -> LlamaConfig:
-    """The GPT's layers, heads, width and context as a Llama with half as many key/value
-    heads, and the SwiGLU width whose parameter count is closest to the GPT's. The count is
-    linear in intermediate_size (3 * hidden * layers parameters per unit), so one division
-    finds it."""
-    kv_heads = gpt.n_head // 2 if gpt.n_head % 2 == 0 else gpt.n_head
-
-    def llama(intermediate: int) -> LlamaConfig:
-        return LlamaConfig(vocab_size=gpt.vocab_size, hidden_size=gpt.n_embd,
-                           intermediate_size=intermediate, num_hidden_layers=gpt.n_layer,
-                           num_attention_heads=gpt.n_head, num_key_value_heads=kv_heads,
-                           max_position_embeddings=gpt.block_size, dropout=gpt.dropout,
-                           tie_word_embeddings=gpt.tie_weights)  # fmt: skip
-
-    target = GPT(gpt, seed=0).num_parameters()
-    per_unit = 3 * gpt.n_embd * gpt.n_layer
-    base = Llama(llama(1), seed=0).num_parameters() - per_unit  # everything but SwiGLU's width
-    return llama(max(1, round((target - base) / per_unit)))
 
 
 def run(model, batches: TokenBatches, args: argparse.Namespace) -> dict:
@@ -84,7 +64,7 @@ def main() -> None:
     tokenizer = CharTokenizer.from_text(text)
     train_ids, val_ids = split_tokens(tokenizer.encode(text))
     gpt_config = GPTConfig.preset(args.preset, vocab_size=tokenizer.vocab_size, dropout=0.0)
-    llama_config = equal_size_llama(gpt_config)
+    llama_config = llama_like(gpt_config)
     rows = {}
     for name, model in (("GPT-2", GPT(gpt_config, seed=args.seed)),
                         ("Llama", Llama(llama_config, seed=args.seed))):  # fmt: skip

@@ -8,8 +8,10 @@
 3. **neural bigram** - the same table, learned by gradient descent on the tensor engine.
 4. **mlp** - Bengio et al. (2003): three characters of context, embeddings, a tanh layer.
 5. **gpt** - a small Transformer: self-attention over the whole name so far.
+6. **llama** - the same size as a Llama (RMSNorm, rotary positions, grouped-query
+   attention, SwiGLU), trained with the same recipe and steps.
 
-Stages 2-5 train on makemore's names (``load_words("names")``, shipped with the package)
+Stages 2-6 train on makemore's names (``load_words("names")``, shipped with the package)
 with one 80/10/10 split by word, so their losses are comparable: each is the mean negative
 log-likelihood per character (the end-of-name boundary included) on the same validation
 names. The falling val loss from stage to stage is the *loss ladder*.
@@ -36,7 +38,7 @@ import numpy as np
 
 from groundup.data.words import word_rows
 
-STAGES = ("micrograd", "counting bigram", "neural bigram", "mlp", "gpt")
+STAGES = ("micrograd", "counting bigram", "neural bigram", "mlp", "gpt", "llama")
 
 OnStageStart = Callable[[str, int], None]  # (stage, total steps)
 OnStep = Callable[[str, dict[str, Any]], None]  # (stage, {"step", "loss", ...})
@@ -175,7 +177,8 @@ def run_journey(
         lambda: _counting_bigram(result, data, on_stage_start, on_step),
         lambda: _neural_bigram(result, data, on_stage_start, on_step),
         lambda: _mlp(result, data, on_stage_start, on_step),
-        lambda: _gpt(result, data, on_stage_start, on_step),
+        lambda: _transformer(result, data, on_stage_start, on_step, "gpt"),
+        lambda: _transformer(result, data, on_stage_start, on_step, "llama"),
     ]
     for run_stage in stages:
         stage = run_stage()
@@ -423,11 +426,14 @@ def _mlp(
 # ---------------------------------------------------------------- stage 4: the GPT
 
 
-def _gpt(
-    result: JourneyResult, data: dict, on_start: OnStageStart | None, on_step: OnStep | None
-) -> StageResult:
+def _transformer(
+    result: JourneyResult, data: dict, on_start: OnStageStart | None, on_step: OnStep | None,
+    arch: str,
+) -> StageResult:  # fmt: skip
+    """Stage 4 (the GPT) or 5 (a Llama of the GPT's size): one recipe, one step budget."""
     from groundup.models.base import decode_words
     from groundup.models.gpt import GPT, GPTConfig
+    from groundup.models.llama import Llama, llama_like
     from groundup.optim import AdamW
     from groundup.train import ArrayBatches, TrainConfig
 
@@ -435,7 +441,13 @@ def _gpt(
     block = data["info"]["longest"] + 1  # a whole name and its end fit in one row
     splits = {name: word_rows(data[name], tok, block) for name in ("train", "val")}
     config = GPTConfig(vocab_size=tok.vocab_size, block_size=block, **GPT_CONFIG)
-    model = GPT(config, seed=seed)
+    model: Any = GPT(config, seed=seed)
+    what = f"{config.n_layer} layers, {config.n_head} heads, {config.n_embd} wide"
+    if arch == "llama":
+        llama = llama_like(config)
+        model = Llama(llama, seed=seed)
+        what += (f", {llama.num_key_value_heads} kv heads, SwiGLU {llama.intermediate_size} "
+                 "wide, RMSNorm, RoPE")  # fmt: skip
     lr = 3e-3
     train_config = TrainConfig(
         max_steps=steps, lr=lr, schedule="warmup_cosine", warmup_steps=min(100, steps // 10),
@@ -446,13 +458,14 @@ def _gpt(
     batches = ArrayBatches(splits, 32, seed, chunk_size=512)  # val points: the whole split
     prompt = np.zeros((5, 1), dtype=np.int64)  # five names, each from the boundary alone
     stage = _train_stage(
-        result, "gpt", model, batches, optimizer, train_config, on_start, on_step,
+        result, arch, model, batches, optimizer, train_config, on_start, on_step,
         samples=lambda: decode_words(model.generate(prompt, block - 1, seed=seed), tok),
-        what=f"{config.n_layer} layers, {config.n_head} heads, {config.n_embd} wide, "
-        f"block {block}; AdamW batch 32",
+        what=f"{what}, block {block}; AdamW batch 32",
         metrics={**GPT_CONFIG, "block_size": block, "batch_size": 32, "lr": lr,
                  "schedule": "warmup then cosine to lr/10", "weight_decay": 0.1},
     )  # fmt: skip
+    if arch != "gpt":
+        return stage
 
     word = data["val"][0]
     stage.metrics["attention_word"] = word

@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-LM_COLORS = {"neural bigram": "tab:orange", "mlp": "tab:green", "gpt": "tab:red"}
+LM_COLORS = {"neural bigram": "tab:orange", "mlp": "tab:green", "gpt": "tab:red",
+             "llama": "tab:purple"}  # fmt: skip
 
 
 def _figure(figsize: tuple[float, float]) -> Any:
@@ -224,6 +225,7 @@ STAGE_TITLES = {
     "neural bigram": "Stage 2 - the bigram, as a neural network",
     "mlp": "Stage 3 - the MLP language model",
     "gpt": "Stage 4 - the GPT",
+    "llama": "Stage 5 - a Llama of the GPT's size",
 }
 
 CAPTIONS = {

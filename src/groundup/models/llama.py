@@ -362,6 +362,33 @@ class Llama(TransformerLM, nn.Module):
         return write_folder(folder, state, ours_to_hf_config(self.config))
 
 
+def llama_like(gpt: Any) -> LlamaConfig:
+    """A Llama of a GPT's size, for a fair comparison: its layers, heads, width and context,
+    half as many key/value heads, and the SwiGLU width whose parameter count is closest to
+    the GPT's. The count is linear in ``intermediate_size`` (3 x hidden x layers parameters
+    per unit), so one division finds it.
+
+    >>> from groundup.models.gpt import GPTConfig
+    >>> llama_like(GPTConfig.preset("tiny")).intermediate_size  # 205,952 against 206,272
+    198
+    """
+    from groundup.models.gpt import GPT
+
+    kv_heads = gpt.n_head // 2 if gpt.n_head % 2 == 0 else gpt.n_head
+
+    def llama(intermediate: int) -> LlamaConfig:
+        return LlamaConfig(vocab_size=gpt.vocab_size, hidden_size=gpt.n_embd,
+                           intermediate_size=intermediate, num_hidden_layers=gpt.n_layer,
+                           num_attention_heads=gpt.n_head, num_key_value_heads=kv_heads,
+                           max_position_embeddings=gpt.block_size, dropout=gpt.dropout,
+                           tie_word_embeddings=gpt.tie_weights)  # fmt: skip
+
+    target = GPT(gpt, seed=0).num_parameters()
+    per_unit = 3 * gpt.n_embd * gpt.n_layer
+    base = Llama(llama(1), seed=0).num_parameters() - per_unit  # all but SwiGLU's width
+    return llama(max(1, round((target - base) / per_unit)))
+
+
 # --------------------------------------------------------------------------- Hugging Face
 #
 # The parameter names are already Hugging Face's and Linear weights are (out, in) on both
