@@ -14,6 +14,7 @@ import sys as _sys
 import types as _types
 
 from groundup.tensor import backend
+from groundup.tensor import cuda as cuda  # registers the "cuda" device (CuPy on demand)
 from groundup.tensor import routines as _routines
 from groundup.tensor.creation import (
     arange,
@@ -48,6 +49,7 @@ __all__ = [
     "randint",
     "zeros_like",
     "backend",
+    "cuda",
     "cat",
     "gradcheck",
     "is_grad_enabled",
