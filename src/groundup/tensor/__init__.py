@@ -68,8 +68,10 @@ __all__ = [
 # package is imported, Python binds the attribute `groundup.tensor` to it, so the package
 # itself must be callable for `groundup.tensor([1.0, 2.0])` to work as in PyTorch.
 class _CallablePackage(_types.ModuleType):
-    def __call__(self, data: object, requires_grad: bool = False, dtype: object = None) -> Tensor:
-        return tensor(data, requires_grad=requires_grad, dtype=dtype)
+    def __call__(
+        self, data: object, requires_grad: bool = False, dtype: object = None, device: object = None
+    ) -> Tensor:
+        return tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
 
 _sys.modules[__name__].__class__ = _CallablePackage
