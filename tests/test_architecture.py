@@ -46,7 +46,7 @@ ALLOWED: dict[str, set[str]] = {
         "_allocator",
         "cuda",
     },  # fmt: skip
-    "__init__": {"tensor", "_lazy", "cuda"},
+    "__init__": {"tensor", "_lazy", "cuda"},  # the lazy re-exports of groundup.Tensor & co.
     "cuda": {"tensor"},  # groundup.cuda: torch.cuda's spellings of tensor/cuda.py
     "__main__": {"app"},  # `python -m groundup` is the command
 }

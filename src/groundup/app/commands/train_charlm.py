@@ -17,7 +17,7 @@ import math
 import sys
 from typing import Any
 
-from groundup.app.commands._args import add_run_flags, seed_int
+from groundup.app.commands._args import add_device_flag, add_run_flags, seed_int
 
 
 def register(subparsers: Any) -> None:
@@ -98,6 +98,7 @@ def _add_common(parser: argparse.ArgumentParser, steps: int, lr: float, batch_si
     )  # fmt: skip
     parser.add_argument("--samples", type=int, default=20, help="names to sample at the end")
     add_run_flags(parser, "<model>", saves="last/, every 5% of the steps")
+    add_device_flag(parser)
 
 
 def _check_args(args: argparse.Namespace) -> None:
@@ -196,6 +197,7 @@ def _prepare(args: argparse.Namespace) -> dict[str, Any]:
             tokenizer.vocab_size, args.block_size, args.n_embd, args.n_hidden, args.n_layers,
             args.batchnorm, args.hierarchical, generator=args.seed, dtype=args.dtype,
         )  # fmt: skip
+    model.to(args.device)
     if is_bigram:
         decay_step = None
         config = TrainConfig(max_steps=args.steps, lr=args.lr, seed=args.seed,
