@@ -8,4 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 export PYTHONPATH=src${PYTHONPATH:+:$PYTHONPATH}
-exec timeout 540 "$PY" benchmarks/gpu_check.py "$@"
+if [[ " $* " != *" --device cpu "* ]]; then  # the CUDA kernels against their definitions
+    timeout 60 "$PY" -m pytest -q -rs -p no:cacheprovider tests/device/test_cuda_kernels.py
+fi
+# parity, then the speed ratio, then the long lecture run last (its progress is printed, so
+# a run cut short by the limit still shows how far it got)
+exec timeout 470 "$PY" benchmarks/gpu_check.py "$@"
