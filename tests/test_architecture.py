@@ -46,8 +46,10 @@ ALLOWED: dict[str, set[str]] = {
         "__init__",
         "_allocator",
         "_launch",
+        "cuda",
     },  # fmt: skip
-    "__init__": {"tensor", "_lazy"},  # the lazy re-exports of groundup.Tensor & co.
+    "__init__": {"tensor", "_lazy", "cuda"},  # the lazy re-exports of groundup.Tensor & co.
+    "cuda": {"tensor"},  # groundup.cuda: torch.cuda's spellings of tensor/cuda.py
     "__main__": {"app"},  # `python -m groundup` is the command
 }
 EXCEPTIONS: set[tuple[str, str]] = set()  # (file, imported layer): none left

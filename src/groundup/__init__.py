@@ -38,4 +38,12 @@ _LAZY = dict.fromkeys(_TENSOR_NAMES, "groundup.tensor")
 
 __all__ = ["__version__", *_LAZY]
 
-__getattr__ = lazy_exports(__name__, _LAZY, globals())
+_tensor_names = lazy_exports(__name__, _LAZY, globals())
+
+
+def __getattr__(name: str) -> object:
+    if name == "cuda":  # the submodule groundup.cuda, as torch.cuda (CuPy stays unimported)
+        import importlib
+
+        return importlib.import_module("groundup.cuda")
+    return _tensor_names(name)

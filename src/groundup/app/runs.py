@@ -350,6 +350,8 @@ def resumed_args(args: Any, kind: str, total: str, required: str) -> Any:
         setattr(merged, total, getattr(args, total))
     merged.resume, merged.out, merged.no_progress = args.resume, str(run_dir), args.no_progress
     merged.force = False
+    if hasattr(args, "device"):  # where to run is this machine's choice, not the run's
+        merged.device = args.device
     return merged
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from groundup import _check, nn
 from groundup.models.sampling import sample_next
 from groundup.tensor import Tensor
+from groundup.tensor.backend import to_host
 
 
 def _ids(idx: Any, name: str = "idx") -> np.ndarray:
@@ -78,7 +79,7 @@ def generate_fixed_context(
                 pad = np.zeros((len(ids), T - context.shape[1]), dtype=np.int64)
                 context = np.concatenate([pad, context], axis=1)
             logits, _ = model(context)
-            logits = logits.data if logits.ndim == 2 else logits.data[:, -1]  # (B, V)
+            logits = to_host(logits.data if logits.ndim == 2 else logits.data[:, -1])  # (B, V)
             nxt = sample_next(logits, rng, temperature, top_k, top_p)
             ids = np.concatenate([ids, nxt[:, None]], axis=1)
     return ids

@@ -22,6 +22,7 @@ from groundup import _check, nn
 from groundup.data.words import build_dataset
 from groundup.models.base import FixedContextLM, _ids
 from groundup.tensor import Tensor
+from groundup.tensor.backend import to_host
 
 _MAX_SAMPLE_LEN = 100  # a sampled word stops here even if the boundary never comes
 
@@ -193,6 +194,6 @@ class NeuralBigram(FixedContextLM, nn.Module):
 
     def probs(self) -> np.ndarray:
         """The learned (V, V) table softmax(W), comparable with ``CountingBigram.probs``."""
-        W = self.W.data.astype(np.float64)
+        W = to_host(self.W.data).astype(np.float64)
         e = np.exp(W - W.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)

@@ -40,6 +40,7 @@ from groundup.models.transformer import (
 )
 from groundup.nn import fused as F
 from groundup.tensor import Tensor
+from groundup.tensor.backend import to_host
 
 # --------------------------------------------------------------------------- config
 
@@ -154,7 +155,8 @@ class CausalSelfAttention(nn.Module):
         """
         q, k, _ = self.qkv(x)
         D = q.shape[-1]
-        scores = q.data @ np.swapaxes(k.data, -1, -2) / math.sqrt(D)  # (B, H, T, T)
+        q, k = to_host(q.data), to_host(k.data)  # a picture's arrays: on the host
+        scores = q @ np.swapaxes(k, -1, -2) / math.sqrt(D)  # (B, H, T, T)
         T = scores.shape[-1]
         future = np.triu(np.ones((T, T), dtype=bool), k=1)  # a token never sees ahead
         scores = np.where(future, -np.inf, scores)

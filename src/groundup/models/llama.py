@@ -44,6 +44,7 @@ from groundup.models.transformer import (
 from groundup.nn import fused as F
 from groundup.nn.functional import rope_cos_sin
 from groundup.tensor import Tensor
+from groundup.tensor.backend import to_host
 
 # --------------------------------------------------------------------------- config
 
@@ -358,7 +359,10 @@ class Llama(TransformerLM, nn.Module):
     def save_pretrained(self, folder: str | os.PathLike) -> Path:
         """Write a Hugging Face folder that ``transformers`` opens: ``Qwen2ForCausalLM``
         for a model with q/k/v biases only (``qkv_bias``), ``LlamaForCausalLM`` otherwise."""
-        state = {name: np.asarray(p.data, dtype=np.float32) for name, p in self.named_parameters()}
+        state = {
+            name: np.asarray(to_host(p.data), dtype=np.float32)
+            for name, p in self.named_parameters()
+        }
         return write_folder(folder, state, ours_to_hf_config(self.config))
 
 

@@ -30,6 +30,7 @@ import groundup.nn.fused as F
 from groundup import nn
 from groundup.models.base import FixedContextLM, _ids
 from groundup.tensor import Tensor, no_grad
+from groundup.tensor.backend import array_module, to_host
 
 TANH_GAIN = 5 / 3  # Kaiming gain for tanh: makes up for tanh squashing its input
 OUTPUT_SCALE = 0.1  # a small output layer: nearly uniform predictions at step 0
@@ -219,12 +220,13 @@ class MLPLanguageModel(FixedContextLM, nn.Module):
                 total_sq = np.zeros(self.n_hidden)
                 n = 0
                 for start in range(0, len(X), batch_size):
-                    h = self._hidden(X[start : start + batch_size], stop=i).data
+                    h = to_host(self._hidden(X[start : start + batch_size], stop=i).data)
                     h = h.reshape(-1, self.n_hidden).astype(np.float64)
                     total += h.sum(axis=0)
                     total_sq += (h * h).sum(axis=0)
                     n += len(h)
                 mean = total / n
                 var = (total_sq - n * mean * mean) / max(n - 1, 1)
-                _array_of(norm.running_mean)[...] = mean
-                _array_of(norm.running_var)[...] = var
+                xp = array_module(_array_of(norm.running_mean))  # the model's device
+                _array_of(norm.running_mean)[...] = xp.asarray(mean)
+                _array_of(norm.running_var)[...] = xp.asarray(var)

@@ -26,6 +26,7 @@ from groundup import nn
 from groundup.models.sampling import as_generator, sample_next
 from groundup.nn import fused as F
 from groundup.tensor import Tensor
+from groundup.tensor.backend import get_device, to_host
 
 INITS = ("gpt2", "pytorch")
 
@@ -124,14 +125,23 @@ class KVCache:
         batch: sequences decoded side by side.
         dtype: of the buffers (the model's).
         capacity: positions to allocate, at most the context (default: the context).
+        device: where the buffers live, the model's ("cpu" by default).
     """
 
-    def __init__(self, config: Any, batch: int, dtype: Any, capacity: int | None = None) -> None:
+    def __init__(
+        self,
+        config: Any,
+        batch: int,
+        dtype: Any,
+        capacity: int | None = None,
+        device: Any = None,
+    ) -> None:
         n_layer, n_kv_head, context, head_dim = config.kv_cache_shape()
         self.capacity = context if capacity is None else min(int(capacity), context)
         shape = (batch, n_kv_head, self.capacity, head_dim)
-        self.k = [np.empty(shape, dtype=dtype) for _ in range(n_layer)]
-        self.v = [np.empty(shape, dtype=dtype) for _ in range(n_layer)]
+        xp = np if device is None else get_device(device).xp
+        self.k = [xp.empty(shape, dtype=dtype) for _ in range(n_layer)]
+        self.v = [xp.empty(shape, dtype=dtype) for _ in range(n_layer)]
         self.length = 0  # positions filled; advanced by the model once every layer appended
 
     @property
@@ -234,12 +244,16 @@ class TransformerLM:
         with nn.evaluating(self):  # type: ignore[arg-type]
             if use_cache:  # room for the prompt and every new token, up to the context
                 room = min(ids.shape[1], block) + max_new_tokens
-                cache = KVCache(self.config, ids.shape[0], self._dtype(), capacity=room)
+                cache = KVCache(
+                    self.config, ids.shape[0], self._dtype(), capacity=room, device=self._device()
+                )
                 logits = self._logits(ids[:, -block:], cache, last_only=True)  # the prompt
             for i in range(max_new_tokens):
                 if not use_cache:
                     logits = self._logits(ids[:, -block:], last_only=True)
-                nxt = sample_next(logits.data[:, -1, :], rng, temperature, top_k, top_p)
+                # the last logits (B, V) come to the host, where the ids and the rng live
+                last = to_host(logits.data[:, -1, :])
+                nxt = sample_next(last, rng, temperature, top_k, top_p)
                 ids = np.concatenate([ids, nxt[:, None]], axis=1)  # (B, T + 1)
                 if not use_cache or i == max_new_tokens - 1:
                     continue
@@ -252,3 +266,6 @@ class TransformerLM:
 
     def _dtype(self) -> Any:
         return next(iter(self.parameters())).data.dtype  # type: ignore[attr-defined]
+
+    def _device(self) -> Any:
+        return next(iter(self.parameters())).device  # type: ignore[attr-defined]

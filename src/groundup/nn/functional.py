@@ -19,8 +19,10 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
+
 from groundup.tensor import ops
-from groundup.tensor.backend import xp
+from groundup.tensor.backend import array_module
 from groundup.tensor.creation import _rng, cat
 from groundup.tensor.function import DimError, DtypeError, OpError
 from groundup.tensor.tensor import Tensor, where
@@ -162,7 +164,7 @@ def cross_entropy(
         return loss
     # the uniform part of the smoothed target: -sum_c w_c log p_c per row, reduced as nll is
     t, kept, w = class_weights(log_probs, target, weight, ignore_index, reduction)
-    w_c = 1.0 if weight is None else Tensor._wrap(array_of(weight).astype(input.dtype))
+    w_c = 1.0 if weight is None else Tensor._wrap(array_of(weight, input.xp).astype(input.dtype))
     smooth = where(Tensor._wrap(kept.reshape(t.shape)), -(log_probs * w_c).sum(dim=-1), 0.0)
     C = input.shape[-1]
     return loss * (1 - label_smoothing) + reduced(smooth, w[kept].sum(), reduction) * (
@@ -180,7 +182,7 @@ def soft_cross_entropy(
     if label_smoothing:
         q = q * (1 - label_smoothing) + label_smoothing / C
     if weight is not None:
-        q = q * Tensor._wrap(array_of(weight).astype(log_probs.dtype))
+        q = q * Tensor._wrap(array_of(weight, log_probs.xp).astype(log_probs.dtype))
     losses = -(log_probs * q).sum(dim=-1)
     return reduced(losses, losses.numel(), reduction)
 
@@ -200,6 +202,7 @@ def nll_loss(
     reduction = legacy_reduction(size_average, reduce, reduction)
     input, target = classes_last(input, target)
     t, kept, w = class_weights(input, target, weight, ignore_index, reduction)
+    xp = input.xp
     rows = xp.where(kept, t.reshape(-1), 0)  # any class will do for an ignored row
     picked = input.reshape(-1, input.shape[-1])[xp.arange(rows.shape[0]), rows]
     # where, not a multiplication by 0: an ignored row of nan logits must not make nan
@@ -372,7 +375,8 @@ def one_hot(idx: Any, num_classes: int = -1) -> Tensor:
         raise IndexError(
             f"one_hot: class values must be in [0, {num_classes}), got {ids.min()}..{ids.max()}"
         )
-    return Tensor._wrap(xp.eye(num_classes, dtype=xp.int64)[ids])
+    xp = array_module(ids)
+    return Tensor._wrap(xp.eye(num_classes, dtype=np.int64)[ids])
 
 
 # ================================================================ dropout
@@ -390,7 +394,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Any = N
         return x
     if p == 1.0:
         return x * 0.0
-    return x * Tensor._wrap(dropout_mask(x.shape, p, x.data.dtype, generator))
+    return x * Tensor._wrap(dropout_mask(x.shape, p, x.data.dtype, generator, x.xp))
 
 
 # ================================================================ rotary position embedding
@@ -515,7 +519,7 @@ def _pad_dim(x: Tensor, dim: int, left: int, right: int, mode: str, value: Any) 
     if mode == "constant":
         fill = 0 if value is None else value
         edge = [x.shape[:dim] + (k,) + x.shape[dim + 1 :] for k in (left, right)]
-        before, after = (Tensor._wrap(xp.full(s, fill, dtype=x.dtype)) for s in edge)
+        before, after = (Tensor._wrap(x.xp.full(s, fill, dtype=x.dtype)) for s in edge)
     elif mode == "reflect":  # entries 1..left, mirrored: the edge itself is not repeated
         before = part(x, left, 0, -1)
         after = part(x, n - 2, n - 2 - right if n - 2 - right >= 0 else None, -1)
@@ -780,7 +784,7 @@ def _max_pool(
 ) -> tuple[Tensor, Tensor]:
     N, C, H, W = x.shape
     OH, OW = check_pool_output(x, k, s, p, d, ceil_mode, op)
-    low = -math.inf if x.data.dtype.kind == "f" else xp.iinfo(x.data.dtype).min
+    low = -math.inf if x.data.dtype.kind == "f" else np.iinfo(x.data.dtype).min
     ends = [
         (o - 1) * st + dl * (kk - 1) + 1 - n - pp  # how far the last window reaches
         for o, st, dl, kk, n, pp in zip((OH, OW), s, d, k, (H, W), p, strict=True)
@@ -790,6 +794,7 @@ def _max_pool(
     pick = _max_entry(windows.data, k, s, p, d)  # (N, C, OH, OW): which entry is the max
     values = ops.TakeAlongDim.apply(windows, indices=pick[..., None], dim=-1, keepdim=False)
     # where it is: the window's corner plus the offset inside it, in unpadded coordinates
+    xp = x.xp
     row = xp.arange(OH)[:, None] * s[0] - p[0] + (pick // k[1]) * d[0]
     col = xp.arange(OW)[None, :] * s[1] - p[1] + (pick % k[1]) * d[1]
     return values, Tensor._wrap(row * W + col)
@@ -799,6 +804,7 @@ def _max_entry(windows: Any, k: Any, s: Any, p: Any, d: Any) -> Any:
     """The entry of each window that max pooling picks, by PyTorch's rule: the first
     maximum; a nan wins (the last one); a window of nothing but -inf keeps its first entry
     inside the image. The gradient goes to this entry."""
+    xp = array_module(windows)
     pick = windows.argmax(axis=-1)
     nan = xp.isnan(windows)
     if nan.any():
@@ -882,13 +888,14 @@ def _avg_pool(
     x = pad(x, (p[1], ends[1], p[0], ends[0]))  # zeros add nothing to a sum
     sums = _windows(x, k, s, (1, 1)).sum(dim=(-2, -1))  # (N, C, OH, OW)
     if divisor is not None:
-        sizes: Any = xp.asarray(divisor)
+        sizes: Any = np.asarray(divisor)
     else:  # (OH, OW): each window's size
         counts = [
             _window_counts(n, kk, st, pp, o, count_include_pad)
             for n, kk, st, pp, o in zip((H, W), k, s, p, (OH, OW), strict=True)
         ]
-        sizes = xp.multiply.outer(*counts)
+        sizes = np.multiply.outer(*counts)
+    sizes = x.xp.asarray(sizes)  # planned on the host, used where the data is
     if sums.data.dtype.kind != "f":  # integers divide toward zero, as PyTorch's do
         return Tensor._wrap((sums.data / sizes).astype(sums.data.dtype))
     return sums / Tensor._wrap(sizes.astype(sums.data.dtype))
@@ -901,10 +908,10 @@ def _window_counts(n: int, k: int, stride: int, padding: int, out: int, with_pad
     >>> _window_counts(5, 3, 2, 1, 3, True).tolist()   # windows -1..1, 1..3, 3..5
     [3, 3, 3]
     """
-    start = xp.arange(out) * stride - padding
-    end = xp.minimum(start + k, n + padding)
+    start = np.arange(out) * stride - padding
+    end = np.minimum(start + k, n + padding)
     if not with_pad:
-        start, end = xp.maximum(start, 0), xp.minimum(end, n)
+        start, end = np.maximum(start, 0), np.minimum(end, n)
     return end - start
 
 
@@ -939,8 +946,8 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A00
     check_float(x, "adaptive_avg_pool2d")
     OH, OW = check_adaptive(x, output_size, 2, "adaptive_avg_pool2d")
     H, W = x.shape[2:]
-    rows = Tensor._wrap(_averaging_matrix(H, OH, x.data.dtype))  # (OH, H)
-    cols = Tensor._wrap(_averaging_matrix(W, OW, x.data.dtype).T)  # (W, OW)
+    rows = on_device_of(x, _averaging_matrix(H, OH, x.data.dtype))  # (OH, H)
+    cols = on_device_of(x, _averaging_matrix(W, OW, x.data.dtype).T)  # (W, OW)
     out = rows @ x @ cols  # (N, C, OH, OW)
     return out[0] if unbatched else out
 
@@ -951,7 +958,7 @@ def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A00
     x, unbatched = _batched(input, 3, "adaptive_avg_pool1d", "2D or 3D", OpError)
     check_float(x, "adaptive_avg_pool1d")
     (OL,) = check_adaptive(x, output_size, 1, "adaptive_avg_pool1d")
-    out = x @ Tensor._wrap(_averaging_matrix(x.shape[2], OL, x.data.dtype).T)  # (N, C, OL)
+    out = x @ on_device_of(x, _averaging_matrix(x.shape[2], OL, x.data.dtype).T)  # (N, C, OL)
     return out[0] if unbatched else out
 
 
@@ -961,9 +968,9 @@ def _averaging_matrix(n: int, out: int, dtype: Any) -> Any:
     >>> _averaging_matrix(3, 2, float).tolist()
     [[0.5, 0.5, 0.0], [0.0, 0.5, 0.5]]
     """
-    i = xp.arange(out)
+    i = np.arange(out)
     start, end = (i * n) // out, -((-(i + 1) * n) // out)  # floor, and ceil
-    j = xp.arange(n)
+    j = np.arange(n)
     inside = (j >= start[:, None]) & (j < end[:, None])
     return (inside / (end - start)[:, None]).astype(dtype)
 
@@ -1007,7 +1014,7 @@ def _weighted_taps(x: Tensor, dim: int, taps: list[tuple[Any, Any]]) -> Tensor:
     for index, weight in taps:
         term = x[_along(dim, index)]
         along = weight.reshape((-1,) + (1,) * (x.ndim - 1 - dim)) if weight is not None else None
-        terms.append(term if along is None else term * Tensor._wrap(along))
+        terms.append(term if along is None else term * on_device_of(x, along))
     out = terms[0]
     for term in terms[1:]:
         out = out + term  # tap 0 first, as PyTorch adds them
@@ -1020,8 +1027,8 @@ def _interpolation_taps(
     """For output positions 0..out-1 along one dim: [(input index, weight), ...], the inputs
     each output sums (weight None: 1). PyTorch's arithmetic, in float32 for nearest and in
     the input's float type for the others, so the indices agree at the rounding edges."""
-    dst = xp.arange(out)
-    ft = xp.dtype(dtype) if xp.dtype(dtype).kind == "f" else xp.dtype(xp.float32)
+    dst = np.arange(out)
+    ft = np.dtype(dtype) if np.dtype(dtype).kind == "f" else np.dtype(np.float32)
     i = dst.astype(ft)
     if align_corners:  # the centres of the corner pixels meet
         ratio = ft.type(n - 1) / ft.type(out - 1) if out > 1 else ft.type(0.0)
@@ -1029,19 +1036,19 @@ def _interpolation_taps(
         ratio = ft.type(1.0 / scale) if scale else ft.type(n) / ft.type(out)
     if mode == "nearest":  # the input at floor(i * in / out)
         return [
-            (xp.minimum(xp.floor((ratio * i).astype(xp.float32)).astype(xp.int64), n - 1), None)
+            (np.minimum(np.floor((ratio * i).astype(np.float32)).astype(np.int64), n - 1), None)
         ]
     real = ratio * i if align_corners else ratio * (i + ft.type(0.5)) - ft.type(0.5)  # centres
     if mode == "nearest-exact":  # the input whose centre is nearest
-        real = (xp.maximum(real, 0).astype(xp.float64) + 0.5).astype(xp.float32)
-        return [(xp.minimum(xp.floor(real).astype(xp.int64), n - 1), None)]
+        real = (np.maximum(real, 0).astype(np.float64) + 0.5).astype(np.float32)
+        return [(np.minimum(np.floor(real).astype(np.int64), n - 1), None)]
     if mode == "bicubic":
         return _cubic_taps(real, n, ft)
     if out == n:  # the same size: each output is its input (PyTorch copies)
         return [(dst, None)]
-    real = xp.maximum(real, ft.type(0.0))  # outputs before the first centre take the first
-    i0 = xp.minimum(xp.floor(real).astype(xp.int64), n - 1)
-    lam = xp.clip(real - i0.astype(ft), 0, 1).astype(ft)  # how far towards the next input
+    real = np.maximum(real, ft.type(0.0))  # outputs before the first centre take the first
+    i0 = np.minimum(np.floor(real).astype(np.int64), n - 1)
+    lam = np.clip(real - i0.astype(ft), 0, 1).astype(ft)  # how far towards the next input
     i1 = i0 + (i0 < n - 1)
     return [(i0, (ft.type(1.0) - lam).astype(ft)), (i1, lam)]
 
@@ -1050,8 +1057,8 @@ def _cubic_taps(real: Any, n: int, ft: Any) -> list[tuple[Any, Any]]:
     """Bicubic: the 4 inputs around each position with Keys' cubic weights (A = -0.75, as
     PyTorch), indices clamped to the edge."""
     A = ft.type(-0.75)
-    i = xp.minimum(xp.floor(real).astype(xp.int64), n - 1)
-    t = xp.clip(real - i.astype(ft), 0, 1).astype(ft)  # where between inputs i and i + 1
+    i = np.minimum(np.floor(real).astype(np.int64), n - 1)
+    t = np.clip(real - i.astype(ft), 0, 1).astype(ft)  # where between inputs i and i + 1
 
     def near(x: Any) -> Any:  # |x| <= 1
         return ((A + 2) * x - (A + 3)) * x * x + 1
@@ -1060,7 +1067,7 @@ def _cubic_taps(real: Any, n: int, ft: Any) -> list[tuple[Any, Any]]:
         return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A
 
     weights = [far(t + 1), near(t), near(1 - t), far(2 - t)]
-    return [(xp.clip(i - 1 + j, 0, n - 1), w.astype(ft)) for j, w in enumerate(weights)]
+    return [(np.clip(i - 1 + j, 0, n - 1), w.astype(ft)) for j, w in enumerate(weights)]
 
 
 def _along(dim: int, index: Any) -> tuple[Any, ...]:
@@ -1497,8 +1504,9 @@ def check_interpolate(
 # ones) and the pieces that are no kernel: masks, running statistics.
 
 
-def intarray_of(x: Any, name: str, op: str) -> Any:
-    """Class indices / token ids as an int ndarray, from a Tensor, array or list."""
+def intarray_of(x: Any, name: str, op: str, xp: Any = np) -> Any:
+    """Class indices / token ids as an int array of module ``xp``, from a Tensor, array or
+    list (a host array goes to ``xp``'s device)."""
     arr = x.data if isinstance(x, Tensor) else xp.asarray(x)
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{op}: {name} must hold integers, got dtype {arr.dtype}")
@@ -1515,7 +1523,7 @@ def check_float(x: Tensor, op: str) -> None:
 def is_half(x: Tensor) -> bool:
     """float16 computes in float32 and rounds the result back, as PyTorch does: its exp
     underflows to 0 below -17, so a softmax row 20 below another's max would be 0 / 0."""
-    return x.data.dtype == xp.float16
+    return x.data.dtype == np.float16
 
 
 def check_gelu(approximate: str) -> None:
@@ -1551,9 +1559,9 @@ def classes_last(input: Tensor, target: Any) -> tuple[Tensor, Any]:
         return input, target
     last = (0, *range(2, input.ndim), 1)
     if is_probabilities(target):
-        target = target if isinstance(target, Tensor) else Tensor._wrap(xp.asarray(target))
+        target = target if isinstance(target, Tensor) else on_device_of(input, target)
         return input.permute(last), target.permute(last)
-    shape = tuple(xp.shape(target.data if isinstance(target, Tensor) else target))
+    shape = tuple(target.shape if hasattr(target, "shape") else np.shape(target))
     torch_layout = (input.shape[0], *input.shape[2:])
     if shape == torch_layout and shape != tuple(input.shape[:-1]):
         return input.permute(last), target
@@ -1563,13 +1571,13 @@ def classes_last(input: Tensor, target: Any) -> tuple[Tensor, Any]:
 def is_probabilities(target: Any) -> bool:
     """Float targets are class probabilities (PyTorch's rule); integers are class ids."""
     return bool(
-        (target.data if isinstance(target, Tensor) else xp.asarray(target)).dtype.kind == "f"
+        (target.dtype if hasattr(target, "dtype") else np.asarray(target).dtype).kind == "f"
     )
 
 
 def check_probabilities(log_probs: Tensor, target: Any, ignore_index: int, reduction: str) -> Any:
     """Probability targets as a Tensor of the logits' dtype, once their shape is checked."""
-    q = target if isinstance(target, Tensor) else Tensor._wrap(xp.asarray(target))
+    q = target if isinstance(target, Tensor) else on_device_of(log_probs, target)
     check_reduction(reduction, "cross_entropy")
     if q.shape != log_probs.shape:
         raise TypeError(
@@ -1587,10 +1595,11 @@ def class_weights(
 ) -> tuple[Any, Any, Any]:
     """(targets, which rows count, each row's weight: its class's, 0 where ignored)."""
     t = check_cross_entropy(log_probs, target, ignore_index, reduction)
+    xp = log_probs.xp
     kept = t.reshape(-1) != ignore_index if ignore_index is not None else xp.ones(t.size, bool)
     if weight is None:
         return t, kept, kept.astype(log_probs.dtype)
-    w = array_of(weight).astype(log_probs.dtype, copy=False)
+    w = array_of(weight, xp).astype(log_probs.dtype, copy=False)
     if w.shape != (log_probs.shape[-1],):
         raise ValueError(
             f"cross_entropy: weight must hold one number per class, shape "
@@ -1615,12 +1624,18 @@ def as_float(a: Any, like: Tensor) -> Tensor:
     when it is a Tensor of that dtype already)."""
     if isinstance(a, Tensor):
         return a if a.dtype == like.dtype else a.to(like.dtype)
-    return Tensor._wrap(xp.asarray(a, dtype=like.dtype))
+    return Tensor._wrap(like.xp.asarray(a, dtype=like.dtype))
+
+
+def on_device_of(like: Tensor, a: Any) -> Tensor:
+    """An array or list (often planned on the host: indices, weights, a mask) as a
+    constant Tensor on ``like``'s device."""
+    return Tensor._wrap(like.xp.asarray(a))
 
 
 def check_cross_entropy(logits: Tensor, targets: Any, ignore_index: Any, reduction: str) -> Any:
     """The targets as an int array, after checking their shape, range and the reduction."""
-    t = intarray_of(targets, "targets", "cross_entropy")
+    t = intarray_of(targets, "targets", "cross_entropy", logits.xp)
     if t.shape != logits.shape[:-1]:
         raise ValueError(
             f"cross_entropy: logits {logits.shape} need targets of shape {logits.shape[:-1]} "
@@ -1650,12 +1665,12 @@ def check_layer_norm(x: Tensor, normalized_shape: Any, op: str = "layer_norm") -
 
 def rms_eps(x: Tensor, eps: float | None) -> float:
     """The epsilon of rms_norm: the given one, or the dtype's machine epsilon (PyTorch's)."""
-    return float(xp.finfo(x.data.dtype).eps) if eps is None else float(eps)
+    return float(np.finfo(x.data.dtype).eps) if eps is None else float(eps)
 
 
 def check_rotary(x: Tensor, cos: Any, sin: Any) -> tuple[Any, Any]:
     """cos and sin as arrays of x's dtype, after checking that they fit x (..., T, D)."""
-    c, s = xp.asarray(array_of(cos)), xp.asarray(array_of(sin))
+    c, s = x.xp.asarray(array_of(cos)), x.xp.asarray(array_of(sin))  # host-made: moved
     D = x.shape[-1] if x.ndim else 0
     if D % 2 or c.shape != s.shape or c.ndim < 1 or c.shape[-1] != D:
         raise ValueError(
@@ -1678,11 +1693,11 @@ def rope_cos_sin(
     >>> cos.shape, float(cos[0, 0]), round(float(sin[1, 0]), 4)
     ((2, 4), 1.0, 0.8415)
     """
-    inv_freq = 1.0 / theta ** (xp.arange(0, head_dim, 2, dtype=xp.float64) / head_dim)
-    angles = xp.outer(xp.asarray(positions, dtype=xp.float64), inv_freq)  # (T, D/2)
-    angles = xp.concatenate([angles, angles], axis=-1)  # (T, D): pair i is (i, i + D/2)
-    dt = xp.float32 if dtype is None else dtype
-    return xp.cos(angles).astype(dt), xp.sin(angles).astype(dt)
+    inv_freq = 1.0 / theta ** (np.arange(0, head_dim, 2, dtype=np.float64) / head_dim)
+    angles = np.outer(np.asarray(positions, dtype=np.float64), inv_freq)  # (T, D/2)
+    angles = np.concatenate([angles, angles], axis=-1)  # (T, D): pair i is (i, i + D/2)
+    dt = np.float32 if dtype is None else dtype
+    return np.cos(angles).astype(dt), np.sin(angles).astype(dt)
 
 
 def check_batch_norm(
@@ -1704,9 +1719,12 @@ def check_batch_norm(
     return axes, cshape
 
 
-def array_of(a: Any) -> Any:
-    """The array of a Tensor, or the array itself (running statistics may be either)."""
-    return a.data if isinstance(a, Tensor) else a
+def array_of(a: Any, xp: Any = None) -> Any:
+    """The array of a Tensor, or the array itself (running statistics may be either); with
+    ``xp``, a list or host array becomes an array of that module."""
+    if isinstance(a, Tensor):
+        return a.data
+    return a if xp is None else xp.asarray(a)
 
 
 def update_running_stats(
@@ -1739,7 +1757,7 @@ def check_linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> None:
 
 
 def check_embedding(idx: Any, weight: Tensor) -> Any:
-    ids = intarray_of(idx, "idx", "embedding")
+    ids = intarray_of(idx, "idx", "embedding", weight.xp)
     if ids.size and (ids.min() < 0 or ids.max() >= weight.shape[0]):
         bad = ids.min() if ids.min() < 0 else ids.max()
         raise IndexError(f"embedding: index {bad} is out of range for {weight.shape[0]} rows")
@@ -1763,15 +1781,27 @@ def check_dropout(p: float) -> None:
         raise ValueError(f"dropout: p must be a probability in [0, 1], got {p}")
 
 
-def dropout_mask(shape: tuple[int, ...], p: float, dtype: Any, generator: Any) -> Any:
-    """Kept entries scaled by 1/(1-p), so the expected output equals the input."""
-    keep = _rng(generator).random(shape, dtype=xp.float32) >= p
+def dropout_mask(shape: tuple[int, ...], p: float, dtype: Any, generator: Any, xp: Any = np) -> Any:
+    """Kept entries scaled by 1/(1-p), so the expected output equals the input.
+
+    On the CPU the mask is drawn from ``generator`` itself. On a GPU, drawing millions of
+    numbers on the host and copying them over would cost more than the layer: the host
+    generator draws one seed instead, and the device's generator the mask, so a seeded run
+    is still reproducible (and resumable), though its masks differ from the CPU's.
+    """
+    rng = _rng(generator)
+    if xp is np:
+        keep = rng.random(shape, dtype=np.float32) >= p
+    else:
+        seed = int(rng.integers(2**63))
+        keep = xp.random.default_rng(seed).random(shape, dtype=np.float32) >= p
     return keep.astype(dtype) * (1.0 / (1.0 - p))
 
 
 @lru_cache(maxsize=16)
-def causal_mask(T: int, S: int) -> Any:
-    """True above the diagonal: the future positions a query may not look at."""
+def causal_mask(T: int, S: int, xp: Any = np) -> Any:
+    """True above the diagonal: the future positions a query may not look at (an array
+    of module ``xp``, made once per size and device)."""
     return xp.triu(xp.ones((T, S), dtype=bool), k=1)
 
 
@@ -1784,9 +1814,9 @@ def attention_inputs(
         raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal, not both")
     mask = additive = None
     if is_causal:
-        mask = causal_mask(q.shape[-2], k.shape[-2])
+        mask = causal_mask(q.shape[-2], k.shape[-2], q.xp)
     elif attn_mask is not None:
-        m = attn_mask.data if isinstance(attn_mask, Tensor) else xp.asarray(attn_mask)
+        m = attn_mask.data if isinstance(attn_mask, Tensor) else q.xp.asarray(attn_mask)
         if m.dtype == bool:
             mask = ~m
         else:
@@ -1801,12 +1831,12 @@ def attention_in_float32(
     if isinstance(attn_mask, Tensor) and attn_mask.data.dtype.kind == "f":
         attn_mask = attn_mask.float()
     elif attn_mask is not None and not isinstance(attn_mask, Tensor):
-        m = xp.asarray(attn_mask)
-        attn_mask = m if m.dtype == bool else m.astype(xp.float32)
+        m = q.xp.asarray(attn_mask)
+        attn_mask = m if m.dtype == bool else m.astype(np.float32)
     return q.float(), k.float(), v.float(), attn_mask
 
 
 def attention_dropout(q: Tensor, k: Tensor, p: float, generator: Any) -> Any:
     """The dropout mask of the attention weights, (..., T, S)."""
-    batch = xp.broadcast_shapes(q.shape[:-2], k.shape[:-2])
-    return dropout_mask(batch + (q.shape[-2], k.shape[-2]), p, q.data.dtype, generator)
+    batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2])
+    return dropout_mask(batch + (q.shape[-2], k.shape[-2]), p, q.data.dtype, generator, q.xp)

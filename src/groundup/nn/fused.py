@@ -39,7 +39,7 @@ from groundup.nn.functional import (
     rms_eps,
     update_running_stats,
 )
-from groundup.tensor.backend import xp
+from groundup.tensor.backend import array_module, errstate
 from groundup.tensor.function import Function
 from groundup.tensor.ops import erf_array, reshaped, unbroadcast
 from groundup.tensor.tensor import Tensor
@@ -62,11 +62,12 @@ binary_cross_entropy_with_logits = functional.binary_cross_entropy_with_logits
 def _row_sum(a: Any) -> Any:
     """Sum over the last axis, keeping it: ``a.sum(-1, keepdims=True)``, via one GEMV."""
     n = a.shape[-1]
-    return (a.reshape(-1, n) @ xp.ones(n, dtype=a.dtype)).reshape(*a.shape[:-1], 1)
+    return (a.reshape(-1, n) @ array_module(a).ones(n, dtype=a.dtype)).reshape(*a.shape[:-1], 1)
 
 
 def _row_dot(a: Any, b: Any) -> Any:
     """``(a * b).sum(-1, keepdims=True)`` without materialising ``a * b``."""
+    xp = array_module(a)
     if hasattr(xp, "vecdot"):  # NumPy >= 2.0
         return xp.vecdot(a, b)[..., None]
     return xp.einsum("...i,...i->...", a, b)[..., None]
@@ -92,7 +93,7 @@ def _softmax_last(x: Any) -> Any:
     """Softmax over the last axis of a float array, as a new array."""
     shift = _global_shift(x)
     y = x - (shift if shift is not None else x.max(axis=-1, keepdims=True))
-    xp.exp(y, out=y)
+    array_module(y).exp(y, out=y)
     y *= 1.0 / _row_sum(y)
     return y
 
@@ -116,10 +117,10 @@ class GELU(Function):
         s *= -2 * self.C * self.K
         s -= 2 * self.C
         s *= x  # -z
-        with xp.errstate(over="ignore"):  # e^-z = inf for very negative x: s = 0, right
-            xp.exp(s, out=s)
+        with errstate(self.xp, over="ignore"):  # e^-z = inf for very negative x: s = 0, right
+            self.xp.exp(s, out=s)
         s += 1
-        xp.reciprocal(s, out=s)
+        self.xp.reciprocal(s, out=s)
         self.x, self.s = x, s
         return x * s
 
@@ -154,7 +155,7 @@ class ExactGELU(Function):
         x = self.x
         d = x * x
         d *= -0.5
-        xp.exp(d, out=d)
+        self.xp.exp(d, out=d)
         d *= x * (1.0 / math.sqrt(2.0 * math.pi))  # x phi(x)
         d += self.cdf
         d *= grad
@@ -179,8 +180,8 @@ class Softmax(Function):
 
     def forward(self, x: Any, dim: int) -> Any:
         last = dim in (-1, x.ndim - 1)
-        y = _softmax_last(x if last else xp.moveaxis(x, dim, -1))
-        y = y if last else xp.moveaxis(y, -1, dim)
+        y = _softmax_last(x if last else self.xp.moveaxis(x, dim, -1))
+        y = y if last else self.xp.moveaxis(y, -1, dim)
         self.y, self.dim = y, dim
         return y
 
@@ -212,15 +213,15 @@ class LogSoftmax(Function):
 
     def forward(self, x: Any, dim: int) -> Any:
         shifted = x - x.max(axis=dim, keepdims=True)
-        lse = xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+        lse = self.xp.log(self.xp.exp(shifted).sum(axis=dim, keepdims=True))
         shifted -= lse
         self.out, self.dim = shifted, dim
         return shifted
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
-        dx = xp.exp(self.out)
+        dx = self.xp.exp(self.out)
         dx *= grad.sum(axis=self.dim, keepdims=True)
-        xp.subtract(grad, dx, out=dx)
+        self.xp.subtract(grad, dx, out=dx)
         return (dx,)
 
 
@@ -244,16 +245,16 @@ class CrossEntropy(Function):
         C = logits.shape[-1]
         x = logits.reshape(-1, C)
         t = targets.reshape(-1)
-        rows = xp.arange(t.shape[0])
+        rows = self.xp.arange(t.shape[0])
         ignored = None if ignore_index is None else t == ignore_index
         valid = None if ignored is None or not ignored.any() else ~ignored
         if valid is not None:
-            t = xp.where(valid, t, 0)  # any class will do for an ignored row; masked below
+            t = self.xp.where(valid, t, 0)  # any class will do for an ignored row; masked below
         e = x - x.max(axis=1, keepdims=True)  # shifted logits
         picked = e[rows, t]
-        xp.exp(e, out=e)
+        self.xp.exp(e, out=e)
         sumexp = e.sum(axis=1)
-        losses = xp.log(sumexp)
+        losses = self.xp.log(sumexp)
         losses -= picked  # -log p_target = log sum e^z - z_target
         if valid is not None:
             losses[~valid] = 0  # not a multiplication by 0: a row of nan logits stays out
@@ -265,7 +266,7 @@ class CrossEntropy(Function):
         total = losses.sum()
         if reduction == "sum":
             return total
-        return total / count if count else xp.asarray(xp.nan, dtype=logits.dtype)
+        return total / count if count else self.xp.asarray(self.xp.nan, dtype=logits.dtype)
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
         if self.reduction == "none":
@@ -275,7 +276,7 @@ class CrossEntropy(Function):
             # logits, so the gradient is 0, not nan that would poison the parameters
             count = self.count if self.count else 1
             scale = grad / count if self.reduction == "mean" else grad
-            w = xp.full(self.t.shape[0], scale, dtype=self.e.dtype)
+            w = self.xp.full(self.t.shape[0], scale, dtype=self.e.dtype)
         if self.valid is not None:
             w = w * self.valid
         dx = self.e * (w / self.sumexp)[:, None]  # softmax * weight
@@ -321,7 +322,7 @@ class LayerNorm(Function):
         xhat = x2 - _row_sum(x2) * (1.0 / n)
         xhat -= _row_sum(xhat) * (1.0 / n)  # the float32 mean's rounding (close entries)
         var = _row_dot(xhat, xhat) * (1.0 / n)
-        rstd = (1.0 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
+        rstd = (1.0 / self.xp.sqrt(var + eps)).astype(x.dtype, copy=False)
         xhat *= rstd
         self.xhat, self.rstd, self.weight = xhat, rstd, weight
         y = xhat * weight.reshape(-1) if weight is not None else xhat.copy()
@@ -334,13 +335,13 @@ class LayerNorm(Function):
         parents = self.parents
         n = xhat.shape[1]
         g2 = grad.reshape(-1, n)
-        w1 = w.reshape(-1) if w is not None else xp.ones(n, dtype=xhat.dtype)
+        w1 = w.reshape(-1) if w is not None else self.xp.ones(n, dtype=xhat.dtype)
         gx = gw = gb = None
         gxhat = g2 * xhat  # serves dw (column sums) and mean(dxhat * xhat) (row sums)
         if len(parents) > 1 and parents[1].requires_grad:  # type: ignore[arg-type, index]
-            gw = reshaped(xp.ones(g2.shape[0], dtype=g2.dtype) @ gxhat, w.shape)
+            gw = reshaped(self.xp.ones(g2.shape[0], dtype=g2.dtype) @ gxhat, w.shape)
         if len(parents) > 2 and parents[2].requires_grad:  # type: ignore[arg-type, index]
-            gb = reshaped(xp.ones(g2.shape[0], dtype=g2.dtype) @ g2, w.shape)
+            gb = reshaped(self.xp.ones(g2.shape[0], dtype=g2.dtype) @ g2, w.shape)
         if parents[0].requires_grad:  # type: ignore[index]
             m1 = (g2 @ w1)[:, None] * (1.0 / n)  # mean(dxhat), dxhat = g * w
             m2 = (gxhat @ w1)[:, None] * (1.0 / n)  # mean(dxhat * xhat)
@@ -364,7 +365,7 @@ def layer_norm(
     shape = check_layer_norm(x, normalized_shape)
     n = math.prod(shape)
     if weight is None and bias is not None:
-        weight = Tensor._wrap(xp.ones(shape, dtype=x.dtype))
+        weight = Tensor._wrap(x.xp.ones(shape, dtype=x.dtype))
     inputs = [t for t in (x, weight, bias) if t is not None]
     return LayerNorm.apply(*inputs, n=n, eps=eps)
 
@@ -380,7 +381,7 @@ class RMSNorm(Function):
     def forward(self, x: Any, weight: Any = None, *, n: int, eps: float) -> Any:
         self.shape = x.shape
         x2 = x.reshape(-1, n)  # rows to normalise, each of n numbers
-        rstd = (1.0 / xp.sqrt(_row_dot(x2, x2) * (1.0 / n) + eps)).astype(x.dtype, copy=False)
+        rstd = (1.0 / self.xp.sqrt(_row_dot(x2, x2) * (1.0 / n) + eps)).astype(x.dtype, copy=False)
         xhat = x2 * rstd
         self.xhat, self.rstd, self.weight = xhat, rstd, weight
         y = xhat * weight.reshape(-1) if weight is not None else xhat.copy()
@@ -393,7 +394,7 @@ class RMSNorm(Function):
         g2 = grad.reshape(-1, n)
         gx = gw = None
         if len(parents) > 1 and parents[1].requires_grad:  # type: ignore[arg-type, index]
-            gw = reshaped(xp.ones(g2.shape[0], dtype=g2.dtype) @ (g2 * xhat), w.shape)
+            gw = reshaped(self.xp.ones(g2.shape[0], dtype=g2.dtype) @ (g2 * xhat), w.shape)
         if parents[0].requires_grad:  # type: ignore[index]
             dxhat = g2 * w.reshape(-1) if w is not None else g2.copy()
             m2 = _row_dot(dxhat, xhat) * (1.0 / n)  # mean(dxhat * xhat)
@@ -438,7 +439,7 @@ class BatchNorm(Function):
         shape = [1] * x.ndim
         shape[1] = x.shape[1]  # (1, C) or (1, C, 1): broadcasts along the channel dim
         self.axes, self.cshape, self.batch_stats = axes, tuple(shape), batch_stats
-        rstd = (1.0 / xp.sqrt(var + eps)).astype(x.dtype, copy=False).reshape(shape)
+        rstd = (1.0 / self.xp.sqrt(var + eps)).astype(x.dtype, copy=False).reshape(shape)
         xhat = x - mean.astype(x.dtype, copy=False).reshape(shape)
         xhat *= rstd
         self.xhat, self.rstd, self.weight = xhat, rstd, weight
@@ -484,7 +485,7 @@ def batch_norm(
     else:
         mean, var = array_of(running_mean), array_of(running_var)
     if weight is None and bias is not None:
-        weight = Tensor._wrap(xp.ones(x.shape[1], dtype=x.dtype))
+        weight = Tensor._wrap(x.xp.ones(x.shape[1], dtype=x.dtype))
     inputs = [t for t in (x, weight, bias) if t is not None]
     return BatchNorm.apply(*inputs, axes=axes, mean=mean, var=var, eps=eps, batch_stats=training)
 
@@ -514,7 +515,7 @@ class Linear(Function):
         gw = g2.T @ self.x2 if parents[1].requires_grad else None
         gb = None
         if len(parents) > 2 and parents[2].requires_grad:
-            gb = xp.ones(g2.shape[0], dtype=g2.dtype) @ g2  # column sums, one GEMV
+            gb = self.xp.ones(g2.shape[0], dtype=g2.dtype) @ g2  # column sums, one GEMV
         return (gx, gw, gb)[: len(parents)]
 
     def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
@@ -546,10 +547,10 @@ class Embedding(Function):
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
         V, D = self.wshape
-        out = xp.zeros(V * D, dtype=grad.dtype)
+        out = self.xp.zeros(V * D, dtype=grad.dtype)
         # scatter-add on the flat view: NumPy's ufunc.at is fast in 1-D, ~10x slower on rows
-        flat = (self.idx.reshape(-1, 1) * D + xp.arange(D)).reshape(-1)  # entry ids
-        xp.add.at(out, flat, grad.reshape(-1))
+        flat = (self.idx.reshape(-1, 1) * D + self.xp.arange(D)).reshape(-1)  # entry ids
+        self.xp.add.at(out, flat, grad.reshape(-1))
         out = out.reshape(V, D)
         if self.padding_idx is not None:
             out[self.padding_idx] = 0  # the padding row never learns
@@ -582,7 +583,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Any = N
         return x
     if p == 1.0:
         return x * 0.0
-    return Dropout.apply(x, mask=dropout_mask(x.shape, p, x.dtype, generator))
+    return Dropout.apply(x, mask=dropout_mask(x.shape, p, x.dtype, generator, x.xp))
 
 
 # ================================================================ rotary position embedding
@@ -636,7 +637,7 @@ class Attention(Function):
         self, q: Any, k: Any, v: Any, *inputs: Any, mask: Any, additive: Any, scale: float,
         drop: Any,
     ) -> Any:  # fmt: skip
-        att = q @ xp.swapaxes(k, -1, -2)  # (..., T, S)
+        att = q @ self.xp.swapaxes(k, -1, -2)  # (..., T, S)
         att *= scale
         if inputs:  # the float mask as an input of the graph
             additive = inputs[0]
@@ -647,10 +648,10 @@ class Attention(Function):
         if shift is not None:
             att -= shift
         if mask is not None:  # True where attention is NOT allowed
-            xp.copyto(att, -xp.inf, where=mask)
+            self.xp.copyto(att, -self.xp.inf, where=mask)
         if shift is None:  # the max of each row's allowed entries
             att -= att.max(axis=-1, keepdims=True)
-        xp.exp(att, out=att)
+        self.xp.exp(att, out=att)
         att *= 1.0 / _row_sum(att)
         p = att if drop is None else att * drop
         self.q, self.k, self.v, self.scale = q, k, v, scale
@@ -660,10 +661,10 @@ class Attention(Function):
     def backward(self, grad: Any) -> tuple[Any, ...]:
         q, k, v, att, p = self.q, self.k, self.v, self.att, self.p
         pq, pk, pv, *pm = self.parents  # type: ignore[misc]
-        gv = unbroadcast(xp.swapaxes(p, -1, -2) @ grad, v.shape) if pv.requires_grad else None
+        gv = unbroadcast(self.xp.swapaxes(p, -1, -2) @ grad, v.shape) if pv.requires_grad else None
         gq = gk = gm = None
         if pq.requires_grad or pk.requires_grad or (pm and pm[0].requires_grad):
-            ds = grad @ xp.swapaxes(v, -1, -2)  # dP
+            ds = grad @ self.xp.swapaxes(v, -1, -2)  # dP
             if self.drop is not None:
                 ds *= self.drop
             ds -= _row_dot(ds, att)
@@ -674,7 +675,7 @@ class Attention(Function):
             if pq.requires_grad:
                 gq = unbroadcast(ds @ k, q.shape)
             if pk.requires_grad:
-                gk = unbroadcast(xp.swapaxes(ds, -1, -2) @ q, k.shape)
+                gk = unbroadcast(self.xp.swapaxes(ds, -1, -2) @ q, k.shape)
         return (gq, gk, gv, gm)[: 3 + len(pm)]
 
     def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:

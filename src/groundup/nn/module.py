@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from groundup.tensor import Tensor, no_grad
+from groundup.tensor.backend import CPU, get_device, is_device_name, to_host
 
 
 class Parameter(Tensor):
@@ -25,7 +26,7 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None) -> None:
-        if dtype is None and isinstance(data, (np.ndarray, Tensor)):
+        if dtype is None and hasattr(data, "dtype") and hasattr(data, "shape"):  # any array
             dtype = data.dtype  # keep a float64 array float64 (Tensor() would make float32)
         super().__init__(data, requires_grad=requires_grad, dtype=dtype)
 
@@ -200,15 +201,33 @@ class Module:
         for p in self.parameters():
             p.grad = None
 
-    def to(self, dtype: Any) -> Module:
-        """Cast floating-point parameters and buffers to ``dtype`` in place ("float64" for
-        gradient checks and PyTorch parity); returns self."""
-        dtype = np.dtype(dtype)
+    def to(self, *args: Any, device: Any = None, dtype: Any = None) -> Module:
+        """Move parameters and buffers to ``device`` ("cpu", "cuda") and/or cast the
+        floating-point ones to ``dtype`` ("float64" for gradient checks and PyTorch parity),
+        in place, as PyTorch's ``model.to("cuda")``, ``model.to(float64)``; returns self.
+        Gradients are dropped (an optimiser made before the move follows it on its next
+        step)."""
+        for a in args:
+            if is_device_name(a):
+                device = a
+            else:
+                dtype = a
+        target = None if device is None else get_device(device)
+        cast = None if dtype is None else np.dtype(dtype)
         for t in [*self.parameters(), *self.buffers()]:
-            if t.data.dtype.kind == "f":
-                t.data = t.data.astype(dtype)
+            if target is not None and t.device is not target:
+                t.data = target.to_device(to_host(t.data)) if target is not CPU else to_host(t.data)
+                t.grad = None
+            if cast is not None and t.data.dtype.kind == "f" and t.data.dtype != cast:
+                t.data = t.data.astype(cast)
                 t.grad = None
         return self
+
+    def cuda(self) -> Module:
+        return self.to("cuda")
+
+    def cpu(self) -> Module:
+        return self.to("cpu")
 
     def double(self) -> Module:
         return self.to(np.float64)
@@ -232,8 +251,10 @@ class Module:
                 yield from child._state_entries(f"{prefix}{name}.")
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """``{"fc.weight": array, ...}``: copies of every parameter and persistent buffer."""
-        return {key: t.data.copy() for key, t in self._state_entries()}
+        """``{"fc.weight": array, ...}``: host (NumPy) copies of every parameter and
+        persistent buffer, wherever the model lives, so a checkpoint saves the same bytes
+        from either device."""
+        return {key: _host_copy(t.data) for key, t in self._state_entries()}
 
     def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy arrays (or Tensors) from ``state`` into the parameters and buffers.
@@ -264,7 +285,7 @@ class Module:
             )
         for key, value in state.items():
             if key in own:
-                np.copyto(own[key].data, _array(value), casting="same_kind")
+                _copy_into(own[key], _array(value))
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------ printing
@@ -296,7 +317,23 @@ def _as_buffer(value: Any) -> Any:
 
 
 def _array(value: Any) -> np.ndarray:
-    return np.asarray(value.data if isinstance(value, Tensor) else value)
+    """A state entry as a host array (a Tensor's data copied off its device)."""
+    return np.asarray(to_host(value.data) if isinstance(value, Tensor) else value)
+
+
+def _host_copy(a: Any) -> np.ndarray:
+    host = to_host(a)
+    return host.copy() if host is a else host  # to_host copies off a device already
+
+
+def _copy_into(t: Tensor, value: np.ndarray) -> None:
+    """Host values into ``t``'s array in place (the optimiser holds that array)."""
+    if t.device is CPU:
+        np.copyto(t.data, value, casting="same_kind")
+        return
+    if not np.can_cast(value.dtype, t.data.dtype, casting="same_kind"):
+        raise TypeError(f"load_state_dict: cannot cast {value.dtype} to {t.data.dtype}")
+    t.data[...] = t.xp.asarray(value.astype(t.data.dtype, copy=False))
 
 
 @contextmanager

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from groundup.tensor.backend import array_module
+
 
 def clip_grad_norm_(
     params: Iterable[Any],
@@ -49,10 +51,12 @@ def clip_grad_norm_(
 
 
 def _total_norm(grads: list[Any], p: float) -> float:
-    """The p-norm of all gradients as one vector, in float64."""
+    """The p-norm of all gradients as one vector, in float64, on their device (one number
+    per gradient comes back to the host)."""
+    xp = array_module(grads[0])
     if p == math.inf:
-        return max(float(np.max(np.abs(g), initial=0.0)) for g in grads)
+        return max(float(xp.abs(g).max()) if g.size else 0.0 for g in grads)
     if p == 2.0:
-        return math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads))
-    total = sum(float(np.sum(np.abs(g.astype(np.float64)) ** p)) for g in grads)
+        return math.sqrt(sum(float(xp.square(g, dtype=np.float64).sum()) for g in grads))
+    total = sum(float((xp.abs(g.astype(np.float64)) ** p).sum()) for g in grads)
     return total ** (1.0 / p)

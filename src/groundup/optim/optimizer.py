@@ -30,9 +30,29 @@ from typing import Any
 
 import numpy as np
 
+from groundup.tensor.backend import array_module, device_of, to_host
+
 
 def _is_tensor(x: Any) -> bool:
     return hasattr(x, "data") and hasattr(x, "grad")
+
+
+def _is_array(v: Any) -> bool:
+    return hasattr(v, "shape") and hasattr(v, "dtype") and not isinstance(v, np.generic)
+
+
+def _host_copy(a: Any) -> np.ndarray:
+    host = to_host(a)
+    return host.copy() if host is a else host  # to_host copies off a device already
+
+
+def _follow(data: Any, state: dict[str, Any]) -> None:
+    """Move a parameter's state arrays to its device, if the model moved (``model.to``)
+    after the optimiser was made: the state follows the model."""
+    for k, v in state.items():
+        if _is_array(v) and type(v) is not type(data):
+            device = device_of(data)
+            state[k] = device.to_device(to_host(v)) if device.type != "cpu" else to_host(v)
 
 
 class Optimizer:
@@ -86,7 +106,9 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                self._update(p, np.asarray(p.grad), self.state.setdefault(id(p), {}), group)
+                state = self.state.setdefault(id(p), {})
+                _follow(p.data, state)
+                self._update(p, p.grad, state, group)
 
     def _update(self, p: Any, grad: np.ndarray, state: dict[str, Any], group: dict) -> None:
         raise NotImplementedError
@@ -101,7 +123,7 @@ class Optimizer:
         """
         index = {id(p): i for i, p in enumerate(self._params())}
         state = {
-            index[pid]: {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
+            index[pid]: {k: (_host_copy(v) if _is_array(v) else v) for k, v in s.items()}
             for pid, s in self.state.items()
             if pid in index
         }
@@ -135,12 +157,13 @@ class Optimizer:
             p = params[i]
             entry = {}
             for k, v in s.items():
-                if isinstance(v, np.ndarray) and v.shape != np.shape(p.data):
+                if isinstance(v, np.ndarray) and v.shape != tuple(p.data.shape):
                     raise ValueError(
                         f"optimizer state: {k} of parameter {i} has shape {v.shape}, "
-                        f"the parameter has shape {np.shape(p.data)}"
+                        f"the parameter has shape {tuple(p.data.shape)}"
                     )
-                entry[k] = v.copy() if isinstance(v, np.ndarray) else v
+                # onto the parameter's device (a copy: the saved dict stays the caller's)
+                entry[k] = array_module(p.data).array(v) if isinstance(v, np.ndarray) else v
             new_state[id(p)] = entry
         for saved, group in zip(groups, self.param_groups, strict=True):
             group.update({k: copy.deepcopy(v) for k, v in saved.items() if k != "params"})
@@ -245,10 +268,11 @@ class Adam(Optimizer):
             grad = -grad
         if not state:
             state["step"] = 0
-            state["exp_avg"] = np.zeros_like(p.data)
-            state["exp_avg_sq"] = np.zeros_like(p.data)
+            xp = array_module(p.data)  # the moments live where the parameter does
+            state["exp_avg"] = xp.zeros_like(p.data)
+            state["exp_avg_sq"] = xp.zeros_like(p.data)
             if amsgrad:
-                state["max_exp_avg_sq"] = np.zeros_like(p.data)
+                state["max_exp_avg_sq"] = xp.zeros_like(p.data)
         state["step"] += 1
         t = state["step"]
         if wd != 0:
@@ -263,9 +287,9 @@ class Adam(Optimizer):
         # bias correction: m and v start at 0, so early averages are too small by 1 - b^t
         step_size = lr / (1 - beta1**t)
         if amsgrad:  # AMSGrad: never let the second moment shrink, so steps never grow
-            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            array_module(v).maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]
-        denom = np.sqrt(v) / math.sqrt(1 - beta2**t) + eps
+        denom = array_module(v).sqrt(v) / math.sqrt(1 - beta2**t) + eps
         p.data -= step_size * (m / denom)
 
 

@@ -14,6 +14,7 @@ import sys as _sys
 import types as _types
 
 from groundup.tensor import backend
+from groundup.tensor import cuda as cuda  # registers the "cuda" device (CuPy on demand)
 from groundup.tensor import routines as _routines
 from groundup.tensor.creation import (
     arange,
@@ -48,6 +49,7 @@ __all__ = [
     "randint",
     "zeros_like",
     "backend",
+    "cuda",
     "cat",
     "gradcheck",
     "is_grad_enabled",
@@ -66,8 +68,10 @@ __all__ = [
 # package is imported, Python binds the attribute `groundup.tensor` to it, so the package
 # itself must be callable for `groundup.tensor([1.0, 2.0])` to work as in PyTorch.
 class _CallablePackage(_types.ModuleType):
-    def __call__(self, data: object, requires_grad: bool = False, dtype: object = None) -> Tensor:
-        return tensor(data, requires_grad=requires_grad, dtype=dtype)
+    def __call__(
+        self, data: object, requires_grad: bool = False, dtype: object = None, device: object = None
+    ) -> Tensor:
+        return tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
 
 _sys.modules[__name__].__class__ = _CallablePackage

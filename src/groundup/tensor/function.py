@@ -18,7 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from groundup.tensor.backend import xp
+import numpy
+
+from groundup.tensor.backend import _BY_ARRAY_TYPE, array_module, device_of
 
 if TYPE_CHECKING:
     from groundup.tensor.tensor import Tensor
@@ -96,18 +98,27 @@ class Function:
     def backward(self, grad: Any) -> tuple[Any, ...]:
         raise NotImplementedError
 
+    xp: Any  # the array module of the inputs (NumPy, CuPy), set by apply for both passes
+
     @classmethod
     def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
         ctx = cls()
+        arrays = [t.data for t in inputs]
+        # the inputs' device gives the op its array module; all inputs must share it
+        device = _BY_ARRAY_TYPE.get(type(arrays[0])) or device_of(arrays[0])
+        for a in arrays:
+            if type(a) is not device.array_type and device_of(a) is not device:
+                raise RuntimeError(ctx.device_error(arrays))
+        xp = ctx.xp = device.xp
         try:
-            data = ctx.forward(*[t.data for t in inputs], **params)
+            data = ctx.forward(*arrays, **params)
         except ValueError as e:  # numpy's shape errors, reworded to name the op and shapes
             message = ctx.shape_error([t.shape for t in inputs], e)
             if isinstance(e, IndexError):  # a dim out of range: IndexError, as in PyTorch
                 raise DimError(message) from None
             raise OpError(message) from None
-        if not isinstance(data, xp.ndarray):  # NumPy reduces a 0-d result to a scalar
-            data = xp.asarray(data)
+        if type(data) is not device.array_type and type(data) not in _BY_ARRAY_TYPE:
+            data = xp.asarray(data)  # NumPy reduces a 0-d result to a scalar
         out = object.__new__(type(inputs[0]))  # a Tensor, like the inputs (no import needed)
         out.data = data
         out.grad = None
@@ -126,6 +137,13 @@ class Function:
     def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
         joined = " and ".join(str(s) for s in shapes)
         return f"{type(self).__name__.lower()}: shapes {joined}: {error}"
+
+    def device_error(self, arrays: list[Any]) -> str:
+        devices = sorted({str(device_of(a)) for a in arrays})
+        return (
+            f"{type(self).__name__.lower()}: expected all tensors on one device, found "
+            f"{' and '.join(devices)}; move them with .to(device) first"
+        )
 
     def release(self) -> None:
         """Drop saved arrays and the links to the inputs (backward's ``retain_graph=False``)."""
@@ -207,7 +225,7 @@ def _is_fresh(g: Any, incoming: Any, grads: tuple[Any, ...]) -> bool:
     Not a view (``g.base``), not the gradient that came in (``Add`` passes it on to both
     inputs), not returned twice. Adopting saves a copy per leaf and an allocation per sum.
     """
-    if type(g) is not xp.ndarray or g.base is not None or g is incoming:
+    if type(g) is SliceGrad or g.base is not None or g is incoming:
         return False
     return len(grads) == 1 or sum(x is g for x in grads) == 1
 
@@ -216,7 +234,7 @@ def _accumulate(t: Any, g: Any, owned: set[int], fresh: bool) -> None:
     """Add ``g`` into ``t.grad``; in place once we own the array, never into a shared one."""
     if type(g) is SliceGrad:
         if t.grad is None:
-            t.grad = xp.zeros(t.data.shape, dtype=t.data.dtype)
+            t.grad = array_module(g.grad).zeros(t.data.shape, dtype=t.data.dtype)
             t.grad[g.index] = g.grad
             owned.add(id(t))
             return
@@ -231,11 +249,11 @@ def _accumulate(t: Any, g: Any, owned: set[int], fresh: bool) -> None:
             f"tensor's shape {t.data.shape} (a bug in an op's backward)"
         )
     if t.grad is None:
-        if fresh and g.dtype == t.data.dtype and g.flags.writeable:
+        if fresh and g.dtype == t.data.dtype and _writeable(g):
             t.grad = g
             owned.add(id(t))
         elif t._ctx is None:  # a leaf keeps its own writable copy (optimizers update it)
-            t.grad = xp.array(g, dtype=t.data.dtype)
+            t.grad = array_module(g).array(g, dtype=t.data.dtype)
             owned.add(id(t))
         else:  # an interior gradient may alias another; it is read, never written
             t.grad = g
@@ -244,3 +262,8 @@ def _accumulate(t: Any, g: Any, owned: set[int], fresh: bool) -> None:
     else:
         t.grad = t.grad + g
         owned.add(id(t))
+
+
+def _writeable(a: Any) -> bool:
+    """NumPy marks broadcast views read-only; CuPy has no read-only arrays (nor the flag)."""
+    return bool(a.flags.writeable) if isinstance(a, numpy.ndarray) else True

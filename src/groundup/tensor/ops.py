@@ -12,10 +12,11 @@ arrays it just created.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
-from groundup.tensor.backend import default_float, xp
+from groundup.tensor.backend import CPU, array_module, default_float, device_of, errstate, to_host
 from groundup.tensor.function import Function, SliceGrad
 
 
@@ -50,7 +51,7 @@ def _expand_reduced(grad: Any, shape: tuple[int, ...], dim: Any, keepdim: bool) 
     if dim is None:
         return grad.reshape((1,) * len(shape)) if not keepdim else grad
     if not keepdim:
-        grad = xp.expand_dims(grad, dim)
+        grad = array_module(grad).expand_dims(grad, dim)
     return grad
 
 
@@ -146,7 +147,7 @@ class Pow(Function):
     def backward(self, grad: Any) -> tuple[Any, ...]:
         # d(a^p)/da = p a^(p-1); a^0 is the constant 1, flat even at a = 0 (where 0^-1 = inf)
         if self.p == 0:
-            return (xp.zeros_like(grad),)
+            return (self.xp.zeros_like(grad),)
         return (grad * (self.p * self.a ** (self.p - 1)),)
 
 
@@ -158,8 +159,8 @@ class RPow(Function):
     """
 
     def forward(self, x: Any, base: float) -> Any:
-        with xp.errstate(invalid="ignore", divide="ignore"):
-            out = xp.power(base, x)
+        with errstate(self.xp, invalid="ignore", divide="ignore"):
+            out = self.xp.power(base, x)
         if x.dtype.kind != "f":  # an int tensor gives the default float, as in PyTorch
             out = out.astype(default_float)
         self.out, self.base = out, base
@@ -167,14 +168,14 @@ class RPow(Function):
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
         if self.base == 0:
-            return (xp.zeros_like(grad),)
+            return (self.xp.zeros_like(grad),)
         log_base = math.log(self.base) if self.base > 0 else math.nan
         return (grad * self.out * log_base,)
 
 
 class Exp(Function):
     def forward(self, a: Any) -> Any:
-        self.out = xp.exp(a)
+        self.out = self.xp.exp(a)
         return self.out
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
@@ -184,7 +185,7 @@ class Exp(Function):
 class Log(Function):
     def forward(self, a: Any) -> Any:
         self.a = a
-        return xp.log(a)
+        return self.xp.log(a)
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
         return (grad / self.a,)  # d(ln a)/da = 1/a
@@ -192,19 +193,19 @@ class Log(Function):
 
 class Tanh(Function):
     def forward(self, a: Any) -> Any:
-        self.out = xp.tanh(a)
+        self.out = self.xp.tanh(a)
         return self.out
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
         g = self.out * self.out  # d tanh(a)/da = 1 - tanh(a)^2
-        xp.subtract(1, g, out=g)
+        self.xp.subtract(1, g, out=g)
         g *= grad
         return (g,)
 
 
 class ReLU(Function):
     def forward(self, a: Any) -> Any:
-        self.out = xp.maximum(a, 0)
+        self.out = self.xp.maximum(a, 0)
         return self.out
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
@@ -214,7 +215,7 @@ class ReLU(Function):
 class Sigmoid(Function):
     def forward(self, a: Any) -> Any:
         # 1/(1+e^-a) overflows e^-a for very negative a; tanh form is stable everywhere
-        self.out = 0.5 * (xp.tanh(0.5 * a) + 1)
+        self.out = 0.5 * (self.xp.tanh(0.5 * a) + 1)
         return self.out
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
@@ -223,12 +224,12 @@ class Sigmoid(Function):
 
 class Clamp(Function):
     def forward(self, a: Any, min: Any, max: Any) -> Any:  # noqa: A002 (PyTorch's names)
-        self.keep = xp.ones(a.shape, dtype=bool)
+        self.keep = self.xp.ones(a.shape, dtype=bool)
         if min is not None:
             self.keep &= a >= min
         if max is not None:
             self.keep &= a <= max
-        return xp.clip(a, min, max).astype(a.dtype, copy=False)
+        return self.xp.clip(a, min, max).astype(a.dtype, copy=False)
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
         return (grad * self.keep,)  # 1 inside [min, max], boundaries included (PyTorch)
@@ -243,6 +244,19 @@ class Cast(Function):
         return (grad.astype(self.dtype),)
 
 
+class ToDevice(Function):
+    """A copy onto another device (``x.to("cuda")``): the gradient is copied back."""
+
+    def forward(self, a: Any, device: Any) -> Any:
+        self.source = device_of(a)
+        return device.xp.asarray(to_host(a)) if device is not CPU else to_host(a)
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        if self.source is CPU:
+            return (to_host(grad),)
+        return (self.source.xp.asarray(to_host(grad)),)
+
+
 # ================================================================ reductions
 
 
@@ -254,7 +268,7 @@ class Sum(Function):
     def backward(self, grad: Any) -> tuple[Any, ...]:
         # every input entry contributed with slope 1: copy the gradient back over the axes
         g = _expand_reduced(grad, self.shape, self.dim, self.keepdim)
-        return (xp.broadcast_to(g, self.shape),)
+        return (self.xp.broadcast_to(g, self.shape),)
 
 
 class Mean(Function):
@@ -266,7 +280,7 @@ class Mean(Function):
         g = _expand_reduced(grad, self.shape, self.dim, self.keepdim)
         n = _reduced_count(self.shape, self.dim)
         g = g * (1.0 / n if n else math.nan)  # an empty dim: the mean is nan, as in torch
-        return (xp.broadcast_to(g.astype(grad.dtype, copy=False), self.shape),)
+        return (self.xp.broadcast_to(g.astype(grad.dtype, copy=False), self.shape),)
 
 
 class Var(Function):
@@ -305,13 +319,13 @@ class TakeAlongDim(Function):
 
     def forward(self, a: Any, indices: Any, dim: int, keepdim: bool) -> Any:
         self.shape, self.indices, self.dim, self.keepdim = a.shape, indices, dim, keepdim
-        out = xp.take_along_axis(a, indices, axis=dim)
+        out = self.xp.take_along_axis(a, indices, axis=dim)
         return out if keepdim else out.squeeze(dim)
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
-        g = grad if self.keepdim else xp.expand_dims(grad, self.dim)
-        out = xp.zeros(self.shape, dtype=grad.dtype)
-        xp.put_along_axis(out, self.indices, g, axis=self.dim)
+        g = grad if self.keepdim else self.xp.expand_dims(grad, self.dim)
+        out = self.xp.zeros(self.shape, dtype=grad.dtype)
+        self.xp.put_along_axis(out, self.indices, g, axis=self.dim)
         return (out,)
 
 
@@ -343,13 +357,13 @@ class MatMul(Function):
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         if b.ndim == 1:
-            grad = xp.expand_dims(grad, -1)
+            grad = self.xp.expand_dims(grad, -1)
         if a.ndim == 1:
-            grad = xp.expand_dims(grad, -2)
+            grad = self.xp.expand_dims(grad, -2)
         if pa.requires_grad:
-            ga = unbroadcast(grad @ xp.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+            ga = unbroadcast(grad @ self.xp.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
         if pb.requires_grad:
-            gb = unbroadcast(xp.swapaxes(a2, -1, -2) @ grad, b2.shape).reshape(b.shape)
+            gb = unbroadcast(self.xp.swapaxes(a2, -1, -2) @ grad, b2.shape).reshape(b.shape)
         return ga, gb
 
     def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
@@ -380,7 +394,7 @@ class Reshape(Function):
 class Expand(Function):
     def forward(self, a: Any, shape: tuple[int, ...]) -> Any:
         self.shape = a.shape
-        return xp.broadcast_to(a, shape)  # a read-only view: no copy
+        return self.xp.broadcast_to(a, shape)  # a read-only view: no copy
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
         return (unbroadcast(grad, self.shape),)  # every copy of an entry sends its grad home
@@ -392,19 +406,20 @@ class Expand(Function):
 class Transpose(Function):
     def forward(self, a: Any, dim0: int, dim1: int) -> Any:
         self.dims = dim0, dim1
-        return xp.swapaxes(a, dim0, dim1)
+        return self.xp.swapaxes(a, dim0, dim1)
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
-        return (xp.swapaxes(grad, *self.dims),)
+        return (self.xp.swapaxes(grad, *self.dims),)
 
 
 class Permute(Function):
     def forward(self, a: Any, dims: tuple[int, ...]) -> Any:
         self.dims = tuple(d % a.ndim for d in dims) if a.ndim else dims  # -1: the last
-        return xp.transpose(a, dims)
+        return self.xp.transpose(a, dims)
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
-        return (xp.transpose(grad, xp.argsort(self.dims)),)
+        inverse = sorted(range(len(self.dims)), key=self.dims.__getitem__)  # undoes the permutation
+        return (self.xp.transpose(grad, inverse),)
 
 
 def _is_basic(index: Any) -> bool:
@@ -421,8 +436,8 @@ class GetItem(Function):
     def backward(self, grad: Any) -> tuple[Any, ...]:
         if _is_basic(self.index):  # the engine adds grad into the slice it came from
             return (SliceGrad(self.index, grad),)
-        out = xp.zeros(self.shape, dtype=grad.dtype)
-        xp.add.at(out, self.index, grad)  # an index array may name an entry twice: add both
+        out = self.xp.zeros(self.shape, dtype=grad.dtype)
+        self.xp.add.at(out, self.index, grad)  # an index array may name an entry twice: add both
         return (out,)
 
     def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
@@ -432,11 +447,11 @@ class GetItem(Function):
 class Cat(Function):
     def forward(self, *arrays: Any, dim: int) -> Any:
         self.dim = dim
-        self.bounds = xp.cumsum([x.shape[dim] for x in arrays])[:-1]
-        return xp.concatenate(arrays, axis=dim)
+        self.bounds = list(itertools.accumulate(x.shape[dim] for x in arrays))[:-1]
+        return self.xp.concatenate(arrays, axis=dim)
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
-        return tuple(xp.split(grad, self.bounds, axis=self.dim))
+        return tuple(self.xp.split(grad, self.bounds, axis=self.dim))
 
     def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
         return f"cat: shapes {', '.join(map(str, shapes))} differ outside dim {self.dim}"
@@ -445,10 +460,10 @@ class Cat(Function):
 class Stack(Function):
     def forward(self, *arrays: Any, dim: int) -> Any:
         self.dim = dim
-        return xp.stack(arrays, axis=dim)
+        return self.xp.stack(arrays, axis=dim)
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
-        return tuple(xp.moveaxis(grad, self.dim, 0))
+        return tuple(self.xp.moveaxis(grad, self.dim, 0))
 
     def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
         return f"stack: all shapes must be equal, got {', '.join(map(str, shapes))}"
@@ -460,28 +475,28 @@ class Stack(Function):
 class MaskedFill(Function):
     def forward(self, a: Any, mask: Any, value: float) -> Any:
         self.mask = mask
-        return xp.where(mask, xp.asarray(value, dtype=a.dtype), a)
+        return self.xp.where(mask, self.xp.asarray(value, dtype=a.dtype), a)
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
-        g = xp.where(self.mask, xp.zeros((), dtype=grad.dtype), grad)  # filled: slope 0
+        g = self.xp.where(self.mask, self.xp.zeros((), dtype=grad.dtype), grad)  # filled: slope 0
         return (unbroadcast(g, self.parents[0].shape),)  # type: ignore[index]
 
 
 class Where(Function):
     def forward(self, a: Any, b: Any, condition: Any) -> Any:
         self.condition, self.shapes = condition, (a.shape, b.shape)
-        return xp.where(condition, a, b)
+        return self.xp.where(condition, a, b)
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
         pa, pb = self.parents  # type: ignore[misc]
-        zero = xp.zeros((), dtype=grad.dtype)
+        zero = self.xp.zeros((), dtype=grad.dtype)
         ga = (
-            unbroadcast(xp.where(self.condition, grad, zero), self.shapes[0])
+            unbroadcast(self.xp.where(self.condition, grad, zero), self.shapes[0])
             if pa.requires_grad
             else None
         )
         gb = (
-            unbroadcast(xp.where(self.condition, zero, grad), self.shapes[1])
+            unbroadcast(self.xp.where(self.condition, zero, grad), self.shapes[1])
             if pb.requires_grad
             else None
         )
@@ -506,7 +521,7 @@ def fold_windows(windows: Any, dim: int, length: int, step: int, dilation: int) 
     """
     shape = list(windows.shape[:-1])
     count, shape[dim] = shape[dim], length
-    out = xp.zeros(shape, dtype=windows.dtype)
+    out = array_module(windows).zeros(shape, dtype=windows.dtype)
     index = [slice(None)] * len(shape)
     for k in range(windows.shape[-1]):
         start = k * dilation
@@ -524,7 +539,7 @@ def unfold_windows(a: Any, dim: int, size: int, step: int, dilation: int) -> Any
     [[0, 1], [2, 3]]
     """
     span = dilation * (size - 1) + 1 if size else 0  # the positions one window reaches over
-    windows = xp.lib.stride_tricks.sliding_window_view(a, span, axis=dim)
+    windows = array_module(a).lib.stride_tricks.sliding_window_view(a, span, axis=dim)
     index = [slice(None)] * a.ndim
     index[dim] = slice(None, None, step)  # a window starts every `step` positions
     return windows[tuple(index) + (slice(None, None, dilation),)]  # every `dilation`-th entry
@@ -573,35 +588,35 @@ class Fold(Function):
 class Sin(Function):
     def forward(self, a: Any) -> Any:
         self.a = a
-        return xp.sin(a)
+        return self.xp.sin(a)
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
-        return (grad * xp.cos(self.a),)  # d sin(a)/da = cos(a)
+        return (grad * self.xp.cos(self.a),)  # d sin(a)/da = cos(a)
 
 
 class Cos(Function):
     def forward(self, a: Any) -> Any:
         self.a = a
-        return xp.cos(a)
+        return self.xp.cos(a)
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
-        return (-grad * xp.sin(self.a),)  # d cos(a)/da = -sin(a)
+        return (-grad * self.xp.sin(self.a),)  # d cos(a)/da = -sin(a)
 
 
 class Asin(Function):
     def forward(self, a: Any) -> Any:
         self.a = a
-        return xp.arcsin(a)
+        return self.xp.arcsin(a)
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
-        with xp.errstate(divide="ignore", invalid="ignore"):  # |a| >= 1: inf or nan, as torch
-            return (grad / xp.sqrt(1 - self.a * self.a),)  # d asin(a)/da = 1/sqrt(1 - a^2)
+        with errstate(self.xp, divide="ignore", invalid="ignore"):  # |a| >= 1: inf or nan, as torch
+            return (grad / self.xp.sqrt(1 - self.a * self.a),)  # d asin(a)/da = 1/sqrt(1 - a^2)
 
 
 class Atan(Function):
     def forward(self, a: Any) -> Any:
         self.a = a
-        return xp.arctan(a)
+        return self.xp.arctan(a)
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
         return (grad / (1 + self.a * self.a),)  # d atan(a)/da = 1/(1 + a^2)
@@ -612,12 +627,12 @@ class Atan2(Function):
 
     def forward(self, y: Any, x: Any) -> Any:
         self.y, self.x = y, x
-        return xp.arctan2(y, x)
+        return self.xp.arctan2(y, x)
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
         py, px = self.parents  # type: ignore[misc]
         y, x = self.y, self.x
-        with xp.errstate(divide="ignore", invalid="ignore"):  # the origin: nan, as torch
+        with errstate(self.xp, divide="ignore", invalid="ignore"):  # the origin: nan, as torch
             g = grad / (x * x + y * y)  # d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2)
         return (
             unbroadcast(g * x, y.shape) if py.requires_grad else None,
@@ -662,6 +677,7 @@ def _rational(y: Any, coefficients: tuple[tuple[float, ...], tuple[float, ...]])
 def _exp_minus_square(y: Any) -> Any:
     """e^(-y^2) without the rounding of y^2: with t = y cut to 1/16ths (t^2 is exact),
     y^2 = t^2 + (y - t)(y + t)."""
+    xp = array_module(y)
     t = xp.trunc(y * 16) / 16
     return xp.exp(-t * t) * xp.exp(-(y - t) * (y + t))
 
@@ -677,6 +693,7 @@ def erf_array(x: Any) -> Any:
     >>> erf_array(np.array([0.0, 0.5, -2.0])).round(6).tolist()
     [0.0, 0.5205, -0.995322]
     """
+    xp = array_module(x)
     x = xp.asarray(x, dtype=xp.float64)
     y = xp.abs(x)
     out = xp.empty_like(y)
@@ -700,7 +717,7 @@ class Erf(Function):
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
         # d erf(a)/da = 2/sqrt(pi) e^(-a^2): the normal density, scaled
-        return (grad * ((2.0 / math.sqrt(math.pi)) * xp.exp(-self.a * self.a)),)
+        return (grad * ((2.0 / math.sqrt(math.pi)) * self.xp.exp(-self.a * self.a)),)
 
 
 class Rounding(Function):
@@ -712,7 +729,7 @@ class Rounding(Function):
         return fn(a)
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
-        return (xp.zeros_like(grad),)
+        return (self.xp.zeros_like(grad),)
 
 
 # ================================================================ selection by index: put, scatter
@@ -757,6 +774,7 @@ def scatter_fold(a: Any, src: Any, index: Any, reduce: str, include_self: bool) 
     >>> scatter_fold(np.zeros(3), np.array([1.0, 2.0, 5.0]), (np.array([0, 0, 2]),), "sum", True)
     array([3., 0., 5.])
     """
+    xp = array_module(a)
     out = a.copy()
     touched = xp.zeros(a.shape, dtype=bool)
     touched[index] = True
@@ -793,9 +811,9 @@ class ScatterReduce(Function):
         if reduce == "sum":
             ga, gs = grad, grad[index]
         elif reduce == "mean":
-            count = xp.full(a.shape, 1.0 if self.include_self else 0.0, dtype=grad.dtype)
-            xp.add.at(count, index, 1.0)
-            ga = grad / xp.maximum(count, 1.0)
+            count = self.xp.full(a.shape, 1.0 if self.include_self else 0.0, dtype=grad.dtype)
+            self.xp.add.at(count, index, 1.0)
+            ga = grad / self.xp.maximum(count, 1.0)
             gs = ga[index]
         elif reduce == "prod":
             ga, gs = self._prod_grads(grad)
@@ -803,7 +821,7 @@ class ScatterReduce(Function):
             self_hit = a == self.out
             src_hit = src == self.out[index]
             ties = self_hit.astype(grad.dtype)
-            xp.add.at(ties, index, src_hit)
+            self.xp.add.at(ties, index, src_hit)
             share = grad / ties
             ga, gs = share * self_hit, share[index] * src_hit
         if not self.include_self:  # the target's own entry was left out where src arrived
@@ -816,17 +834,17 @@ class ScatterReduce(Function):
         a nonzero factor; a zero factor that is alone among its target's factors gets the
         product with itself replaced by 1 (PyTorch's formula)."""
         a, src, index, include_self = self.a, self.src, self.index, self.include_self
-        a_ones = xp.where(a == 0, 1, a)
+        a_ones = self.xp.where(a == 0, 1, a)
         ga = grad * scatter_fold(a_ones, src, index, "prod", include_self) / a_ones
         src_zero = src == 0
-        zeros_at_target = xp.zeros(a.shape, dtype=xp.int64)
-        xp.add.at(zeros_at_target, index, src_zero)
+        zeros_at_target = self.xp.zeros(a.shape, dtype=self.xp.int64)
+        self.xp.add.at(zeros_at_target, index, src_zero)
         lone_zero = src_zero & (zeros_at_target[index] == 1)
-        without = scatter_fold(a, xp.where(lone_zero, 1, src), index, "prod", include_self)
-        gs = xp.where(
+        without = scatter_fold(a, self.xp.where(lone_zero, 1, src), index, "prod", include_self)
+        gs = self.xp.where(
             lone_zero,
             (grad * without)[index],
-            (grad * self.out)[index] / xp.where(src_zero, 1, src),
+            (grad * self.out)[index] / self.xp.where(src_zero, 1, src),
         )
         return ga, gs
 
@@ -836,13 +854,14 @@ class ScatterReduce(Function):
 
 def _reversed_cumsum(a: Any, dim: int) -> Any:
     """``out_i = sum_{k >= i} a_k`` along ``dim``: how a scan sends gradients back."""
+    xp = array_module(a)
     return xp.flip(xp.cumsum(xp.flip(a, dim), axis=dim), dim)
 
 
 class CumSum(Function):
     def forward(self, a: Any, dim: int) -> Any:
         self.dim = dim
-        return xp.cumsum(a, axis=dim)
+        return self.xp.cumsum(a, axis=dim)
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
         # a_i is in every out_k with k >= i, with slope 1
@@ -860,18 +879,18 @@ class CumProd(Function):
 
     def forward(self, a: Any, dim: int) -> Any:
         self.a, self.dim = a, dim
-        self.out = xp.cumprod(a, axis=dim)
+        self.out = self.xp.cumprod(a, axis=dim)
         return self.out
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
         a, dim = self.a, self.dim
-        zeros_so_far = xp.cumsum(a == 0, axis=dim)
+        zeros_so_far = self.xp.cumsum(a == 0, axis=dim)
         before = zeros_so_far == 0
         first_zero = (a == 0) & (zeros_so_far == 1)
-        g = _reversed_cumsum(grad * self.out, dim) / xp.where(before, a, 1)
-        skipping_zero = xp.cumprod(xp.where(first_zero, 1, a), axis=dim)
+        g = _reversed_cumsum(grad * self.out, dim) / self.xp.where(before, a, 1)
+        skipping_zero = self.xp.cumprod(self.xp.where(first_zero, 1, a), axis=dim)
         at_zero = _reversed_cumsum(grad * skipping_zero, dim)
-        return (xp.where(before, g, xp.where(first_zero, at_zero, 0)),)
+        return (self.xp.where(before, g, self.xp.where(first_zero, at_zero, 0)),)
 
 
 class Prod(Function):
@@ -891,10 +910,10 @@ class Prod(Function):
         g = _expand_reduced(grad, a.shape, dim, self.keepdim)
         zero = a == 0
         zeros = zero.sum(axis=dim, keepdims=True)
-        nonzero_a = xp.where(zero, 1, a)
-        others = xp.where(
+        nonzero_a = self.xp.where(zero, 1, a)
+        others = self.xp.where(
             zeros == 0, self.out / nonzero_a,
-            xp.where(zero & (zeros == 1), nonzero_a.prod(axis=dim, keepdims=True), 0),
+            self.xp.where(zero & (zeros == 1), nonzero_a.prod(axis=dim, keepdims=True), 0),
         )  # fmt: skip
         return (g * others.astype(grad.dtype, copy=False),)
 
@@ -908,8 +927,8 @@ class Roll(Function):
 
     def forward(self, a: Any, shifts: Any, dims: Any) -> Any:
         self.shifts, self.dims = shifts, dims
-        return xp.roll(a, shifts, axis=dims)
+        return self.xp.roll(a, shifts, axis=dims)
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
         back = -self.shifts if isinstance(self.shifts, int) else tuple(-s for s in self.shifts)
-        return (xp.roll(grad, back, axis=self.dims),)
+        return (self.xp.roll(grad, back, axis=self.dims),)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from groundup.tensor.backend import xp
 from groundup.tensor.einsum import einsum
 from groundup.tensor.function import OpError
 from groundup.tensor.tensor import Tensor, numpy_names
@@ -415,6 +414,7 @@ def repeat_interleave(
     counts), the indices 0, 1, ... each repeated that many times."""
     if repeats is None:
         counts = _tensor(input)
+        xp = counts.xp
         return Tensor._wrap(xp.repeat(xp.arange(counts.numel()), counts.data))
     return _tensor(input).repeat_interleave(repeats, dim, output_size=output_size)
 
@@ -494,6 +494,7 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
         return x / other
     if rounding_mode not in ("trunc", "floor"):
         raise OpError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
+    xp = x.xp
     b = other.data if isinstance(other, Tensor) else xp.asarray(other)
     if x.dtype.kind in "iu" and b.dtype.kind in "iu":  # integers stay integers
         q = xp.floor_divide(x.data, b) if rounding_mode == "floor" else xp.fix(x.data / b)

@@ -25,8 +25,20 @@ from collections import namedtuple
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+import numpy
+
 from groundup.tensor import ops
-from groundup.tensor.backend import default_float, to_dtype, xp
+from groundup.tensor.backend import (
+    CPU,
+    Device,
+    array_module,
+    default_float,
+    device_of,
+    get_device,
+    is_device_name,
+    to_dtype,
+    to_host,
+)
 from groundup.tensor.function import DimError, Function, OpError, run_backward
 
 _new_tensor = object.__new__
@@ -81,30 +93,32 @@ def _dim(dim: int, ndim: int, op: str) -> int:
     return dim % n
 
 
-def _as_index(index: Any) -> Any:
+def _as_index(index: Any, xp: Any) -> Any:
     """An index as NumPy takes it: Tensors and sequences (lists; tuples and ranges inside
     the index tuple) become arrays, and a 0-d integer tensor an int (PyTorch treats it as
     one)."""
     if isinstance(index, tuple):
-        return tuple(_index_part(p, (list, tuple, range)) for p in index)
-    return _index_part(index, (list, range))
+        return tuple(_index_part(p, (list, tuple, range), xp) for p in index)
+    return _index_part(index, (list, range), xp)
 
 
-def _index_part(p: Any, sequences: tuple[type, ...]) -> Any:
+def _index_part(p: Any, sequences: tuple[type, ...], xp: Any) -> Any:
     if isinstance(p, Tensor):
         p = p.data
     elif isinstance(p, sequences):
-        p = xp.asarray(p) if len(p) else xp.zeros(0, dtype=xp.int64)  # type: ignore[arg-type]
+        p = xp.asarray(p) if len(p) else xp.zeros(0, dtype=numpy.int64)  # type: ignore[arg-type]
+    if isinstance(p, numpy.ndarray) and xp is not numpy:  # a host index for device data
+        p = xp.asarray(p)
     if isinstance(p, xp.ndarray) and p.ndim == 0 and p.dtype.kind in "iu":
         return int(p)
     return p
 
 
 def _is_int(p: Any) -> bool:
-    return isinstance(p, (int, xp.integer)) and not isinstance(p, bool)
+    return isinstance(p, (int, numpy.integer)) and not isinstance(p, bool)
 
 
-def _torch_order(index: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]] | None:
+def _torch_order(index: Any, xp: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]] | None:
     """An index that mixes ints with index arrays, split into (the ints and slices, the
     index arrays), to apply one after the other; None when NumPy and PyTorch agree.
 
@@ -138,9 +152,12 @@ def _torch_order(index: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]] | None:
     return tuple(first), tuple(rest)
 
 
-def _int_array(index: Any, op: str, name: str = "index") -> Any:
-    """Indices as an int array (from a Tensor, array or list), or PyTorch's RuntimeError."""
+def _int_array(index: Any, op: str, xp: Any, name: str = "index") -> Any:
+    """Indices as an int array of module ``xp`` (from a Tensor, array or list), or
+    PyTorch's RuntimeError."""
     arr = index.data if isinstance(index, Tensor) else xp.asarray(index)
+    if isinstance(arr, numpy.ndarray) and xp is not numpy:  # a host index for device data
+        arr = xp.asarray(arr)
     if arr.dtype.kind not in "iu":
         raise OpError(f"{op}: {name} must hold integers (int64), got dtype {arr.dtype}")
     return arr
@@ -153,6 +170,7 @@ def _along(dim: int, index: Any) -> tuple[Any, ...]:
     >>> [a.tolist() for a in _along(1, np.array([[2, 0]]))]
     [[[0]], [[2, 0]]]
     """
+    xp = array_module(index)
     return tuple(
         index if d == dim else xp.arange(n).reshape((n,) + (1,) * (index.ndim - d - 1))
         for d, n in enumerate(index.shape)
@@ -170,6 +188,8 @@ class Tensor:
             says otherwise; integer data stays int64.
         requires_grad: whether ``backward()`` should fill ``.grad`` for this tensor.
         dtype: a numpy dtype or its name (``"float64"`` for gradient checks).
+        device: ``"cpu"`` (the default for Python data and NumPy arrays) or ``"cuda"``; an
+            array already on a device stays there unless ``device`` says otherwise.
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retain")
@@ -177,16 +197,22 @@ class Tensor:
     __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__, not numpy
     __hash__ = object.__hash__  # == is elementwise (as in PyTorch); hash by identity
 
-    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
+    def __init__(
+        self, data: Any, requires_grad: bool = False, dtype: Any = None, device: Any = None
+    ) -> None:
         if isinstance(data, Tensor):
             data = data.data
         dt = to_dtype(dtype)
-        arr = xp.array(data, dtype=dt)
+        source = _device_of_data(data)
+        target = source if device is None else get_device(device)
+        if source is not target and source is not CPU:
+            data = source.to_host(data)  # one device to another goes through the host
+        arr = target.xp.array(data, dtype=dt)  # a copy, as torch.tensor(data) makes
         if dt is None:
             if arr.dtype.kind == "f":
                 arr = arr.astype(default_float, copy=False)
             elif arr.dtype.kind in "iu":
-                arr = arr.astype(xp.int64, copy=False)
+                arr = arr.astype(numpy.int64, copy=False)
         if requires_grad and arr.dtype.kind != "f":
             raise TypeError(
                 f"requires_grad=True needs a floating-point tensor, got dtype {arr.dtype}: "
@@ -203,6 +229,20 @@ class Tensor:
     @property
     def shape(self) -> tuple[int, ...]:
         return self.data.shape
+
+    @property
+    def xp(self) -> Any:
+        """The array module of this tensor's data: NumPy on the CPU, CuPy on a GPU."""
+        return array_module(self.data)
+
+    @property
+    def device(self) -> Device:
+        """Where the data lives: ``cpu`` or ``cuda:0`` (compares equal to "cpu", "cuda")."""
+        return device_of(self.data)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
 
     @property
     def ndim(self) -> int:
@@ -248,13 +288,16 @@ class Tensor:
         return int(self.item())
 
     def numpy(self) -> Any:
-        return self.data
+        """The data as a NumPy array: the array itself on the CPU (shared, as in PyTorch),
+        a copy from a GPU."""
+        return to_host(self.data)
 
     def tolist(self) -> Any:
         return self.data.tolist()
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
-        return self.data if dtype is None else self.data.astype(dtype)
+        host = to_host(self.data)
+        return host if dtype is None else host.astype(dtype)
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph."""
@@ -270,22 +313,51 @@ class Tensor:
         """Keep ``.grad`` of this non-leaf tensor after backward (freed by default)."""
         self._retain = True
 
-    def to(self, dtype: Any) -> Tensor:
-        dt = to_dtype(dtype)
-        return self if self.data.dtype == dt else ops.Cast.apply(self, dtype=dt)
+    def to(self, *args: Any, device: Any = None, dtype: Any = None) -> Tensor:
+        """This tensor on another device or with another dtype (itself when nothing changes),
+        as PyTorch's ``to``: ``x.to("cuda")``, ``x.to(float64)``, ``x.to("cpu", "float32")``,
+        ``x.to(other)`` (other's device and dtype). The copy is in the graph: gradients
+        flow back to the original device."""
+        for a in args:
+            if isinstance(a, Tensor):
+                device, dtype = a.device, a.dtype
+            elif is_device_name(a):
+                device = a
+            else:
+                dtype = a
+        out = self
+        if device is not None:
+            target = get_device(device)
+            if target is not out.device:
+                out = ops.ToDevice.apply(out, device=target)
+        if dtype is not None:
+            dt = to_dtype(dtype)
+            if out.data.dtype != dt:
+                out = ops.Cast.apply(out, dtype=dt)
+        return out
+
+    def cpu(self) -> Tensor:
+        """This tensor in host memory (itself when it is there already)."""
+        return self.to("cpu")
+
+    def cuda(self) -> Tensor:
+        """This tensor on the GPU (itself when it is there already)."""
+        return self.to("cuda")
 
     def float(self) -> Tensor:
-        return self.to(xp.float32)
+        return self.to(numpy.float32)
 
     def double(self) -> Tensor:
-        return self.to(xp.float64)
+        return self.to(numpy.float64)
 
     def long(self) -> Tensor:
-        return self.to(xp.int64)
+        return self.to(numpy.int64)
 
     def __repr__(self) -> str:
-        body = repr(self.data)[len("array(") : -1] if self.data.ndim else repr(self.data.item())
-        extra = (
+        host = to_host(self.data)
+        body = repr(host)[len("array(") : -1] if host.ndim else repr(host.item())
+        place = "" if self.device is CPU else f", device='{self.device}'"
+        extra = place + (
             f", grad_fn=<{self.op}>"
             if self._ctx is not None
             else (", requires_grad=True" if self.requires_grad else "")
@@ -302,7 +374,7 @@ class Tensor:
         if isinstance(other, Tensor):
             return other
         dt = self.data.dtype if self.data.dtype.kind == "f" else None
-        return Tensor._wrap(xp.asarray(other, dtype=dt))
+        return Tensor._wrap(self.xp.asarray(other, dtype=dt))
 
     def _floated(self, dtype: Any = None) -> Tensor:
         """Self as floats: an int or bool tensor becomes ``dtype`` (default float32), as
@@ -318,7 +390,7 @@ class Tensor:
         dtype = self.data.dtype
         if dtype.kind == "f":  # the common case first: a float tensor and a number or float
             if not isinstance(other, Tensor):
-                return self, Tensor._wrap(xp.asarray(other, dtype=dtype))
+                return self, Tensor._wrap(self.xp.asarray(other, dtype=dtype))
             if other.data.dtype.kind == "f":
                 return self, other
         b = self._lift(other)
@@ -385,22 +457,22 @@ class Tensor:
         return Tensor._wrap(fn(self.data, other))
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return self._compare(other, xp.equal)
+        return self._compare(other, self.xp.equal)
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return self._compare(other, xp.not_equal)
+        return self._compare(other, self.xp.not_equal)
 
     def __lt__(self, other: Any) -> Tensor:
-        return self._compare(other, xp.less)
+        return self._compare(other, self.xp.less)
 
     def __le__(self, other: Any) -> Tensor:
-        return self._compare(other, xp.less_equal)
+        return self._compare(other, self.xp.less_equal)
 
     def __gt__(self, other: Any) -> Tensor:
-        return self._compare(other, xp.greater)
+        return self._compare(other, self.xp.greater)
 
     def __ge__(self, other: Any) -> Tensor:
-        return self._compare(other, xp.greater_equal)
+        return self._compare(other, self.xp.greater_equal)
 
     # ------------------------------------------------------------ elementwise
 
@@ -428,7 +500,7 @@ class Tensor:
         and get gradients of their own (see :meth:`_clamp_by_tensors`)."""
         if min is None and max is None:
             raise OpError("clamp: at least one of min and max must be given")
-        if isinstance(min, (Tensor, xp.ndarray)) or isinstance(max, (Tensor, xp.ndarray)):
+        if isinstance(min, (Tensor, self.xp.ndarray)) or isinstance(max, (Tensor, self.xp.ndarray)):
             return self._clamp_by_tensors(min, max)
         for name, bound in (("min", min), ("max", max)):
             if bound is not None and (
@@ -451,7 +523,7 @@ class Tensor:
         bounds cross (max < min: the result is max). Where none applies (x < min == max,
         or x is nan) the value is clamp's and no gradient flows."""
         bounds = {
-            name: b if isinstance(b, Tensor) else Tensor(b) if isinstance(b, xp.ndarray)
+            name: b if isinstance(b, Tensor) else Tensor(b) if isinstance(b, self.xp.ndarray)
             else self._operands(b)[1]  # a number: of our dtype (the default float for ints)
             for name, b in (("min", min), ("max", max)) if b is not None
         }  # fmt: skip
@@ -463,8 +535,10 @@ class Tensor:
         to_max = (x > hi) | (hi < lo)
         arrays = [x] + [b.data for b in bounds.values()]
         floats = [a.dtype for a in arrays if a.dtype.kind == "f"]  # a float beats ints
-        dtype = xp.result_type(*floats) if floats else xp.result_type(*arrays)
-        out = Tensor._wrap(xp.minimum(xp.maximum(x, lo), hi).astype(dtype))  # nan stays nan
+        dtype = self.xp.result_type(*floats) if floats else self.xp.result_type(*arrays)
+        out = Tensor._wrap(
+            self.xp.minimum(self.xp.maximum(x, lo), hi).astype(dtype)
+        )  # nan stays nan
         if "max" in bounds:
             out = where(to_max, bounds["max"], out)
         if "min" in bounds:
@@ -481,7 +555,9 @@ class Tensor:
     ) -> Tensor:
         """|self - other| <= atol + rtol |other|, entrywise (infinities equal themselves)."""
         b = other.data if isinstance(other, Tensor) else other
-        return Tensor._wrap(xp.isclose(self.data, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+        return Tensor._wrap(
+            self.xp.isclose(self.data, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+        )
 
     def allclose(
         self,
@@ -529,12 +605,12 @@ class Tensor:
         dim = _as_dim(dim, self.ndim)
         if int_dim_of_0d:  # the one number, at index 0
             return MaxResult(ops.Amax.apply(self, dim=None, keepdim=False),
-                             Tensor._wrap(xp.asarray(0)))  # fmt: skip
+                             Tensor._wrap(self.xp.asarray(0)))  # fmt: skip
         if dim is None or isinstance(dim, tuple):
             return ops.Amax.apply(self, dim=dim, keepdim=keepdim)
-        indices = xp.expand_dims(self.data.argmax(axis=dim), dim)
+        indices = self.xp.expand_dims(self.data.argmax(axis=dim), dim)
         values = ops.TakeAlongDim.apply(self, indices=indices, dim=dim, keepdim=keepdim)
-        idx = indices if keepdim else xp.squeeze(indices, dim)
+        idx = indices if keepdim else self.xp.squeeze(indices, dim)
         return MaxResult(values, Tensor._wrap(idx))
 
     @numpy_names
@@ -553,7 +629,7 @@ class Tensor:
     @numpy_names
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         if dim is None:
-            return Tensor._wrap(xp.asarray(self.data.argmax()))
+            return Tensor._wrap(self.xp.asarray(self.data.argmax()))
         return Tensor._wrap(self.data.argmax(axis=dim, keepdims=keepdim))
 
     # ------------------------------------------------------------ movement
@@ -623,8 +699,8 @@ class Tensor:
         """``x[...]`` with PyTorch's rules: ints, slices, None, ``...``, integer or boolean
         arrays (Tensors, NumPy arrays, lists); where an int meets an index array, the int is
         applied first, as PyTorch does (see :func:`_torch_order`)."""
-        index = _as_index(index)
-        split = _torch_order(index)
+        index = _as_index(index, self.xp)
+        split = _torch_order(index, self.xp)
         if split is None:
             return ops.GetItem.apply(self, index=index)
         first, rest = split
@@ -646,7 +722,7 @@ class Tensor:
 
     def masked_fill(self, mask: Any, value: Any) -> Tensor:
         """Entries where ``mask`` is True replaced by ``value`` (broadcasting the mask)."""
-        mask = mask.data if isinstance(mask, Tensor) else xp.asarray(mask)
+        mask = mask.data if isinstance(mask, Tensor) else self.xp.asarray(mask)
         return ops.MaskedFill.apply(self, mask=mask, value=value)
 
     # ------------------------------------------------------------ composed from the above
@@ -741,7 +817,7 @@ class Tensor:
     @numpy_names
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         if dim is None:
-            return Tensor._wrap(xp.asarray(self.data.argmin()))
+            return Tensor._wrap(self.xp.asarray(self.data.argmin()))
         return Tensor._wrap(self.data.argmin(axis=dim, keepdims=keepdim))
 
     def flip(self, dims: int | Sequence[int]) -> Tensor:
@@ -752,28 +828,28 @@ class Tensor:
 
     def tril(self, diagonal: int = 0) -> Tensor:
         """The lower triangle of the last two dims (the rest zeroed)."""
-        return self.masked_fill(~xp.tri(*self.shape[-2:], k=diagonal, dtype=bool), 0.0)
+        return self.masked_fill(~self.xp.tri(*self.shape[-2:], k=diagonal, dtype=bool), 0.0)
 
     def triu(self, diagonal: int = 0) -> Tensor:
         """The upper triangle of the last two dims (the rest zeroed)."""
-        return self.masked_fill(xp.tri(*self.shape[-2:], k=diagonal - 1, dtype=bool), 0.0)
+        return self.masked_fill(self.xp.tri(*self.shape[-2:], k=diagonal - 1, dtype=bool), 0.0)
 
     def isnan(self) -> Tensor:
-        return Tensor._wrap(xp.isnan(self.data))
+        return Tensor._wrap(self.xp.isnan(self.data))
 
     def isinf(self) -> Tensor:
-        return Tensor._wrap(xp.isinf(self.data))
+        return Tensor._wrap(self.xp.isinf(self.data))
 
     def isfinite(self) -> Tensor:
-        return Tensor._wrap(xp.isfinite(self.data))
+        return Tensor._wrap(self.xp.isfinite(self.data))
 
     @numpy_names
     def any(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        return Tensor._wrap(xp.asarray(self.data.any(axis=dim, keepdims=keepdim)))
+        return Tensor._wrap(self.xp.asarray(self.data.any(axis=dim, keepdims=keepdim)))
 
     @numpy_names
     def all(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        return Tensor._wrap(xp.asarray(self.data.all(axis=dim, keepdims=keepdim)))
+        return Tensor._wrap(self.xp.asarray(self.data.all(axis=dim, keepdims=keepdim)))
 
     # ------------------------------------------------------------ sliding windows
     # Convolution and pooling start here (groundup.nn.functional builds them on it).
@@ -814,7 +890,7 @@ class Tensor:
         """(dim, index array) for gather/scatter, after PyTorch's checks: same number of
         dims, the index no larger than the input outside ``dim`` (nor than ``src``), and
         every index inside the input's size along ``dim``."""
-        idx = _int_array(index, op)
+        idx = _int_array(index, op, self.xp)
         dim = _dim(dim, self.ndim, op)
         shape = self.shape or (1,)
         if idx.ndim != len(shape) and not (idx.ndim == 0 and self.ndim <= 1):
@@ -839,24 +915,26 @@ class Tensor:
         entries picked along ``dim``; the output has the index's shape."""
         dim, idx = self._index_along("gather", dim, index)
         x = self.reshape(1) if self.ndim == 0 else self
-        return x[_along(dim, idx)].reshape(_int_array(index, "gather").shape)  # a 0-d index: 0-d
+        return x[_along(dim, idx)].reshape(
+            _int_array(index, "gather", self.xp).shape
+        )  # a 0-d index: 0-d
 
     @numpy_names
     def take_along_dim(self, indices: Any, dim: int | None = None) -> Tensor:
         """gather after broadcasting ``self`` and ``indices`` outside ``dim`` (NumPy's
         ``take_along_axis``); ``dim=None`` reads the flattened tensor."""
-        idx = _int_array(indices, "take_along_dim", "indices")
+        idx = _int_array(indices, "take_along_dim", self.xp, "indices")
         if dim is None:
             return self.reshape(-1).gather(0, idx.reshape(-1))
         dim = _dim(dim, self.ndim, "take_along_dim")
-        rest = xp.broadcast_shapes(_drop(self.shape, dim), _drop(idx.shape, dim))
+        rest = numpy.broadcast_shapes(_drop(self.shape, dim), _drop(idx.shape, dim))
         x = self.expand(*_put(rest, dim, self.shape[dim]))
-        return x.gather(dim, xp.broadcast_to(idx, _put(rest, dim, idx.shape[dim])))
+        return x.gather(dim, self.xp.broadcast_to(idx, _put(rest, dim, idx.shape[dim])))
 
     @numpy_names
     def index_select(self, dim: int, index: Any) -> Tensor:
         """The slices at positions ``index`` (a vector) along ``dim``: ``x[:, index]``."""
-        idx = _int_array(index, "index_select")
+        idx = _int_array(index, "index_select", self.xp)
         if idx.ndim > 1:
             raise DimError(f"index_select: index must be a vector, got shape {idx.shape}")
         dim = _dim(dim, self.ndim, "index_select")
@@ -864,9 +942,9 @@ class Tensor:
 
     def masked_select(self, mask: Any) -> Tensor:
         """The entries where ``mask`` (broadcast against self) is True, as a vector."""
-        m = mask.data if isinstance(mask, Tensor) else xp.asarray(mask)
-        shape = xp.broadcast_shapes(self.shape, m.shape)
-        return self.expand(*shape)[xp.broadcast_to(m.astype(bool, copy=False), shape)]
+        m = mask.data if isinstance(mask, Tensor) else self.xp.asarray(mask)
+        shape = numpy.broadcast_shapes(self.shape, m.shape)
+        return self.expand(*shape)[self.xp.broadcast_to(m.astype(bool, copy=False), shape)]
 
     @numpy_names
     def scatter(
@@ -883,8 +961,8 @@ class Tensor:
             if reduce not in folds:
                 raise OpError(f"scatter: reduce must be 'add' or 'multiply', got {reduce!r}")
             if not isinstance(source, Tensor):
-                source = Tensor._wrap(xp.full(_int_array(index, "scatter").shape, source,
-                                              dtype=self.dtype))  # fmt: skip
+                shape = _int_array(index, "scatter", self.xp).shape
+                source = Tensor._wrap(self.xp.full(shape, source, dtype=self.dtype))
             return self.scatter_reduce(dim, index, source, folds[reduce])
         if isinstance(source, Tensor):
             self._same_dtype("scatter", source)
@@ -893,7 +971,7 @@ class Tensor:
             source = source[tuple(slice(0, n) for n in idx.shape)].reshape(idx.shape)
         else:  # a number, written everywhere the index points
             dim, idx = self._index_along("scatter", dim, index)
-            source = Tensor._wrap(xp.asarray(source, dtype=self.dtype))
+            source = Tensor._wrap(self.xp.asarray(source, dtype=self.dtype))
         x = self.reshape(1) if self.ndim == 0 else self
         out = ops.IndexPut.apply(x, source, index=_along(dim, idx))
         return out.reshape(()) if self.ndim == 0 else out
@@ -941,10 +1019,12 @@ class Tensor:
 
     def nonzero(self, *, as_tuple: bool = False) -> Any:
         """The indices of the nonzero entries: (n, ndim) int64, or one vector per dim."""
-        found = xp.nonzero(self.data)
+        found = self.xp.nonzero(self.data)
         if as_tuple:
             return tuple(Tensor._wrap(i) for i in found)
-        return Tensor._wrap(xp.stack(found, axis=1) if found else xp.zeros((0, 0), xp.int64))
+        return Tensor._wrap(
+            self.xp.stack(found, axis=1) if found else self.xp.zeros((0, 0), numpy.int64)
+        )
 
     # ------------------------------------------------------------ scans and products
     # CumSum, CumProd and Prod are primitives (ops.py); cummax and cummin are gathers at the
@@ -953,7 +1033,7 @@ class Tensor:
     def _scan_input(self, op: str, dim: int, dtype: Any) -> tuple[Tensor, int]:
         x = self.to(dtype) if dtype is not None else self
         if x.data.dtype.kind in "bu":  # sums and products of bools count in int64, as torch
-            x = x.to(xp.int64)
+            x = x.to(numpy.int64)
         return (x.reshape(1) if x.ndim == 0 else x), _dim(dim, x.ndim, op)
 
     @numpy_names
@@ -974,28 +1054,28 @@ class Tensor:
         running = accumulate(x.data, axis=d)
         # the index of the latest entry equal to the running extreme (PyTorch's tie rule);
         # a nan is an extreme from there on, and each later nan takes over
-        hit = (x.data == running) | (xp.isnan(x.data) if x.data.dtype.kind == "f" else False)
-        positions = xp.arange(x.shape[d]).reshape((-1,) + (1,) * (x.ndim - d - 1))
-        indices = xp.maximum.accumulate(xp.where(hit, positions, 0), axis=d)
+        hit = (x.data == running) | (self.xp.isnan(x.data) if x.data.dtype.kind == "f" else False)
+        positions = self.xp.arange(x.shape[d]).reshape((-1,) + (1,) * (x.ndim - d - 1))
+        indices = self.xp.maximum.accumulate(self.xp.where(hit, positions, 0), axis=d)
         values = x.gather(d, indices)
         return MaxResult(values.reshape(self.shape), Tensor._wrap(indices.reshape(self.shape)))
 
     @numpy_names
     def cummax(self, dim: int) -> Any:
         """(values, indices): the running max along ``dim`` and where it was found."""
-        return self._cumulative_extreme("cummax", dim, xp.maximum.accumulate)
+        return self._cumulative_extreme("cummax", dim, self.xp.maximum.accumulate)
 
     @numpy_names
     def cummin(self, dim: int) -> Any:
         """(values, indices): the running min along ``dim`` and where it was found."""
-        return self._cumulative_extreme("cummin", dim, xp.minimum.accumulate)
+        return self._cumulative_extreme("cummin", dim, self.xp.minimum.accumulate)
 
     @numpy_names
     def prod(self, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
         """The product of the entries (over ``dim``); the gradient is right with zeros."""
         x = self.to(dtype) if dtype is not None else self
         if x.data.dtype.kind in "bu":
-            x = x.to(xp.int64)
+            x = x.to(numpy.int64)
         d = None if dim is None or self.ndim == 0 else _dim(dim, self.ndim, "prod")
         out = ops.Prod.apply(x, dim=d, keepdim=keepdim)
         return out.reshape(()) if self.ndim == 0 else out
@@ -1040,7 +1120,7 @@ class Tensor:
         n = self.shape[d] if self.ndim else 1
         if not 1 <= k <= n:
             raise OpError(f"kthvalue: k={k} is out of range for a dim of size {n}")
-        return self._select_sorted(d, xp.full(_drop(self.shape, d), k - 1), keepdim)
+        return self._select_sorted(d, self.xp.full(_drop(self.shape, d), k - 1), keepdim)
 
     @numpy_names
     def median(self, dim: int | None = None, keepdim: bool = False) -> Any:
@@ -1052,11 +1132,11 @@ class Tensor:
         if dim is None:
             flat = self.reshape(-1)
             if flat.numel() == 0:
-                return Tensor._wrap(xp.asarray(xp.nan, dtype=self.dtype))
-            nan = xp.isnan(flat.data) if self.dtype.kind == "f" else None
+                return Tensor._wrap(self.xp.asarray(numpy.nan, dtype=self.dtype))
+            nan = self.xp.isnan(flat.data) if self.dtype.kind == "f" else None
             if nan is None:  # integers: no gradient to share
-                return Tensor._wrap(xp.sort(flat.data)[(flat.numel() - 1) // 2])
-            m = float(xp.nan if nan.any() else xp.sort(flat.data)[(flat.numel() - 1) // 2])
+                return Tensor._wrap(self.xp.sort(flat.data)[(flat.numel() - 1) // 2])
+            m = float(numpy.nan if nan.any() else self.xp.sort(flat.data)[(flat.numel() - 1) // 2])
             hits = nan if nan.any() else flat.data == m
             # m + mean(x - m) over the entries equal to m: exactly m, and each of them gets
             # 1/count of the gradient (PyTorch's rule for a median that ties)
@@ -1064,15 +1144,15 @@ class Tensor:
         d = _dim(dim, self.ndim, "median")
         data = self.data.reshape(self.shape or (1,))
         n = data.shape[d]
-        nans = xp.isnan(data).sum(axis=d) if self.dtype.kind == "f" else 0
-        position = xp.where(nans > 0, n - nans, (n - 1) // 2)  # nan sorts last: its first copy
-        return self._select_sorted(d, xp.broadcast_to(position, _drop(data.shape, d)), keepdim)
+        nans = self.xp.isnan(data).sum(axis=d) if self.dtype.kind == "f" else 0
+        position = self.xp.where(nans > 0, n - nans, (n - 1) // 2)  # nan sorts last: its first copy
+        return self._select_sorted(d, self.xp.broadcast_to(position, _drop(data.shape, d)), keepdim)
 
     def _select_sorted(self, d: int, position: Any, keepdim: bool) -> Any:
         """(values, indices) of the entry at ``position`` (one per row) in sorted order."""
         x = self.reshape(1) if self.ndim == 0 else self
         order = _argsort(x.data, d, descending=False)
-        indices = xp.take_along_axis(order, xp.expand_dims(position, d), axis=d)
+        indices = self.xp.take_along_axis(order, self.xp.expand_dims(position, d), axis=d)
         values = x.gather(d, indices)
         if not keepdim or self.ndim == 0:
             values, indices = values.squeeze(d), indices.squeeze(d)
@@ -1102,7 +1182,7 @@ class Tensor:
         d1, d2 = _dim(dim1, self.ndim, "diagonal"), _dim(dim2, self.ndim, "diagonal")
         if d1 == d2:
             raise OpError(f"diagonal: dim1 and dim2 must differ, got {dim1} and {dim2}")
-        rows, cols = _diagonal_positions(self.shape[d1], self.shape[d2], offset)
+        rows, cols = _diagonal_positions(self.shape[d1], self.shape[d2], offset, self.xp)
         others = tuple(d for d in range(self.ndim) if d not in (d1, d2))
         return self.permute(*others, d1, d2)[..., rows, cols]  # (..., n1, n2) -> (..., L)
 
@@ -1115,8 +1195,8 @@ class Tensor:
             raise OpError(f"diag_embed: dim1 and dim2 must differ, got {dim1} and {dim2}")
         x = self.reshape(1) if self.ndim == 0 else self
         n = x.shape[-1] + builtins.abs(offset)
-        rows, cols = _diagonal_positions(n, n, offset)
-        blank = Tensor._wrap(xp.zeros(x.shape[:-1] + (n, n), dtype=x.dtype))
+        rows, cols = _diagonal_positions(n, n, offset, self.xp)
+        blank = Tensor._wrap(self.xp.zeros(x.shape[:-1] + (n, n), dtype=x.dtype))
         square = ops.IndexPut.apply(blank, x, index=(Ellipsis, rows, cols))  # (..., n, n)
         batch = iter(range(ndim - 2))  # where each output dim comes from: batch, rows, cols
         return square.permute(*(ndim - 2 if p == d1 else ndim - 1 if p == d2 else next(batch)
@@ -1163,14 +1243,14 @@ class Tensor:
         [1, 1, 2, 2]; ``repeats`` an int or one count per entry; ``dim=None`` flattens."""
         x = self.reshape(-1) if dim is None else self
         d = 0 if dim is None else _dim(dim, self.ndim, "repeat_interleave")
-        counts = repeats.data if isinstance(repeats, Tensor) else xp.asarray(repeats)
+        counts = repeats.data if isinstance(repeats, Tensor) else self.xp.asarray(repeats)
         n = x.shape[d] if x.ndim else 1
         if counts.ndim > 1 or counts.size not in (1, n) or (counts.size and counts.min() < 0):
             raise OpError(
                 f"repeat_interleave: repeats must be one count or {n} non-negative counts, "
                 f"got {counts.tolist()}"
             )
-        return x.index_select(d, xp.repeat(xp.arange(n), counts.reshape(-1)))
+        return x.index_select(d, self.xp.repeat(self.xp.arange(n), counts.reshape(-1)))
 
     def expand_as(self, other: Tensor) -> Tensor:
         return self.expand(*other.shape)
@@ -1222,26 +1302,26 @@ class Tensor:
         return ops.Rounding.apply(self, fn=fn)
 
     def floor(self) -> Tensor:
-        return self._step(xp.floor)
+        return self._step(self.xp.floor)
 
     def ceil(self) -> Tensor:
-        return self._step(xp.ceil)
+        return self._step(self.xp.ceil)
 
     def trunc(self) -> Tensor:
         """Round toward zero."""
-        return self._step(xp.trunc)
+        return self._step(self.xp.trunc)
 
     fix = trunc
 
     def round(self, *, decimals: int = 0) -> Tensor:
         """Round to ``decimals`` places, halves to even (``round(2.5) == 2``), as PyTorch."""
-        return self._step(lambda a: xp.round(a, decimals))
+        return self._step(lambda a: self.xp.round(a, decimals))
 
     def sign(self) -> Tensor:
         """-1, 0 or 1 (nan stays nan); gradient 0."""
         if self.data.dtype.kind in "iub":
-            return Tensor._wrap(xp.sign(self.data))
-        return ops.Rounding.apply(self, fn=xp.sign)
+            return Tensor._wrap(self.xp.sign(self.data))
+        return ops.Rounding.apply(self, fn=self.xp.sign)
 
     sgn = sign
 
@@ -1270,9 +1350,9 @@ class Tensor:
                     f"backward: grad can be omitted only for a tensor with one element, "
                     f"got shape {self.shape}; pass grad= of that shape (or reduce with .sum())"
                 )
-            grad = xp.ones_like(self.data)
+            grad = self.xp.ones_like(self.data)
         else:
-            grad = xp.asarray(
+            grad = self.xp.asarray(
                 grad.data if isinstance(grad, Tensor) else grad, dtype=self.data.dtype
             )
             if grad.shape != self.data.shape:
@@ -1293,6 +1373,17 @@ class Tensor:
         return out
 
 
+def _device_of_data(data: Any) -> Device:
+    """The device of constructor data: an array's own, the CPU for Python data. A CuPy
+    array from outside groundup registers CUDA on the way."""
+    if type(data).__module__.partition(".")[0] == "cupy":
+        get_device("cuda")
+    try:
+        return device_of(data)
+    except TypeError:  # a number, a list: built on the host first
+        return CPU
+
+
 def _correction(unbiased: bool | None, correction: int | None) -> int:
     """Bessel's correction from either spelling (default 1, PyTorch's)."""
     if unbiased is not None and correction is not None:
@@ -1304,6 +1395,7 @@ def _correction(unbiased: bool | None, correction: int | None) -> int:
 
 def _int_min(data: Any, dim: Any, keepdim: bool) -> Any:
     """``min`` of a bool or int tensor, straight from NumPy (no gradient to track)."""
+    xp = array_module(data)
     if dim is None or isinstance(dim, tuple):
         return Tensor._wrap(xp.asarray(data.min(axis=dim, keepdims=keepdim)))
     values = data.min(axis=dim, keepdims=keepdim)
@@ -1317,16 +1409,17 @@ def _argsort(data: Any, dim: int, descending: bool) -> Any:
 
     Descending without breaking ties: sort the reversed array ascending, reverse back.
     """
+    xp = array_module(data)
     if not descending:
         return xp.argsort(data, axis=dim, kind="stable")
     ascending = xp.argsort(xp.flip(data, dim), axis=dim, kind="stable")
     return xp.flip(data.shape[dim] - 1 - ascending, dim)
 
 
-def _diagonal_positions(n1: int, n2: int, offset: int) -> tuple[Any, Any]:
+def _diagonal_positions(n1: int, n2: int, offset: int, xp: Any) -> tuple[Any, Any]:
     """Rows and columns of the ``offset`` diagonal of an (n1, n2) matrix: (i, i + offset).
 
-    >>> [a.tolist() for a in _diagonal_positions(3, 3, -1)]
+    >>> [a.tolist() for a in _diagonal_positions(3, 3, -1, np)]
     [[1, 2], [0, 1]]
     """
     length = max(0, min(n1, n2 - offset) if offset >= 0 else min(n1 + offset, n2))
@@ -1351,7 +1444,11 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa:
     """``input`` where ``condition`` is True, else ``other``: all three broadcast, and either
     value may be a Python number (types promote as in arithmetic: an int tensor and 0.5 give
     float32). ``where(condition)`` alone is ``condition.nonzero(as_tuple=True)``."""
-    cond = condition.data if isinstance(condition, Tensor) else xp.asarray(condition)
+    if isinstance(condition, Tensor):
+        cond = condition.data
+    else:  # a mask from Python or NumPy goes to the device of the values
+        values = [t for t in (input, other) if isinstance(t, Tensor)]
+        cond = (values[0].xp if values else numpy).asarray(condition)
     if input is None and other is None:
         return Tensor._wrap(cond).nonzero(as_tuple=True)
     if isinstance(input, Tensor):

@@ -20,6 +20,34 @@ def seed_int(text: str) -> int:
     return value
 
 
+def device_flag(text: str) -> str:
+    """--device: "cpu", "cuda", or "auto" (CUDA when CuPy finds a GPU, else the CPU).
+    "cuda" without CuPy fails here, saying what to install."""
+    if text not in ("auto", "cpu", "cuda"):
+        raise argparse.ArgumentTypeError(f"must be auto, cpu or cuda, got {text!r}")
+    if text == "cpu":
+        return text
+    from groundup.tensor import cuda
+
+    if text == "auto":
+        return cuda.default_device()
+    if not cuda.is_available():
+        try:
+            cuda._cupy()
+        except RuntimeError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
+def add_device_flag(parser: argparse.ArgumentParser) -> None:
+    """--device auto|cpu|cuda: where the model trains or samples."""
+    parser.add_argument(
+        "--device", type=device_flag, default="auto",
+        help="where to run: cpu, cuda (a GPU, through CuPy) or auto (cuda when one is "
+        "available; the default)",
+    )  # fmt: skip
+
+
 def add_run_flags(parser: argparse.ArgumentParser, kind: str, saves: str | None) -> None:
     """--out, --force, --no-progress and (when the run saves along the way, as ``saves``
     says) --resume: the run-folder flags every command shares (see groundup.app.runs)."""

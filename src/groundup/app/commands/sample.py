@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from groundup.app.commands._args import seed_int
+from groundup.app.commands._args import add_device_flag, seed_int
 
 DEFAULT_WORDS = 20
 DEFAULT_TOKENS = 500
@@ -81,12 +81,14 @@ def register(subparsers: Any) -> None:
         default=None,
         help="random seed, for a reproducible sample (default: fresh)",
     )
+    add_device_flag(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     check_args(args)  # before loading anything: a bad flag answers at once
     model, tokenizer, data = load_for_sampling(Path(args.folder))
+    model.to(args.device)
     if getattr(tokenizer, "boundary", None) is not None:
         if args.prompt is not None:
             raise ValueError(

@@ -18,7 +18,12 @@ import math
 import sys
 from typing import Any
 
-from groundup.app.commands._args import add_run_flags, check_batch_for_ranks, seed_int
+from groundup.app.commands._args import (
+    add_device_flag,
+    add_run_flags,
+    check_batch_for_ranks,
+    seed_int,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -99,6 +104,7 @@ def _add_common(parser: argparse.ArgumentParser, steps: int, lr: float, batch_si
     )  # fmt: skip
     parser.add_argument("--samples", type=int, default=20, help="names to sample at the end")
     add_run_flags(parser, "<model>", saves="last/, every 5% of the steps")
+    add_device_flag(parser)
 
 
 def _check_args(args: argparse.Namespace) -> None:
@@ -203,6 +209,7 @@ def _prepare(args: argparse.Namespace) -> dict[str, Any]:
             tokenizer.vocab_size, args.block_size, args.n_embd, args.n_hidden, args.n_layers,
             args.batchnorm, args.hierarchical, generator=args.seed, dtype=args.dtype,
         )  # fmt: skip
+    model.to(args.device)
     if is_bigram:
         decay_step = None
         config = TrainConfig(max_steps=args.steps, lr=args.lr, seed=args.seed,

@@ -34,7 +34,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from groundup.app.commands._args import add_run_flags, check_batch_for_ranks, seed_int
+from groundup.app.commands._args import (
+    add_device_flag,
+    add_run_flags,
+    check_batch_for_ranks,
+    seed_int,
+)
 
 PRESET_NAMES = ("tiny", "baby", "lecture")
 DEFAULT_MAX_ITERS = 5000
@@ -154,6 +159,7 @@ def register(subparsers: Any) -> None:
         help="words (20) or characters/tokens (500) to sample at the end",
     )
     add_run_flags(p, "<gpt|llama>", saves="last/, at each evaluation")
+    add_device_flag(p)
     for target, (help_text, what) in TARGETS.items():
         parser = subparsers.add_parser(
             target,
@@ -320,7 +326,7 @@ def _prepare(args: argparse.Namespace) -> dict[str, Any]:
     tokenizer, block = d["tokenizer"], d["block_size"]
     model_class, model_config = _model_config(args, tokenizer.vocab_size, block)
     _check_memory(args, model_config)
-    model = model_class(model_config, seed=args.seed)
+    model = model_class(model_config, seed=args.seed).to(args.device)
     if d["kind"] == "words":
         batches: Any = ArrayBatches(d["data"], args.batch_size, seed=args.seed)
     else:
