@@ -25,21 +25,21 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
+from groundup.app.recipes import transformer_training  # noqa: E402
 from groundup.data.text import load_text, split_tokens  # noqa: E402
 from groundup.models.gpt import GPT, GPTConfig  # noqa: E402
 from groundup.models.llama import Llama, llama_like  # noqa: E402
 from groundup.models.transformer import KVCache  # noqa: E402
-from groundup.optim import AdamW  # noqa: E402
 from groundup.tokenizers import CharTokenizer  # noqa: E402
-from groundup.train import TokenBatches, TrainConfig, evaluate, train  # noqa: E402
+from groundup.train import TokenBatches, evaluate, train  # noqa: E402
 
 
 def run(model, batches: TokenBatches, args: argparse.Namespace) -> dict:
     """Train with `groundup train gpt`'s recipe, then measure; no evaluation while training."""
-    optimizer = AdamW(model.optim_groups(0.1), lr=args.lr, betas=(0.9, 0.99), weight_decay=0.1)
-    config = TrainConfig(max_steps=args.iters, lr=args.lr, schedule="warmup_cosine",
-                         warmup_steps=min(100, args.iters), min_lr=args.lr / 10, grad_clip=1.0,
-                         eval_batches=0, seed=args.seed)  # fmt: skip
+    optimizer, config = transformer_training(
+        model, lr=args.lr, max_steps=args.iters, warmup_steps=min(100, args.iters),
+        min_lr=args.lr / 10, eval_batches=0, seed=args.seed,
+    )  # fmt: skip
     start = time.perf_counter()
     train(model, batches, optimizer, config)
     seconds = time.perf_counter() - start

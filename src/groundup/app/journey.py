@@ -361,17 +361,14 @@ def _counting_bigram(
 def _neural_bigram(
     result: JourneyResult, data: dict, on_start: OnStageStart | None, on_step: OnStep | None
 ) -> StageResult:
-    from groundup.data import build_dataset
+    from groundup.app.recipes import charlm_arrays
     from groundup.models.base import sample_words
     from groundup.models.bigram import NeuralBigram
     from groundup.optim import SGD
     from groundup.train import FullBatches, TrainConfig
 
     tok, steps, seed = data["tokenizer"], result.budget.bigram_steps, result.seed
-    splits = {}
-    for name in ("train", "val"):
-        X, Y = build_dataset(data[name], 1, tok)
-        splits[name] = (X[:, 0], Y)  # (N,) current character -> (N,) next
+    splits = charlm_arrays({n: data[n] for n in ("train", "val")}, tok, 1, bigram=True)
     model = NeuralBigram(tok.vocab_size, generator=seed)
     config = TrainConfig(max_steps=steps, lr=50.0, eval_interval=max(1, steps // 10),
                          eval_batches=1, seed=seed)  # fmt: skip
@@ -389,7 +386,7 @@ def _neural_bigram(
 def _mlp(
     result: JourneyResult, data: dict, on_start: OnStageStart | None, on_step: OnStep | None
 ) -> StageResult:
-    from groundup.data import build_dataset
+    from groundup.app.recipes import charlm_arrays
     from groundup.models.base import sample_words
     from groundup.models.mlp import MLPLanguageModel
     from groundup.optim import SGD
@@ -397,7 +394,7 @@ def _mlp(
 
     tok, steps, seed = data["tokenizer"], result.budget.mlp_steps, result.seed
     block = MLP_CONFIG["block_size"]
-    splits = {name: build_dataset(data[name], block, tok) for name in ("train", "val")}
+    splits = charlm_arrays({n: data[n] for n in ("train", "val")}, tok, block)
     model = MLPLanguageModel(tok.vocab_size, **MLP_CONFIG, generator=seed)
     config = TrainConfig(
         max_steps=steps, lr=0.1, schedule="step_decay", step_size=max(1, (3 * steps) // 4),
@@ -431,11 +428,11 @@ def _transformer(
     arch: str,
 ) -> StageResult:  # fmt: skip
     """Stage 4 (the GPT) or 5 (a Llama of the GPT's size): one recipe, one step budget."""
+    from groundup.app.recipes import transformer_training
     from groundup.models.base import decode_words
     from groundup.models.gpt import GPT, GPTConfig
     from groundup.models.llama import Llama, llama_like
-    from groundup.optim import AdamW
-    from groundup.train import ArrayBatches, TrainConfig
+    from groundup.train import ArrayBatches
 
     tok, steps, seed = data["tokenizer"], result.budget.gpt_steps, result.seed
     block = data["info"]["longest"] + 1  # a whole name and its end fit in one row
@@ -449,12 +446,10 @@ def _transformer(
         what += (f", {llama.num_key_value_heads} kv heads, SwiGLU {llama.intermediate_size} "
                  "wide, RMSNorm, RoPE")  # fmt: skip
     lr = 3e-3
-    train_config = TrainConfig(
-        max_steps=steps, lr=lr, schedule="warmup_cosine", warmup_steps=min(100, steps // 10),
-        min_lr=lr / 10, grad_clip=1.0, eval_interval=max(1, steps // 10), eval_batches=None,
-        seed=seed,
+    optimizer, train_config = transformer_training(
+        model, lr=lr, max_steps=steps, warmup_steps=min(100, steps // 10), min_lr=lr / 10,
+        weight_decay=0.1, eval_interval=max(1, steps // 10), eval_batches=None, seed=seed,
     )  # fmt: skip
-    optimizer = AdamW(model.optim_groups(0.1), lr=lr, betas=(0.9, 0.99), weight_decay=0.1)
     batches = ArrayBatches(splits, 32, seed, chunk_size=512)  # val points: the whole split
     prompt = np.zeros((5, 1), dtype=np.int64)  # five names, each from the boundary alone
     stage = _train_stage(

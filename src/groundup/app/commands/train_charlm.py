@@ -155,8 +155,9 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _prepare(args: argparse.Namespace) -> dict[str, Any]:
+    from groundup.app.recipes import charlm_arrays
     from groundup.app.runs import resume_step
-    from groundup.data import build_dataset, load_words, split_words
+    from groundup.data import load_words, split_words
     from groundup.models.bigram import NeuralBigram
     from groundup.models.mlp import MLPLanguageModel
     from groundup.optim import SGD
@@ -184,10 +185,7 @@ def _prepare(args: argparse.Namespace) -> dict[str, Any]:
                 "empty; expected at least 2 words (or --no-split for the bigram)"
             )
     block_size = 1 if is_bigram else args.block_size
-    data = {}
-    for name, ws in splits.items():
-        X, Y = build_dataset(ws, block_size, tokenizer)
-        data[name] = (X[:, 0], Y) if is_bigram else (X, Y)
+    data = charlm_arrays(splits, tokenizer, block_size, bigram=is_bigram)
     if is_bigram:
         from groundup.app.runs import check_memory
 

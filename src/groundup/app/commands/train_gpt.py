@@ -316,9 +316,9 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _prepare(args: argparse.Namespace) -> dict[str, Any]:
+    from groundup.app.recipes import transformer_training
     from groundup.app.runs import resume_step
-    from groundup.optim import AdamW
-    from groundup.train import ArrayBatches, TokenBatches, TrainConfig
+    from groundup.train import ArrayBatches, TokenBatches
 
     start = resume_step(args.resume, args.max_iters, "--max-iters") if args.resume else 0
     _, preset = _model_config(args)
@@ -331,17 +331,10 @@ def _prepare(args: argparse.Namespace) -> dict[str, Any]:
         batches: Any = ArrayBatches(d["data"], args.batch_size, seed=args.seed)
     else:
         batches = TokenBatches(d["data"], args.batch_size, block, seed=args.seed)
-    optimizer = AdamW(
-        model.optim_groups(args.weight_decay),
-        lr=args.lr,
-        betas=(0.9, 0.99),
-        weight_decay=args.weight_decay,
-    )
-    config = TrainConfig(
-        max_steps=args.max_iters, lr=args.lr, schedule="warmup_cosine",
-        warmup_steps=min(args.warmup, args.max_iters), min_lr=_min_lr(args), grad_clip=1.0,
-        eval_interval=args.eval_interval, eval_batches=args.eval_iters, log_interval=10,
-        seed=args.seed,
+    optimizer, config = transformer_training(
+        model, lr=args.lr, max_steps=args.max_iters, warmup_steps=min(args.warmup, args.max_iters),
+        min_lr=_min_lr(args), weight_decay=args.weight_decay, eval_interval=args.eval_interval,
+        eval_batches=args.eval_iters, log_interval=10, seed=args.seed,
     )  # fmt: skip
     return dict(d=d, model=model, batches=batches, optimizer=optimizer, config=config,
                 start=start)  # fmt: skip
