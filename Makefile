@@ -16,7 +16,7 @@ $(VENV)/bin/activate:
 
 # The main job: every stage on the data shipped in the package, a report in runs/.
 journey: $(VENV)/bin/activate
-	$(PIP) install --quiet -e ".[viz]"
+	$(PIP) install --quiet -e ".[viz,fast]"
 	$(VENV)/bin/groundup journey
 
 # The whole suite, the notebooks' committed outputs included (tests/test_notebooks.py runs

@@ -1,18 +1,24 @@
-"""Training speed of the `baby` GPT (4 layers, 4 heads, 128 wide, block 64, batch 32, vocab 65):
-groundup against a PyTorch twin of the identical model, in one run.
+"""Training speed of a GPT: groundup against a PyTorch twin of the identical model, in one run.
 
-    .venv/bin/python benchmarks/gpt_train.py            # 50 steps, 1 and 2 BLAS threads
-    .venv/bin/python benchmarks/gpt_train.py --steps 20 --threads 1
+    .venv/bin/python benchmarks/gpt_train.py                    # baby, 50 steps, 1 and 2 threads
+    .venv/bin/python benchmarks/gpt_train.py --shape tiny,baby,lecture --steps 30
 
-Each (framework, thread count) pair runs in its own subprocess, so the thread count is
-fixed through OMP_NUM_THREADS / OPENBLAS_NUM_THREADS / MKL_NUM_THREADS before NumPy loads
-(and torch.set_num_threads for PyTorch), and the peak memory of one framework is not
-mixed with the other's. Both start from the same weights (groundup's GPT-2 initialisation,
-copied into the twin), see the same batches of tinyshakespeare (shipped with groundup),
-use AdamW with the same decay groups and gradient clipping at 1.0, in float32.
-Printed: median ms/step (first steps excluded as warm-up), tokens/s, peak memory, the
-ratio ours/PyTorch, the largest gap between the two loss sequences, and the model FLOPs
-utilisation (MFU) against a NumPy float32 matmul peak measured with the same threads.
+Shapes (dropout off, so both frameworks compute the same function): tiny (4 layers, 4 heads,
+64 wide, block 32, batch 32), baby (4/4/128, block 64, batch 32), lecture (6/6/384, block 256,
+batch 8). Vocabulary 65 (tinyshakespeare's characters).
+
+Each framework runs in its own subprocess, so the thread count is fixed through
+OMP_NUM_THREADS / OPENBLAS_NUM_THREADS / MKL_NUM_THREADS / NUMBA_NUM_THREADS before NumPy
+loads (and torch.set_num_threads for PyTorch), and one framework's peak memory is not mixed
+with the other's. The two processes live side by side and take turns (ABAB) in blocks of a
+few steps, the first turn alternating, so a machine that slows down slows both alike. Both
+start from the same weights (groundup's GPT-2 initialisation, copied into the twin), see the
+same batches of tinyshakespeare (shipped with groundup), use AdamW with the same decay groups
+and gradient clipping at 1.0, in float32. Printed: median ms/step (the first steps left out as
+warm-up), tokens/s, peak memory (the growth of resident memory over the steps, after one
+throwaway step of a tiny model has loaded the framework's code and compiled ours), the ratio ours/PyTorch, our step against the NumPy matmul floor
+(the step's matrix products alone, same shapes), the largest gap between the two loss
+sequences, and the model FLOPs utilisation (MFU) against a NumPy float32 matmul peak.
 """
 
 from __future__ import annotations
@@ -27,36 +33,42 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
-PRESET = dict(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128, dropout=0.0)
-BATCH = 32
+SHAPES = {  # model sizes and batch of each benchmark shape
+    "tiny": (dict(vocab_size=65, block_size=32, n_layer=4, n_head=4, n_embd=64), 32),
+    "baby": (dict(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128), 32),
+    "lecture": (dict(vocab_size=65, block_size=256, n_layer=6, n_head=6, n_embd=384), 8),
+}
 LR, BETAS, WEIGHT_DECAY, CLIP = 1e-3, (0.9, 0.99), 0.1, 1.0
 SEED = 1337
-WARMUP = 5  # steps left out of the timing median (allocator and BLAS warm-up)
+WARMUP = 5  # steps left out of the timing median (allocator, BLAS and JIT warm-up)
+BLOCK = 5  # steps per turn of one framework
+PAUSE = 0.5  # seconds between turns: an idle process's spinning threads would take cores
 
 
 # --------------------------------------------------------------------------- shared set-up
 
 
-def make_batches(steps: int):
+def make_batches(steps: int, shape: str):
     """`steps` (x, y) batches of int64 token ids (B, T), the same in every subprocess."""
     import numpy as np
 
     from groundup.data import load_text
     from groundup.data.text import get_batch, split_tokens
 
+    config, batch = SHAPES[shape]
     rng = np.random.default_rng(SEED)
     text = load_text("shakespeare")
     chars = sorted(set(text))
     stoi = {c: i for i, c in enumerate(chars)}
     data, _ = split_tokens([stoi[c] for c in text])
-    return [get_batch(data, BATCH, PRESET["block_size"], rng) for _ in range(steps)]
+    return [get_batch(data, batch, config["block_size"], rng) for _ in range(steps)]
 
 
-def initial_weights():
-    """groundup's GPT-2 initialisation for the preset, as a dict of NumPy arrays."""
+def initial_weights(shape: str):
+    """groundup's GPT-2 initialisation for the shape, as a dict of NumPy arrays."""
     from groundup.models.gpt import GPT, GPTConfig
 
-    model = GPT(GPTConfig(**PRESET), seed=SEED)
+    model = GPT(GPTConfig(**SHAPES[shape][0], dropout=0.0), seed=SEED)
     return {name: p.data.copy() for name, p in model.named_parameters()}
 
 
@@ -74,36 +86,26 @@ def current_rss_mb() -> float:
 # --------------------------------------------------------------------------- groundup
 
 
-def run_groundup(steps: int) -> dict:
-    import numpy as np
-
+def groundup_trainer(shape: str, threads: int):
+    """(model, step): one training step of groundup's GPT on a batch, returning the loss."""
     from groundup.models.gpt import GPT, GPTConfig
     from groundup.optim import AdamW, clip_grad_norm_
 
-    batches = make_batches(steps)
-    model = GPT(GPTConfig(**PRESET), seed=SEED)
+    model = GPT(GPTConfig(**SHAPES[shape][0], dropout=0.0), seed=SEED)
     optimizer = AdamW(
         model.optim_groups(WEIGHT_DECAY), lr=LR, betas=BETAS, weight_decay=WEIGHT_DECAY
     )
     model.train()
-    base = current_rss_mb()
-    losses, times = [], []
-    for x, y in batches:
-        t0 = time.perf_counter()
+
+    def step(x, y) -> float:
         _, loss = model(x, y)
         optimizer.zero_grad()
         loss.backward()
         clip_grad_norm_(model.parameters(), CLIP)
         optimizer.step()
-        losses.append(float(loss.item()))
-        times.append(time.perf_counter() - t0)
-    return dict(
-        losses=losses,
-        times=times,
-        peak_mb=peak_rss_mb() - base,
-        n_params=model.num_parameters(),
-        dtype=str(np.float32),
-    )
+        return float(loss.item())
+
+    return model.num_parameters(), step
 
 
 # --------------------------------------------------------------------------- PyTorch twin
@@ -153,7 +155,7 @@ def torch_twin():
             return x + self.mlp(self.ln_2(x))
 
     class TorchGPT(nn.Module):
-        def __init__(self, vocab_size, block_size, n_layer, n_head, n_embd, dropout):
+        def __init__(self, vocab_size, block_size, n_layer, n_head, n_embd):
             super().__init__()
             self.transformer = nn.ModuleDict(
                 dict(
@@ -178,13 +180,13 @@ def torch_twin():
     return TorchGPT
 
 
-def run_torch(steps: int, threads: int) -> dict:
+def torch_trainer(shape: str, threads: int):
+    """(parameter count, step) of the PyTorch twin, from the same weights."""
     import torch
 
     torch.set_num_threads(threads)
-    batches = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in make_batches(steps)]
-    model = torch_twin()(**PRESET)
-    weights = initial_weights()
+    model = torch_twin()(**SHAPES[shape][0])
+    weights = initial_weights(shape)
     with torch.no_grad():
         for name, p in model.named_parameters():
             p.copy_(torch.from_numpy(weights[name]))
@@ -199,23 +201,17 @@ def run_torch(steps: int, threads: int) -> dict:
         betas=BETAS,
     )
     model.train()
-    base = current_rss_mb()
-    losses, times = [], []
-    for x, y in batches:
-        t0 = time.perf_counter()
+
+    def step(x, y) -> float:
+        x, y = torch.from_numpy(x), torch.from_numpy(y)
         _, loss = model(x, y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP)
         optimizer.step()
-        losses.append(float(loss.item()))
-        times.append(time.perf_counter() - t0)
-    return dict(
-        losses=losses,
-        times=times,
-        peak_mb=peak_rss_mb() - base,
-        n_params=sum(p.numel() for p in model.parameters()),
-    )
+        return float(loss.item())
+
+    return sum(p.numel() for p in model.parameters()), step
 
 
 # --------------------------------------------------------------------------- FLOPs
@@ -237,14 +233,15 @@ def matmul_peak_gflops(repeats: int = 7) -> float:
     return 2 * 1024**3 / best / 1e9
 
 
-def matmul_floor_ms(repeats: int = 5) -> float:
+def matmul_floor_ms(shape: str, repeats: int = 5) -> float:
     """Median time of one step's matrix products alone (forward and backward, the shapes of
     the preset), in NumPy float32: the floor any NumPy implementation pays."""
     import numpy as np
 
     rng = np.random.default_rng(0)
-    L, C, T, V = PRESET["n_layer"], PRESET["n_embd"], PRESET["block_size"], PRESET["vocab_size"]
-    N, H = BATCH * T, PRESET["n_head"]
+    config, BATCH = SHAPES[shape]
+    L, C, T, V = config["n_layer"], config["n_embd"], config["block_size"], config["vocab_size"]
+    N, H = BATCH * T, config["n_head"]
     D = C // H
     shapes = []  # (a, b) pairs: a @ b, once forward, twice backward (dx, dW)
     for k_in, k_out in [(C, 3 * C), (C, C), (C, 4 * C), (4 * C, C)] * L + [(C, V)]:
@@ -265,11 +262,12 @@ def matmul_floor_ms(repeats: int = 5) -> float:
     return 1e3 * sorted(times)[len(times) // 2]
 
 
-def flops_per_step() -> float:
+def flops_per_step(shape: str) -> float:
     """Forward + backward FLOPs of one step: 6 per parameter per token (the matmuls, the
     tied head included, the position table excluded) plus the attention scores and mixing,
     12 * n_layer * n_embd * T per token (nanoGPT's estimate_mfu, PaLM appendix B)."""
-    L, C, T, V = PRESET["n_layer"], PRESET["n_embd"], PRESET["block_size"], PRESET["vocab_size"]
+    config, BATCH = SHAPES[shape]
+    L, C, T, V = config["n_layer"], config["n_embd"], config["block_size"], config["vocab_size"]
     matmul_params = L * 12 * C * C + V * C
     per_token = 6 * matmul_params + 12 * L * C * T
     return per_token * BATCH * T
@@ -278,35 +276,68 @@ def flops_per_step() -> float:
 # --------------------------------------------------------------------------- driver
 
 
-def worker(impl: str, steps: int, threads: int) -> None:
+def worker(impl: str, shape: str, steps: int, threads: int) -> None:
+    """Set up, say READY, then answer the parent's commands on stdin, one JSON line each:
+    `run I N` (steps I..I+N-1: their losses and times), `finish` (memory and matmul figures)."""
     from groundup._allocator import keep_freed_memory
 
     keep_freed_memory()  # as the groundup command does; both frameworks' processes alike
-    result = run_groundup(steps) if impl == "groundup" else run_torch(steps, threads)
-    result["peak_gflops"] = matmul_peak_gflops()
-    result["matmul_floor_ms"] = matmul_floor_ms()
-    print("RESULT " + json.dumps(result))
+    batches = make_batches(steps, shape)
+    trainer = groundup_trainer if impl == "groundup" else torch_trainer
+    _, warm_up = trainer("tiny", threads)  # loads each framework's code (and compiles ours)
+    warm_up(*make_batches(1, "tiny")[0])
+    del warm_up
+    n_params, step = trainer(shape, threads)
+    base = current_rss_mb()
+    print("READY", flush=True)
+    for line in sys.stdin:
+        command, *numbers = line.split()
+        if command == "run":
+            first, n = map(int, numbers)
+            losses, times = [], []
+            for x, y in batches[first : first + n]:
+                t0 = time.perf_counter()
+                losses.append(step(x, y))
+                times.append(time.perf_counter() - t0)
+            print(json.dumps(dict(losses=losses, times=times)), flush=True)
+        else:
+            peak = peak_rss_mb() - base
+            figures = dict(peak_mb=peak, n_params=n_params, peak_gflops=matmul_peak_gflops())
+            figures["matmul_floor_ms"] = matmul_floor_ms(shape)
+            print(json.dumps(figures), flush=True)
+            return
 
 
-def spawn(impl: str, steps: int, threads: int) -> dict:
-    env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[var] = str(threads)
-    cmd = [
-        sys.executable,
-        __file__,
-        "--worker",
-        impl,
-        "--steps",
-        str(steps),
-        "--threads",
-        str(threads),
-    ]
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(f"{impl} worker failed:\n{out.stderr}")
-    line = next(l for l in out.stdout.splitlines() if l.startswith("RESULT "))
-    return json.loads(line[len("RESULT ") :])
+class Worker:
+    """One framework's training process, driven over its stdin and stdout."""
+
+    def __init__(self, impl: str, shape: str, steps: int, threads: int) -> None:
+        env = dict(os.environ)
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "NUMBA_NUM_THREADS"):  # fmt: skip
+            env[var] = str(threads)
+        cmd = [sys.executable, __file__, "--worker", impl, "--shape", shape,
+               "--steps", str(steps), "--threads", str(threads)]  # fmt: skip
+        self.impl = impl
+        self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True)  # fmt: skip
+        self.losses: list[float] = []
+        self.times: list[float] = []
+        self.ask(None)  # READY
+
+    def ask(self, command: str | None) -> dict:
+        if command is not None:
+            self.proc.stdin.write(command + "\n")
+            self.proc.stdin.flush()
+        while line := self.proc.stdout.readline():
+            if line.startswith("{") or line.startswith("READY"):
+                return json.loads(line) if line.startswith("{") else {}
+        raise RuntimeError(f"{self.impl} worker stopped (exit {self.proc.wait()})")
+
+    def run(self, first: int, n: int) -> None:
+        answer = self.ask(f"run {first} {n}")
+        self.losses += answer["losses"]
+        self.times += answer["times"]
 
 
 def median(xs):
@@ -315,52 +346,69 @@ def median(xs):
     return xs[n // 2] if n % 2 else 0.5 * (xs[n // 2 - 1] + xs[n // 2])
 
 
+def compare(shape: str, steps: int, threads: int) -> float:
+    """Both frameworks, ABAB; prints one block and returns the ratio ours/PyTorch."""
+    config, batch = SHAPES[shape]
+    ours, ref = Worker("groundup", shape, steps, threads), Worker("torch", shape, steps, threads)
+    for turn, first in enumerate(range(0, steps, BLOCK)):
+        n = min(BLOCK, steps - first)
+        for w in (ours, ref) if turn % 2 == 0 else (ref, ours):
+            time.sleep(PAUSE)  # the other's threads stop spinning (BLAS, OpenMP) and sleep
+            w.run(first, n)
+    done = {w.impl: w.ask("finish") for w in (ours, ref)}
+    tokens, flops = batch * config["block_size"], flops_per_step(shape)
+    peak = max(d["peak_gflops"] for d in done.values())
+    gap = max(abs(a - b) for a, b in zip(ours.losses, ref.losses, strict=True))
+    print(f"\n{shape}, {threads} thread(s); NumPy matmul peak {peak:.1f} GFLOP/s")
+    ms = {}
+    for w in (ours, ref):
+        step = median(w.times[WARMUP:])
+        ms[w.impl] = step * 1e3
+        print(
+            f"  {w.impl:8s} {step * 1e3:7.1f} ms/step  {tokens / step:8.0f} tokens/s  "
+            f"peak +{done[w.impl]['peak_mb']:6.1f} MB  {flops / step / 1e9:5.1f} GFLOP/s  "
+            f"MFU {100 * flops / step / 1e9 / peak:4.1f}%  "
+            f"loss {w.losses[0]:.4f} -> {w.losses[-1]:.4f}"
+        )
+    floor = done["groundup"]["matmul_floor_ms"]
+    ratio = ms["groundup"] / ms["torch"]
+    print(
+        f"  NumPy matmuls alone (same shapes, forward + backward): {floor:.1f} ms/step; "
+        f"ours = {ms['groundup'] / floor:.2f}x that floor (target <= 1.3)"
+    )
+    print(
+        f"  ratio ours/PyTorch {ratio:.2f} (target <= 0.85)   "
+        f"max |loss gap| over {steps} steps {gap:.2e} (must be < 1e-3)"
+    )
+    if gap >= 1e-3:
+        print("  LOSS SEQUENCES DISAGREE")
+    return ratio
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=50, help="training steps per framework")
-    parser.add_argument("--threads", default="1,2", help="BLAS thread counts, comma separated")
+    parser.add_argument("--threads", default="1,2", help="thread counts, comma separated")
+    parser.add_argument(
+        "--shape", default="baby", help="shapes, comma separated: " + ", ".join(SHAPES)
+    )
     parser.add_argument("--worker", choices=["groundup", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    shapes = args.shape.split(",")
+    if unknown := [s for s in shapes if s not in SHAPES]:
+        parser.error(f"--shape {','.join(unknown)}: expected some of {', '.join(SHAPES)}")
     if args.worker:
-        worker(args.worker, args.steps, int(args.threads))
+        worker(args.worker, shapes[0], args.steps, int(args.threads))
         return 0
-
-    tokens = BATCH * PRESET["block_size"]
-    flops = flops_per_step()
-    print(
-        f"baby GPT {PRESET}, batch {BATCH}, {args.steps} steps, float32; "
-        f"{flops / 1e9:.2f} GFLOP per step"
-    )
+    print(f"{args.steps} steps, float32, AdamW, clip 1.0; {os.cpu_count()} cores")
     worst = 0.0
-    for threads in [int(t) for t in args.threads.split(",")]:
-        ours = spawn("groundup", args.steps, threads)
-        ref = spawn("torch", args.steps, threads)
-        gap = max(abs(a - b) for a, b in zip(ours["losses"], ref["losses"], strict=True))
-        peak = max(ours["peak_gflops"], ref["peak_gflops"])
-        ms = {}
-        print(f"\n{threads} thread(s); NumPy matmul peak {peak:.1f} GFLOP/s")
-        for name, r in (("groundup", ours), ("pytorch", ref)):
-            step = median(r["times"][WARMUP:])
-            ms[name] = step * 1e3
-            mfu = flops / step / 1e9 / peak
-            print(
-                f"  {name:8s} {step * 1e3:7.1f} ms/step  {tokens / step:8.0f} tokens/s  "
-                f"peak +{r['peak_mb']:6.1f} MB  {flops / step / 1e9:5.1f} GFLOP/s  "
-                f"MFU {100 * mfu:4.1f}%  loss {r['losses'][0]:.4f} -> {r['losses'][-1]:.4f}"
-            )
-        floor = ours["matmul_floor_ms"]
+    for shape in shapes:
+        config, batch = SHAPES[shape]
         print(
-            f"  NumPy matmuls alone (same shapes, forward + backward): {floor:.1f} ms/step "
-            f"= {100 * floor / ms['groundup']:.0f}% of groundup's step"
+            f"\n== {shape}: {config}, batch {batch}: {flops_per_step(shape) / 1e9:.2f} GFLOP/step"
         )
-        ratio = ms["groundup"] / ms["pytorch"]
-        worst = max(worst, ratio)
-        print(
-            f"  ratio ours/PyTorch {ratio:.2f} (target <= 1.0)   "
-            f"max |loss gap| over {args.steps} steps {gap:.2e} (must be < 1e-3)"
-        )
-        if gap >= 1e-3:
-            print("  LOSS SEQUENCES DISAGREE")
+        for threads in [int(t) for t in args.threads.split(",")]:
+            worst = max(worst, compare(shape, args.steps, threads))
     print(f"\nworst ratio ours/PyTorch: {worst:.2f}")
     return 0
 

@@ -80,3 +80,20 @@ def test_the_command_loads_numpy_only_after_its_thread_settings():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_training_without_numba_says_so_in_one_line(capsys, tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n, *a: None if n == "numba" else real(n, *a)
+    )
+    data = tmp_path / "missing.txt"
+    assert main(["train", "bigram", "--data", str(data), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert "numba is not installed" in err[0] and "groundup[fast]" in err[0]
+    assert len(err) == 2  # the notice, then the command's own one-line error
+    monkeypatch.setenv("GROUNDUP_JIT", "0")  # kernels turned off on purpose: no notice
+    main(["train", "bigram", "--data", str(data), "--out", str(tmp_path / "run")])
+    assert "numba is not installed" not in capsys.readouterr().err

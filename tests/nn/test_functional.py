@@ -37,7 +37,19 @@ def assert_same(fused: Callable[..., Tensor], composed: Callable[..., Tensor], *
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
 
 
-TIERS = pytest.mark.parametrize("F", [functional, fused], ids=["functional", "fused"])
+TIER_NAMES = ["functional", "fused", "fused-numpy"]  # fused-numpy: the kernels turned off
+TIERS = pytest.mark.parametrize("F", TIER_NAMES, indirect=True)
+
+
+@pytest.fixture
+def F(request, monkeypatch):
+    """The tier named by the test's parameter; fused runs numba's kernels when installed."""
+    if request.param == "fused-numpy":
+        monkeypatch.setattr(fused, "_KERNELS", None)
+    return functional if request.param == "functional" else fused
+
+
+JIT = pytest.mark.parametrize("jit", [True, False], ids=["kernels", "numpy"])
 rng = np.random.default_rng(0)
 X = rng.standard_normal((3, 4, 5))
 
@@ -138,6 +150,8 @@ def _cases():
     add = rng.standard_normal((4, 4))
     keep = rng.random((4, 4)) > 0.3
     keep[:, 0] = True  # every query may look at one key at least
+    keep_b = rng.random((2, 1, 4, 4)) > 0.3  # a mask per batch row, the same for each head
+    keep_b[..., 0] = True
     xb = rng.standard_normal((6, 3, 2))
     rm, rv = rng.standard_normal(3), rng.random(3) + 0.5
     w5, b5 = rng.standard_normal(5), rng.standard_normal(5)
@@ -162,6 +176,14 @@ def _cases():
         ),  # fmt: skip
         ("layer_norm", lambda m, x, w, b: m.layer_norm(x, 5, w, b), [X, w5, b5]),
         ("layer_norm 2 dims", lambda m, x: m.layer_norm(x, (4, 5)), [X]),
+        ("layer_norm bias only", lambda m, x, b: m.layer_norm(x, 5, None, b), [X, b5]),
+        ("layer_norm weight only", lambda m, x, w: m.layer_norm(x, 5, w), [X, w5]),
+        (
+            "layer_norm strided",
+            lambda m, x, w, b: m.layer_norm(x.transpose(0, 2), 3, w, b),
+            [X, w5[:3], b5[:3]],
+        ),  # fmt: skip
+        ("gelu tanh strided", lambda m, x: m.gelu(x.transpose(0, 1), approximate="tanh"), [X]),
         ("rms_norm", lambda m, x, w: m.rms_norm(x, 5, w, eps=1e-5), [X, w5]),
         ("rms_norm 2 dims no weight", lambda m, x: m.rms_norm(x, (4, 5)), [X]),
         (
@@ -194,6 +216,28 @@ def _cases():
             [q, k, v],
         ),  # fmt: skip
         (
+            "attention causal, fewer queries than keys",
+            lambda m, q, k, v: m.scaled_dot_product_attention(q[:, :, :2], k, v, is_causal=True),
+            [q, k, v],
+        ),  # fmt: skip
+        (
+            "attention causal strided",
+            lambda m, q, k, v: m.scaled_dot_product_attention(
+                q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), is_causal=True
+            ),
+            [q, k, v],
+        ),  # fmt: skip
+        (
+            "attention bool mask per batch",
+            lambda m, q, k, v: m.scaled_dot_product_attention(q, k, v, attn_mask=keep_b),
+            [q, k, v],
+        ),  # fmt: skip
+        (
+            "embedding padding",
+            lambda m, w: m.embedding(idx, w, padding_idx=3),
+            [rng.standard_normal((4, 5))],
+        ),  # fmt: skip
+        (
             "attention float mask",
             lambda m, q, k, v: m.scaled_dot_product_attention(q, k, v, attn_mask=add),
             [q, k, v],
@@ -214,9 +258,13 @@ def _cases():
 CASES = _cases()
 
 
+@JIT
 @pytest.mark.parametrize("name, call, arrays", CASES, ids=[c[0] for c in CASES])
-def test_every_fused_function_equals_its_definition(name, call, arrays):
-    """The fast tier is the readable tier, faster: same values, same gradients."""
+def test_every_fused_function_equals_its_definition(name, call, arrays, jit, monkeypatch):
+    """The fast tier is the readable tier, faster: same values, same gradients, with the
+    compiled kernels and with NumPy's code alike."""
+    if not jit:
+        monkeypatch.setattr(fused, "_KERNELS", None)
     assert_same(lambda *t: call(fused, *t), lambda *t: call(functional, *t), *arrays)
 
 
@@ -545,3 +593,51 @@ def test_embedding_padding_row_is_read_but_never_learns(F):
     assert w.grad[2].tolist() == [0.0, 0.0]
     with pytest.raises(AssertionError, match="padding_idx must be within"):
         F.embedding(np.array([0]), w, padding_idx=3)
+
+
+# ---------------------------------------------------------------- the kernels in float32
+
+
+@pytest.mark.skipif(fused.kernels() is None, reason="numba is not installed")
+@pytest.mark.parametrize("name, call, arrays", CASES, ids=[c[0] for c in CASES])
+def test_float32_kernels_equal_the_numpy_code(name, call, arrays, monkeypatch):
+    """The kernels compile once per dtype: float32 (what training runs) agrees with the
+    NumPy code to float32's precision, values and gradients."""
+
+    def run():
+        leaves = [Tensor(a.astype(np.float32), requires_grad=True) for a in arrays]
+        out = call(fused, *leaves)
+        out.backward(np.random.default_rng(0).standard_normal(out.shape).astype(np.float32))
+        assert out.dtype == np.float32
+        return [out.data] + [t.grad for t in leaves]
+
+    with_kernels = run()
+    monkeypatch.setattr(fused, "_KERNELS", None)
+    for a, b in zip(with_kernels, run(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_groundup_jit_0_turns_the_kernels_off(monkeypatch):
+    monkeypatch.setenv("GROUNDUP_JIT", "0")
+    monkeypatch.setattr(fused, "_KERNELS", False)  # not looked for yet
+    assert fused.kernels() is None and fused.kernels_for(np.ones(3)) is None
+
+
+def test_kernels_run_only_on_numpy_float32_and_float64(monkeypatch):
+    if fused.kernels() is None:
+        pytest.skip("numba is not installed")
+    assert fused.kernels_for(np.ones(3, np.float32)) is fused.kernels()
+    assert fused.kernels_for(np.ones(3, np.float16)) is None  # float16: NumPy's code
+    assert fused.kernels_for(np.ones(3, np.int64)) is None
+
+
+def test_other_threads_run_the_numpy_code():
+    """numba's workqueue threads serve one caller at a time (two at once abort the process),
+    so the kernels run in the main thread only; threads (MPI ranks in tests) get NumPy's."""
+    import threading
+
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(fused.kernels_for(np.ones(3))))
+    thread.start()
+    thread.join()
+    assert seen == [None]

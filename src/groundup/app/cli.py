@@ -92,6 +92,10 @@ def _main(argv: list[str] | None) -> int:
 
     keep_freed_memory()  # a process of our own: reuse freed blocks (see its docstring)
     name = command_name(args)
+    if args.command in ("train", "journey") and jit_missing():
+        print(f"{name}: numba is not installed, so training runs the NumPy code of the fast "
+              "tier (slower); pip install 'groundup[fast]' for the compiled kernels",
+              file=sys.stderr)  # fmt: skip
     try:
         with warnings.catch_warnings():
             # a diverging run overflows: the loop stops it with a FloatingPointError that
@@ -112,6 +116,14 @@ def _main(argv: list[str] | None) -> int:
         if os.environ.get("GROUNDUP_TRACEBACK"):
             raise
         return code
+
+
+def jit_missing() -> bool:
+    """Whether the fast tier's compiled kernels are unavailable (numba is not installed) and
+    were not turned off on purpose (GROUNDUP_JIT=0). Looks, without importing numba."""
+    import importlib.util
+
+    return os.environ.get("GROUNDUP_JIT", "1") != "0" and importlib.util.find_spec("numba") is None
 
 
 def command_name(args: argparse.Namespace) -> str:

@@ -12,8 +12,12 @@ models call these. Arguments are checked by the same helpers as the definitions'
 from __future__ import annotations
 
 import math
+import os
+import threading
 from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from groundup.nn import functional
 from groundup.nn.functional import (
@@ -45,6 +49,42 @@ from groundup.tensor.ops import erf_array, reshaped, unbroadcast
 from groundup.tensor.tensor import Tensor
 
 __all__ = list(functional.__all__)  # the same functions, by the same names
+
+
+# ---------------------------------------------------------------- the compiled kernels
+# With numba installed, the hot functions run the loops of groundup.nn.kernels on NumPy
+# float32 and float64 arrays; on anything else (no numba, CuPy, float16) the NumPy code
+# below each `if k:` runs. GROUNDUP_JIT=0 turns the kernels off.
+
+_KERNELS: Any = False  # not looked for yet
+
+
+def kernels() -> Any:
+    """groundup.nn.kernels, compiled on first use; None without numba or with GROUNDUP_JIT=0."""
+    global _KERNELS
+    if _KERNELS is False:
+        _KERNELS = None
+        if os.environ.get("GROUNDUP_JIT", "1") != "0":
+            try:
+                from groundup.nn import kernels as module
+
+                _KERNELS = module
+            except ImportError:  # numba missing (or broken): NumPy does the work
+                pass
+    return _KERNELS
+
+
+def kernels_for(x: Any) -> Any:
+    """The kernels, when they can run on ``x`` (a NumPy float32/float64 array, in the main
+    thread: numba's workqueue threads take one caller at a time); else None."""
+    if type(x) is not np.ndarray or x.dtype not in _JIT_DTYPES:
+        return None
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return kernels()
+
+
+_JIT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 # no kernel needed: one op each already, or rarely on a hot path
 one_hot, relu, tanh = functional.one_hot, functional.relu, functional.tanh
 silu, leaky_relu, hardtanh, softplus = (
@@ -113,6 +153,15 @@ class GELU(Function):
     K = 0.044715
 
     def forward(self, x: Any) -> Any:
+        if k := kernels_for(x):  # 0.5 x (1 + tanh(z / 2)): two loops around NumPy's tanh
+            x = np.ascontiguousarray(x)
+            t = np.empty_like(x)
+            k.gelu_inner(x.reshape(-1), x.dtype.type(self.C), x.dtype.type(self.K), t.reshape(-1))
+            np.tanh(t, out=t)
+            y = np.empty_like(x)
+            k.gelu_outer(x.reshape(-1), t.reshape(-1), y.reshape(-1))
+            self.x, self.t = x, t
+            return y
         s = x * x  # s = sigmoid(z), computed in place
         s *= -2 * self.C * self.K
         s -= 2 * self.C
@@ -125,6 +174,13 @@ class GELU(Function):
         return x * s
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
+        if hasattr(self, "t"):  # the forward ran the kernel
+            x, c, k = self.x, self.x.dtype.type(self.C), self.x.dtype.type(self.K)
+            g = np.ascontiguousarray(grad, dtype=x.dtype)
+            dx = np.empty_like(x)
+            kernels().gelu_backward(g.reshape(-1), x.reshape(-1), self.t.reshape(-1), c, k,
+                                    dx.reshape(-1))  # fmt: skip
+            return (dx,)
         x, s = self.x, self.s
         d = x * x
         d *= 6 * self.C * self.K
@@ -319,6 +375,15 @@ class LayerNorm(Function):
     def forward(self, x: Any, weight: Any = None, bias: Any = None, *, n: int, eps: float) -> Any:
         self.shape = x.shape
         x2 = x.reshape(-1, n)  # rows to normalise, each of n numbers
+        if k := kernels_for(x):  # one loop: statistics and output row by row
+            x2 = np.ascontiguousarray(x2)
+            w = weight.reshape(-1) if weight is not None else np.ones(n, x.dtype)
+            b = bias.reshape(-1) if bias is not None else np.zeros(n, x.dtype)
+            y = np.empty_like(x2)
+            mean, rstd = np.empty(len(x2)), np.empty(len(x2))  # float64
+            k.layer_norm_forward(x2, w, b, eps, y, mean, rstd)
+            self.x2, self.w1, self.mean, self.rstd, self.weight = x2, w, mean, rstd, weight
+            return y.reshape(x.shape)
         xhat = x2 - _row_sum(x2) * (1.0 / n)
         xhat -= _row_sum(xhat) * (1.0 / n)  # the float32 mean's rounding (close entries)
         var = _row_dot(xhat, xhat) * (1.0 / n)
@@ -331,6 +396,8 @@ class LayerNorm(Function):
         return y.reshape(x.shape)
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
+        if hasattr(self, "x2"):  # the forward ran the kernel
+            return self.backward_kernel(grad)
         xhat, rstd, w = self.xhat, self.rstd, self.weight
         parents = self.parents
         n = xhat.shape[1]
@@ -352,6 +419,17 @@ class LayerNorm(Function):
             dx *= rstd
             gx = reshaped(dx, self.shape)
         return (gx, gw, gb)[: len(parents)]  # type: ignore[arg-type]
+
+    def backward_kernel(self, grad: Any) -> tuple[Any, ...]:
+        x2, w = self.x2, self.weight
+        k, n = kernels(), x2.shape[1]
+        g2 = np.ascontiguousarray(grad.reshape(-1, n), dtype=x2.dtype)
+        dx = np.empty_like(x2)
+        dw, db = np.zeros((k.CHUNKS, n)), np.zeros((k.CHUNKS, n))  # partial column sums
+        k.layer_norm_backward(g2, x2, self.w1, self.mean, self.rstd, dx, dw, db)
+        gw = reshaped(dw.sum(0).astype(x2.dtype), w.shape) if w is not None else None
+        gb = reshaped(db.sum(0).astype(x2.dtype), w.shape) if w is not None else None
+        return (dx.reshape(self.shape), gw, gb)[: len(self.parents)]  # type: ignore[arg-type]
 
 
 def layer_norm(
@@ -547,11 +625,15 @@ class Embedding(Function):
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
         V, D = self.wshape
-        out = self.xp.zeros(V * D, dtype=grad.dtype)
-        # scatter-add on the flat view: NumPy's ufunc.at is fast in 1-D, ~10x slower on rows
-        flat = (self.idx.reshape(-1, 1) * D + self.xp.arange(D)).reshape(-1)  # entry ids
-        self.xp.add.at(out, flat, grad.reshape(-1))
-        out = out.reshape(V, D)
+        if k := kernels_for(grad):  # one loop, each thread adding into its own columns
+            out = np.zeros((V, D), dtype=grad.dtype)
+            g = np.ascontiguousarray(grad.reshape(-1, D))
+            k.embedding_backward(g, np.ascontiguousarray(self.idx.reshape(-1)), out)
+        else:  # scatter-add on the flat view: ufunc.at is fast in 1-D, ~10x slower on rows
+            out = self.xp.zeros(V * D, dtype=grad.dtype)
+            flat = (self.idx.reshape(-1, 1) * D + self.xp.arange(D)).reshape(-1)  # entry ids
+            self.xp.add.at(out, flat, grad.reshape(-1))
+            out = out.reshape(V, D)
         if self.padding_idx is not None:
             out[self.padding_idx] = 0  # the padding row never learns
         return (out,)
@@ -635,9 +717,26 @@ class Attention(Function):
 
     def forward(
         self, q: Any, k: Any, v: Any, *inputs: Any, mask: Any, additive: Any, scale: float,
-        drop: Any,
+        drop: Any, causal: bool = False,
     ) -> Any:  # fmt: skip
         att = q @ self.xp.swapaxes(k, -1, -2)  # (..., T, S)
+        if (jit := kernels_for(att)) and additive is None and not inputs and drop is None:
+            self.kernel = True  # scale, mask and shift; NumPy's exp; normalise
+            rows = att.reshape(-1, *att.shape[-2:])  # (R, T, S)
+            s = att.dtype.type(scale)
+            if causal:
+                jit.scores_shift(rows, s, 0)
+            elif mask is None:
+                jit.scores_shift(rows, s, -1)
+            else:
+                jit.scores_shift_masked(
+                    rows, s, np.broadcast_to(mask, att.shape).reshape(rows.shape)
+                )
+            np.exp(att, out=att)
+            jit.scores_normalise(rows)
+            self.q, self.k, self.v, self.scale, self.att, self.p = q, k, v, scale, att, att
+            self.drop = None
+            return att @ v
         att *= scale
         if inputs:  # the float mask as an input of the graph
             additive = inputs[0]
@@ -665,13 +764,18 @@ class Attention(Function):
         gq = gk = gm = None
         if pq.requires_grad or pk.requires_grad or (pm and pm[0].requires_grad):
             ds = grad @ self.xp.swapaxes(v, -1, -2)  # dP
-            if self.drop is not None:
-                ds *= self.drop
-            ds -= _row_dot(ds, att)
-            ds *= att  # dS: the gradient of the scores, and so of an added mask
-            if pm and pm[0].requires_grad:
-                gm = unbroadcast(ds, self.mask_shape)
-            ds *= self.scale
+            if hasattr(self, "kernel"):  # the three lines below as one loop, scale included
+                rows = (-1, *ds.shape[-2:])  # (R, T, S)
+                scale = att.dtype.type(self.scale)
+                kernels().softmax_backward(ds.reshape(rows), att.reshape(rows), scale)
+            else:
+                if self.drop is not None:
+                    ds *= self.drop
+                ds -= _row_dot(ds, att)
+                ds *= att  # dS: the gradient of the scores, and so of an added mask
+                if pm and pm[0].requires_grad:
+                    gm = unbroadcast(ds, self.mask_shape)
+                ds *= self.scale
             if pq.requires_grad:
                 gq = unbroadcast(ds @ k, q.shape)
             if pk.requires_grad:
@@ -704,7 +808,8 @@ def scaled_dot_product_attention(
     drop = attention_dropout(q, k, dropout_p, generator) if dropout_p > 0.0 else None
     learned = isinstance(attn_mask, Tensor) and attn_mask.requires_grad and additive is not None
     inputs = (q, k, v, attn_mask) if learned else (q, k, v)  # a float mask that learns
-    return Attention.apply(*inputs, mask=mask, additive=additive, scale=s, drop=drop)
+    return Attention.apply(
+        *inputs, mask=mask, additive=additive, scale=s, drop=drop, causal=is_causal)  # fmt: skip
 
 
 # ================================================================ convolution and pooling

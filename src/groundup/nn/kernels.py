@@ -1,0 +1,208 @@
+"""The fast tier's loops, compiled: each kernel a plain loop over rows, like llm.c's CPU code.
+
+:mod:`groundup.nn.fused` runs these when numba (the ``fast`` extra) is installed, and its
+NumPy code otherwise. NumPy makes one pass over memory per operation, on one core; a kernel
+here makes one pass for a whole formula, and spreads its rows over every core (``prange``).
+Where a formula needs exp or tanh, the kernel leaves that one pass to NumPy, whose SIMD
+exp is several times faster than the scalar one a loop calls.
+
+Compiled code is cached on disk (``cache=True``), so only the first run pays for it. The
+number of threads is numba's own (``NUMBA_NUM_THREADS``), or ``OMP_NUM_THREADS`` when only
+that is set, so one setting governs BLAS and the kernels alike; the threads are numba's
+``workqueue`` ones unless ``NUMBA_THREADING_LAYER`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import numba
+import numpy as np
+from numba import prange
+
+# numba's OpenMP threads spin between kernels and take the cores from BLAS's threads (a GPT
+# step ran 3x slower on 2 cores); its workqueue threads wait without spinning
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "workqueue"  # type: ignore[attr-defined]
+if "NUMBA_NUM_THREADS" not in os.environ and os.environ.get("OMP_NUM_THREADS", "").isdigit():
+    most = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
+    numba.set_num_threads(max(1, min(int(os.environ["OMP_NUM_THREADS"]), most)))
+
+# reassociation lets sums vectorise; nan and inf keep their IEEE meaning (no 'fast' flag)
+jit = numba.njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
+
+CHUNKS = 16  # row blocks whose partial sums make a column sum: the same order on any core count
+
+
+# ---------------------------------------------------------------- GELU, tanh form
+# y = 0.5 x (1 + tanh(z)), z = c (x + k x^3); the tanh is NumPy's pass between two loops.
+
+
+@jit
+def gelu_inner(x: Any, c: Any, k: Any, z: Any) -> None:
+    """z = c (x + k x^3), over flat arrays."""
+    for i in prange(x.size):
+        v = x[i]
+        z[i] = c * (v + k * v * v * v)
+
+
+@jit
+def gelu_outer(x: Any, t: Any, y: Any) -> None:
+    """y = 0.5 x (1 + t), t = tanh(z)."""
+    for i in prange(x.size):
+        y[i] = 0.5 * x[i] * (1 + t[i])
+
+
+@jit
+def gelu_backward(g: Any, x: Any, t: Any, c: Any, k: Any, dx: Any) -> None:
+    """dx = g (0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 k x^2))."""
+    for i in prange(x.size):
+        v, th = x[i], t[i]
+        dx[i] = g[i] * (0.5 * (1 + th) + 0.5 * v * (1 - th * th) * c * (1 + 3 * k * v * v))
+
+
+# ---------------------------------------------------------------- layer norm over rows (N, n)
+
+
+@jit
+def layer_norm_forward(x: Any, w: Any, b: Any, eps: float, y: Any, mean: Any, rstd: Any) -> None:
+    """y = (x - mean) * rstd * w + b per row; mean and rstd kept for the backward."""
+    N, n = x.shape
+    for i in prange(N):
+        m = 0.0  # sums in float64 whatever the dtype: the mean of close entries stays exact
+        for j in range(n):
+            m += x[i, j]
+        m /= n
+        var = 0.0
+        for j in range(n):
+            d = x[i, j] - m
+            var += d * d
+        r = 1.0 / math.sqrt(var / n + eps)
+        for j in range(n):
+            y[i, j] = (x[i, j] - m) * r * w[j] + b[j]
+        mean[i], rstd[i] = m, r
+
+
+@jit
+def layer_norm_backward(
+    g: Any, x: Any, w: Any, mean: Any, rstd: Any, dx: Any, dw: Any, db: Any
+) -> None:
+    """dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)), dxhat = g w, per row; dw and
+    db, sums over rows, are written as CHUNKS partial rows (dw[c], db[c]) for the caller."""
+    N, n = x.shape
+    for c in prange(CHUNKS):
+        for i in range(c * N // CHUNKS, (c + 1) * N // CHUNKS):
+            m, r = mean[i], rstd[i]
+            mean_d = 0.0  # mean(dxhat)
+            mean_dx = 0.0  # mean(dxhat * xhat)
+            for j in range(n):
+                xhat = (x[i, j] - m) * r
+                d = g[i, j] * w[j]
+                mean_d += d
+                mean_dx += d * xhat
+                dw[c, j] += g[i, j] * xhat
+                db[c, j] += g[i, j]
+            mean_d /= n
+            mean_dx /= n
+            for j in range(n):
+                xhat = (x[i, j] - m) * r
+                dx[i, j] = (g[i, j] * w[j] - mean_d - xhat * mean_dx) * r
+
+
+# ---------------------------------------------------------------- attention's softmax
+# Scores (R, T, S): R = batch x heads rows of T queries against S keys. Query i may see keys
+# j < i + 1 + offset when causal (offset = S - T: the cached keys come first).
+
+
+@jit
+def scores_shift(att: Any, scale: Any, offset: int) -> None:
+    """att <- att * scale - (row max), and -inf where a causal query may not look
+    (offset < 0: no mask). NumPy's exp follows, then :func:`scores_normalise`."""
+    R, T, S = att.shape
+    for r in prange(R):
+        for i in range(T):
+            seen = S if offset < 0 else min(S, i + 1 + offset)
+            top = -np.inf
+            for j in range(seen):
+                att[r, i, j] *= scale
+                top = max(top, att[r, i, j])
+            for j in range(seen):
+                att[r, i, j] -= top
+            for j in range(seen, S):
+                att[r, i, j] = -np.inf
+
+
+@jit
+def scores_shift_masked(att: Any, scale: Any, hidden: Any) -> None:
+    """As :func:`scores_shift`, with ``hidden`` (R, T, S) True where a query may not look."""
+    R, T, S = att.shape
+    for r in prange(R):
+        for i in range(T):
+            top = -np.inf
+            for j in range(S):
+                if hidden[r, i, j]:
+                    att[r, i, j] = -np.inf
+                else:
+                    att[r, i, j] *= scale
+                    top = max(top, att[r, i, j])
+            for j in range(S):
+                att[r, i, j] -= top
+
+
+@jit
+def scores_normalise(att: Any) -> None:
+    """Each row divided by its sum: exp'd scores become attention weights."""
+    R, T, S = att.shape
+    for r in prange(R):
+        for i in range(T):
+            total = 0.0
+            for j in range(S):
+                total += att[r, i, j]
+            inv = 1.0 / total
+            for j in range(S):
+                att[r, i, j] *= inv
+
+
+@jit
+def softmax_backward(ds: Any, att: Any, scale: Any) -> None:
+    """ds <- att (ds - sum(ds att)) * scale, row by row: from dA to the scores' gradient."""
+    R, T, S = ds.shape
+    for r in prange(R):
+        for i in range(T):
+            dot = 0.0
+            for j in range(S):
+                dot += ds[r, i, j] * att[r, i, j]
+            for j in range(S):
+                ds[r, i, j] = att[r, i, j] * (ds[r, i, j] - dot) * scale
+
+
+# ---------------------------------------------------------------- embedding, AdamW
+
+
+@jit
+def embedding_backward(g: Any, idx: Any, out: Any) -> None:
+    """out[idx[i]] += g[i] for each row i: the rows (V, D) split between threads by column
+    block, so no two threads add into the same entry."""
+    N, D = g.shape
+    for c in prange(CHUNKS):
+        for i in range(N):
+            row = idx[i]
+            for j in range(c * D // CHUNKS, (c + 1) * D // CHUNKS):
+                out[row, j] += g[i, j]
+
+
+@jit
+def adam_step(
+    p: Any, g: Any, m: Any, v: Any, lr: float, beta1: float, beta2: float, eps: float,
+    decay: float, bias1: float, bias2_sqrt: float,
+) -> None:  # fmt: skip
+    """One Adam(W) update of flat arrays, in one pass: p *= decay (1 - lr wd, or 1);
+    m, v the moments; p -= lr / bias1 * m / (sqrt(v) / sqrt(bias2) + eps)."""
+    step = lr / bias1
+    for i in prange(p.size):
+        gi = g[i]
+        m[i] += (gi - m[i]) * (1 - beta1)
+        v[i] = v[i] * beta2 + (1 - beta2) * gi * gi
+        p[i] = p[i] * decay - step * (m[i] / (math.sqrt(v[i]) / bias2_sqrt + eps))
