@@ -580,7 +580,9 @@ class Linear(Function):
     def forward(self, x: Any, weight: Any, bias: Any = None) -> Any:
         x2 = x.reshape(-1, x.shape[-1])  # (..., in) -> (rows, in)
         y = x2 @ weight.T
-        if bias is not None:
+        if bias is not None and (k := kernels_for(y)) and bias.dtype == y.dtype:
+            k.add_bias(y, bias)
+        elif bias is not None:
             y += bias
         self.x2, self.weight, self.shape = x2, weight, x.shape
         return y.reshape(*x.shape[:-1], weight.shape[0])

@@ -178,6 +178,18 @@ def softmax_backward(ds: Any, att: Any, scale: Any) -> None:
                 ds[r, i, j] = att[r, i, j] * (ds[r, i, j] - dot) * scale
 
 
+# ---------------------------------------------------------------- linear's bias
+
+
+@jit
+def add_bias(y: Any, b: Any) -> None:
+    """y[i] += b for each row i of y (N, out): NumPy's broadcast add, on every core."""
+    N, n = y.shape
+    for i in prange(N):
+        for j in range(n):
+            y[i, j] += b[j]
+
+
 # ---------------------------------------------------------------- embedding, AdamW
 
 
