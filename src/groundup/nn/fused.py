@@ -158,10 +158,9 @@ class GELU(Function):
             t = np.empty_like(x)
             k.gelu_inner(x.reshape(-1), x.dtype.type(self.C), x.dtype.type(self.K), t.reshape(-1))
             np.tanh(t, out=t)
-            y = np.empty_like(x)
-            k.gelu_outer(x.reshape(-1), t.reshape(-1), y.reshape(-1))
-            self.x, self.t = x, t
-            return y
+            k.gelu_outer(x.reshape(-1), t.reshape(-1), t.reshape(-1))  # y, in t's place
+            self.x, self.kernel = x, True  # tanh(z) is made again: memory over one pass
+            return t
         s = x * x  # s = sigmoid(z), computed in place
         s *= -2 * self.C * self.K
         s -= 2 * self.C
@@ -174,13 +173,14 @@ class GELU(Function):
         return x * s
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
-        if hasattr(self, "t"):  # the forward ran the kernel
+        if hasattr(self, "kernel"):  # the forward ran the kernels
             x, c, k = self.x, self.x.dtype.type(self.C), self.x.dtype.type(self.K)
-            g = np.ascontiguousarray(grad, dtype=x.dtype)
-            dx = np.empty_like(x)
-            kernels().gelu_backward(g.reshape(-1), x.reshape(-1), self.t.reshape(-1), c, k,
-                                    dx.reshape(-1))  # fmt: skip
-            return (dx,)
+            g = np.ascontiguousarray(grad, dtype=x.dtype).reshape(-1)
+            t = np.empty_like(x)
+            kernels().gelu_inner(x.reshape(-1), c, k, t.reshape(-1))
+            np.tanh(t, out=t)
+            kernels().gelu_backward(g, x.reshape(-1), t.reshape(-1), c, k, t.reshape(-1))
+            return (t,)  # dx, in t's place
         x, s = self.x, self.s
         d = x * x
         d *= 6 * self.C * self.K
