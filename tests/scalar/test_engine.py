@@ -6,8 +6,10 @@ import gc
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from groundup.scalar import Value, topological_order
+from groundup.scalar import Value, dot, topological_order
 
 
 def test_micrograd_readme_expression():
@@ -226,3 +228,86 @@ def test_numpy_scalars_mix_in_like_python_numbers():
     assert a.grad == pytest.approx(-1.0 - 0.25 + 4.0)
     with pytest.raises(TypeError, match="got bool"):
         a * True
+
+
+# ---- dot: a neuron's w . x + b as one node ----
+
+
+def test_dot_known_answer_value_and_gradients():
+    w = [Value(2.0), Value(-1.0)]
+    x = [Value(3.0), Value(0.5)]
+    b = Value(0.25)
+    out = dot(w, x, b)
+    assert out.data == 2.0 * 3.0 - 1.0 * 0.5 + 0.25
+    assert out._op == "dot" and out._prev == (*w, *x, b)  # weights, inputs, bias: drawn
+    (out * 2).backward()
+    assert [v.grad for v in w] == [6.0, 1.0]  # 2 * x_i
+    assert [v.grad for v in x] == [4.0, -2.0]  # 2 * w_i
+    assert b.grad == 2.0
+
+
+def test_dot_of_a_vector_with_itself_is_a_sum_of_squares():
+    # the same node on both sides gets both contributions: d(sum p^2)/dp = 2p
+    p = [Value(1.5), Value(-2.0), Value(0.5)]
+    out = dot(p, p, Value(0.0))
+    out.backward()
+    assert out.data == 1.5**2 + 2.0**2 + 0.5**2
+    assert [v.grad for v in p] == [3.0, -4.0, 1.0]
+
+
+def test_dot_refuses_lengths_that_differ():
+    with pytest.raises(ValueError, match="zip"):
+        dot([Value(1.0), Value(2.0)], [Value(1.0)], Value(0.0))
+
+
+@st.composite
+def affine_maps(draw):
+    """Weights, inputs and a bias drawn from a few shared leaves, so nodes repeat."""
+    leaves = [Value(v) for v in draw(st.lists(st.floats(-3, 3), min_size=1, max_size=6))]
+    pick = st.integers(0, len(leaves) - 1)
+    n = draw(st.integers(1, 8))
+    w = [leaves[draw(pick)] for _ in range(n)]
+    x = [leaves[draw(pick)] for _ in range(n)]
+    return leaves, w, x, leaves[draw(pick)]
+
+
+@given(affine_maps(), st.floats(-2, 2))
+def test_dot_equals_its_chain_of_primitives(case, scale):
+    """One dot node and micrograd's chain b + w0 * x0 + w1 * x1 + ... agree, value and grads."""
+    leaves, w, x, b = case
+    fused = dot(w, x, b).tanh() * scale
+    fused.backward()
+    fused_grads = [v.grad for v in leaves]
+    for v in leaves:
+        v.grad = 0.0
+    chain = sum((wi * xi for wi, xi in zip(w, x, strict=True)), b).tanh() * scale
+    chain.backward()
+    assert fused.data == pytest.approx(chain.data, rel=1e-12, abs=1e-12)
+    assert fused_grads == pytest.approx([v.grad for v in leaves], rel=1e-12, abs=1e-12)
+
+
+def test_dot_graphs_have_no_reference_cycles_either():
+    gc.collect()
+    gc.disable()
+    try:
+        w = [Value(0.5), Value(-0.25)]
+        v = Value(1.0)
+        for _ in range(50):
+            v = dot(w, [v, v.relu()], Value(0.1)).tanh()
+        v.backward()
+        del v
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+
+
+def test_sigmoid_is_stable_at_both_ends():
+    # an identity over exp, in the form whose exp cannot overflow on either side, and whose
+    # value and slope keep full relative precision where they are tiny (no 1 - (1 - tiny))
+    for x in (800.0, -800.0, 30.0, -30.0, 0.5, -0.5):
+        e = math.exp(-abs(x))
+        v = Value(x)
+        out = v.sigmoid()
+        out.backward()
+        assert out.data == pytest.approx(1 / (1 + e) if x > 0 else e / (1 + e), rel=1e-15)
+        assert v.grad == pytest.approx(e / (1 + e) ** 2, rel=1e-14, abs=1e-300)

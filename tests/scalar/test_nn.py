@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from groundup.data import make_moons
-from groundup.scalar import MLP, Layer, Neuron, Value
+from groundup.scalar import MLP, Layer, Neuron, Value, topological_order
 from groundup.scalar.train import accuracy, fit, hinge_loss
 
 
@@ -174,3 +174,44 @@ def test_one_neuron_graph_draws_a_live_neuron_so_gradients_flow():
     for n in dead.layers[0].neurons:  # every neuron dead on every point: falls back
         n.b.data = -100.0
     assert one_neuron_graph(dead, [[0.1, 0.2]]).data == 0
+
+
+# ---- the two tiers of a neuron: the definition in primitives, the dot node training runs ----
+
+
+@pytest.mark.parametrize("nonlin", [True, False])
+@pytest.mark.parametrize("seed", range(4))
+def test_neuron_equals_its_spelled_out_definition(nonlin, seed):
+    rng = random.Random(seed)
+    n = Neuron(5, nonlin=nonlin, seed=seed)
+    n.b.data = rng.uniform(-1, 1)
+    point = [rng.uniform(-2, 2) for _ in range(5)]
+    results = []
+    for forward in (n, n.spelled_out):
+        x = [Value(v) for v in point]
+        n.zero_grad()
+        out = forward(x) * 3.0
+        out.backward()
+        results.append((out.data, [p.grad for p in n.parameters()], [v.grad for v in x]))
+    (fast, fast_w, fast_x), (slow, slow_w, slow_x) = results
+    assert fast == pytest.approx(slow, rel=1e-12, abs=1e-15)
+    assert fast_w == pytest.approx(slow_w, rel=1e-12, abs=1e-15)
+    assert fast_x == pytest.approx(slow_x, rel=1e-12, abs=1e-15)
+
+
+def test_a_neuron_is_one_dot_node_and_inputs_are_wrapped_once():
+    layer = Layer(2, 3, seed=0)
+    outs = layer([0.5, -1.0])  # plain floats
+    leaves = {id(v) for out in outs for v in out._prev[0]._prev}  # relu <- dot <- leaves
+    assert all(out._op == "ReLU" and out._prev[0]._op == "dot" for out in outs)
+    assert len(leaves) == 3 * (2 + 1) + 2  # each neuron's w and b, and ONE Value per input
+    mlp = MLP(2, [16, 16, 1], seed=0)
+    nodes = topological_order(mlp([Value(0.5), Value(-1.0)]))
+    ops = [node._op for node in nodes if node._op]
+    assert ops.count("dot") == 33 and ops.count("ReLU") == 32 and len(ops) == 65
+    assert len(nodes) == 65 + 337 + 2  # the ops, the parameters, the two inputs
+
+
+def test_a_neuron_refuses_inputs_that_are_not_numbers():
+    with pytest.raises(TypeError, match="Neuron: expected a Value or a number, got str"):
+        Neuron(2, seed=0)([1.0, "2"])

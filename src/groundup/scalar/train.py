@@ -95,7 +95,8 @@ def accuracy(model: Any, X: Sequence, y: Sequence) -> float:
 
 def one_neuron_graph(model: Any, points: Sequence[Sequence[float]]) -> Value:
     """One hidden neuron of `model` on one input point, labelled (x1.., w1.., b, out) and
-    back-propagated: the small graph a learner can read, data and grads filled.
+    back-propagated: the small graph a learner can read, data and grads filled, spelled in
+    ``+`` and ``*`` (``Neuron.spelled_out``) rather than training's single ``dot`` node.
 
     The neuron and the point are the first pair (first-layer neurons in order, then the
     points) where the neuron is *live*: a ReLU at zero passes no gradient, and a graph of
@@ -111,7 +112,7 @@ def one_neuron_graph(model: Any, points: Sequence[Sequence[float]]) -> Value:
         w.label = f"w{i + 1}"
     neuron.b.label = "b"
     x = [Value(float(v), label=f"x{i + 1}") for i, v in enumerate(point)]
-    out = neuron(x)
+    out = neuron.spelled_out(x)
     out.label = "out"
     model.zero_grad()
     out.backward()
