@@ -641,3 +641,17 @@ def test_other_threads_run_the_numpy_code():
     thread.start()
     thread.join()
     assert seen == [None]
+
+
+@pytest.mark.parametrize("mask", ["causal", "bool", "none"])
+def test_attention_weights_made_again_in_the_backward_equal_the_kept_ones(mask, monkeypatch):
+    """Large attention weights are not kept: the backward makes them again from q, k and
+    each row's log-sum-exp. Forced here on small inputs (KEEP_BYTES = 0)."""
+    if fused.kernels() is None:
+        pytest.skip("numba is not installed")
+    monkeypatch.setattr(fused.Attention, "KEEP_BYTES", 0)
+    q, k, v = (rng.standard_normal((2, 3, 4, 5)) for _ in range(3))
+    keep = np.tril(np.ones((4, 4), dtype=bool)) | (rng.random((4, 4)) > 0.5)
+    kwargs = {"causal": dict(is_causal=True), "bool": dict(attn_mask=keep), "none": {}}[mask]
+    call = lambda m, *t: m.scaled_dot_product_attention(*t, **kwargs)  # noqa: E731
+    assert_same(lambda *t: call(fused, *t), lambda *t: call(functional, *t), q, k, v)

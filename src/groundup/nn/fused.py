@@ -719,26 +719,11 @@ class Attention(Function):
 
     def forward(
         self, q: Any, k: Any, v: Any, *inputs: Any, mask: Any, additive: Any, scale: float,
-        drop: Any, causal: bool = False,
+        drop: Any,
     ) -> Any:  # fmt: skip
         att = q @ self.xp.swapaxes(k, -1, -2)  # (..., T, S)
         if (jit := kernels_for(att)) and additive is None and not inputs and drop is None:
-            self.kernel = True  # scale, mask and shift; NumPy's exp; normalise
-            rows = att.reshape(-1, *att.shape[-2:])  # (R, T, S)
-            s = att.dtype.type(scale)
-            if causal:
-                jit.scores_shift(rows, s, 0)
-            elif mask is None:
-                jit.scores_shift(rows, s, -1)
-            else:
-                jit.scores_shift_masked(
-                    rows, s, np.broadcast_to(mask, att.shape).reshape(rows.shape)
-                )
-            np.exp(att, out=att)
-            jit.scores_normalise(rows)
-            self.q, self.k, self.v, self.scale, self.att, self.p = q, k, v, scale, att, att
-            self.drop = None
-            return att @ v
+            return self.forward_kernel(jit, q, k, v, att, mask, scale)
         att *= scale
         if inputs:  # the float mask as an input of the graph
             additive = inputs[0]
@@ -760,29 +745,68 @@ class Attention(Function):
         return p @ v
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
+        if hasattr(self, "hidden"):  # the forward ran the kernels
+            return self.backward_kernel(grad)
         q, k, v, att, p = self.q, self.k, self.v, self.att, self.p
         pq, pk, pv, *pm = self.parents  # type: ignore[misc]
         gv = unbroadcast(self.xp.swapaxes(p, -1, -2) @ grad, v.shape) if pv.requires_grad else None
         gq = gk = gm = None
         if pq.requires_grad or pk.requires_grad or (pm and pm[0].requires_grad):
             ds = grad @ self.xp.swapaxes(v, -1, -2)  # dP
-            if hasattr(self, "kernel"):  # the three lines below as one loop, scale included
-                rows = (-1, *ds.shape[-2:])  # (R, T, S)
-                scale = att.dtype.type(self.scale)
-                kernels().softmax_backward(ds.reshape(rows), att.reshape(rows), scale)
-            else:
-                if self.drop is not None:
-                    ds *= self.drop
-                ds -= _row_dot(ds, att)
-                ds *= att  # dS: the gradient of the scores, and so of an added mask
-                if pm and pm[0].requires_grad:
-                    gm = unbroadcast(ds, self.mask_shape)
-                ds *= self.scale
+            if self.drop is not None:
+                ds *= self.drop
+            ds -= _row_dot(ds, att)
+            ds *= att  # dS: the gradient of the scores, and so of an added mask
+            if pm and pm[0].requires_grad:
+                gm = unbroadcast(ds, self.mask_shape)
+            ds *= self.scale
             if pq.requires_grad:
                 gq = unbroadcast(ds @ k, q.shape)
             if pk.requires_grad:
                 gk = unbroadcast(self.xp.swapaxes(ds, -1, -2) @ q, k.shape)
         return (gq, gk, gv, gm)[: 3 + len(pm)]
+
+    # The kernels' path (no dropout, no float mask). Weights over KEEP_BYTES are not kept
+    # but made again in the backward from q, k and each row's log-sum-exp (one more matmul):
+    # at the lecture's shape they would be a sixth of the memory a training step holds.
+    KEEP_BYTES = 8 * 2**20
+
+    def forward_kernel(self, jit: Any, q: Any, k: Any, v: Any, att: Any, mask: Any,
+                       scale: float) -> Any:  # fmt: skip
+        rows = att.reshape(-1, *att.shape[-2:])  # (R, T, S)
+        if mask is None:
+            mask = np.zeros((1, 1), dtype=bool)
+        self.hidden = np.broadcast_to(mask, att.shape).reshape(rows.shape)  # True: not seen
+        top, total = np.empty(rows.shape[:2]), np.empty(rows.shape[:2])  # (R, T) float64
+        jit.scores_shift(rows, att.dtype.type(scale), self.hidden, top)
+        np.exp(att, out=att)
+        jit.scores_normalise(rows, total)
+        self.q, self.k, self.v, self.scale = q, k, v, scale
+        if att.nbytes > self.KEEP_BYTES:
+            self.lse = top + np.log(total)  # softmax = exp(scale * s - lse)
+        else:
+            self.att = att
+        return att @ v
+
+    def backward_kernel(self, grad: Any) -> tuple[Any, ...]:
+        q, k, v, jit = self.q, self.k, self.v, kernels()
+        scale = q.dtype.type(self.scale)
+        if hasattr(self, "lse"):  # the weights again: q k^T, then exp(scale * s - lse)
+            att = q @ np.swapaxes(k, -1, -2)
+            jit.scores_replay(att.reshape(self.hidden.shape), scale, self.hidden, self.lse)
+            np.exp(att, out=att)
+        else:
+            att = self.att
+        pq, pk, pv = self.parents  # type: ignore[misc]
+        gv = unbroadcast(np.swapaxes(att, -1, -2) @ grad, v.shape) if pv.requires_grad else None
+        gq = gk = None
+        if pq.requires_grad or pk.requires_grad:
+            ds = grad @ np.swapaxes(v, -1, -2)  # dA, then dS * scale in one loop
+            rows = self.hidden.shape  # (R, T, S)
+            jit.softmax_backward(ds.reshape(rows), att.reshape(rows), scale)
+            gq = unbroadcast(ds @ k, q.shape) if pq.requires_grad else None
+            gk = unbroadcast(np.swapaxes(ds, -1, -2) @ q, k.shape) if pk.requires_grad else None
+        return (gq, gk, gv)
 
     def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
         return (
@@ -810,8 +834,7 @@ def scaled_dot_product_attention(
     drop = attention_dropout(q, k, dropout_p, generator) if dropout_p > 0.0 else None
     learned = isinstance(attn_mask, Tensor) and attn_mask.requires_grad and additive is not None
     inputs = (q, k, v, attn_mask) if learned else (q, k, v)  # a float mask that learns
-    return Attention.apply(
-        *inputs, mask=mask, additive=additive, scale=s, drop=drop, causal=is_causal)  # fmt: skip
+    return Attention.apply(*inputs, mask=mask, additive=additive, scale=s, drop=drop)
 
 
 # ================================================================ convolution and pooling

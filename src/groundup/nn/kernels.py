@@ -112,57 +112,53 @@ def layer_norm_backward(
 
 
 # ---------------------------------------------------------------- attention's softmax
-# Scores (R, T, S): R = batch x heads rows of T queries against S keys. Query i may see keys
-# j < i + 1 + offset when causal (offset = S - T: the cached keys come first).
+# Scores (R, T, S): R = batch x heads rows of T queries against S keys; ``hidden`` (R, T, S)
+# is True where a query may not look (a causal mask, or the caller's), often a broadcast view.
 
 
 @jit
-def scores_shift(att: Any, scale: Any, offset: int) -> None:
-    """att <- att * scale - (row max), and -inf where a causal query may not look
-    (offset < 0: no mask). NumPy's exp follows, then :func:`scores_normalise`."""
+def scores_shift(att: Any, scale: Any, hidden: Any, top: Any) -> None:
+    """att <- att * scale - (row max), -inf where hidden; the max kept in top (R, T).
+    NumPy's exp follows, then :func:`scores_normalise`."""
     R, T, S = att.shape
     for r in prange(R):
         for i in range(T):
-            seen = S if offset < 0 else min(S, i + 1 + offset)
-            top = -np.inf
-            for j in range(seen):
-                att[r, i, j] *= scale
-                top = max(top, att[r, i, j])
-            for j in range(seen):
-                att[r, i, j] -= top
-            for j in range(seen, S):
-                att[r, i, j] = -np.inf
-
-
-@jit
-def scores_shift_masked(att: Any, scale: Any, hidden: Any) -> None:
-    """As :func:`scores_shift`, with ``hidden`` (R, T, S) True where a query may not look."""
-    R, T, S = att.shape
-    for r in prange(R):
-        for i in range(T):
-            top = -np.inf
+            m = -np.inf
             for j in range(S):
                 if hidden[r, i, j]:
                     att[r, i, j] = -np.inf
                 else:
                     att[r, i, j] *= scale
-                    top = max(top, att[r, i, j])
+                    m = max(m, att[r, i, j])
             for j in range(S):
-                att[r, i, j] -= top
+                att[r, i, j] -= m
+            top[r, i] = m
 
 
 @jit
-def scores_normalise(att: Any) -> None:
-    """Each row divided by its sum: exp'd scores become attention weights."""
+def scores_normalise(att: Any, total: Any) -> None:
+    """Each row divided by its sum (kept in total): exp'd scores become attention weights."""
     R, T, S = att.shape
     for r in prange(R):
         for i in range(T):
-            total = 0.0
+            t = 0.0
             for j in range(S):
-                total += att[r, i, j]
-            inv = 1.0 / total
+                t += att[r, i, j]
+            inv = 1.0 / t
             for j in range(S):
                 att[r, i, j] *= inv
+            total[r, i] = t
+
+
+@jit
+def scores_replay(att: Any, scale: Any, hidden: Any, lse: Any) -> None:
+    """att <- att * scale - lse (the row's log-sum-exp), -inf where hidden: NumPy's exp of
+    it gives back the forward's weights, which were not kept."""
+    R, T, S = att.shape
+    for r in prange(R):
+        for i in range(T):
+            for j in range(S):
+                att[r, i, j] = -np.inf if hidden[r, i, j] else att[r, i, j] * scale - lse[r, i]
 
 
 @jit
