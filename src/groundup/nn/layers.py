@@ -457,10 +457,12 @@ class _ConvTranspose(_Conv):
     transposed = True
 
     # _Conv's arguments in ConvTranspose's order, with output_padding
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, ...],
-                 stride: Any = 1, padding: Any = 0, output_padding: Any = 0, groups: int = 1,
-                 bias: bool = True, dilation: Any = 1, padding_mode: str = "zeros", *,
-                 generator: Any = None, dtype: Any = None) -> None:  # fmt: skip
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, ...],
+        stride: Any = 1, padding: Any = 0, output_padding: Any = 0, groups: int = 1,
+        bias: bool = True, dilation: Any = 1, padding_mode: str = "zeros", *,
+        generator: Any = None, dtype: Any = None,
+    ) -> None:  # fmt: skip
         super().__init__(
             in_channels,
             out_channels,
@@ -614,8 +616,10 @@ class AvgPool1d(AvgPool2d):
     _function = staticmethod(F.avg_pool1d)
 
     # AvgPool2d's arguments but divisor_override, as PyTorch's
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                 ceil_mode: bool = False, count_include_pad: bool = True) -> None:  # fmt: skip
+    def __init__(
+        self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> None:  # fmt: skip
         super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
         # PyTorch keeps 1-tuples here (and shows them in the repr)
         self.kernel_size = _tuple(kernel_size, 1, "kernel_size")
