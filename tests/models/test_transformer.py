@@ -193,13 +193,7 @@ def test_tied_embedding_gets_gradient_from_both_ends(kind):
     assert np.abs(grad[7]).sum() > 0  # token 7 never appears as input: only the head reaches it
 
 
-def test_overfits_one_batch(kind):
+def test_overfits_one_batch(kind, fit_one_batch):
     model = small(kind, seed=0, **WIDER[kind])
     x, y = np.random.default_rng(0).integers(0, 11, size=(2, 4, 16))
-    optimizer = AdamW(model.optim_groups(0.0), lr=1e-2)
-    for _ in range(120):
-        _, loss = model(x, y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    assert loss.item() < 0.15
+    assert fit_one_batch(model, AdamW(model.optim_groups(0.0), lr=1e-2), x, y, steps=120) < 0.15
