@@ -778,7 +778,6 @@ class Tensor:
         return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
 
     @numpy_names
-    @numpy_names
     def softmax(self, dim: int, dtype: Any = None) -> Tensor:
         """e^x / sum(e^x) along ``dim``, as exp(log_softmax): nothing overflows."""
         return self.log_softmax(dim, dtype).exp()
