@@ -47,20 +47,14 @@ def test_initial_loss_is_ln_vocab(names, name):
 
 
 @pytest.mark.parametrize("name", ["classic", "wavenet"])
-def test_overfits_one_batch(name):
+def test_overfits_one_batch(name, fit_one_batch):
     """32 distinct random contexts with random targets: a healthy model memorises them."""
     config = CONFIGS[name]
     rng = np.random.default_rng(0)
     X = rng.integers(0, 27, (32, config["block_size"]))
     Y = rng.integers(0, 27, 32)
     model = MLPLanguageModel(27, **config, generator=0)
-    optimizer = Adam(model.parameters(), lr=1e-2)
-    for _ in range(150):
-        _, loss = model(X, Y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    assert loss.item() < 0.05
+    assert fit_one_batch(model, Adam(model.parameters(), lr=1e-2), X, Y, steps=150) < 0.05
 
 
 def test_sampling_is_deterministic_and_restores_training_mode(names):

@@ -11,11 +11,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
+from hf_reference import backward_both, hf_greedy, hf_logits, perturb_  # noqa: E402
 from safetensors.numpy import save_file  # noqa: E402
 
 from groundup.models.gpt import GPT, GPTConfig  # noqa: E402
 
 V, T_MAX = 37, 32
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def hf_model(tie: bool = True, seed: int = 0):
@@ -31,34 +33,8 @@ def hf_model(tie: bool = True, seed: int = 0):
     )
     torch.manual_seed(seed)
     model = transformers.GPT2LMHeadModel(config).eval()
-    with torch.no_grad():  # HF zero-initialises biases and unit LN gains: make them all matter
-        for name, p in model.named_parameters():
-            if name.endswith("bias") or ".ln_" in name:
-                p.add_(0.1 * torch.randn_like(p))
+    perturb_(model, gains=".ln_")
     return model
-
-
-def hf_logits(model, ids: np.ndarray) -> np.ndarray:
-    with torch.no_grad():
-        return model(torch.from_numpy(ids)).logits.numpy()
-
-
-def hf_greedy(model, ids: np.ndarray, n: int) -> np.ndarray:
-    out = torch.from_numpy(ids)
-    with torch.no_grad():
-        for _ in range(n):
-            nxt = model(out).logits[:, -1, :].argmax(dim=-1, keepdim=True)
-            out = torch.cat([out, nxt], dim=1)
-    return out.numpy()
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny matrices: more threads only fight over the shared cores. Restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture
@@ -159,16 +135,8 @@ def test_gradients_match_transformers(tmp_path, ids):
     ref = hf_model()
     ref.save_pretrained(tmp_path, safe_serialization=True)
     ours = GPT.from_pretrained(tmp_path)
-    targets = np.roll(ids, -1, axis=1)
-    _, loss = ours(ids, targets)
-    loss.backward()
-    logits = ref(torch.from_numpy(ids)).logits
-    ref_loss = torch.nn.functional.cross_entropy(
-        logits.reshape(-1, V), torch.from_numpy(targets).reshape(-1)
-    )
-    ref_loss.backward()
-    assert loss.item() == pytest.approx(ref_loss.item(), abs=1e-5)
-    ref_grads = {name: p.grad.numpy() for name, p in ref.named_parameters()}
+    loss, ref_loss, ref_grads = backward_both(ours, ref, ids)
+    assert loss == pytest.approx(ref_loss, abs=1e-5)
     for name, p in ours.named_parameters():
         expected = ref_grads[name]
         if name.endswith(("c_attn.weight", "c_proj.weight", "c_fc.weight")):

@@ -13,10 +13,13 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
+from hf_reference import backward_both, hf_greedy, hf_logits, perturb_  # noqa: E402
+
 from groundup.models.llama import Llama, LlamaConfig  # noqa: E402
 from groundup.nn import functional, fused  # noqa: E402
 
 V, T_MAX = 37, 32
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 CONFIGS = {
     "llama-theta1e4-untied": ("llama", dict(rope_theta=10000.0, tie_word_embeddings=False)),
@@ -39,34 +42,8 @@ def hf_model(kind: str, seed: int = 0, **overrides):
         model_class, config_class = transformers.Qwen2ForCausalLM, transformers.Qwen2Config
     torch.manual_seed(seed)
     model = model_class(config_class(**config)).eval()
-    with torch.no_grad():  # HF initialises biases to 0 and norm gains to 1: make them matter
-        for name, p in model.named_parameters():
-            if name.endswith("bias") or "norm" in name:
-                p.add_(0.1 * torch.randn_like(p))
+    perturb_(model, gains="norm")
     return model
-
-
-def hf_logits(model, ids: np.ndarray) -> np.ndarray:
-    with torch.no_grad():
-        return model(torch.from_numpy(ids)).logits.numpy()
-
-
-def hf_greedy(model, ids: np.ndarray, n: int) -> np.ndarray:
-    out = torch.from_numpy(ids)
-    with torch.no_grad():
-        for _ in range(n):
-            nxt = model(out).logits[:, -1, :].argmax(dim=-1, keepdim=True)
-            out = torch.cat([out, nxt], dim=1)
-    return out.numpy()
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny matrices: more threads only fight over the shared cores. Restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture
@@ -109,16 +86,8 @@ def test_gradients_match_torch_autograd(tmp_path, ids, name):
     ref = hf_model(kind, **overrides)
     ref.save_pretrained(tmp_path)
     ours = Llama.from_pretrained(tmp_path)
-    targets = np.roll(ids, -1, axis=1)
-    _, loss = ours(ids, targets)
-    loss.backward()
-    logits = ref(torch.from_numpy(ids)).logits
-    ref_loss = torch.nn.functional.cross_entropy(
-        logits.reshape(-1, V), torch.from_numpy(targets).reshape(-1)
-    )
-    ref_loss.backward()
-    assert loss.item() == pytest.approx(ref_loss.item(), abs=1e-5)
-    ref_grads = {name: p.grad.numpy() for name, p in ref.named_parameters()}
+    loss, ref_loss, ref_grads = backward_both(ours, ref, ids)
+    assert loss == pytest.approx(ref_loss, abs=1e-5)
     ours_grads = {name: p.grad for name, p in ours.named_parameters()}
     for key in ("model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight"):
         np.testing.assert_allclose(ours_grads[key], ref_grads[key], atol=1e-4, err_msg=key)

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from groundup.tokenizers import CharTokenizer, load_tokenizer
+from groundup.tokenizers.base import look_up
 
 
 def test_from_words_is_makemore_vocabulary():
@@ -55,6 +56,23 @@ def test_unseen_character_is_named_with_position():
     tok = CharTokenizer.from_words(["abc"])
     with pytest.raises(ValueError, match=r"'z' at position 2"):
         tok.encode("abz")
+
+
+def test_unseen_character_message_names_the_vocabulary():
+    with pytest.raises(ValueError) as err:
+        CharTokenizer.from_text("ba").encode("abzq")
+    assert str(err.value) == (
+        "CharTokenizer.encode: character 'z' at position 2 of the text is not in the "
+        "vocabulary of 2 ('ab')"
+    )
+
+
+def test_look_up_maps_every_key_and_names_the_first_missing_one():
+    table = {"a": 0, "b": 1}
+    assert look_up(table, "abba", lambda key, pos: "unused") == [0, 1, 1, 0]
+    assert look_up(table, "", lambda key, pos: "unused") == []
+    with pytest.raises(ValueError, match=r"^'x' at 2$"):
+        look_up(table, "abxy", lambda key, pos: f"{key!r} at {pos}")
 
 
 def test_bad_ids_are_refused():

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from groundup._lazy import lazy_exports
 
-_LAZY = {
-    "make_moons": "groundup.data.moons",
-    "load_words": "groundup.data.words",
-    "split_words": "groundup.data.words",
-    "build_dataset": "groundup.data.words",
-    "word_rows": "groundup.data.words",
-    "load_text": "groundup.data.text",
-    "load_digits": "groundup.data.digits",
+# module -> the names it defines, each imported on first use (PEP 562)
+_MODULES = {
+    "groundup.data.moons": ("make_moons",),
+    "groundup.data.words": ("load_words", "split_words", "build_dataset", "word_rows"),
+    "groundup.data.text": ("load_text",),
+    "groundup.data.digits": ("load_digits",),
 }
+_LAZY = {name: module for module, names in _MODULES.items() for name in names}
 
 __all__ = list(_LAZY)
 

@@ -29,25 +29,6 @@ def _ids(idx: Any, name: str = "idx") -> np.ndarray:
     return ids.astype(np.int64, copy=False)
 
 
-class FixedContextLM:
-    """The ``generate`` of a model that sees the last ``block_size`` ids (bigram, MLP)."""
-
-    block_size: int
-
-    def generate(
-        self,
-        idx: Any,
-        max_new_tokens: int,
-        temperature: float = 1.0,
-        top_k: int | None = None,
-        top_p: float | None = None,
-        seed: int | np.random.Generator | None = None,
-    ) -> np.ndarray:
-        """Extend each row of ``idx`` (B, T) by ``max_new_tokens`` sampled ids; the context
-        is the last ``block_size`` ids, left-padded with the boundary (id 0) when shorter."""
-        return generate_fixed_context(self, idx, max_new_tokens, temperature, top_k, top_p, seed)
-
-
 def generate_fixed_context(
     model: Any,
     idx: Any,
@@ -83,6 +64,14 @@ def generate_fixed_context(
             nxt = sample_next(logits, rng, temperature, top_k, top_p)
             ids = np.concatenate([ids, nxt[:, None]], axis=1)
     return ids
+
+
+class FixedContextLM:
+    """The ``generate`` of a model that sees the last ``block_size`` ids (bigram, MLP):
+    ``model.generate(idx, ...)`` is ``generate_fixed_context(model, idx, ...)``."""
+
+    block_size: int
+    generate = generate_fixed_context
 
 
 def decode_words(ids: Any, tokenizer: Any, skip: int = 1) -> list[str]:

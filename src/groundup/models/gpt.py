@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +29,7 @@ import numpy as np
 from groundup import nn
 from groundup.models.hf import load_pretrained, write_folder
 from groundup.models.sampling import as_generator
-from groundup.models.transformer import (
-    INITS,
-    KVCache,
-    TransformerLM,
-    as_ids,
-    init_gpt2_,
-    init_pytorch_,
-    lm_loss,
-)
+from groundup.models.transformer import KVCache, TransformerConfig, TransformerLM
 from groundup.nn import fused as F
 from groundup.tensor import Tensor
 from groundup.tensor.backend import to_host
@@ -46,7 +38,7 @@ from groundup.tensor.backend import to_host
 
 
 @dataclass
-class GPTConfig:
+class GPTConfig(TransformerConfig):
     """The shape of a GPT. Presets: :meth:`preset` (``tiny``, ``baby``, ``lecture``, ``gpt2``)."""
 
     vocab_size: int = 65  # distinct tokens: the 65 characters of tinyshakespeare
@@ -62,19 +54,13 @@ class GPTConfig:
     init: str = "gpt2"
 
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        self._check_sizes(("vocab_size", "block_size", "n_layer", "n_head", "n_embd"))
         if self.n_embd % self.n_head:
             raise ValueError(
                 f"n_embd must be a multiple of n_head, got n_embd={self.n_embd}, "
                 f"n_head={self.n_head}"
             )
-        if not 0.0 <= float(self.dropout) < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        if self.init not in INITS:
-            raise ValueError(f"init must be one of {INITS}, got {self.init!r}")
+        self._check_training()
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> GPTConfig:
@@ -83,9 +69,7 @@ class GPTConfig:
         >>> GPTConfig.preset("baby", vocab_size=27).n_embd
         128
         """
-        if name not in PRESETS:
-            raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {name!r}")
-        return cls(**{**PRESETS[name], **overrides})
+        return cls._from_preset(PRESETS, name, overrides)
 
     def kv_cache_shape(self) -> tuple[int, int, int, int]:
         """What a :class:`KVCache` holds: (layers, heads, block_size, head size)."""
@@ -215,13 +199,13 @@ class GPT(TransformerLM, nn.Module):
 
     MODEL_TYPE = "gpt"
     config_class = GPTConfig
+    residual_projections = ("c_proj.weight",)  # attention's and the MLP's, into the stream
 
     def __init__(
         self, config: GPTConfig | None = None, *, seed: Any = None, **overrides: Any
     ) -> None:
         super().__init__()
-        config = GPTConfig(**{**(asdict(config) if config else {}), **overrides})
-        self.config = config
+        self.config = config = GPTConfig._overridden(config, overrides)
         rng = as_generator(seed)
         C = config.n_embd
         self.transformer = nn.ModuleDict(
@@ -235,18 +219,10 @@ class GPT(TransformerLM, nn.Module):
         )
         if not config.tie_weights:
             self.lm_head = nn.Linear(C, config.vocab_size, bias=False)
-        self._init_weights(rng)
+        self._init_weights(rng, config.n_layer)
 
-    def _init_weights(self, rng: np.random.Generator) -> None:
-        """GPT-2's initialisation (the residual projections are the c_proj), or PyTorch's
-        layer defaults with ``init="pytorch"``: see :mod:`groundup.models.transformer`."""
-        if self.config.init == "pytorch":
-            init_pytorch_(self, rng)
-        else:
-            init_gpt2_(self, rng, self.config.n_layer, residual="c_proj.weight")
-
-    # -- the contract of every language model (generate, optim_groups, model_kwargs and
-    # from_model_kwargs come from TransformerLM) -------------------------------------
+    # -- the contract of every language model (forward, generate, optim_groups,
+    # model_kwargs and from_model_kwargs come from TransformerLM) ----------------------
 
     @staticmethod
     def sizes_from_state(state: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, int]:
@@ -256,33 +232,23 @@ class GPT(TransformerLM, nn.Module):
         return {"vocab_size": vocab_size, "n_embd": n_embd, "n_layer": len(blocks),
                 "block_size": state["transformer.wpe.weight"].shape[0]}  # fmt: skip
 
-    def forward(self, idx: Any, targets: Any = None) -> tuple[Tensor, Tensor | None]:
-        """Logits (B, T, vocab_size) for token ids idx (B, T); with targets (B, T), also the
-        mean cross-entropy (targets of -1 are padding and ignored)."""
-        logits = self._logits(as_ids(idx))
-        return logits, lm_loss(logits, targets)
-
-    def _logits(
-        self, idx: np.ndarray, cache: KVCache | None = None, last_only: bool = False
-    ) -> Tensor:
-        B, T = idx.shape
-        start = cache.length if cache is not None else 0
+    def _embed(self, idx: np.ndarray, start: int) -> tuple[Tensor, tuple[()]]:
+        """Token plus learned position embeddings of ids (B, T) at positions start ..
+        start + T - 1; the blocks take nothing else."""
+        T = idx.shape[1]
         if start + T > self.config.block_size:
             raise ValueError(
                 f"idx: sequence length {start + T} exceeds block_size {self.config.block_size}"
             )
         tr = self.transformer
         pos = np.arange(start, start + T)
-        x = tr.drop(tr.wte(idx) + tr.wpe(pos))  # (B, T, C) + (T, C) -> (B, T, C)
-        for layer, block in enumerate(tr.h):
-            x = block(x, cache, layer)  # (B, T, C)
-        if cache is not None:
-            cache.length += T
-        if last_only:
-            x = x[:, -1:, :]  # (B, 1, C): generation needs only the next token's logits
-        x = tr.ln_f(x)
+        return tr.drop(tr.wte(idx) + tr.wpe(pos)), ()  # (B, T, C) + (T, C) -> (B, T, C)
+
+    def _decoder(self) -> tuple[Any, Any, Tensor]:
+        """The blocks, the final LayerNorm, and the head: the token embedding when tied."""
+        tr = self.transformer
         head = tr.wte.weight if self.config.tie_weights else self.lm_head.weight  # (V, C)
-        return F.linear(x, head)  # (B, T, V)
+        return tr.h, tr.ln_f, head
 
     # -- GPT-2 interoperability ----------------------------------------------------------
 

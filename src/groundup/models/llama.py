@@ -23,7 +23,7 @@ and :meth:`Llama.save_pretrained` writes one that ``transformers`` opens.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +32,7 @@ import numpy as np
 from groundup import nn
 from groundup.models.hf import load_pretrained, write_folder
 from groundup.models.sampling import as_generator
-from groundup.models.transformer import (
-    INITS,
-    KVCache,
-    TransformerLM,
-    as_ids,
-    init_gpt2_,
-    init_pytorch_,
-    lm_loss,
-)
+from groundup.models.transformer import KVCache, TransformerConfig, TransformerLM
 from groundup.nn import fused as F
 from groundup.nn.functional import rope_cos_sin
 from groundup.tensor import Tensor
@@ -50,7 +42,7 @@ from groundup.tensor.backend import to_host
 
 
 @dataclass
-class LlamaConfig:
+class LlamaConfig(TransformerConfig):
     """The shape of a Llama, in Hugging Face's names. Presets: :meth:`preset` (``tiny``,
     ``baby``, ``lecture``, ``smollm``)."""
 
@@ -84,10 +76,7 @@ class LlamaConfig:
             "num_key_value_heads",
             "max_position_embeddings",
         ]
-        for name in sizes + (["head_dim"] if self.head_dim is not None else []):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        self._check_sizes(sizes + (["head_dim"] if self.head_dim is not None else []))
         if self.num_attention_heads % self.num_key_value_heads:
             raise ValueError(
                 f"num_key_value_heads must divide num_attention_heads, got "
@@ -107,10 +96,7 @@ class LlamaConfig:
         for name in ("rope_theta", "rms_norm_eps"):
             if not float(getattr(self, name)) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
-        if not 0.0 <= float(self.dropout) < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        if self.init not in INITS:
-            raise ValueError(f"init must be one of {INITS}, got {self.init!r}")
+        self._check_training()
 
     @property
     def block_size(self) -> int:
@@ -129,9 +115,7 @@ class LlamaConfig:
         >>> LlamaConfig.preset("baby", vocab_size=27).hidden_size
         128
         """
-        if name not in PRESETS:
-            raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {name!r}")
-        return cls(**{**PRESETS[name], **overrides})
+        return cls._from_preset(PRESETS, name, overrides)
 
 
 # tiny, baby and lecture are GPT's presets of the same names, made Llama: with half as many
@@ -247,12 +231,12 @@ class LlamaBlock(nn.Module):
 
 
 class Llama(TransformerLM, nn.Module):
-    """A Llama language model: ``forward(idx, targets=None) -> (logits, loss)``.
+    """A Llama language model: ``forward(idx, targets=None) -> (logits, loss)``, built as
+    :class:`~groundup.models.gpt.GPT` is: from a :class:`LlamaConfig` (or keyword fields)
+    and a ``seed`` (an int or a ``numpy.random.Generator``) for the weights and dropout.
 
-    Args:
-        config: its shape (:class:`LlamaConfig`); keyword fields may be given instead.
-        seed: an int or a ``numpy.random.Generator`` for the initial weights and dropout;
-            None draws fresh entropy.
+    Rotary positions have no table to outgrow: like Hugging Face's, the model accepts ids of
+    any length, though it was trained on ``max_position_embeddings``.
 
     >>> model = Llama(LlamaConfig.preset("tiny"), seed=0)  # doctest: +SKIP
     >>> logits, loss = model(x, y)  # x, y: (B, T) int arrays  # doctest: +SKIP
@@ -260,13 +244,13 @@ class Llama(TransformerLM, nn.Module):
 
     MODEL_TYPE = "llama"
     config_class = LlamaConfig
+    residual_projections = ("o_proj.weight", "down_proj.weight")  # into the residual stream
 
     def __init__(
         self, config: LlamaConfig | None = None, *, seed: Any = None, **overrides: Any
     ) -> None:
         super().__init__()
-        config = LlamaConfig(**{**(asdict(config) if config else {}), **overrides})
-        self.config = config
+        self.config = config = LlamaConfig._overridden(config, overrides)
         rng = as_generator(seed)
         C = config.hidden_size
         self.model = nn.ModuleDict(
@@ -280,20 +264,10 @@ class Llama(TransformerLM, nn.Module):
         )
         if not config.tie_word_embeddings:
             self.lm_head = nn.Linear(C, config.vocab_size, bias=False)
-        self._init_weights(rng)
+        self._init_weights(rng, config.num_hidden_layers)  # as GPT's
 
-    def _init_weights(self, rng: np.random.Generator) -> None:
-        """As GPT's (so the two compare fairly): GPT-2's N(0, 0.02) with the projections into
-        the residual stream (o_proj, down_proj) scaled by 1/sqrt(2 n_layer), or PyTorch's
-        layer defaults with ``init="pytorch"``."""
-        if self.config.init == "pytorch":
-            init_pytorch_(self, rng)
-        else:
-            residual = ("o_proj.weight", "down_proj.weight")
-            init_gpt2_(self, rng, self.config.num_hidden_layers, residual=residual)
-
-    # -- the contract of every language model (generate, optim_groups, model_kwargs and
-    # from_model_kwargs come from TransformerLM) -------------------------------------
+    # -- the contract of every language model (forward, generate, optim_groups,
+    # model_kwargs and from_model_kwargs come from TransformerLM) ----------------------
 
     @staticmethod
     def sizes_from_state(state: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, int]:
@@ -314,34 +288,21 @@ class Llama(TransformerLM, nn.Module):
             sizes["num_key_value_heads"] = kv_out // head_dim
         return sizes  # fmt: skip
 
-    def forward(self, idx: Any, targets: Any = None) -> tuple[Tensor, Tensor | None]:
-        """Logits (B, T, vocab_size) for token ids idx (B, T); with targets (B, T), also the
-        mean cross-entropy (targets of -1 are padding and ignored). Rotary positions have
-        no table to outgrow: like Hugging Face's, the model accepts any length, though it
-        was trained on ``max_position_embeddings``."""
-        logits = self._logits(as_ids(idx))
-        return logits, lm_loss(logits, targets)
-
-    def _logits(
-        self, idx: np.ndarray, cache: KVCache | None = None, last_only: bool = False
-    ) -> Tensor:
-        B, T = idx.shape
-        start = cache.length if cache is not None else 0
+    def _embed(self, idx: np.ndarray, start: int) -> tuple[Tensor, tuple[Any, Any]]:
+        """The token embeddings of ids (B, T), and the rotary angles of positions start ..
+        start + T - 1, which every block turns q and k by."""
         c = self.config
         # one table of angles for every layer: position p turns pair i by p theta^(-2i/D)
-        positions = np.arange(start, start + T)
+        positions = np.arange(start, start + idx.shape[1])
         cos, sin = rope_cos_sin(positions, c.head_dim, c.rope_theta, self._dtype())  # (T, D)
         x = self.model.embed_tokens(idx)  # (B, T, C): positions enter through q and k only
-        for layer, block in enumerate(self.model.layers):
-            x = block(x, cos, sin, cache, layer)  # (B, T, C)
-        if cache is not None:
-            cache.length += T
-        if last_only:
-            x = x[:, -1:, :]  # (B, 1, C): generation needs only the next token's logits
-        x = self.model.norm(x)
+        return x, (cos, sin)
+
+    def _decoder(self) -> tuple[Any, Any, Tensor]:
+        """The blocks, the final RMSNorm, and the head: the token embedding when tied."""
         tied = self.config.tie_word_embeddings
         head = self.model.embed_tokens.weight if tied else self.lm_head.weight  # (V, C)
-        return F.linear(x, head)  # (B, T, V)
+        return self.model.layers, self.model.norm, head
 
     # -- Hugging Face interoperability ---------------------------------------------------
 

@@ -4,31 +4,75 @@ Both are ``forward(idx, targets=None) -> (logits, loss)`` over (B, T) token ids,
 GPT-2's initialisation, decay only their matrices in AdamW, and generate with a KV cache.
 The pieces, in the order a model uses them:
 
+* :class:`TransformerConfig` - what the two configs share: the checks of their sizes,
+  dropout and init, and presets;
 * :func:`as_ids` and :func:`lm_loss` - the ids in, the mean cross-entropy out;
 * :func:`init_gpt2_` and :func:`init_pytorch_` - the two initialisations (``init="gpt2"``,
   ``init="pytorch"``);
 * :func:`decay_groups` - AdamW's parameter groups;
 * :class:`KVCache` - the keys and values of the tokens seen so far, per layer;
-* :class:`TransformerLM` - the methods the two models share: ``generate`` (the prompt
-  once, then one token per step through the cache, restarted from the last half context
-  when it is full), ``optim_groups``, and the constructor arguments a checkpoint records.
+* :class:`TransformerLM` - the methods the two models share: ``forward`` (embed, every
+  block, the final norm, the head), ``generate`` (the prompt once, then one token per step
+  through the cache, restarted from the last half context when it is full), the
+  initialisation, ``optim_groups``, and the constructor arguments a checkpoint records.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, fields
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from groundup import nn
+from groundup import _check, nn
 from groundup.models.sampling import as_generator, sample_next
 from groundup.nn import fused as F
 from groundup.tensor import Tensor
 from groundup.tensor.backend import get_device, to_host
 
 INITS = ("gpt2", "pytorch")
+
+# --------------------------------------------------------------------------- configs
+
+_Config = TypeVar("_Config", bound="TransformerConfig")
+
+
+class TransformerConfig:
+    """What GPTConfig and LlamaConfig share (each a dataclass with ``dropout`` and ``init``
+    fields): the checks their ``__post_init__`` runs, and building one from a preset or
+    from another config with some fields overridden."""
+
+    dropout: float
+    init: str
+
+    def _check_sizes(self, names: Iterable[str]) -> None:
+        """Each named field is a positive int: ``n_layer must be a positive int, got 0``."""
+        for name in names:
+            _check.positive_int(getattr(self, name), name)
+
+    def _check_training(self) -> None:
+        """``dropout`` in [0, 1) and ``init`` one of :data:`INITS`."""
+        if not 0.0 <= float(self.dropout) < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if self.init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {self.init!r}")
+
+    @classmethod
+    def _from_preset(
+        cls: type[_Config], presets: dict[str, dict[str, Any]], name: str, overrides: Any
+    ) -> _Config:
+        if name not in presets:
+            raise ValueError(f"preset must be one of {sorted(presets)}, got {name!r}")
+        return cls(**{**presets[name], **overrides})
+
+    @classmethod
+    def _overridden(cls: type[_Config], config: Any, overrides: dict[str, Any]) -> _Config:
+        """A fresh config: the fields of ``config`` (the defaults when None), then
+        ``overrides``."""
+        return cls(**{**(asdict(config) if config else {}), **overrides})
+
 
 # --------------------------------------------------------------------------- ids and loss
 
@@ -181,16 +225,58 @@ class KVCache:
 
 
 class TransformerLM:
-    """What GPT and Llama share as language models, beyond ``forward``.
+    """What GPT and Llama share as language models: the forward pass around their blocks,
+    generation, the initialisation, and the checkpoint contract.
 
-    A model using it names its dataclass config in ``config_class`` and provides
-    ``config`` (with ``block_size``, the context it sees, and ``kv_cache_shape()``) and
-    ``_logits(ids, cache=None, last_only=False)``, which runs the new ids through the model
-    after the ``cache.length`` cached ones.
+    A model using it names its dataclass config in ``config_class`` and the weights that
+    write into the residual stream in ``residual_projections``, and provides ``config``
+    (with ``block_size``, the context it sees, ``kv_cache_shape()`` and ``init``) and two
+    methods: ``_embed(ids, start)``, the vectors (B, T, C) of ids at positions start ..
+    start + T - 1 and what its blocks take besides them, and ``_decoder()``, its blocks,
+    final norm and head weight (V, C).
     """
 
     config: Any
     config_class: Any
+    residual_projections: tuple[str, ...]
+
+    def forward(self, idx: Any, targets: Any = None) -> tuple[Tensor, Tensor | None]:
+        """Logits (B, T, vocab_size) for token ids idx (B, T); with targets (B, T), also the
+        mean cross-entropy (targets of -1 are padding and ignored)."""
+        logits = self._logits(as_ids(idx))
+        return logits, lm_loss(logits, targets)
+
+    def _logits(
+        self, idx: np.ndarray, cache: KVCache | None = None, last_only: bool = False
+    ) -> Tensor:
+        """The logits of ids (B, T) that follow the ``cache.length`` cached tokens (none
+        without a cache); with ``last_only``, of the last position only."""
+        T = idx.shape[1]
+        start = cache.length if cache is not None else 0
+        x, extra = self._embed(idx, start)  # (B, T, C), and what every block takes besides
+        blocks, norm, head = self._decoder()
+        for layer, block in enumerate(blocks):
+            x = block(x, *extra, cache, layer)  # (B, T, C)
+        if cache is not None:
+            cache.length += T
+        if last_only:
+            x = x[:, -1:, :]  # (B, 1, C): generation needs only the next token's logits
+        return F.linear(norm(x), head)  # (B, T, V)
+
+    def _embed(self, idx: np.ndarray, start: int) -> tuple[Tensor, tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def _decoder(self) -> tuple[Any, Any, Tensor]:
+        raise NotImplementedError
+
+    def _init_weights(self, rng: np.random.Generator, n_layer: int) -> None:
+        """GPT-2's initialisation (the ``residual_projections`` scaled by 1/sqrt(2 n_layer)),
+        or PyTorch's layer defaults with ``init="pytorch"``: both models start alike, so
+        they compare fairly."""
+        if self.config.init == "pytorch":
+            init_pytorch_(self, rng)  # type: ignore[arg-type]
+        else:
+            init_gpt2_(self, rng, n_layer, residual=self.residual_projections)  # type: ignore[arg-type]
 
     def model_kwargs(self) -> dict[str, Any]:
         """Constructor arguments as JSON-able values (rebuilt by ``build_model``)."""
@@ -207,9 +293,6 @@ class TransformerLM:
         """AdamW parameter groups: decay the matrices (Linear weights, embeddings), not the
         biases and norm gains, whose scale is not a capacity to be regularised."""
         return decay_groups(self, weight_decay)  # type: ignore[arg-type]
-
-    def _logits(self, idx: np.ndarray, cache: KVCache | None = None, last_only: bool = False):
-        raise NotImplementedError
 
     def generate(
         self,

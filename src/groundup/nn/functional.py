@@ -188,14 +188,9 @@ def soft_cross_entropy(
 
 
 def nll_loss(
-    input: Tensor,
-    target: Any,
-    weight: Any = None,
-    size_average: bool | None = None,
-    ignore_index: int = -100,
-    reduce: bool | None = None,
-    reduction: str = "mean",
-) -> Tensor:
+    input: Tensor, target: Any, weight: Any = None, size_average: bool | None = None,
+    ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean",
+) -> Tensor:  # fmt: skip
     """The negative log-likelihood of ``target`` under log-probabilities ``input``
     (..., C), classes in the last dim: ``cross_entropy`` is ``nll_loss(log_softmax(x))``.
     ``weight`` (C,) scales each row by its target's weight; "mean" divides by their sum."""
@@ -247,14 +242,9 @@ def log_at_least(p: Tensor, low: float) -> Tensor:
 
 
 def binary_cross_entropy_with_logits(
-    input: Tensor,
-    target: Any,
-    weight: Any = None,
-    size_average: bool | None = None,
-    reduce: bool | None = None,
-    reduction: str = "mean",
-    pos_weight: Any = None,
-) -> Tensor:
+    input: Tensor, target: Any, weight: Any = None, size_average: bool | None = None,
+    reduce: bool | None = None, reduction: str = "mean", pos_weight: Any = None,
+) -> Tensor:  # fmt: skip
     """binary_cross_entropy(sigmoid(z), y), computed stably as softplus(z) - y z (no
     sigmoid to round to 0 or 1). ``pos_weight`` (one per class, the last dim) scales the
     positive term: (1 - y) z + (1 + (pos_weight - 1) y) softplus(-z)."""
@@ -410,7 +400,7 @@ def rotate_half(x: Tensor) -> Tensor:
 def rotary_embedding(x: Tensor, cos: Any, sin: Any) -> Tensor:
     """Rotary position embedding (RoPE, Su et al. 2021): x cos + rotate_half(x) sin.
 
-    Pair i of each vector, (x[i], x[i + D/2]) (Hugging Face's "rotate half" layout), turns
+    _Pair i of each vector, (x[i], x[i + D/2]) (Hugging Face's "rotate half" layout), turns
     by the angle ``position * theta^(-2i/D)``; ``cos`` and ``sin`` hold those angles'
     cosines and sines, (T, D) or anything broadcasting to x (..., T, D) (see
     :func:`rope_cos_sin`). Rotating a query at position m and a key at position n makes
@@ -468,6 +458,8 @@ def scaled_dot_product_attention(
 # ``Tensor.unfold`` (a view; its backward scatter-adds each window back where it came from),
 # and on matmul: a convolution is every window of the image (im2col) times every filter,
 # a pooling is a max or a mean over every window. Backward needs nothing new.
+
+_Pair = tuple[int, int]  # one int per spatial dim, (H, W), as the helpers below receive them
 
 __all__ += [
     "adaptive_avg_pool1d",
@@ -534,9 +526,7 @@ def _pad_dim(x: Tensor, dim: int, left: int, right: int, mode: str, value: Any) 
     return part(x, crop[0], x.shape[dim] - crop[1]) if any(crop) else x
 
 
-def _windows(
-    x: Tensor, kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int]
-) -> Tensor:
+def _windows(x: Tensor, kernel: _Pair, stride: _Pair, dilation: _Pair) -> Tensor:
     """(N, C, H, W) -> (N, C, OH, OW, kh, kw): the kh x kw window at every position, a view.
     ``x.unfold(2, kh, sh).unfold(3, kw, sw)``, with the entries of a window ``dilation``
     apart."""
@@ -544,9 +534,7 @@ def _windows(
     return ops.Unfold.apply(rows, dim=3, size=kernel[1], step=stride[1], dilation=dilation[1])
 
 
-def _overlap_add(
-    windows: Tensor, size: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int]
-) -> Tensor:
+def _overlap_add(windows: Tensor, size: _Pair, stride: _Pair, dilation: _Pair) -> Tensor:
     """(N, C, OH, OW, kh, kw) -> (N, C, H, W): every window added into the positions it
     covers, where windows overlap their entries add up (col2im: the adjoint of _windows)."""
     rows = ops.Fold.apply(windows, dim=3, length=size[1], step=stride[1], dilation=dilation[1])
@@ -625,14 +613,9 @@ def conv2d(
 
 
 def _conv(
-    x: Tensor,
-    weight: Tensor,
-    bias: Tensor | None,
-    stride: tuple[int, int],
-    pads: tuple[int, ...],
-    dilation: tuple[int, int],
-    groups: int,
-) -> Tensor:
+    x: Tensor, weight: Tensor, bias: Tensor | None, stride: _Pair, pads: tuple[int, ...],
+    dilation: _Pair, groups: int,
+) -> Tensor:  # fmt: skip
     """conv2d of a batched input, its arguments already checked; pads (top, bottom, left,
     right)."""
     N, G = x.shape[0], groups
@@ -649,14 +632,10 @@ def _conv(
 
 
 def conv1d(
-    input: Tensor,  # noqa: A002
-    weight: Tensor,
-    bias: Tensor | None = None,
-    stride: int | Sequence[int] = 1,
-    padding: int | Sequence[int] | str = 0,
-    dilation: int | Sequence[int] = 1,
-    groups: int = 1,
-) -> Tensor:
+    input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+    stride: int | Sequence[int] = 1, padding: int | Sequence[int] | str = 0,
+    dilation: int | Sequence[int] = 1, groups: int = 1,
+) -> Tensor:  # fmt: skip
     """1-D convolution over (N, C, L) or (C, L), PyTorch's ``F.conv1d``: a conv2d of
     images one row high (weight (out_channels, C / groups, k))."""
     x, unbatched = _batched(input, 3, "conv1d", "2D (unbatched) or 3D (batched)", OpError)
@@ -699,15 +678,9 @@ def conv_transpose2d(
 
 
 def _conv_transpose(
-    x: Tensor,
-    weight: Tensor,
-    bias: Tensor | None,
-    stride: tuple[int, int],
-    padding: tuple[int, int],
-    output_padding: tuple[int, int],
-    dilation: tuple[int, int],
-    groups: int,
-) -> Tensor:
+    x: Tensor, weight: Tensor, bias: Tensor | None, stride: _Pair, padding: _Pair,
+    output_padding: _Pair, dilation: _Pair, groups: int,
+) -> Tensor:  # fmt: skip
     N, C, H, W = x.shape
     G, (_, Og, kh, kw) = groups, weight.shape
     rows = x.permute(0, 2, 3, 1).reshape(N * H * W, G, C // G).transpose(0, 1)
@@ -727,15 +700,10 @@ def _conv_transpose(
 
 
 def conv_transpose1d(
-    input: Tensor,  # noqa: A002
-    weight: Tensor,
-    bias: Tensor | None = None,
-    stride: int | Sequence[int] = 1,
-    padding: int | Sequence[int] = 0,
-    output_padding: int | Sequence[int] = 0,
-    groups: int = 1,
-    dilation: int | Sequence[int] = 1,
-) -> Tensor:
+    input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+    stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
+    output_padding: int | Sequence[int] = 0, groups: int = 1, dilation: int | Sequence[int] = 1,
+) -> Tensor:  # fmt: skip
     """Transposed 1-D convolution over (N, C, L) or (C, L), PyTorch's
     ``F.conv_transpose1d``: conv_transpose2d of images one row high."""
     x, unbatched = _batched(input, 3, "conv_transpose1d", "2D (unbatched) or 3D (batched)", OpError)
@@ -774,13 +742,7 @@ def max_pool2d(
 
 
 def _max_pool(
-    x: Tensor,
-    k: tuple[int, int],
-    s: tuple[int, int],
-    p: tuple[int, int],
-    d: tuple[int, int],
-    ceil_mode: bool,
-    op: str,
+    x: Tensor, k: _Pair, s: _Pair, p: _Pair, d: _Pair, ceil_mode: bool, op: str
 ) -> tuple[Tensor, Tensor]:
     N, C, H, W = x.shape
     OH, OW = check_pool_output(x, k, s, p, d, ceil_mode, op)
@@ -824,14 +786,10 @@ def _max_entry(windows: Any, k: Any, s: Any, p: Any, d: Any) -> Any:
 
 
 def max_pool1d(
-    input: Tensor,  # noqa: A002
-    kernel_size: int | Sequence[int],
-    stride: int | Sequence[int] | None = None,
-    padding: int | Sequence[int] = 0,
-    dilation: int | Sequence[int] = 1,
-    ceil_mode: bool = False,
-    return_indices: bool = False,
-) -> Any:
+    input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
+    stride: int | Sequence[int] | None = None, padding: int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1, ceil_mode: bool = False, return_indices: bool = False,
+) -> Any:  # fmt: skip
     """The largest entry of every window of a (N, C, L) or (C, L) sequence, PyTorch's
     ``F.max_pool1d``: max_pool2d of images one row high."""
     x, unbatched = _batched(input, 3, "max_pool1d", "2D or 3D (batch mode)", OpError)
@@ -871,9 +829,9 @@ def avg_pool2d(
 
 def _avg_pool(
     x: Tensor,
-    k: tuple[int, int],
-    s: tuple[int, int],
-    p: tuple[int, int],
+    k: _Pair,
+    s: _Pair,
+    p: _Pair,
     ceil_mode: bool,
     count_include_pad: bool,
     divisor: int | None,
@@ -916,13 +874,10 @@ def _window_counts(n: int, k: int, stride: int, padding: int, out: int, with_pad
 
 
 def avg_pool1d(
-    input: Tensor,  # noqa: A002
-    kernel_size: int | Sequence[int],
-    stride: int | Sequence[int] | None = None,
-    padding: int | Sequence[int] = 0,
-    ceil_mode: bool = False,
-    count_include_pad: bool = True,
-) -> Tensor:
+    input: Tensor, kernel_size: int | Sequence[int],  # noqa: A002
+    stride: int | Sequence[int] | None = None, padding: int | Sequence[int] = 0,
+    ceil_mode: bool = False, count_include_pad: bool = True,
+) -> Tensor:  # fmt: skip
     """The mean of every window of a (N, C, L) or (C, L) sequence, PyTorch's
     ``F.avg_pool1d``: avg_pool2d of images one row high."""
     x, unbatched = _batched(input, 3, "avg_pool1d", "2 to 3 dimensions", OpError)
@@ -1101,6 +1056,13 @@ def _ints(value: Any, n: int, name: str, op: str) -> tuple[int, ...]:
     return t
 
 
+def _greater_than_zero(op: str, name: str, values: Any) -> None:
+    """PyTorch's refusal of a kernel size, stride or dilation <= 0 (``values`` as it shows
+    them)."""
+    if any(v <= 0 for v in values):
+        raise OpError(f"{op}: {name} should be greater than zero, but got {values}")
+
+
 def check_conv(
     x: Tensor,
     weight: Tensor,
@@ -1136,8 +1098,7 @@ def check_conv(
         raise OpError(f"{op}: non-positive stride is not supported")
     if any(v < 0 for v in pads):
         raise OpError(f"{op}: negative padding is not supported")
-    if any(v <= 0 for v in d):
-        raise OpError(f"{op}: dilation should be greater than zero, but got {list(d)}")
+    _greater_than_zero(op, "dilation", list(d))
     if weight.dtype != x.dtype or (bias is not None and bias.dtype != x.dtype):
         raise OpError(
             f"{op}: input {x.dtype}, weight {weight.dtype}"
@@ -1201,8 +1162,7 @@ def check_conv_transpose(
         raise OpError(f"{op}: non-positive stride is not supported")
     if any(v < 0 for v in p + op_):
         raise OpError(f"{op}: negative padding is not supported")
-    if any(v <= 0 for v in d):
-        raise OpError(f"{op}: dilation should be greater than zero, but got {list(d)}")
+    _greater_than_zero(op, "dilation", list(d))
     if any(o >= st and o >= dl for o, st, dl in zip(op_, s, d, strict=True)):
         raise OpError(
             f"{op}: output padding must be smaller than either stride or dilation, but got "
@@ -1265,12 +1225,9 @@ def check_pool(
         else ints(stride, "stride")
     )
     p, d = ints(padding, "padding"), ints(dilation, "dilation")
-    if any(v <= 0 for v in k):
-        raise OpError(f"{op}: kernel size should be greater than zero, but got {list(k)}")
-    if any(v <= 0 for v in s):
-        raise OpError(f"{op}: stride should be greater than zero, but got {list(s)}")
-    if any(v <= 0 for v in d):
-        raise OpError(f"{op}: dilation should be greater than zero, but got {list(d)}")
+    _greater_than_zero(op, "kernel size", list(k))
+    _greater_than_zero(op, "stride", list(s))
+    _greater_than_zero(op, "dilation", list(d))
     if any(v < 0 for v in p):
         raise OpError(f"{op}: pad must be non-negative, but got pad: {list(p)}")
     for pp, kk, dl in zip(p, k, d, strict=True):
@@ -1375,14 +1332,11 @@ def check_fold(
 
 
 def _check_sliding(op: str, k: Any, d: Any, p: Any, s: Any) -> None:
-    if any(v <= 0 for v in k):
-        raise OpError(f"{op}: kernel size should be greater than zero, but got {k}")
-    if any(v <= 0 for v in d):
-        raise OpError(f"{op}: dilation should be greater than zero, but got {d}")
+    _greater_than_zero(op, "kernel size", k)
+    _greater_than_zero(op, "dilation", d)
     if any(v < 0 for v in p):
         raise OpError(f"{op}: padding should be non-negative, but got {p}")
-    if any(v <= 0 for v in s):
-        raise OpError(f"{op}: stride should be greater than zero, but got {s}")
+    _greater_than_zero(op, "stride", s)
 
 
 def check_pad(x: Tensor, pad: Sequence[int], mode: str, value: Any) -> None:
@@ -1685,7 +1639,7 @@ def rope_cos_sin(
 ) -> tuple[Any, Any]:
     """The cosines and sines of RoPE's angles, each (T, head_dim), for integer positions (T,).
 
-    Pair i turns at frequency theta^(-2i / head_dim): the first pairs fast (position in
+    _Pair i turns at frequency theta^(-2i / head_dim): the first pairs fast (position in
     the small), the last slowly (position in the large). Angles are computed in float64:
     a position of 100,000 times a frequency of 1 keeps its precision.
 

@@ -78,11 +78,7 @@ def ones_(t: Any) -> Any:
 
 
 def kaiming_normal_(
-    t: Any,
-    a: float = 0.0,
-    mode: str = "fan_in",
-    nonlinearity: str = "tanh",
-    generator: Any = None,
+    t: Any, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "tanh", generator: Any = None
 ) -> Any:
     """N(0, std^2) with ``std = gain / sqrt(fan)``.
 
@@ -94,11 +90,7 @@ def kaiming_normal_(
 
 
 def kaiming_uniform_(
-    t: Any,
-    a: float = 0.0,
-    mode: str = "fan_in",
-    nonlinearity: str = "tanh",
-    generator: Any = None,
+    t: Any, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "tanh", generator: Any = None
 ) -> Any:
     """U(-bound, bound) with ``bound = sqrt(3) * gain / sqrt(fan)`` (same variance as
     :func:`kaiming_normal_`). ``Linear``'s default is this with ``a=sqrt(5)``,

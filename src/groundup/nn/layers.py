@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -45,11 +45,6 @@ def _shape_tuple(normalized_shape: Any) -> tuple[int, ...]:
     if isinstance(normalized_shape, numbers.Integral):
         return (int(normalized_shape),)
     return tuple(int(s) for s in normalized_shape)
-
-
-def _gain(shape: tuple[int, ...], affine: bool, dtype: Any) -> Parameter | None:
-    """A norm's learned scale, ones; None without ``elementwise_affine``."""
-    return init.ones_(_empty(shape, dtype)) if affine else None
 
 
 def _as_input(x: Any) -> Tensor:
@@ -133,7 +128,27 @@ class Embedding(Module):
 # ---------------------------------------------------------------- normalisation
 
 
-class LayerNorm(Module):
+class _Norm(Module):
+    """What LayerNorm and RMSNorm share: the last dims they normalise over, eps, and the
+    learned scale ``weight`` (ones; None without ``elementwise_affine``)."""
+
+    def __init__(
+        self, normalized_shape: Any, eps: Any, elementwise_affine: bool, dtype: Any
+    ) -> None:
+        super().__init__()
+        self.normalized_shape = _shape_tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self.weight = (
+            init.ones_(_empty(self.normalized_shape, dtype)) if elementwise_affine else None
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )
+
+
+class LayerNorm(_Norm):
     """Normalise each sample over its last dims to mean 0, variance 1 (biased variance,
     divided by N), then scale by ``weight`` (ones) and shift by ``bias`` (zeros)."""
 
@@ -146,10 +161,7 @@ class LayerNorm(Module):
         elementwise_affine: bool = True,
         dtype: Any = None,
     ) -> None:
-        super().__init__()
-        self.normalized_shape = _shape_tuple(normalized_shape)
-        self.eps, self.elementwise_affine = eps, elementwise_affine
-        self.weight = _gain(self.normalized_shape, elementwise_affine, dtype)
+        super().__init__(normalized_shape, eps, elementwise_affine, dtype)
         has_bias = elementwise_affine and bias
         self.bias = init.zeros_(_empty(self.normalized_shape, dtype)) if has_bias else None
 
@@ -157,13 +169,10 @@ class LayerNorm(Module):
         return F.layer_norm(_as_input(x), self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return (
-            f"{self.normalized_shape}, eps={self.eps}, "
-            f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
-        )
+        return f"{super().extra_repr()}, bias={self.bias is not None}"
 
 
-class RMSNorm(Module):
+class RMSNorm(_Norm):
     """Scale each sample over its last dims to root-mean-square 1, then by ``weight``
     (ones): LayerNorm without the mean and the bias (Llama's norm). ``eps=None`` is the
     dtype's machine epsilon, as PyTorch's ``nn.RMSNorm``."""
@@ -176,18 +185,10 @@ class RMSNorm(Module):
         *,
         dtype: Any = None,
     ) -> None:
-        super().__init__()
-        self.normalized_shape = _shape_tuple(normalized_shape)
-        self.eps, self.elementwise_affine = eps, elementwise_affine
-        self.weight = _gain(self.normalized_shape, elementwise_affine, dtype)
+        super().__init__(normalized_shape, eps, elementwise_affine, dtype)
 
     def forward(self, x: Any) -> Tensor:
         return F.rms_norm(_as_input(x), self.normalized_shape, self.weight, self.eps)
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
-        )
 
 
 class BatchNorm1d(Module):
@@ -318,7 +319,9 @@ def _tuple(value: Any, n: int, name: str) -> tuple[int, ...]:
 
 
 class _Conv(Module):
-    """What the convolution layers share: arguments, weight, bias, repr.
+    """What the convolution layers share: arguments (PyTorch's, in its order), weight, bias,
+    forward, repr. A subclass names its spatial dims, ``_dims`` (1: (N, C, L), 2: (N, C, H,
+    W)), and the function of F it calls, ``_function``.
 
     Weight (out, in / groups, *kernel) (transposed: (in, out / groups, *kernel)); PyTorch's
     default init, ``kaiming_uniform_(a=sqrt(5))``, i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in))
@@ -326,25 +329,27 @@ class _Conv(Module):
     """
 
     _MODES = ("zeros", "reflect", "replicate", "circular")
+    _dims: int
+    _function: Any
+    transposed = False
 
     def __init__(
         self,
-        n: int,
-        transposed: bool,
         in_channels: int,
         out_channels: int,
-        kernel_size: Any,
-        stride: Any,
-        padding: Any,
-        dilation: Any,
-        groups: int,
-        bias: bool,
-        padding_mode: str,
-        output_padding: Any,
-        generator: Any,
-        dtype: Any,
+        kernel_size: int | tuple[int, ...],
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        *,
+        generator: Any = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__()
+        n, transposed = self._dims, self.transposed
         _check_positive(in_channels=in_channels, out_channels=out_channels, groups=groups)
         if in_channels % groups or out_channels % groups:
             raise ValueError(
@@ -359,7 +364,7 @@ class _Conv(Module):
         if min(self.kernel_size) < 1:
             raise ValueError(f"kernel_size must be positive, got {kernel_size!r}")
         self.stride, self.dilation = _tuple(stride, n, "stride"), _tuple(dilation, n, "dilation")
-        self.output_padding = _tuple(output_padding, n, "output_padding")
+        self.output_padding = (0,) * n  # a transposed convolution's own argument
         if isinstance(padding, str):
             if transposed or padding not in ("valid", "same"):
                 raise ValueError(
@@ -370,7 +375,7 @@ class _Conv(Module):
             self.padding: Any = padding
         else:
             self.padding = _tuple(padding, n, "padding")
-        self.padding_mode, self.transposed = padding_mode, transposed
+        self.padding_mode = padding_mode
         shape = (
             (in_channels, out_channels // groups)
             if transposed
@@ -387,6 +392,12 @@ class _Conv(Module):
         bound = 1.0 / math.sqrt(fan_in)
         self.bias = (
             init.uniform_(_empty((out_channels,), dtype), -bound, bound, rng) if bias else None
+        )
+
+    def forward(self, x: Any) -> Tensor:
+        x, padding = self._padded(_as_input(x))
+        return self._function(
+            x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups
         )
 
     def _padded(self, x: Tensor) -> tuple[Tensor, Any]:
@@ -428,41 +439,7 @@ class Conv1d(_Conv):
     ``kernel_size``. padding: an int, "valid" or "same"; padding_mode: "zeros", "reflect",
     "replicate" or "circular"."""
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int | tuple[int],
-        stride: Any = 1,
-        padding: Any = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        *,
-        generator: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(
-            1,
-            False,
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            padding_mode,
-            0,
-            generator,
-            dtype,
-        )
-
-    def forward(self, x: Any) -> Tensor:
-        x, padding = self._padded(_as_input(x))
-        return F.conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+    _dims, _function = 1, staticmethod(F.conv1d)
 
 
 class Conv2d(_Conv):
@@ -470,24 +447,23 @@ class Conv2d(_Conv):
     ``kernel_size``, each spanning ``in_channels / groups`` channels. padding: an int, a
     pair, "valid" or "same"; padding_mode: "zeros", "reflect", "replicate" or "circular"."""
 
+    _dims, _function = 2, staticmethod(F.conv2d)
+
+
+class _ConvTranspose(_Conv):
+    """A transposed convolution: PyTorch's arguments put ``output_padding`` after
+    ``padding`` and ``dilation`` last; ``forward`` takes an ``output_size``."""
+
+    transposed = True
+
+    # _Conv's arguments in ConvTranspose's order, with output_padding
     def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int | tuple[int, int],
-        stride: Any = 1,
-        padding: Any = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        *,
-        generator: Any = None,
-        dtype: Any = None,
-    ) -> None:
+        self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, ...],
+        stride: Any = 1, padding: Any = 0, output_padding: Any = 0, groups: int = 1,
+        bias: bool = True, dilation: Any = 1, padding_mode: str = "zeros", *,
+        generator: Any = None, dtype: Any = None,
+    ) -> None:  # fmt: skip
         super().__init__(
-            2,
-            False,
             in_channels,
             out_channels,
             kernel_size,
@@ -497,17 +473,24 @@ class Conv2d(_Conv):
             groups,
             bias,
             padding_mode,
-            0,
-            generator,
-            dtype,
+            generator=generator,
+            dtype=dtype,
+        )
+        self.output_padding = _tuple(output_padding, self._dims, "output_padding")
+
+    def forward(self, x: Any, output_size: Any = None) -> Tensor:
+        x = _as_input(x)
+        return self._function(
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self._output_padding(x, output_size),
+            self.groups,
+            self.dilation,
         )
 
-    def forward(self, x: Any) -> Tensor:
-        x, padding = self._padded(_as_input(x))
-        return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
-
-
-class _ConvTranspose(_Conv):
     def _output_padding(self, x: Tensor, output_size: Any) -> tuple[int, ...]:
         """The output_padding that reaches ``output_size`` (PyTorch's forward argument)."""
         if output_size is None:
@@ -535,51 +518,7 @@ class ConvTranspose1d(_ConvTranspose):
     """Transposed 1-D convolution over (N, C, L): ``F.conv_transpose1d``; weight
     (in_channels, out_channels / groups, k). ``forward(x, output_size=None)``."""
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int | tuple[int],
-        stride: Any = 1,
-        padding: Any = 0,
-        output_padding: Any = 0,
-        groups: int = 1,
-        bias: bool = True,
-        dilation: Any = 1,
-        padding_mode: str = "zeros",
-        *,
-        generator: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(
-            1,
-            True,
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            padding_mode,
-            output_padding,
-            generator,
-            dtype,
-        )
-
-    def forward(self, x: Any, output_size: Any = None) -> Tensor:
-        x = _as_input(x)
-        return F.conv_transpose1d(
-            x,
-            self.weight,
-            self.bias,
-            self.stride,
-            self.padding,
-            self._output_padding(x, output_size),
-            self.groups,
-            self.dilation,
-        )
+    _dims, _function = 1, staticmethod(F.conv_transpose1d)
 
 
 class ConvTranspose2d(_ConvTranspose):
@@ -587,56 +526,14 @@ class ConvTranspose2d(_ConvTranspose):
     ``F.conv_transpose2d``; weight (in_channels, out_channels / groups, kh, kw).
     ``forward(x, output_size=None)``: output_size picks the output_padding that reaches it."""
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int | tuple[int, int],
-        stride: Any = 1,
-        padding: Any = 0,
-        output_padding: Any = 0,
-        groups: int = 1,
-        bias: bool = True,
-        dilation: Any = 1,
-        padding_mode: str = "zeros",
-        *,
-        generator: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(
-            2,
-            True,
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            padding_mode,
-            output_padding,
-            generator,
-            dtype,
-        )
-
-    def forward(self, x: Any, output_size: Any = None) -> Tensor:
-        x = _as_input(x)
-        return F.conv_transpose2d(
-            x,
-            self.weight,
-            self.bias,
-            self.stride,
-            self.padding,
-            self._output_padding(x, output_size),
-            self.groups,
-            self.dilation,
-        )
+    _dims, _function = 2, staticmethod(F.conv_transpose2d)
 
 
 class MaxPool2d(Module):
     """The largest entry of every window: ``F.max_pool2d`` (stride defaults to
     kernel_size)."""
+
+    _function: Any = staticmethod(F.max_pool2d)  # MaxPool1d: F.max_pool1d
 
     def __init__(
         self,
@@ -653,7 +550,7 @@ class MaxPool2d(Module):
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def forward(self, x: Any) -> Any:
-        return F.max_pool2d(
+        return self._function(
             _as_input(x),
             self.kernel_size,
             self.stride,
@@ -673,20 +570,13 @@ class MaxPool2d(Module):
 class MaxPool1d(MaxPool2d):
     """The largest entry of every window of (N, C, L): ``F.max_pool1d``."""
 
-    def forward(self, x: Any) -> Any:
-        return F.max_pool1d(
-            _as_input(x),
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.ceil_mode,
-            self.return_indices,
-        )
+    _function = staticmethod(F.max_pool1d)
 
 
 class AvgPool2d(Module):
     """The mean of every window: ``F.avg_pool2d`` (stride defaults to kernel_size)."""
+
+    _function: Any = staticmethod(F.avg_pool2d)  # AvgPool1d: F.avg_pool1d
 
     def __init__(
         self,
@@ -704,14 +594,16 @@ class AvgPool2d(Module):
         self.divisor_override = divisor_override
 
     def forward(self, x: Any) -> Tensor:
-        return F.avg_pool2d(
+        # passed only when set: avg_pool1d has no divisor_override (PyTorch's has none)
+        divisor = () if self.divisor_override is None else (self.divisor_override,)
+        return self._function(
             _as_input(x),
             self.kernel_size,
             self.stride,
             self.padding,
             self.ceil_mode,
             self.count_include_pad,
-            self.divisor_override,
+            *divisor,
         )
 
     def extra_repr(self) -> str:
@@ -721,41 +613,32 @@ class AvgPool2d(Module):
 class AvgPool1d(AvgPool2d):
     """The mean of every window of (N, C, L): ``F.avg_pool1d``."""
 
+    _function = staticmethod(F.avg_pool1d)
+
+    # AvgPool2d's arguments but divisor_override, as PyTorch's
     def __init__(
-        self,
-        kernel_size: Any,
-        stride: Any = None,
-        padding: Any = 0,
-        ceil_mode: bool = False,
+        self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
         count_include_pad: bool = True,
-    ) -> None:
+    ) -> None:  # fmt: skip
         super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
         # PyTorch keeps 1-tuples here (and shows them in the repr)
         self.kernel_size = _tuple(kernel_size, 1, "kernel_size")
         self.stride = _tuple(self.stride, 1, "stride")
         self.padding = _tuple(padding, 1, "padding")
 
-    def forward(self, x: Any) -> Tensor:
-        return F.avg_pool1d(
-            _as_input(x),
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.ceil_mode,
-            self.count_include_pad,
-        )
-
 
 class AdaptiveAvgPool2d(Module):
     """The mean over an ``output_size`` grid of windows tiling the image:
     ``F.adaptive_avg_pool2d`` (``AdaptiveAvgPool2d(1)`` is global average pooling)."""
+
+    _function: Any = staticmethod(F.adaptive_avg_pool2d)  # AdaptiveAvgPool1d: ...1d
 
     def __init__(self, output_size: Any) -> None:
         super().__init__()
         self.output_size = output_size
 
     def forward(self, x: Any) -> Tensor:
-        return F.adaptive_avg_pool2d(_as_input(x), self.output_size)
+        return self._function(_as_input(x), self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
@@ -764,8 +647,7 @@ class AdaptiveAvgPool2d(Module):
 class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
     """The mean over ``output_size`` windows tiling (N, C, L): ``F.adaptive_avg_pool1d``."""
 
-    def forward(self, x: Any) -> Tensor:
-        return F.adaptive_avg_pool1d(_as_input(x), self.output_size)
+    _function = staticmethod(F.adaptive_avg_pool1d)
 
 
 class Upsample(Module):
@@ -823,7 +705,25 @@ class Flatten(Module):
 # ---------------------------------------------------------------- containers
 
 
-class Sequential(Module):
+_Listed = TypeVar("_Listed", bound="_ModuleSequence")
+
+
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: their modules in order, and ``append`` (under
+    the next index as its name)."""
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def append(self: _Listed, module: Module) -> _Listed:
+        self.add_module(str(len(self)), module)
+        return self
+
+
+class Sequential(_ModuleSequence):
     """Modules applied in order: ``Sequential(Linear(2, 8), Tanh(), Linear(8, 1))``.
     Also accepts one dict of name -> module."""
 
@@ -847,18 +747,8 @@ class Sequential(Module):
             return Sequential(dict(items[index]))
         return items[index][1]
 
-    def __len__(self) -> int:
-        return len(self._modules)
 
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def append(self, module: Module) -> Sequential:
-        self.add_module(str(len(self)), module)
-        return self
-
-
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules, registered (so their parameters count); no forward of its own."""
 
     def __init__(self, modules: Iterable[Module] | None = None) -> None:
@@ -873,16 +763,6 @@ class ModuleList(Module):
     def __setitem__(self, index: int, module: Module) -> None:
         key = list(self._modules)[index]
         self.add_module(key, module)
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def append(self, module: Module) -> ModuleList:
-        self.add_module(str(len(self)), module)
-        return self
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
         for module in modules:

@@ -271,16 +271,17 @@ class Sum(Function):
         return (self.xp.broadcast_to(g, self.shape),)
 
 
-class Mean(Function):
+class Mean(Sum):
+    """The sum divided by the count n of entries reduced: Sum's gradient, times 1/n."""
+
     def forward(self, a: Any, dim: Any, keepdim: bool) -> Any:
         self.shape, self.dim, self.keepdim = a.shape, dim, keepdim
         return a.mean(axis=dim, keepdims=keepdim)
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
-        g = _expand_reduced(grad, self.shape, self.dim, self.keepdim)
         n = _reduced_count(self.shape, self.dim)
-        g = g * (1.0 / n if n else math.nan)  # an empty dim: the mean is nan, as in torch
-        return (self.xp.broadcast_to(g.astype(grad.dtype, copy=False), self.shape),)
+        scale = 1.0 / n if n else math.nan  # an empty dim: the mean is nan, as in torch
+        return super().backward((grad * scale).astype(grad.dtype, copy=False))
 
 
 class Var(Function):

@@ -405,33 +405,34 @@ class Tensor:
         a = self._floated()
         return a, Tensor._wrap(b.data.astype(a.data.dtype))
 
+    def _reflected(self, other: Any, divide: bool = False) -> tuple[Tensor, Tensor]:
+        """(other, self), promoted as by :meth:`_operands`: ``2 - x`` is ``Sub(2, x)``."""
+        a, b = self._operands(other, divide)
+        return b, a
+
     def __add__(self, other: Any) -> Tensor:
         return ops.Add.apply(*self._operands(other))
 
     def __radd__(self, other: Any) -> Tensor:
-        a, b = self._operands(other)
-        return ops.Add.apply(b, a)
+        return ops.Add.apply(*self._reflected(other))
 
     def __sub__(self, other: Any) -> Tensor:
         return ops.Sub.apply(*self._operands(other))
 
     def __rsub__(self, other: Any) -> Tensor:
-        a, b = self._operands(other)
-        return ops.Sub.apply(b, a)
+        return ops.Sub.apply(*self._reflected(other))
 
     def __mul__(self, other: Any) -> Tensor:
         return ops.Mul.apply(*self._operands(other))
 
     def __rmul__(self, other: Any) -> Tensor:
-        a, b = self._operands(other)
-        return ops.Mul.apply(b, a)
+        return ops.Mul.apply(*self._reflected(other))
 
     def __truediv__(self, other: Any) -> Tensor:
         return ops.Div.apply(*self._operands(other, divide=True))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        a, b = self._operands(other, divide=True)
-        return ops.Div.apply(b, a)
+        return ops.Div.apply(*self._reflected(other, divide=True))
 
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
@@ -560,12 +561,9 @@ class Tensor:
         )
 
     def allclose(
-        self,
-        other: Any,
-        rtol: builtins.float = 1e-05,
-        atol: builtins.float = 1e-08,
+        self, other: Any, rtol: builtins.float = 1e-05, atol: builtins.float = 1e-08,
         equal_nan: bool = False,
-    ) -> bool:
+    ) -> bool:  # fmt: skip
         """Whether every entry is close (``isclose``): a Python bool."""
         return bool(self.isclose(other, rtol, atol, equal_nan).data.all())
 
@@ -773,17 +771,12 @@ class Tensor:
 
     @numpy_names
     def std(
-        self,
-        dim: int | tuple[int, ...] | None = None,
-        unbiased: bool | None = None,
-        keepdim: bool = False,
-        *,
-        correction: int | None = None,
-    ) -> Tensor:
+        self, dim: int | tuple[int, ...] | None = None, unbiased: bool | None = None,
+        keepdim: bool = False, *, correction: int | None = None,
+    ) -> Tensor:  # fmt: skip
         """Standard deviation, the square root of ``var`` (``correction`` as there)."""
         return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
 
-    @numpy_names
     @numpy_names
     def softmax(self, dim: int, dtype: Any = None) -> Tensor:
         """e^x / sum(e^x) along ``dim``, as exp(log_softmax): nothing overflows."""

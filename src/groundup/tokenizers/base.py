@@ -13,7 +13,7 @@ import json
 import operator
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +95,22 @@ def ids_to_list(ids: Any, who: str) -> list[int]:
         except TypeError:
             raise ValueError(f"{who}: ids must be ints, got {i!r} ({type(i).__name__})") from None
     return out
+
+
+def look_up(
+    table: Mapping[Any, Any], keys: Sequence[Any], missing: Callable[[Any, int], str]
+) -> list:
+    """``[table[k] for k in keys]`` (encoding characters, decoding ids); the first key not
+    in ``table`` raises ValueError(``missing(key, position)``).
+
+    >>> look_up({"a": 0, "b": 1}, "ab", lambda key, pos: f"{key!r} at {pos}")
+    [0, 1]
+    """
+    try:
+        return [table[k] for k in keys]
+    except KeyError:
+        pos = next(i for i, k in enumerate(keys) if k not in table)
+        raise ValueError(missing(keys[pos], pos)) from None
 
 
 def load_tokenizer(folder: str | os.PathLike) -> Tokenizer:

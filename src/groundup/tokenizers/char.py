@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from groundup.tokenizers.base import Tokenizer, ids_to_list
+from groundup.tokenizers.base import Tokenizer, ids_to_list, look_up
 
 
 class CharTokenizer(Tokenizer):
@@ -98,15 +98,14 @@ class CharTokenizer(Tokenizer):
 
         Raises ValueError naming the first character not in the vocabulary and its position.
         """
-        stoi = self.stoi
-        try:
-            return [stoi[c] for c in text]
-        except KeyError:
-            pos = next(i for i, c in enumerate(text) if c not in stoi)
-            raise ValueError(
-                f"CharTokenizer.encode: character {text[pos]!r} at position {pos} of the text "
+
+        def unknown(c: str, pos: int) -> str:
+            return (
+                f"CharTokenizer.encode: character {c!r} at position {pos} of the text "
                 f"is not in the vocabulary of {self.vocab_size} ({''.join(self.itos)!r})"
-            ) from None
+            )
+
+        return look_up(self.stoi, text, unknown)
 
     def decode(self, ids: Iterable[int] | Sequence[int] | Any) -> str:
         """Characters for ids (a list, tuple, or 1-D NumPy int array).

@@ -10,28 +10,27 @@ from __future__ import annotations
 
 from groundup._lazy import lazy_exports
 
-_LAZY = {
+# module -> the names it defines, each imported on first use (PEP 562)
+_MODULES = {
     # stage 1
-    "draw_graph": "groundup.viz.graph",
-    "graph_text": "groundup.viz.graph",
-    "plot_decision_boundary": "groundup.viz.plots",
-    "plot_loss_curve": "groundup.viz.plots",
-    "smoothed_loss_curves": "groundup.viz.plots",
+    "groundup.viz.graph": ("draw_graph", "graph_text"),
+    "groundup.viz.plots": ("plot_decision_boundary", "plot_loss_curve", "smoothed_loss_curves"),
     # stages 2-3
-    "plot_bigram_counts": "groundup.viz.charlm",
-    "plot_embeddings": "groundup.viz.charlm",
-    "layer_diagnostics": "groundup.viz.diagnostics",
-    "activation_stats": "groundup.viz.diagnostics",
-    "gradient_stats": "groundup.viz.diagnostics",
-    "weight_gradient_stats": "groundup.viz.diagnostics",
-    "update_to_data_ratios": "groundup.viz.diagnostics",
-    "plot_activation_histograms": "groundup.viz.diagnostics",
-    "plot_gradient_histograms": "groundup.viz.diagnostics",
-    "plot_update_ratios": "groundup.viz.diagnostics",
+    "groundup.viz.charlm": ("plot_bigram_counts", "plot_embeddings"),
+    "groundup.viz.diagnostics": (
+        "layer_diagnostics",
+        "activation_stats",
+        "gradient_stats",
+        "weight_gradient_stats",
+        "update_to_data_ratios",
+        "plot_activation_histograms",
+        "plot_gradient_histograms",
+        "plot_update_ratios",
+    ),
     # stage 4
-    "attention_maps": "groundup.viz.attention",
-    "plot_attention_maps": "groundup.viz.attention",
+    "groundup.viz.attention": ("attention_maps", "plot_attention_maps"),
 }
+_LAZY = {name: module for module, names in _MODULES.items() for name in names}
 
 __all__ = list(_LAZY)
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from groundup.viz.figures import new_figure, save
+
 
 def _token_ids(text: Any, tokenizer: Any, block_size: int) -> list[int]:
     if isinstance(text, str):
@@ -73,10 +75,6 @@ def plot_attention_maps(
     Returns:
         The matplotlib Figure.
     """
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as err:
-        raise ImportError("plotting needs matplotlib: pip install 'groundup[viz]'") from err
     weights = np.asarray(weights)
     if weights.ndim != 4 or weights.shape[-1] != weights.shape[-2]:
         raise ValueError(
@@ -88,7 +86,7 @@ def plot_attention_maps(
         raise ValueError(f"plot_attention_maps: labels must have T={T} entries, got {len(labels)}")
     shown = [repr(s)[1:-1] if s.isspace() or not s.isprintable() else s for s in labels]
     cell = max(1.6, 0.16 * T)
-    fig = Figure(figsize=(cell * H + 1, cell * L + 1))
+    fig = new_figure((cell * H + 1, cell * L + 1))
     axes = fig.subplots(L, H, squeeze=False)
     fontsize = 8 if T <= 24 else 6 if T <= 48 else 4
     for layer in range(L):
@@ -106,6 +104,4 @@ def plot_attention_maps(
                 ax.set_ylabel(f"layer {layer}", fontsize=9)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=100, bbox_inches="tight")
-    return fig
+    return save(fig, path)

@@ -12,19 +12,7 @@ from typing import Any
 
 import numpy as np
 
-
-def _new_figure(figsize: tuple[float, float]) -> Any:
-    """A matplotlib Figure without pyplot, so no GUI backend is ever touched."""
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as err:
-        raise ImportError("plotting needs matplotlib: pip install 'groundup[viz]'") from err
-    return Figure(figsize=figsize)
-
-
-def _save(fig: Any, path: str | os.PathLike[str] | None) -> None:
-    if path is not None:
-        fig.savefig(path, dpi=100, bbox_inches="tight")
+from groundup.viz.figures import new_figure, save
 
 
 def plot_bigram_counts(
@@ -56,7 +44,7 @@ def plot_bigram_counts(
             f"plot_bigram_counts: labels must have one entry per row ({V}), got {len(labels)}"
         )
     size = max(4.0, 0.6 * V)
-    fig = _new_figure((size, size))
+    fig = new_figure((size, size))
     ax = fig.add_subplot()
     ax.imshow(counts, cmap="Blues")
     fontsize = 7 if V <= 30 else 5
@@ -69,8 +57,7 @@ def plot_bigram_counts(
             ax.text(j, i, count, ha="center", va="top", color=color, fontsize=fontsize)
     ax.set_axis_off()
     ax.set_title(title)
-    _save(fig, path)
-    return fig
+    return save(fig, path)
 
 
 def _embedding_table(obj: Any) -> Any:
@@ -128,7 +115,7 @@ def plot_embeddings(
             f"plot_embeddings: labels must have one entry per embedding row ({len(xy)}), "
             f"got {len(labels)}"
         )
-    fig = _new_figure((6, 6))
+    fig = new_figure((6, 6))
     ax = fig.add_subplot()
     ax.scatter(xy[:, 0], xy[:, 1], s=200, color="tab:blue", alpha=0.4)
     for (x, y), label in zip(xy, labels, strict=True):
@@ -136,5 +123,4 @@ def plot_embeddings(
     ax.grid(True, alpha=0.3)
     d = np.asarray(getattr(weights, "data", weights)).shape[1]
     ax.set_title(title or ("embeddings" if d == 2 else f"embeddings (d={d}): first two PCs"))
-    _save(fig, path)
-    return fig
+    return save(fig, path)

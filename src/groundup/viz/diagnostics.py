@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from groundup.viz.figures import new_figure, save
+
 SATURATION = 0.97  # |tanh(x)| above this: the local gradient 1 - t^2 is below 0.06
 
 
@@ -134,26 +136,12 @@ def layer_diagnostics(model: Any, X: Any, Y: Any, bins: int = 50) -> dict[str, l
 # -- pictures ---------------------------------------------------------------------------
 
 
-def _new_figure(figsize: tuple[float, float]) -> Any:
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as err:
-        raise ImportError("plotting needs matplotlib: pip install 'groundup[viz]'") from err
-    return Figure(figsize=figsize)
-
-
-def _save(fig: Any, path: str | os.PathLike[str] | None) -> Any:
-    if path is not None:
-        fig.savefig(path, dpi=100, bbox_inches="tight")
-    return fig
-
-
 def _plot_histograms(
     stats: Sequence[dict[str, Any]], title: str, path: str | os.PathLike[str] | None
 ) -> Any:
     if not stats:
         raise ValueError(f"{title}: no stats to plot")
-    fig = _new_figure((10, 4))
+    fig = new_figure((10, 4))
     ax = fig.add_subplot()
     legend = []
     for s in stats:
@@ -167,7 +155,7 @@ def _plot_histograms(
         legend.append(label)
     ax.legend(legend, fontsize=8)
     ax.set_title(title)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def plot_activation_histograms(
@@ -191,7 +179,7 @@ def plot_update_ratios(
     1e-3 guide line."""
     if not history:
         raise ValueError("plot_update_ratios: history is empty")
-    fig = _new_figure((10, 4))
+    fig = new_figure((10, 4))
     ax = fig.add_subplot()
     for name in history[0]:
         ax.plot([h[name] for h in history], label=name)
@@ -200,4 +188,4 @@ def plot_update_ratios(
     ax.set_ylabel("log10(update std / data std)")
     ax.set_title("update:data ratio")
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save(fig, path)

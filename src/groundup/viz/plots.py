@@ -13,15 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from groundup.viz.figures import new_figure
+
 Series = Sequence[float] | Mapping[str, Sequence[float] | tuple[Sequence[float], Sequence[float]]]
-
-
-def _figure(figsize: tuple[float, float]) -> Any:
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError("plotting needs matplotlib: pip install 'groundup[viz]'") from err
-    return Figure(figsize=figsize, layout="constrained")
 
 
 def _save(fig: Any, path: str | Path | None) -> None:
@@ -53,7 +47,7 @@ def plot_loss_curve(
         >>> fig = plot_loss_curve({"train": [3.2, 2.5, 2.1], "val": ([0, 2], [3.3, 2.4])})
     """
     curves = _as_curves(series)
-    fig = _figure((6.0, 4.0))
+    fig = new_figure((6.0, 4.0), layout="constrained")
     ax = fig.add_subplot()
     for name, (xs, ys) in curves.items():
         ax.plot(xs, ys, label=name, marker="o" if len(xs) < 30 else None, markersize=3)
@@ -125,7 +119,7 @@ def plot_decision_boundary(
     points = np.stack([grid0.ravel(), grid1.ravel()], axis=1)  # (resolution^2, 2)
     scores = _scores(model, points).reshape(grid0.shape)
 
-    fig = _figure((5.5, 4.5))
+    fig = new_figure((5.5, 4.5), layout="constrained")
     ax = fig.add_subplot()
     ax.contourf(grid0, grid1, scores > 0, levels=[-0.5, 0.5, 1.5], cmap="RdBu", alpha=0.35)
     ax.contour(grid0, grid1, scores, levels=[0.0], colors="k", linewidths=1)
