@@ -79,12 +79,13 @@ def kernels_for(x: Any) -> Any:
     thread: numba's workqueue threads take one caller at a time); else None."""
     if type(x) is not np.ndarray or x.dtype not in _JIT_DTYPES:
         return None
-    if threading.current_thread() is not threading.main_thread():
+    if threading.get_ident() != _MAIN_THREAD:
         return None
     return kernels()
 
 
 _JIT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_MAIN_THREAD = threading.main_thread().ident
 # no kernel needed: one op each already, or rarely on a hot path
 one_hot, relu, tanh = functional.one_hot, functional.relu, functional.tanh
 silu, leaky_relu, hardtanh, softplus = (
@@ -306,12 +307,23 @@ class CrossEntropy(Function):
         valid = None if ignored is None or not ignored.any() else ~ignored
         if valid is not None:
             t = self.xp.where(valid, t, 0)  # any class will do for an ignored row; masked below
-        e = x - x.max(axis=1, keepdims=True)  # shifted logits
-        picked = e[rows, t]
-        self.xp.exp(e, out=e)
-        sumexp = e.sum(axis=1)
-        losses = self.xp.log(sumexp)
-        losses -= picked  # -log p_target = log sum e^z - z_target
+        if k := kernels_for(x):  # the lines below in two loops around NumPy's exp
+            x = np.ascontiguousarray(x)
+            e, sumexp, losses = (
+                np.empty_like(x),
+                np.empty(len(x), x.dtype),
+                np.empty(len(x), x.dtype),
+            )
+            k.logits_shift(x, e)
+            np.exp(e, out=e)
+            k.cross_entropy_rows(x, e, t, sumexp, losses)
+        else:
+            e = x - x.max(axis=1, keepdims=True)  # shifted logits
+            picked = e[rows, t]
+            self.xp.exp(e, out=e)
+            sumexp = e.sum(axis=1)
+            losses = self.xp.log(sumexp)
+            losses -= picked  # -log p_target = log sum e^z - z_target
         if valid is not None:
             losses[~valid] = 0  # not a multiplication by 0: a row of nan logits stays out
         count = t.shape[0] if valid is None else int(valid.sum())
@@ -335,8 +347,12 @@ class CrossEntropy(Function):
             w = self.xp.full(self.t.shape[0], scale, dtype=self.e.dtype)
         if self.valid is not None:
             w = w * self.valid
-        dx = self.e * (w / self.sumexp)[:, None]  # softmax * weight
-        dx[self.rows, self.t] -= w  # - one_hot * weight
+        if k := kernels_for(self.e):  # the two lines below as one loop
+            dx = np.empty_like(self.e)
+            k.cross_entropy_backward(self.e, self.t, self.sumexp, w.astype(self.e.dtype), dx)
+        else:
+            dx = self.e * (w / self.sumexp)[:, None]  # softmax * weight
+            dx[self.rows, self.t] -= w  # - one_hot * weight
         return (reshaped(dx, self.shape),)
 
 

@@ -174,6 +174,47 @@ def softmax_backward(ds: Any, att: Any, scale: Any) -> None:
                 ds[r, i, j] = att[r, i, j] * (ds[r, i, j] - dot) * scale
 
 
+# ---------------------------------------------------------------- cross-entropy over rows (N, C)
+
+
+@jit
+def logits_shift(x: Any, e: Any) -> None:
+    """e = x - (row max): NumPy's exp of it follows, then :func:`cross_entropy_rows`."""
+    N, C = x.shape
+    for i in prange(N):
+        m = -np.inf
+        for j in range(C):
+            m = max(m, x[i, j])
+        for j in range(C):
+            e[i, j] = x[i, j] - m
+
+
+@jit
+def cross_entropy_rows(x: Any, e: Any, t: Any, sumexp: Any, losses: Any) -> None:
+    """Per row, with e = exp(x - max): loss = log(sum e) - (x[t] - max)."""
+    N, C = x.shape
+    for i in prange(N):
+        total = 0.0
+        for j in range(C):
+            total += e[i, j]
+        m = -np.inf
+        for j in range(C):
+            m = max(m, x[i, j])
+        sumexp[i] = total
+        losses[i] = math.log(total) - (x[i, t[i]] - m)
+
+
+@jit
+def cross_entropy_backward(e: Any, t: Any, sumexp: Any, w: Any, dx: Any) -> None:
+    """dx = (softmax - one_hot(t)) * w per row: e / sum e, minus w at the target."""
+    N, C = e.shape
+    for i in prange(N):
+        scale = w[i] / sumexp[i]
+        for j in range(C):
+            dx[i, j] = e[i, j] * scale
+        dx[i, t[i]] -= w[i]
+
+
 # ---------------------------------------------------------------- linear's bias
 
 
