@@ -16,9 +16,10 @@ start from the same weights (groundup's GPT-2 initialisation, copied into the tw
 same batches of tinyshakespeare (shipped with groundup), use AdamW with the same decay groups
 and gradient clipping at 1.0, in float32. Printed: median ms/step (the first steps left out as
 warm-up), tokens/s, peak memory (the growth of resident memory over the steps, after one
-throwaway step of a tiny model has loaded the framework's code and compiled ours), the ratio ours/PyTorch, our step against the NumPy matmul floor
-(the step's matrix products alone, same shapes), the largest gap between the two loss
-sequences, and the model FLOPs utilisation (MFU) against a NumPy float32 matmul peak.
+throwaway step of a tiny model has loaded the framework's code and compiled ours), the
+ratio ours/PyTorch, our step against the NumPy matmul floor (the step's matrix products
+alone, same shapes), the largest gap between the two loss sequences, and the model FLOPs
+utilisation (MFU) against a NumPy float32 matmul peak.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@
 
 Each thread count runs in a fresh subprocess whose BLAS/OpenMP thread variables are set
 before NumPy and torch load (threadpoolctl is not a dependency), with
-``torch.set_num_threads`` to match. Ours and PyTorch alternate within one run; the table
-shows the median time per call and the ratio ours / PyTorch (lower is better).
+``torch.set_num_threads`` to match. Ours (the fast tier, with its compiled kernels when numba
+is installed), ours with the kernels turned off (the NumPy code) and PyTorch alternate
+within one run; the table shows the median time per call and the ratios (lower is better).
 """
 
 from __future__ import annotations
@@ -75,6 +76,11 @@ def cases(np, torch, groundup, F, TF):
             lambda x: TF.gelu(x, approximate="tanh"),
             [pair(2048, 512)],
         ),
+        "attention causal (32,4,64,32)": run(
+            lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+            lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, is_causal=True),
+            [pair(32, 4, 64, 32), pair(32, 4, 64, 32), pair(32, 4, 64, 32)],
+        ),
         "embedding 2048 ids -> (65,128)": run(
             lambda w: F.embedding(idx, w), lambda w: TF.embedding(ti, w), [pair(65, 128)]
         ),
@@ -109,15 +115,26 @@ def worker(threads: int, repeats: int) -> None:
     keep_freed_memory()  # as the groundup command does; torch runs in the same process
     torch.set_num_threads(threads)
     results = {}
+    jit = F.kernels()
+
+    def numpy_code(fn):  # the same op with the kernels turned off
+        def run():
+            F._KERNELS = None
+            fn()
+            F._KERNELS = jit
+
+        return run
+
     for name, (ours, ref) in cases(np, torch, groundup, F, torch.nn.functional).items():
-        ours(), ref()  # warm up
-        t_ours, t_ref = [], []
-        for _ in range(repeats):  # alternate, so that machine noise hits both alike
+        ours(), ref(), numpy_code(ours)()  # warm up
+        t_ours, t_ref, t_np = [], [], []
+        for _ in range(repeats):  # alternate, so that machine noise hits all alike
             t_ours.append(timeit(ours))
             t_ref.append(timeit(ref))
+            t_np.append(timeit(numpy_code(ours)))
         wall = float(np.median([t[0] for t in t_ours])), float(np.median([t[0] for t in t_ref]))
         cpu = float(np.median([t[1] for t in t_ours])), float(np.median([t[1] for t in t_ref]))
-        results[name] = wall + cpu
+        results[name] = wall + cpu + (float(np.median([t[0] for t in t_np])),)
     print(json.dumps(results))
 
 
@@ -132,23 +149,27 @@ def main() -> int:
         return 0
     print(
         "| op (forward + backward, float32) | threads | ours ms | torch ms | ours/torch "
-        "| CPU-time ours/torch | target |"
+        "| CPU-time ours/torch | target | NumPy code ms | NumPy code/torch |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for n in args.threads:
         env = dict(os.environ)
-        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "NUMBA_NUM_THREADS"):  # fmt: skip
             env[var] = str(n)
         cmd = [sys.executable, str(Path(__file__)), "--worker", str(n)]
         cmd += ["--repeats", str(args.repeats)]
         out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
-        for name, (ours, ref, cpu_ours, cpu_ref) in json.loads(out.splitlines()[-1]).items():
+        for name, (ours, ref, cpu_ours, cpu_ref, numpy_code) in json.loads(
+            out.splitlines()[-1]
+        ).items():
             target = TARGETS.get(name.split()[0], DEFAULT_TARGET)
             ratio = ours / ref
             flag = "" if ratio <= target else " (miss)"
             print(
                 f"| {name} | {n} | {ours * 1e3:.3f} | {ref * 1e3:.3f} | {ratio:.2f}{flag} "
-                f"| {cpu_ours / cpu_ref:.2f} | <= {target} |"
+                f"| {cpu_ours / cpu_ref:.2f} | <= {target} | {numpy_code * 1e3:.3f} "
+                f"| {numpy_code / ref:.2f} |"
             )
     return 0
 

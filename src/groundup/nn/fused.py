@@ -153,15 +153,19 @@ class GELU(Function):
     C = math.sqrt(2.0 / math.pi)
     K = 0.044715
 
+    def constants(self, x: Any) -> Any:
+        """c, k, 0.5, 1 and 3 k for the kernels, in x's dtype."""
+        return np.array([self.C, self.K, 0.5, 1.0, 3 * self.K], dtype=x.dtype)
+
     def forward(self, x: Any) -> Any:
         if k := kernels_for(x):  # 0.5 x (1 + tanh(z / 2)): two loops around NumPy's tanh
-            x = np.ascontiguousarray(x)
-            t = np.empty_like(x)
-            k.gelu_inner(x.reshape(-1), x.dtype.type(self.C), x.dtype.type(self.K), t.reshape(-1))
+            self.x = x = np.ascontiguousarray(x)
+            t, y = np.empty_like(x), np.empty_like(x)
+            k.gelu_inner(x.reshape(-1), self.constants(x), t.reshape(-1))
             np.tanh(t, out=t)
-            k.gelu_outer(x.reshape(-1), t.reshape(-1), t.reshape(-1))  # y, in t's place
-            self.x, self.kernel = x, True  # tanh(z) is made again: memory over one pass
-            return t
+            k.gelu_outer(x.reshape(-1), t.reshape(-1), self.constants(x), y.reshape(-1))
+            self.kernel = True  # tanh(z) is made again: memory over one pass
+            return y
         s = x * x  # s = sigmoid(z), computed in place
         s *= -2 * self.C * self.K
         s -= 2 * self.C
@@ -175,13 +179,13 @@ class GELU(Function):
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
         if hasattr(self, "kernel"):  # the forward ran the kernels
-            x, c, k = self.x, self.x.dtype.type(self.C), self.x.dtype.type(self.K)
-            g = np.ascontiguousarray(grad, dtype=x.dtype).reshape(-1)
-            t = np.empty_like(x)
-            kernels().gelu_inner(x.reshape(-1), c, k, t.reshape(-1))
+            x, k, const = self.x, kernels(), self.constants(self.x)
+            t, dx = np.empty_like(x), np.empty_like(x)
+            k.gelu_inner(x.reshape(-1), const, t.reshape(-1))
             np.tanh(t, out=t)
-            kernels().gelu_backward(g, x.reshape(-1), t.reshape(-1), c, k, t.reshape(-1))
-            return (t,)  # dx, in t's place
+            g = np.ascontiguousarray(grad, dtype=x.dtype).reshape(-1)
+            k.gelu_backward(g, x.reshape(-1), t.reshape(-1), const, dx.reshape(-1))
+            return (dx,)
         x, s = self.x, self.s
         d = x * x
         d *= 6 * self.C * self.K

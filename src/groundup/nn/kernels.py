@@ -31,36 +31,63 @@ if "NUMBA_NUM_THREADS" not in os.environ and os.environ.get("OMP_NUM_THREADS", "
     numba.set_num_threads(max(1, min(int(os.environ["OMP_NUM_THREADS"]), most)))
 
 # reassociation lets sums vectorise; nan and inf keep their IEEE meaning (no 'fast' flag)
-jit = numba.njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
+_FLAGS = dict(cache=True, fastmath={"reassoc", "contract"})
+THREADS = numba.get_num_threads()
+# Handing a loop to the threads costs about 40 us (the workqueue wakes them), the time of a
+# serial pass over ~100,000 floats: below PARALLEL_MIN entries a kernel runs on one core.
+PARALLEL_MIN = 2**18
+
+
+class Kernel:
+    """A loop compiled twice, on first use of each: on one core (``prange`` is ``range``)
+    and over every core. A call runs the parallel one when the first array is big enough."""
+
+    def __init__(self, loop: Any) -> None:
+        self.serial = numba.njit(**_FLAGS)(loop)
+        self.parallel = numba.njit(parallel=True, **_FLAGS)(loop)
+        self.__doc__, self.__name__ = loop.__doc__, loop.__name__
+
+    def __call__(self, first: Any, *args: Any) -> None:
+        big = THREADS > 1 and first.size >= PARALLEL_MIN
+        (self.parallel if big else self.serial)(first, *args)
+
+
+jit = Kernel
 
 CHUNKS = 16  # row blocks whose partial sums make a column sum: the same order on any core count
 
 
 # ---------------------------------------------------------------- GELU, tanh form
 # y = 0.5 x (1 + tanh(z)), z = c (x + k x^3); the tanh is NumPy's pass between two loops.
+# The constants come in an array of the data's dtype: a Python float would widen float32
+# arithmetic to float64 (half the lanes of a vector). Outputs never alias inputs, or the
+# compiler cannot vectorise the loop (3x slower).
 
 
 @jit
-def gelu_inner(x: Any, c: Any, k: Any, z: Any) -> None:
-    """z = c (x + k x^3), over flat arrays."""
+def gelu_inner(x: Any, const: Any, z: Any) -> None:
+    """z = c (x + k x^3), over flat arrays; const = (c, k, 0.5, 1, 3 k)."""
+    c, k = const[0], const[1]
     for i in prange(x.size):
         v = x[i]
         z[i] = c * (v + k * v * v * v)
 
 
 @jit
-def gelu_outer(x: Any, t: Any, y: Any) -> None:
+def gelu_outer(x: Any, t: Any, const: Any, y: Any) -> None:
     """y = 0.5 x (1 + t), t = tanh(z)."""
+    half, one = const[2], const[3]
     for i in prange(x.size):
-        y[i] = 0.5 * x[i] * (1 + t[i])
+        y[i] = half * x[i] * (one + t[i])
 
 
 @jit
-def gelu_backward(g: Any, x: Any, t: Any, c: Any, k: Any, dx: Any) -> None:
+def gelu_backward(g: Any, x: Any, t: Any, const: Any, dx: Any) -> None:
     """dx = g (0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 k x^2))."""
+    c, half, one, k3 = const[0], const[2], const[3], const[4]
     for i in prange(x.size):
         v, th = x[i], t[i]
-        dx[i] = g[i] * (0.5 * (1 + th) + 0.5 * v * (1 - th * th) * c * (1 + 3 * k * v * v))
+        dx[i] = g[i] * half * ((one + th) + v * (one - th * th) * c * (one + k3 * v * v))
 
 
 # ---------------------------------------------------------------- layer norm over rows (N, n)
