@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from groundup import Tensor
 from groundup.optim import SGD, Adam, AdamW, clip_grad_norm_, lr_scheduler
 
 
@@ -234,37 +233,3 @@ def test_amsgrad_keeps_the_largest_second_moment():
         opt.step()
     state = opt.state_dict()["state"][0]
     assert state["max_exp_avg_sq"][0] > state["exp_avg_sq"][0]  # the 3.0 step is remembered
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize(
-    "make",
-    [
-        lambda ps: Adam(ps, lr=0.1),
-        lambda ps: Adam(ps, lr=0.1, weight_decay=0.3),
-        lambda ps: AdamW(ps, lr=0.1, weight_decay=0.3, betas=(0.8, 0.95)),
-        lambda ps: AdamW(ps, lr=0.1, maximize=True),
-    ],
-    ids=["adam", "adam l2", "adamw", "adamw maximize"],
-)
-def test_adam_kernel_equals_the_numpy_update(make, dtype, monkeypatch):
-    """With numba, Adam(W) updates each parameter in one compiled loop; the steps are the
-    NumPy code's (to rounding), moments included."""
-    import groundup.nn.fused as fused
-
-    def run():
-        rng = np.random.default_rng(0)
-        ps = [Tensor(rng.standard_normal(s).astype(dtype), requires_grad=True)
-              for s in [(4, 3), (5,)]]  # fmt: skip
-        opt = make(ps)
-        for _ in range(4):
-            for p in ps:
-                p.grad = rng.standard_normal(p.shape).astype(dtype)
-            opt.step()
-        return [p.data for p in ps] + [opt.state[id(p)]["exp_avg_sq"] for p in ps]
-
-    with_kernels = run()
-    monkeypatch.setattr(fused, "_KERNELS", None)
-    tol = 1e-6 if dtype == np.float32 else 1e-13
-    for a, b in zip(with_kernels, run(), strict=True):
-        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)

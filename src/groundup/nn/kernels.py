@@ -254,7 +254,7 @@ def add_bias(y: Any, b: Any) -> None:
             y[i, j] += b[j]
 
 
-# ---------------------------------------------------------------- embedding, AdamW
+# ---------------------------------------------------------------- embedding
 
 
 @jit
@@ -267,18 +267,3 @@ def embedding_backward(g: Any, idx: Any, out: Any) -> None:
             row = idx[i]
             for j in range(c * D // CHUNKS, (c + 1) * D // CHUNKS):
                 out[row, j] += g[i, j]
-
-
-@jit
-def adam_step(
-    p: Any, g: Any, m: Any, v: Any, lr: float, beta1: float, beta2: float, eps: float,
-    decay: float, bias1: float, bias2_sqrt: float,
-) -> None:  # fmt: skip
-    """One Adam(W) update of flat arrays, in one pass: p *= decay (1 - lr wd, or 1);
-    m, v the moments; p -= lr / bias1 * m / (sqrt(v) / sqrt(bias2) + eps)."""
-    step = lr / bias1
-    for i in prange(p.size):
-        gi = g[i]
-        m[i] += (gi - m[i]) * (1 - beta1)
-        v[i] = v[i] * beta2 + (1 - beta2) * gi * gi
-        p[i] = p[i] * decay - step * (m[i] / (math.sqrt(v[i]) / bias2_sqrt + eps))

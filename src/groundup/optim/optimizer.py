@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 
-from groundup.nn.fused import kernels_for
 from groundup.tensor.backend import array_module, device_of, to_host
 
 
@@ -276,10 +275,6 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = xp.zeros_like(p.data)
         state["step"] += 1
         t = state["step"]
-        contiguous = p.data.flags.c_contiguous and grad.dtype == p.data.dtype
-        if not amsgrad and contiguous and (k := kernels_for(p.data)):
-            self._update_kernel(k, p.data, grad, state, group, t)  # the lines below, one loop
-            return
         if wd != 0:
             if self.decoupled:
                 p.data *= 1 - lr * wd  # decay the weights, not the gradient
@@ -296,16 +291,6 @@ class Adam(Optimizer):
             v = state["max_exp_avg_sq"]
         denom = array_module(v).sqrt(v) / math.sqrt(1 - beta2**t) + eps
         p.data -= step_size * (m / denom)
-
-    def _update_kernel(self, k: Any, p: Any, grad: Any, state: dict, group: dict, t: int) -> None:
-        lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
-        beta1, beta2 = group["betas"]
-        if wd != 0 and not self.decoupled:
-            grad = grad + wd * p
-        decay = 1 - lr * wd if self.decoupled else 1.0
-        flat = [a.reshape(-1) for a in (p, np.ascontiguousarray(grad), state["exp_avg"],
-                                        state["exp_avg_sq"])]  # fmt: skip
-        k.adam_step(*flat, lr, beta1, beta2, eps, decay, 1 - beta1**t, math.sqrt(1 - beta2**t))
 
 
 class AdamW(Adam):
