@@ -80,9 +80,10 @@ def add_run_flags(parser: argparse.ArgumentParser, kind: str, saves: str | None)
         "--out", default=None, help=f"run folder to write (default: runs/{kind}-<YYYYmmdd-HHMMSS>/)"
     )
     if saves is not None:
+        escaped = saves.replace("%", "%%")  # argparse formats help with %: "10%" must be "10%%"
         parser.add_argument(
             "--resume", default=None, metavar="RUN",
-            help=f"continue the run in this folder from its newest save ({saves}, and on "
+            help=f"continue the run in this folder from its newest save ({escaped}, and on "
             "Ctrl-C), with its own settings",
         )  # fmt: skip
     parser.add_argument(
