@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from groundup.app.cli import main
-from groundup.app.journey import STAGES, Budget, run_journey, table_rows, word_rows
+from groundup.app.journey import STAGES, Budget, run_journey, table_rows
+from groundup.data.words import word_rows
 
 pytest.importorskip("matplotlib")
 

@@ -102,12 +102,12 @@ def test_every_failure_is_one_line(err, code, words):
 
 
 def test_the_cli_turns_an_unexpected_error_into_one_line(tmp_path, monkeypatch, capsys):
-    import groundup.app.commands.sample as sample
+    import groundup.app.sampling as sampling
 
-    def broken(args):
+    def broken(folder):
         raise KeyError("vocab_size")
 
-    monkeypatch.setattr(sample, "load_for_sampling", broken)
+    monkeypatch.setattr(sampling, "load_for_sampling", broken)
     assert main(["sample", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.strip().splitlines() == ["groundup sample: error: missing entry 'vocab_size'"]

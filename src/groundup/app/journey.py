@@ -16,9 +16,10 @@ with one 80/10/10 split by word, so their losses are comparable: each is the mea
 log-likelihood per character (the end-of-name boundary included) on the same validation
 names. The falling val loss from stage to stage is the *loss ladder*.
 
-Everything goes through the stage libraries; this module only chooses sizes and step
-budgets, times the stages, and writes the run folder: one picture per idea, one
-history CSV per trained stage, and ``metrics.json``. It never prints; progress goes to the
+Everything goes through the stage libraries and the recipes ``groundup train`` uses
+(:mod:`groundup.app.recipes`); this module only chooses sizes and step budgets, times the
+stages, and writes the run folder: one picture per idea, one history CSV per trained
+stage, and ``metrics.json``. It never prints; progress goes to the
 optional callbacks. :mod:`groundup.app.report` turns the result into ``report.html``.
 """
 
@@ -36,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from groundup.data.words import word_rows
+from groundup.app import recipes
 
 STAGES = ("micrograd", "counting bigram", "neural bigram", "mlp", "gpt", "llama")
 
@@ -121,15 +122,11 @@ class JourneyResult:
         raise KeyError(f"no stage {name!r}; stages run: {[s.name for s in self.stages]}")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "seed": self.seed,
-            "quick": self.quick,
-            "budget": asdict(self.budget),
-            "data": self.data,
-            "seconds": round(self.seconds, 3),
-            "stages": {s.name: s.to_dict() for s in self.stages},
-            "notes": self.notes,
-        }
+        """metrics.json: the settings, the data, and each stage's figures (no curves)."""
+        stages = {s.name: s.to_dict() for s in self.stages}
+        return {"seed": self.seed, "quick": self.quick, "budget": asdict(self.budget),
+                "data": self.data, "seconds": round(self.seconds, 3), "stages": stages,
+                "notes": self.notes}  # fmt: skip
 
 
 # ---------------------------------------------------------------- the journey
@@ -215,6 +212,28 @@ def table_rows(result: JourneyResult) -> list[dict[str, str]]:
     return rows
 
 
+def format_table(rows: list[dict[str, str]]) -> str:
+    """A Markdown table (it reads in a terminal and pastes into a README).
+
+    >>> print(format_table([{"stage": "mlp", "val loss": "2.1"}]))
+    | stage | val loss |
+    |-------|----------|
+    | mlp   | 2.1      |
+    """
+    if not rows:
+        return ""
+    keys = list(rows[0])
+    widths = {k: max(len(k), *(len(r[k]) for r in rows)) for k in keys}
+
+    def line(cells: list[str]) -> str:
+        padded = (cell.ljust(widths[k]) for k, cell in zip(keys, cells, strict=True))
+        return "| " + " | ".join(padded) + " |"
+
+    out = [line(keys), "|" + "|".join("-" * (widths[k] + 2) for k in keys) + "|"]
+    out += [line([r[k] for k in keys]) for r in rows]
+    return "\n".join(out)
+
+
 TABLE_NOTE = (
     "* micrograd: hinge loss on the two moons (train: the training points; val: twice as "
     "many held-out points, same noise); the other stages: mean negative log-likelihood per "
@@ -227,12 +246,8 @@ TABLE_NOTE = (
 
 def _names_data(seed: int) -> dict[str, Any]:
     """The shipped names, the tokenizer and the 80/10/10 split every LM stage shares."""
-    from groundup.data import load_words, split_words
-    from groundup.tokenizers import CharTokenizer
-
-    words = load_words("names")
-    tokenizer = CharTokenizer.from_words(words)  # all words: val holds no unseen letter
-    train, val, test = split_words(words, seed)
+    words, tokenizer, splits = recipes.word_data("names", seed)
+    train, val, test = splits["train"], splits["val"], splits["test"]
     info = {
         "source": "names",
         "words": len(words),
@@ -251,13 +266,11 @@ def _micrograd(
     result: JourneyResult, on_start: OnStageStart | None, on_step: OnStep | None
 ) -> StageResult:
     from groundup.data import make_moons
-    from groundup.scalar import MLP
     from groundup.scalar.train import fit, hinge_loss
 
     n, steps, seed = result.budget.moons, result.budget.micrograd_steps, result.seed
-    X, y = make_moons(n, noise=0.1, seed=seed)
+    model, X, y = recipes.micrograd(n, 0.1, seed)
     X_val, y_val = make_moons(2 * n, noise=0.1, seed=seed + 1)  # held out: other noise
-    model = MLP(2, [16, 16, 1], seed=seed)
     _start(on_start, "micrograd", steps)
     t0 = time.perf_counter()
     history = fit(model, X, y, steps=steps, lr=1.0, on_step=_relay(on_step, "micrograd"))
@@ -284,9 +297,7 @@ def _micrograd(
             "lr": "1.0 decaying to 0.1",
         },  # fmt: skip
     )
-    lines = ["step,loss,accuracy,lr"]
-    lines += [f"{r['step']},{r['loss']!r},{r['accuracy']!r},{r['lr']!r}" for r in history]
-    _write_text(result.folder / "history_micrograd.csv", "\n".join(lines) + "\n")
+    _write_text(result.folder / "history_micrograd.csv", recipes.micrograd_history_csv(history))
     stage.files["history"] = "history_micrograd.csv"
 
     def boundary(path: Path) -> None:
@@ -361,20 +372,16 @@ def _counting_bigram(
 def _neural_bigram(
     result: JourneyResult, data: dict, on_start: OnStageStart | None, on_step: OnStep | None
 ) -> StageResult:
-    from groundup.app.recipes import charlm_arrays
     from groundup.models.base import sample_words
-    from groundup.models.bigram import NeuralBigram
-    from groundup.optim import SGD
-    from groundup.train import FullBatches, TrainConfig
+    from groundup.train import FullBatches
 
     tok, steps, seed = data["tokenizer"], result.budget.bigram_steps, result.seed
-    splits = charlm_arrays({n: data[n] for n in ("train", "val")}, tok, 1, bigram=True)
-    model = NeuralBigram(tok.vocab_size, generator=seed)
-    config = TrainConfig(max_steps=steps, lr=50.0, eval_interval=max(1, steps // 10),
-                         eval_batches=1, seed=seed)  # fmt: skip
+    splits = recipes.charlm_arrays({n: data[n] for n in ("train", "val")}, tok, 1, bigram=True)
+    model, optimizer, config = recipes.bigram(tok.vocab_size, steps=steps, lr=50.0, seed=seed,
+                                              eval_interval=max(1, steps // 10))  # fmt: skip
     return _train_stage(
-        result, "neural bigram", model, FullBatches(splits), SGD(model.parameters(), lr=50.0),
-        config, on_start, on_step, samples=lambda: sample_words(model, tok, 5, seed=seed),
+        result, "neural bigram", model, FullBatches(splits), optimizer, config, on_start,
+        on_step, samples=lambda: sample_words(model, tok, 5, seed=seed),
         what="one-hot x W, softmax; full-batch gradient descent, lr 50",
         metrics={"lr": 50.0, "batch": "full"},
     )  # fmt: skip
@@ -386,26 +393,22 @@ def _neural_bigram(
 def _mlp(
     result: JourneyResult, data: dict, on_start: OnStageStart | None, on_step: OnStep | None
 ) -> StageResult:
-    from groundup.app.recipes import charlm_arrays
     from groundup.models.base import sample_words
-    from groundup.models.mlp import MLPLanguageModel
-    from groundup.optim import SGD
-    from groundup.train import ArrayBatches, TrainConfig
+    from groundup.train import ArrayBatches
 
     tok, steps, seed = data["tokenizer"], result.budget.mlp_steps, result.seed
     block = MLP_CONFIG["block_size"]
-    splits = charlm_arrays({n: data[n] for n in ("train", "val")}, tok, block)
-    model = MLPLanguageModel(tok.vocab_size, **MLP_CONFIG, generator=seed)
-    config = TrainConfig(
-        max_steps=steps, lr=0.1, schedule="step_decay", step_size=max(1, (3 * steps) // 4),
-        gamma=0.1, eval_interval=max(1, steps // 20), eval_batches=None, seed=seed,
-        log_interval=max(1, steps // 2000),  # at most ~2,000 history rows
+    splits = recipes.charlm_arrays({n: data[n] for n in ("train", "val")}, tok, block)
+    # every val point of the curve is the whole val split (eval_batches None), as the
+    # table's figure is; at most ~2,000 history rows
+    model, optimizer, config = recipes.mlp(
+        tok.vocab_size, **MLP_CONFIG, steps=steps, lr=0.1, seed=seed,
+        eval_interval=max(1, steps // 20), eval_batches=None, log_interval=max(1, steps // 2000),
     )  # fmt: skip
-    # every val point of the curve is the whole val split, as the table's figure is
     batches = ArrayBatches(splits, 32, seed, chunk_size=4096)
     stage = _train_stage(
-        result, "mlp", model, batches, SGD(model.parameters(), lr=0.1), config, on_start,
-        on_step, samples=lambda: sample_words(model, tok, 5, seed=seed),
+        result, "mlp", model, batches, optimizer, config, on_start, on_step,
+        samples=lambda: sample_words(model, tok, 5, seed=seed),
         what="3 chars of context, 10-d embeddings, 200 tanh units; SGD batch 32",
         metrics={**MLP_CONFIG, "batch_size": 32, "lr": "0.1, then 0.01 for the last quarter"},
     )  # fmt: skip
@@ -428,15 +431,14 @@ def _transformer(
     arch: str,
 ) -> StageResult:  # fmt: skip
     """Stage 4 (the GPT) or 5 (a Llama of the GPT's size): one recipe, one step budget."""
-    from groundup.app.recipes import transformer_training
-    from groundup.models.base import decode_words
+    from groundup.app.sampling import generate_words
     from groundup.models.gpt import GPT, GPTConfig
     from groundup.models.llama import Llama, llama_like
     from groundup.train import ArrayBatches
 
     tok, steps, seed = data["tokenizer"], result.budget.gpt_steps, result.seed
     block = data["info"]["longest"] + 1  # a whole name and its end fit in one row
-    splits = {name: word_rows(data[name], tok, block) for name in ("train", "val")}
+    splits = recipes.padded_words({n: data[n] for n in ("train", "val")}, tok, block)
     config = GPTConfig(vocab_size=tok.vocab_size, block_size=block, **GPT_CONFIG)
     model: Any = GPT(config, seed=seed)
     what = f"{config.n_layer} layers, {config.n_head} heads, {config.n_embd} wide"
@@ -446,15 +448,14 @@ def _transformer(
         what += (f", {llama.num_key_value_heads} kv heads, SwiGLU {llama.intermediate_size} "
                  "wide, RMSNorm, RoPE")  # fmt: skip
     lr = 3e-3
-    optimizer, train_config = transformer_training(
+    optimizer, train_config = recipes.transformer_training(
         model, lr=lr, max_steps=steps, warmup_steps=min(100, steps // 10), min_lr=lr / 10,
         weight_decay=0.1, eval_interval=max(1, steps // 10), eval_batches=None, seed=seed,
     )  # fmt: skip
     batches = ArrayBatches(splits, 32, seed, chunk_size=512)  # val points: the whole split
-    prompt = np.zeros((5, 1), dtype=np.int64)  # five names, each from the boundary alone
-    stage = _train_stage(
+    stage = _train_stage(  # five names, each from the boundary to the next, inside a row
         result, arch, model, batches, optimizer, train_config, on_start, on_step,
-        samples=lambda: decode_words(model.generate(prompt, block - 1, seed=seed), tok),
+        samples=lambda: generate_words(model, tok, 5, seed=seed),
         what=f"{what}, block {block}; AdamW batch 32",
         metrics={**GPT_CONFIG, "block_size": block, "batch_size": 32, "lr": lr,
                  "schedule": "warmup then cosine to lr/10", "weight_decay": 0.1},

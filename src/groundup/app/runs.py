@@ -21,6 +21,11 @@ Under ``mpiexec`` (``open_run(..., world=world)``) rank 0 alone takes, locks and
 folder; the other ranks get a :class:`RankFolder` with the same path that writes nothing, so
 every file is written once. They still read it (``--resume``, the best checkpoint at the
 end): on several machines it must sit on a file system they share.
+
+While a run trains, :func:`write_args` records its settings (what ``--resume`` reads
+back), :class:`Progress` draws its bar, and :func:`train_or_save` turns a Ctrl-C into a
+resumable save at a step boundary (:func:`run_training` is the shape of every training
+command).
 """
 
 from __future__ import annotations
@@ -301,24 +306,6 @@ def graceful_interrupt() -> Iterator[StopFlag]:
         signal.signal(signal.SIGINT, previous)
 
 
-def memory_bytes() -> int | None:
-    """This machine's physical memory, or None where the OS does not say."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
-        return None
-
-
-def check_memory(estimate: int, what: str) -> None:
-    """Refuse, before anything is allocated, a run whose estimate exceeds 80% of memory."""
-    total = memory_bytes()
-    if total is not None and estimate > 0.8 * total:
-        raise ValueError(
-            f"{what} need about {estimate / 2**30:,.1f} GiB, more than this machine's "
-            f"{total / 2**30:,.1f} GiB of memory; choose smaller values"
-        )
-
-
 # --------------------------------------------------------------------------- resuming
 
 
@@ -389,14 +376,66 @@ def save_interrupted(run: RunFolder, command: str, save: Any, done: int, start: 
     return 1
 
 
-def run_training(args: Any, prepare: Any, run: Any) -> int:
-    """The shape of every training command: ``prepare(args)`` checks the flags and the data
-    and builds the model (before any file is written); then, in its locked run folder and
-    with Ctrl-C asking for a save, ``run(args, folder, stop, **prepared)`` trains."""
+def run_training(args: Any, prepare: Any, run: Any, kind: str | None = None) -> int:
+    """The shape of every training command: ``prepare(args)`` checks the data and builds
+    the model (before any file is written); then, in its locked run folder (of ``kind``,
+    by default ``args.model_type``) and with Ctrl-C asking for a save,
+    ``run(args, folder, stop, **prepared)`` trains."""
     from groundup.train.distributed import world
 
     prepared = prepare(args)
-    with open_run(args.model_type, args.out, resume=bool(args.resume), force=args.force,
+    with open_run(kind or args.model_type, args.out, resume=bool(args.resume), force=args.force,
                   world=world()) as folder:  # fmt: skip
         with graceful_interrupt() as stop:
             return run(args, folder, stop, **prepared)
+
+
+# --------------------------------------------------------------------------- while it trains
+
+TRANSIENT = ("func", "resume", "out", "force", "default_steps")  # how this call ran
+
+
+def write_args(run: RunFolder, args: Any, **extra: Any) -> None:
+    """args.json: the run's settings (what ``--resume`` reads back), then ``extra``."""
+    saved = {k: v for k, v in vars(args).items() if k not in TRANSIENT}
+    run.write_json("args.json", {**saved, **extra})
+
+
+class Progress:
+    """A run's progress bar on stderr (hidden by ``--no-progress``, and on the ranks other
+    than 0) and ``done``, the steps the run has taken: what a save after Ctrl-C records."""
+
+    def __init__(self, args: Any, run: RunFolder, total: int, start: int, desc: str,
+                 mininterval: float = 0.5) -> None:  # fmt: skip
+        from tqdm import tqdm
+
+        self.done, self.quiet = start, args.no_progress
+        hidden = args.no_progress or not run.writer
+        self.bar = tqdm(total=total, initial=start, file=sys.stderr, disable=hidden,
+                        mininterval=mininterval, desc=desc)  # fmt: skip
+
+    def write(self, message: str) -> None:
+        """A line on stderr above the bar (a plain line with ``--no-progress``)."""
+        if self.quiet:
+            print(message, file=sys.stderr, flush=True)
+        else:
+            self.bar.write(message, file=sys.stderr)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def train_or_save(run: RunFolder, command: str, progress: Progress, start: int, save: Any,
+                  fit: Any) -> bool:  # fmt: skip
+    """``fit()``, the training (which fills the run's history as it goes): True when it
+    finished. After Ctrl-C, ``save()`` where the run stands and say how to resume (see
+    :func:`save_interrupted`): False, and the command exits 1."""
+    try:
+        fit()
+    except RunInterrupted:
+        progress.close()
+        save_interrupted(run, command, save, progress.done, start)
+        return False
+    finally:
+        progress.close()
+    return True

@@ -1,4 +1,6 @@
-"""Argument types shared by the commands: a bad value fails at parse time, naming the flag.
+"""What the commands' parsers share: argument types, so that a bad value fails at parse
+time naming the flag; the flags of run folders and devices; and :func:`add_flags`, which
+declares a command's own flags from a table, one row a flag.
 
 argparse reports ``groundup train mlp: error: argument --seed: must be an int >= 0, got -1``
 instead of NumPy's ``expected non-negative integer`` (or a traceback) from deep inside.
@@ -7,6 +9,7 @@ instead of NumPy's ``expected non-negative integer`` (or a traceback) from deep 
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 
 def seed_int(text: str) -> int:
@@ -48,6 +51,28 @@ def add_device_flag(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def add_flags(parser: argparse.ArgumentParser, rows: tuple[tuple[Any, ...], ...]) -> None:
+    """A command's flags from a table, in the order ``--help`` lists them. Each row is
+    ``(flag, takes, default, help)``, where ``takes`` is a type (``int``, ``float``,
+    ``seed_int``; None: the text as given), a tuple of choices, or ``bool`` (a switch, off
+    unless given); a flag with two names (``-n``, ``--num``) is a tuple of them."""
+    for flag, takes, default, text in rows:
+        names = flag if isinstance(flag, tuple) else (flag,)
+        if takes is bool:
+            parser.add_argument(*names, action="store_true", help=text)
+        elif isinstance(takes, tuple):
+            parser.add_argument(*names, choices=takes, default=default, help=text)
+        else:
+            parser.add_argument(*names, type=takes, default=default, help=text)
+
+
+def steps_flag(flag: str, what: str, default: object) -> tuple[str, type, None, str]:
+    """The row of a run's total of steps (``--steps``, ``--max-iters``): None until the
+    command sets its ``default``, so that with --resume the run's own total stands unless
+    the flag raises it."""
+    return flag, int, None, f"{what} ({default}; with --resume: the run's own, or this total)"
+
+
 def add_run_flags(parser: argparse.ArgumentParser, kind: str, saves: str | None) -> None:
     """--out, --force, --no-progress and (when the run saves along the way, as ``saves``
     says) --resume: the run-folder flags every command shares (see groundup.app.runs)."""
@@ -55,9 +80,10 @@ def add_run_flags(parser: argparse.ArgumentParser, kind: str, saves: str | None)
         "--out", default=None, help=f"run folder to write (default: runs/{kind}-<YYYYmmdd-HHMMSS>/)"
     )
     if saves is not None:
+        escaped = saves.replace("%", "%%")  # argparse formats help with %: "10%" must be "10%%"
         parser.add_argument(
             "--resume", default=None, metavar="RUN",
-            help=f"continue the run in this folder from its newest save ({saves}, and on "
+            help=f"continue the run in this folder from its newest save ({escaped}, and on "
             "Ctrl-C), with its own settings",
         )  # fmt: skip
     parser.add_argument(
@@ -65,15 +91,3 @@ def add_run_flags(parser: argparse.ArgumentParser, kind: str, saves: str | None)
         help="replace whatever --out holds (without it, a folder holding files is refused)",
     )  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-
-
-def check_batch_for_ranks(batch_size: int) -> None:
-    """Under ``mpiexec -n N``, refuse a --batch-size that leaves a rank without a row."""
-    from groundup.train.distributed import world
-
-    size = world().size
-    if 0 < batch_size < size:
-        raise ValueError(
-            f"--batch-size {batch_size} is smaller than the {size} ranks of mpiexec -n {size}; "
-            "expected at least one row per rank (--batch-size is the global batch)"
-        )

@@ -18,10 +18,9 @@ import os
 import sys
 from typing import Any
 
-from groundup.app.commands._args import add_run_flags, seed_int
+from groundup.app.commands._args import add_flags, add_run_flags, seed_int
 
 BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-MAX_STEPS_SCALE = 1000.0  # 1000x the journey is days of CPU; beyond that a typo
 
 
 def register(subparsers: Any) -> None:
@@ -33,36 +32,25 @@ def register(subparsers: Any) -> None:
         "names, one 80/10/10 split), print the loss ladder as a table, and write a run folder "
         "with report.html, metrics.json, history CSVs and the pictures.",
     )
-    parser.add_argument(
-        "--quick", action="store_true",
-        help="smaller step budgets: about 30 s instead of about 2 minutes on 2 cores",
-    )  # fmt: skip
-    parser.add_argument(
-        "--seed", type=seed_int, default=42,
-        help="one seed for the moons, the word split, the weights, batches and samples (42)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--threads", type=int, default=None,
-        help="BLAS threads (default 1, unless OPENBLAS_NUM_THREADS/OMP_NUM_THREADS is set: "
-        "the journey's small matrices gain nothing from more, and lose much on busy cores)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--steps-scale", type=float, default=1.0,
-        help="multiply every stage's step count (e.g. 0.1 for a smoke test)",
-    )  # fmt: skip
+    add_flags(parser, (
+        ("--quick", bool, False,
+         "smaller step budgets: about 30 s instead of about 2 minutes on 2 cores"),
+        ("--seed", seed_int, 42,
+         "one seed for the moons, the word split, the weights, batches and samples (42)"),
+        ("--threads", int, None,
+         "BLAS threads (default 1, unless OPENBLAS_NUM_THREADS/OMP_NUM_THREADS is set: the "
+         "journey's small matrices gain nothing from more, and lose much on busy cores)"),
+        ("--steps-scale", float, 1.0,
+         "multiply every stage's step count (e.g. 0.1 for a smoke test)"),
+    ))  # fmt: skip
     add_run_flags(parser, "journey", saves=None)
     parser.set_defaults(func=run)
 
 
 def run(args: Any) -> int:
-    if args.threads is not None and args.threads < 1:
-        print(f"groundup journey: error: --threads must be >= 1, got {args.threads}",
-              file=sys.stderr)  # fmt: skip
-        return 2
-    if not 0 < args.steps_scale <= MAX_STEPS_SCALE:
-        print(f"groundup journey: error: --steps-scale must be in (0, {MAX_STEPS_SCALE:g}], "
-              f"got {args.steps_scale}", file=sys.stderr)  # fmt: skip
-        return 2
+    from groundup.app import checks  # imports no NumPy: the threads are still to be set
+
+    checks.journey_flags(args)
     _limit_blas_threads(args.threads)
 
     from groundup.app.runs import open_run
@@ -72,7 +60,7 @@ def run(args: Any) -> int:
 
 
 def _journey(args: Any, folder: Any) -> int:
-    from groundup.app.journey import TABLE_NOTE, run_journey, table_rows
+    from groundup.app.journey import TABLE_NOTE, format_table, run_journey, table_rows
     from groundup.app.report import write_report
 
     print(f"groundup journey ({'quick' if args.quick else 'full'}, seed {args.seed}): "
@@ -141,25 +129,3 @@ class _Bars:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
-
-
-def format_table(rows: list[dict[str, str]]) -> str:
-    """A Markdown table (it reads in a terminal and pastes into a README).
-
-    >>> print(format_table([{"stage": "mlp", "val loss": "2.1"}]))
-    | stage | val loss |
-    |-------|----------|
-    | mlp   | 2.1      |
-    """
-    if not rows:
-        return ""
-    keys = list(rows[0])
-    widths = {k: max(len(k), *(len(r[k]) for r in rows)) for k in keys}
-
-    def line(cells: list[str]) -> str:
-        padded = (cell.ljust(widths[k]) for k, cell in zip(keys, cells, strict=True))
-        return "| " + " | ".join(padded) + " |"
-
-    out = [line(keys), "|" + "|".join("-" * (widths[k] + 2) for k in keys) + "|"]
-    out += [line([r[k] for k in keys]) for r in rows]
-    return "\n".join(out)
