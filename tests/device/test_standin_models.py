@@ -87,8 +87,9 @@ def test_a_checkpoint_saved_from_the_device_matches_the_cpus(tmp_path, standin_c
         a, _ = load_arrays(tmp_path / "cpu" / name)
         b, _ = load_arrays(tmp_path / "dev" / name)
         assert a.keys() == b.keys()
-        for k in a:
-            np.testing.assert_allclose(b[k], a[k], rtol=1e-5, atol=1e-7, err_msg=k)
+        for k in a:  # atol: the key biases' gradient is 0 exactly, and ~1e-7 of rounding
+            # noise that differs between the CPU's kernels and the device's NumPy code
+            np.testing.assert_allclose(b[k], a[k], rtol=1e-5, atol=1e-6, err_msg=k)
     # and the optimiser's state goes back onto the device it is loaded for
     dev_opt.load_state_dict(cpu_opt.state_dict())
     assert all(
