@@ -21,7 +21,10 @@ identical ids.
 Training is fast because it counts pairs once and then updates the counts: each distinct
 chunk is stored once with its frequency, and a merge only revisits the chunks that hold the
 merged pair. Ties (two pairs with the same count) go to the smaller pair ``(a, b)``
-(compared as id tuples), so training is deterministic.
+(compared as id tuples), so training is deterministic. Encoding is fast (within reach of
+OpenAI's Rust ``tiktoken``) because each distinct chunk goes through BPE once, with a heap,
+and is cached; ASCII text is split by Python's faster ``re``; and a cached text is joined
+in C, with no Python code per chunk.
 """
 
 from __future__ import annotations
@@ -29,9 +32,10 @@ from __future__ import annotations
 import heapq
 import json
 import os
+import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
-from itertools import pairwise
+from collections.abc import Callable, Iterable
+from itertools import chain, pairwise
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +53,46 @@ GPT4_SPLIT_PATTERN = (
     r"""|\s*[\r\n]|\s+(?!\S)|\s+"""
 )
 PATTERNS = {"gpt2": GPT2_SPLIT_PATTERN, "gpt4": GPT4_SPLIT_PATTERN}
+
+# Splitting is most of what encoding costs, and Python's own ``re`` splits twice as fast as
+# ``regex`` but knows no ``\p{L}``. On ASCII text ``\p{L}`` is ``[a-zA-Z]``, ``\p{N}`` is
+# ``[0-9]``, ``re.ASCII``'s ``\s`` is ``regex``'s and the possessive quantifiers change nothing,
+# so each known pattern has an exact ASCII twin (a test checks them on every ASCII text).
+ASCII_TWINS = {
+    GPT2_SPLIT_PATTERN: (
+        r"""'(?:[sdmt]|ll|ve|re)| ?[a-zA-Z]+| ?[0-9]+| ?[^\sa-zA-Z0-9]+|\s+(?!\S)|\s+"""
+    ),
+    GPT4_SPLIT_PATTERN: (
+        r"""'(?i:[sdmt]|ll|ve|re)|[^\r\na-zA-Z0-9]?[a-zA-Z]+|[0-9]{1,3}| ?[^\sa-zA-Z0-9]+[\r\n]*"""
+        r"""|\s*[\r\n]|\s+(?!\S)|\s+"""
+    ),
+}
+_NON_ASCII = regex.compile(r"[^\x00-\x7f]+")
+# No chunk of either pattern holds a non-space followed by a space, so a space after a
+# non-space always starts a chunk: a safe place to cut a text in two.
+_NEXT_CUT, _LAST_CUT = regex.compile(r"(?<=\S) "), regex.compile(r"(?r)(?<=\S) ")
+
+
+def split_with_twin(text: str, findall: Callable, ascii_findall: Callable) -> list[str]:
+    """``findall(text)``, with the ASCII stretches of ``text`` split by ``ascii_findall``
+    (the pattern's ASCII twin) and each non-ASCII run by ``findall``, from the last safe cut
+    before the run to the first after it.
+
+    >>> split_with_twin("naïve  ideas", regex.compile(GPT2_SPLIT_PATTERN).findall,
+    ...                 re.compile(ASCII_TWINS[GPT2_SPLIT_PATTERN], re.ASCII).findall)
+    ['naïve', ' ', ' ideas']
+    """
+    chunks, done = [], 0  # text[:done] is split
+    for run in _NON_ASCII.finditer(text):
+        if run.start() < done:
+            continue  # split already, with the run before it
+        cut = _LAST_CUT.search(text, done, run.start())
+        start = cut.start() if cut else done
+        cut = _NEXT_CUT.search(text, run.end())
+        end = cut.start() if cut else len(text)
+        chunks += ascii_findall(text[done:start]) + findall(text[start:end])
+        done = end
+    return chunks + ascii_findall(text[done:])
 
 
 # Texts on which a catastrophically backtracking regex (``(a+)+$``) takes seconds to years:
@@ -239,6 +283,8 @@ class PairCounts:
 
 # -- the tokenizer ------------------------------------------------------------------------
 
+CACHE_SIZE = 1 << 20  # distinct chunks an encoder keeps the ids of
+
 
 class BPETokenizer(Tokenizer):
     """Byte-level BPE with GPT-2's pre-tokeniser and file format.
@@ -266,14 +312,16 @@ class BPETokenizer(Tokenizer):
     def _reset_caches(self) -> None:
         self.ranks = {pair: r for r, pair in enumerate(self.merges)}  # earlier merge = lower
         pattern = resolve_pattern(self.pattern)
-        self._split = regex.compile(pattern).findall if pattern is not None else None
+        self._findall = regex.compile(pattern).findall if pattern is not None else None
+        twin = ASCII_TWINS.get(pattern or "")
+        self._ascii_findall = re.compile(twin, re.ASCII).findall if twin else None
         specials = sorted(self.special_tokens, key=len, reverse=True)  # longest first
         self._special_split = (
             regex.compile("(" + "|".join(regex.escape(s) for s in specials) + ")").split
             if specials
             else None
         )
-        self._cache: dict[str, list[int]] = {}  # chunk -> ids, filled by encode
+        self._cache: dict[str, list[int]] = {}  # chunk -> its ids, filled by encode
 
     # -- training -------------------------------------------------------------------------
 
@@ -312,8 +360,10 @@ class BPETokenizer(Tokenizer):
         self.special_tokens = {s: 256 + num_merges + i for i, s in enumerate(special_tokens)}
         self._reset_caches()
 
-        # 1. split into chunks; each distinct chunk is kept once, with its frequency
-        chunk_counts = Counter(self._chunks(text))
+        # 1. split into chunks, special tokens cut out; each distinct one is kept once, with
+        # its frequency
+        parts = self._special_split(text)[::2] if self._special_split else [text]
+        chunk_counts = Counter(chain.from_iterable(map(self._split, parts)))
         words = [list(chunk.encode("utf-8")) for chunk in chunk_counts]
         stats = PairCounts(words, list(chunk_counts.values()))
         # 2. merge the most frequent pair, again and again
@@ -333,50 +383,82 @@ class BPETokenizer(Tokenizer):
         self._reset_caches()
         return self
 
-    def _chunks(self, text: str) -> Iterator[str]:
-        """Pre-tokenised chunks of ``text``, with special tokens removed.
+    def _split(self, text: str) -> list[str]:
+        """Pre-tokenise ``text`` into chunks (special tokens are not looked for).
 
-        >>> list(BPETokenizer()._chunks("Hello world's  end"))
+        >>> BPETokenizer()._split("Hello world's  end")
         ['Hello', ' world', "'s", ' ', ' end']
         """
-        parts = self._special_split(text)[::2] if self._special_split else [text]
-        for part in parts:
-            if self._split is None:
-                if part:
-                    yield part
-            else:
-                yield from self._split(part)
+        if self._findall is None:
+            return [text] if text else []
+        if self._ascii_findall is None:
+            return self._findall(text)
+        return split_with_twin(text, self._findall, self._ascii_findall)
 
     # -- encoding -------------------------------------------------------------------------
 
-    def _encode_chunk(self, chunk: str) -> list[int]:
-        """BPE on one chunk: apply the learned merges, lowest rank first, until none applies.
+    def _bpe(self, chunk: str) -> list[int]:
+        """BPE on one chunk: merge the adjacent pair learned earliest (lowest rank), again and
+        again, until no adjacent pair is a merge.
 
         With merges ``(97, 97) -> 256``, ``(97, 98) -> 257``, ``(256, 257) -> 258``, the chunk
-        ``"aaab"`` goes ``[97, 97, 97, 98]`` -> ``[256, 97, 98]`` -> ``[256, 257]`` -> ``[258]``:
-        each round merges the adjacent pair that was learned earliest.
+        ``"aaab"`` goes ``[97, 97, 97, 98]`` -> ``[256, 97, 98]`` -> ``[256, 257]`` -> ``[258]``.
+        minbpe's loop is the definition (a test holds this method to it)::
+
+            while len(ids) >= 2:
+                pair = min(pairwise(ids), key=lambda p: ranks.get(p, inf))
+                if pair not in ranks:
+                    break
+                ids = merge(ids, pair, merges[pair])
+
+        It rescans every pair after each merge. Here, as in Hugging Face's ``tokenizers``, a
+        heap holds ``(rank, position, pair)`` for each mergeable pair, lowest rank then
+        leftmost first, and the ids form a linked list (``nxt``, ``prv``), so a merge only
+        looks at its two new neighbours; an entry whose pair has changed since is skipped.
         """
-        ids = [self.byte_ids[b] for b in chunk.encode("utf-8")]
-        ranks = self.ranks
-        while len(ids) >= 2:
-            pair = min(pairwise(ids), key=lambda p: ranks.get(p, float("inf")))
-            if pair not in ranks:
-                break  # nothing left to merge
-            ids = merge(ids, pair, self.merges[pair])
-        return ids
+        ids = list(map(self.byte_ids.__getitem__, chunk.encode("utf-8")))
+        n, rank, merges = len(ids), self.ranks.get, self.merges
+        nxt, prv = list(range(1, n + 1)), list(range(-1, n - 1))  # n and -1: no neighbour
+        heap = [(r, i, p) for i, p in enumerate(pairwise(ids)) if (r := rank(p)) is not None]
+        heapq.heapify(heap)
+
+        def push(i: int) -> None:  # the pair at i, if it is a merge
+            pair = (ids[i], ids[nxt[i]])
+            if (r := rank(pair)) is not None:
+                heapq.heappush(heap, (r, i, pair))
+
+        while heap:
+            _, i, pair = heapq.heappop(heap)
+            j = nxt[i]
+            if j == n or (ids[i], ids[j]) != pair:
+                continue  # stale
+            ids[i], ids[j] = merges[pair], -1  # j leaves the list
+            nxt[i] = nxt[j]
+            if nxt[i] < n:
+                prv[nxt[i]] = i
+                push(i)
+            if prv[i] >= 0:
+                push(prv[i])
+        return [t for t in ids if t >= 0]
 
     def encode_ordinary(self, text: str) -> list[int]:
-        """Encode ``text`` treating special-token strings as ordinary text."""
-        cache, out = self._cache, []
-        chunks = self._split(text) if self._split is not None else ([text] if text else [])
-        for chunk in chunks:
-            ids = cache.get(chunk)
-            if ids is None:
-                ids = self._encode_chunk(chunk)
-                if len(cache) < 1_000_000:  # chunks repeat (Zipf); the cache stays small
-                    cache[chunk] = ids
-            out.extend(ids)
-        return out
+        """Encode ``text`` treating special-token strings as ordinary text.
+
+        Chunks repeat (Zipf's law: a few words are most of any text), so each distinct chunk
+        goes through BPE once and its ids are cached; the cache starts afresh when it would
+        outgrow ``CACHE_SIZE`` chunks. The look-ups and the joining run in C (``map``,
+        ``chain``): no Python code runs per chunk once the cache holds them all.
+        """
+        chunks, cache = self._split(text), self._cache
+        try:
+            return list(chain.from_iterable(map(cache.__getitem__, chunks)))
+        except KeyError:  # new chunks: BPE each one once, then join again
+            new = set(chunks).difference(cache)
+        if len(cache) + len(new) > CACHE_SIZE:
+            cache.clear()  # start afresh, with every chunk of this text
+            new = set(chunks)
+        cache.update({chunk: self._bpe(chunk) for chunk in new})
+        return list(chain.from_iterable(map(cache.__getitem__, chunks)))
 
     def encode(self, text: str, allowed_special: str | set[str] = "none_raise") -> list[int]:
         """Text -> ids. What to do with special-token strings (``"<|endoftext|>"``) in ``text``:
