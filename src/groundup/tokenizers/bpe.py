@@ -297,7 +297,7 @@ class BPETokenizer(Tokenizer):
         # longest first, so that a special token holding another one wins
         specials = "|".join(regex.escape(s) for s in sorted(self.special_tokens, key=len)[::-1])
         self._special_split = regex.compile(f"({specials})").split if specials else None
-        self._cache: dict[str, list[int]] = {}  # chunk -> its ids, filled by encode
+        self._cache: dict[str, tuple[int, ...]] = {}  # chunk -> its ids, filled by encode
 
     # -- training -------------------------------------------------------------------------
 
@@ -432,7 +432,7 @@ class BPETokenizer(Tokenizer):
         if len(cache) + len(new) > CACHE_SIZE:
             cache.clear()  # start afresh, with every chunk of this text
             new = set(chunks)
-        cache.update({chunk: self._bpe(chunk) for chunk in new})
+        cache.update({chunk: tuple(self._bpe(chunk)) for chunk in new})  # tuples join faster
         return list(chain.from_iterable(map(cache.__getitem__, chunks)))
 
     def encode(self, text: str, allowed_special: str | set[str] = "none_raise") -> list[int]:
