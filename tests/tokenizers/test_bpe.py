@@ -1,12 +1,13 @@
 """BPETokenizer: known answers, the incremental trainer against a plain recount, the fast
-encoder against minbpe's loop and the ASCII split twins against their patterns, round trips
-(hypothesis), special tokens, and GPT-2 file format save/load."""
+encoder against minbpe's loop, the ASCII split twins and the cutting into pieces against the
+split patterns, round trips (hypothesis), special tokens, and GPT-2 file format save/load."""
 
 from __future__ import annotations
 
 import doctest
 import json
 from itertools import pairwise, product
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -21,7 +22,6 @@ from groundup.tokenizers.bpe import (
     bytes_to_unicode,
     get_stats,
     merge,
-    split_with_twin,
 )
 
 EOT = "<|endoftext|>"
@@ -250,29 +250,49 @@ def test_ascii_twins_split_ascii_text_as_their_patterns(name, pieces, text):
         assert ascii_findall(t) == regex.findall(PATTERNS[name], t)
 
 
+def chunks_of_pieces(tok: BPETokenizer, text: str, piece: int) -> list[str]:
+    """What encode_ordinary splits: ``text`` cut into pieces (``piece`` characters long at
+    least; 1 cuts at every safe place), each piece split into chunks."""
+    with patch.object(bpe_module, "PIECE", piece):
+        pieces = tok._pieces(text)
+    assert "".join(pieces) == text
+    assert all(p[0] == " " and regex.match(r"\S", q[-1]) for q, p in pairwise(pieces))
+    return [chunk for p in pieces for chunk in tok._split(p)]
+
+
 @pytest.mark.parametrize("name", ["gpt2", "gpt4"])
 @settings(max_examples=200)  # cheap, and cut points are where bugs hide
 @given(pieces=st.lists(st.sampled_from(ASCII_PIECES + OTHER_PIECES), max_size=30),
-       text=st.text(max_size=60))  # fmt: skip
-def test_split_with_twin_equals_the_pattern_on_any_text(name, pieces, text):
+       text=st.text(max_size=60), piece=st.sampled_from([1, 2, 7]))  # fmt: skip
+def test_pieces_split_as_the_whole_text(name, pieces, text, piece):
     tok = splitter(name)
     for t in ("".join(pieces), text, text + "".join(pieces) + text):
-        assert tok._split(t) == regex.findall(PATTERNS[name], t)
+        assert chunks_of_pieces(tok, t, piece) == regex.findall(PATTERNS[name], t)
 
 
 @pytest.mark.parametrize("name", ["gpt2", "gpt4"])
-def test_split_with_twin_equals_the_pattern_on_every_short_text(name):
+def test_pieces_split_as_the_whole_text_on_every_short_text(name):
     """Every text of up to 5 characters from letters, digits, symbols and whitespace, ASCII
-    or not: where a space does and does not start a chunk is decided in a few characters."""
+    or not, cut at every safe place: whether a space starts a chunk is decided in a few
+    characters."""
     tok, findall = splitter(name), regex.compile(PATTERNS[name]).findall
     texts = ["".join(t) for n in range(6) for t in product("a1! \né\xa0\x1c", repeat=n)]
-    assert [tok._split(t) for t in texts] == [findall(t) for t in texts]
-    assert split_with_twin("naïve  x", findall, tok._ascii_findall) == ["naïve", " ", " x"]
+    assert [chunks_of_pieces(tok, t, 1) for t in texts] == [findall(t) for t in texts]
+
+
+def test_pieces_known_answer(corpus):
+    tok = splitter("gpt2")
+    with patch.object(bpe_module, "PIECE", 1):
+        assert tok._pieces("ab  cd\n ef gh") == ["ab", "  cd\n ef", " gh"]
+    pieces = tok._pieces(corpus)  # about PIECE characters each, and the corpus's ids
+    assert len(pieces) > 1 and all(len(p) >= bpe_module.PIECE for p in pieces[:-1])
+    assert tok.encode(corpus) == [i for p in pieces for i in tok.encode(p)]
 
 
 def test_custom_and_no_patterns_split_without_a_twin():
     tok = BPETokenizer().train("ab ab", 258, pattern=r"\S+|\s+", special_tokens=())
     assert tok._ascii_findall is None and tok._split("ab  é x") == ["ab", "  ", "é", " ", "x"]
+    assert tok._pieces("ab " * 5000) == ["ab " * 5000]  # no safe cuts known: one piece
     tok = BPETokenizer().train("ab ab", 258, pattern=None, special_tokens=())
     assert tok._split("ab  é") == ["ab  é"] and tok._split("") == []
 
