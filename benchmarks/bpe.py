@@ -21,8 +21,9 @@ already: our cache is full) and cold (a fresh encoder: ours loaded from the save
 tiktoken's built anew; neither build is timed), ours and theirs alternated ABAB so that a
 busy machine slows both alike. The figures are medians of CPU seconds (``process_time``:
 both run on this one thread, and other jobs on a shared machine hardly change it), with the
-ratio. Both must give identical ids. tiktoken is not in the test extra's venv by default:
-``pip install tiktoken`` (or ``pip install --target DIR tiktoken`` and DIR on PYTHONPATH).
+ratio. Both must give identical ids. tiktoken is in the ``test`` extra; without it this part
+is skipped, saying so (``pip install tiktoken``, or ``pip install --target DIR tiktoken`` and
+DIR on PYTHONPATH).
 
 On a shared machine the figures are indicative only: the ratios (alternated runs) mean more
 than the seconds.
