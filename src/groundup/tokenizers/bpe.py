@@ -338,6 +338,8 @@ class BPETokenizer(Tokenizer):
         self._reset_caches()
         return self
 
+    # -- splitting ------------------------------------------------------------------------
+
     def _split(self, text: str) -> list[str]:
         """Pre-tokenise ``text`` into chunks (special tokens are not looked for).
 
@@ -413,7 +415,8 @@ class BPETokenizer(Tokenizer):
         Chunks repeat (Zipf's law: a few words are most of any text), so each distinct chunk
         goes through BPE once and its ids are cached; the cache starts afresh when it would
         outgrow ``CACHE_SIZE`` chunks. The look-ups and the joining run in C (``map``,
-        ``chain``): no Python code runs per chunk once the cache holds them all.
+        ``chain``): no Python code runs per chunk once the cache holds them all. A long text
+        goes piece by piece (:meth:`_pieces`), each piece's chunks fresh in the CPU's cache.
         """
         return list(chain.from_iterable(map(self._encode_piece, self._pieces(text))))
 
@@ -425,7 +428,7 @@ class BPETokenizer(Tokenizer):
         except KeyError:  # new chunks: BPE each one once, then join again
             new = set(chunks).difference(cache)
         if len(cache) + len(new) > CACHE_SIZE:
-            cache.clear()  # start afresh, with every chunk of this text
+            cache.clear()  # start afresh, with every chunk of this piece
             new = set(chunks)
         cache.update({chunk: tuple(self._bpe(chunk)) for chunk in new})  # tuples join faster
         return list(chain.from_iterable(map(cache.__getitem__, chunks)))
