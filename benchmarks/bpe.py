@@ -1,15 +1,32 @@
-"""BPE speed: training to vocab 512 on tinyshakespeare and encoding all of it, groundup's
-pure-Python BPETokenizer against Hugging Face ``tokenizers`` (Rust), in one run.
+"""BPE speed: groundup's pure-Python BPETokenizer against Hugging Face ``tokenizers`` (Rust,
+training and encoding) and against OpenAI's ``tiktoken`` (Rust, encoding), in one run.
 
-    .venv/bin/python benchmarks/bpe.py                     # vocab 512, 5 repeats
-    .venv/bin/python benchmarks/bpe.py --vocab-size 2048 --repeats 3
+    .venv/bin/python benchmarks/bpe.py                     # both comparisons
+    .venv/bin/python benchmarks/bpe.py --vs tiktoken --repeats 7
+    .venv/bin/python benchmarks/bpe.py --vs hf --vocab-size 2048 --repeats 3
 
-Both use GPT-2's pre-tokeniser and <|endoftext|> as the one special token; Hugging Face runs
-on one thread (RAYON_NUM_THREADS=1, set before it loads), like ours. Repeats alternate ours
-and theirs so that a busy machine slows both alike; printed figures are medians. Encoding
-starts from a cold per-word cache each time (a fresh Hugging Face tokenizer from its files,
-our cache cleared). Also printed: tokens produced and bytes per token (compression), and a
-parity check: Hugging Face's files loaded into ours give identical ids on the whole text.
+Hugging Face: both train to ``--vocab-size`` on ``--data`` with GPT-2's pre-tokeniser and
+<|endoftext|> as the one special token; Hugging Face runs on one thread (RAYON_NUM_THREADS=1,
+set before it loads), like ours. Encoding starts from a cold per-word cache each time (a fresh
+Hugging Face tokenizer from its files, our cache cleared). Also printed: tokens produced and
+bytes per token (compression), and a parity check: Hugging Face's files loaded into ours give
+identical ids on the whole text.
+
+tiktoken (issue 17): it cannot download GPT-2's files here, so each tokenizer we train (vocab
+``--tiktoken-vocab``, on tinyshakespeare and on the Python source of ``--python-source``) is
+handed to a ``tiktoken.Encoding`` as ``mergeable_ranks`` (token bytes -> id: our ids are the
+ranks), with GPT-2's split pattern. ``encode_ordinary`` (the Python source holds the text
+``<|endoftext|>``) is timed on the whole corpus, warm (the encoder has encoded it once
+already: our cache is full) and cold (a fresh encoder: ours loaded from the saved files,
+tiktoken's built anew; neither build is timed), ours and theirs alternated ABAB so that a
+busy machine slows both alike. The figures are medians of CPU seconds (``process_time``:
+both run on this one thread, and other jobs on a shared machine hardly change it), with the
+ratio. Both must give identical ids. tiktoken is in the ``test`` extra; without it this part
+is skipped, saying so (``pip install tiktoken``, or ``pip install --target DIR tiktoken`` and
+DIR on PYTHONPATH).
+
+On a shared machine the figures are indicative only: the ratios (alternated runs) mean more
+than the seconds.
 """
 
 from __future__ import annotations
@@ -30,22 +47,19 @@ REPO = Path(__file__).resolve().parents[1]
 EOT = "<|endoftext|>"
 
 
-def timed(fn):
-    start = time.perf_counter()
+def timed(fn, clock=time.perf_counter):
+    start = clock()
     out = fn()
-    return time.perf_counter() - start, out
+    return clock() - start, out
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--vocab-size", type=int, default=512, help="vocabulary to train to")
-    parser.add_argument("--repeats", type=int, default=5, help="timed repeats (median shown)")
-    parser.add_argument(
-        "--data",
-        default="shakespeare",
-        help="text to train/encode: 'shakespeare' (shipped) or a file path",
-    )
-    args = parser.parse_args()
+def cpu_timed(fn) -> float:
+    """Seconds of this process's CPU time: other jobs on a shared machine hardly change it."""
+    return timed(fn, time.process_time)[0]
+
+
+def compare_hf(args: argparse.Namespace) -> bool:
+    """Train and encode, ours against Hugging Face's; True if the ids are identical."""
     from tokenizers import ByteLevelBPETokenizer
 
     from groundup.data import load_text
@@ -121,7 +135,112 @@ def main() -> int:
         f"parity (HF's files loaded into groundup, whole text): "
         f"{'identical ids' if parity else 'IDS DIFFER'}"
     )
-    return 0 if parity else 1
+    return parity
+
+
+def python_source(folder: Path) -> str:
+    """Every ``*.py`` file under ``folder``, in sorted order, joined."""
+    return "".join(p.read_text(encoding="utf-8") for p in sorted(folder.rglob("*.py")))
+
+
+def tiktoken_encoding(tok, name: str):
+    """A ``tiktoken.Encoding`` with our tokenizer's merges: token bytes -> id as the rank."""
+    import tiktoken
+
+    from groundup.tokenizers.bpe import GPT2_SPLIT_PATTERN
+
+    specials = set(tok.special_tokens.values())
+    ranks = {token: i for i, token in tok.vocab.items() if i not in specials}
+    assert len(ranks) == 256 + len(tok.merges), "two tokens have the same bytes"
+    return tiktoken.Encoding(
+        name=name,
+        pat_str=GPT2_SPLIT_PATTERN,
+        mergeable_ranks=ranks,
+        special_tokens=dict(tok.special_tokens),
+    )
+
+
+def compare_tiktoken(args: argparse.Namespace) -> bool:
+    """Encode warm and cold, ours against tiktoken's; True if the ids are identical."""
+    from groundup.data import load_text
+    from groundup.tokenizers import BPETokenizer
+
+    corpora = {
+        "tinyshakespeare": load_text("shakespeare"),
+        f"Python source ({args.python_source.name}/**/*.py)": python_source(args.python_source),
+    }
+    print(
+        f"encode_ordinary (whole corpus) against tiktoken on 1 thread, CPU seconds, median of "
+        f"{args.repeats} alternated ABAB; warm: the encoder has encoded it once already; "
+        "cold: a fresh one"
+    )
+    print(f"{'corpus':>36} {'vocab':>6} {'':>5} {'groundup':>9} {'tiktoken':>9} {'ours/tt':>8}")
+    all_same = True
+    for label, text in corpora.items():
+        for vocab_size in args.tiktoken_vocab:
+            ours = BPETokenizer().train(text, vocab_size, special_tokens=(EOT,))
+            folder = ours.save(Path(tempfile.mkdtemp(prefix="bench_bpe_tt_")))
+            theirs = tiktoken_encoding(ours, f"groundup_{vocab_size}")
+            same = ours.encode_ordinary(text) == theirs.encode_ordinary(text)  # also warms both
+            all_same &= same
+            times: dict[str, list[float]] = {k: [] for k in ("cold_ours", "cold_tt", "ours", "tt")}
+            for _ in range(args.repeats):  # cold ours, cold theirs, warm ours, warm theirs
+                fresh = BPETokenizer.from_pretrained(folder)
+                fresh_tt = tiktoken_encoding(ours, f"fresh_{vocab_size}")
+                encoders = {"cold_ours": fresh, "cold_tt": fresh_tt, "ours": ours, "tt": theirs}
+                for key, encoder in encoders.items():
+                    times[key].append(cpu_timed(lambda: encoder.encode_ordinary(text)))  # noqa: B023
+            med = {k: statistics.median(v) for k, v in times.items()}
+            for kind, a, b in (("warm", "ours", "tt"), ("cold", "cold_ours", "cold_tt")):
+                print(
+                    f"{label:>36} {vocab_size:>6} {kind:>5} {med[a]:>8.3f}s {med[b]:>8.3f}s "
+                    f"{med[a] / med[b]:>8.2f}"
+                )
+            if not same:
+                print(f"{label}, vocab {vocab_size}: IDS DIFFER from tiktoken's")
+    print(f"parity with tiktoken (whole corpora): {'identical ids' if all_same else 'IDS DIFFER'}")
+    return all_same
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--vs", choices=("all", "hf", "tiktoken"), default="all", help="which comparison to run"
+    )
+    parser.add_argument("--vocab-size", type=int, default=512, help="HF: vocabulary to train to")
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats (median shown)")
+    parser.add_argument(
+        "--data",
+        default="shakespeare",
+        help="HF: text to train/encode: 'shakespeare' (shipped) or a file path",
+    )
+    parser.add_argument(
+        "--tiktoken-vocab",
+        type=int,
+        nargs="+",
+        default=[512, 4096],
+        help="tiktoken: the vocabularies to train to",
+    )
+    parser.add_argument(
+        "--python-source",
+        type=Path,
+        default=REPO / "src",
+        help="tiktoken: the folder whose *.py files are the code corpus",
+    )
+    args = parser.parse_args()
+    ok = True
+    if args.vs in ("all", "hf"):
+        ok &= compare_hf(args)
+    if args.vs in ("all", "tiktoken"):
+        try:
+            import tiktoken  # noqa: F401
+        except ImportError:
+            print("tiktoken is not installed: pip install tiktoken (see this file's docstring)")
+            return 1 if args.vs == "tiktoken" else (0 if ok else 1)
+        if args.vs == "all":
+            print()
+        ok &= compare_tiktoken(args)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -1,20 +1,28 @@
-"""BPETokenizer: known answers, the incremental trainer against a plain recount, round
-trips (hypothesis), special tokens, and GPT-2 file format save/load."""
+"""BPETokenizer: known answers, the incremental trainer against a plain recount, the fast
+encoder against minbpe's loop, the ASCII split twins and the cutting into pieces against the
+split patterns, round trips (hypothesis), special tokens, and GPT-2 file format save/load."""
 
 from __future__ import annotations
 
 import doctest
 import json
+from itertools import pairwise, product
+from unittest.mock import patch
 
 import numpy as np
 import pytest
 import regex
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from groundup.tokenizers import BPETokenizer, load_tokenizer
 from groundup.tokenizers import bpe as bpe_module
-from groundup.tokenizers.bpe import PATTERNS, bytes_to_unicode, get_stats, merge
+from groundup.tokenizers.bpe import (
+    PATTERNS,
+    bytes_to_unicode,
+    get_stats,
+    merge,
+)
 
 EOT = "<|endoftext|>"
 
@@ -168,6 +176,125 @@ def test_cache_gives_the_same_ids(trained):
     text = "the the the Привет мир"
     first = trained.encode(text)
     assert trained.encode(text) == first == trained.encode_ordinary(text)
+
+
+def test_the_cache_is_bounded_and_refilled(monkeypatch, corpus, trained):
+    fresh = BPETokenizer().train(corpus, vocab_size=600)
+    expected = fresh.encode(corpus)  # a full cache
+    monkeypatch.setattr(bpe_module, "CACHE_SIZE", 50)
+    small = BPETokenizer().train(corpus, vocab_size=600)
+    for line in corpus.splitlines(keepends=True):
+        small.encode(line)
+        assert len(small._cache) <= max(50, len(set(small._split(line))))
+    assert small.encode(corpus) == expected  # more new chunks than CACHE_SIZE: still right
+    assert small.encode(corpus[:300]) == fresh.encode(corpus[:300])
+
+
+# -- the fast encoder against minbpe's loop ---------------------------------------------------
+
+
+def minbpe_encode(tok: BPETokenizer, chunk: str) -> list[int]:
+    """minbpe's encoding loop, the definition: merge the lowest-rank pair, again and again."""
+    ids = [tok.byte_ids[b] for b in chunk.encode("utf-8")]
+    while len(ids) >= 2:
+        pair = min(pairwise(ids), key=lambda p: tok.ranks.get(p, float("inf")))
+        if pair not in tok.ranks:
+            break
+        ids = merge(ids, pair, tok.merges[pair])
+    return ids
+
+
+def test_fast_encoder_equals_minbpe_on_every_chunk_of_the_corpus(corpus, trained):
+    chunks = set(trained._split(corpus))
+    assert all(trained._bpe(c) == minbpe_encode(trained, c) for c in chunks)
+
+
+@given(
+    text=st.text(alphabet=st.sampled_from("aab  cé😀\n.'"), max_size=120),
+    other=st.text(alphabet=st.sampled_from("aab  cé😀\n.'"), max_size=60),
+    num_merges=st.integers(0, 40),
+)
+def test_fast_encoder_equals_minbpe(text, other, num_merges):
+    """One long chunk (no pattern) on the training text and on another: overlapping runs
+    (``aaaa``), merges of merges, pairs that reappear after a merge."""
+    tok = BPETokenizer().train(text, 256 + num_merges, pattern=None, special_tokens=())
+    for chunk in (text, other, text + other):
+        assert tok._bpe(chunk) == minbpe_encode(tok, chunk)
+
+
+@given(st.text())
+def test_fast_encoder_equals_minbpe_on_any_text(trained, text):
+    assert trained._bpe(text) == minbpe_encode(trained, text)
+
+
+# -- the ASCII twins of the split patterns ----------------------------------------------------
+
+# the characters each pattern tells apart, and the ASCII ones a twin could get wrong: the
+# whitespace that \s holds (\v, \f) and the separators it does not (\x1c-\x1f)
+ASCII_PIECES = [*"aZ7' \n\t\x0b\x0c\x1c\x1f\x00!_~", "xyz", "1234", "'s", "'LL", "'ve", "'Re"]
+ASCII_PIECES += ["  ", "\r\n", ".."]
+# non-ASCII letters, numbers, marks, whitespace and symbols
+OTHER_PIECES = [*"éǅ²٣\xa0\x85\u2028\u3000😀—\ufeff", "東京", "e\u0301"]
+
+
+def splitter(name: str) -> BPETokenizer:
+    return BPETokenizer().train("", 256, pattern=name, special_tokens=())
+
+
+@pytest.mark.parametrize("name", ["gpt2", "gpt4"])
+@given(pieces=st.lists(st.sampled_from(ASCII_PIECES), max_size=30), text=st.text(
+    alphabet=st.characters(max_codepoint=127), max_size=60))  # fmt: skip
+def test_ascii_twins_split_ascii_text_as_their_patterns(name, pieces, text):
+    ascii_findall = splitter(name)._ascii_findall
+    for t in ("".join(pieces), text):
+        assert ascii_findall(t) == regex.findall(PATTERNS[name], t)
+
+
+def chunks_of_pieces(tok: BPETokenizer, text: str, piece: int) -> list[str]:
+    """What encode_ordinary splits: ``text`` cut into pieces (``piece`` characters long at
+    least; 1 cuts at every safe place), each piece split into chunks."""
+    with patch.object(bpe_module, "PIECE", piece):
+        pieces = tok._pieces(text)
+    assert "".join(pieces) == text
+    assert all(p[0] == " " and regex.match(r"\S", q[-1]) for q, p in pairwise(pieces))
+    return [chunk for p in pieces for chunk in tok._split(p)]
+
+
+@pytest.mark.parametrize("name", ["gpt2", "gpt4"])
+@settings(max_examples=200)  # cheap, and cut points are where bugs hide
+@given(pieces=st.lists(st.sampled_from(ASCII_PIECES + OTHER_PIECES), max_size=30),
+       text=st.text(max_size=60), piece=st.sampled_from([1, 2, 7]))  # fmt: skip
+def test_pieces_split_as_the_whole_text(name, pieces, text, piece):
+    tok = splitter(name)
+    for t in ("".join(pieces), text, text + "".join(pieces) + text):
+        assert chunks_of_pieces(tok, t, piece) == regex.findall(PATTERNS[name], t)
+
+
+@pytest.mark.parametrize("name", ["gpt2", "gpt4"])
+def test_pieces_split_as_the_whole_text_on_every_short_text(name):
+    """Every text of up to 5 characters from letters, digits, symbols and whitespace, ASCII
+    or not, cut at every safe place: whether a space starts a chunk is decided in a few
+    characters."""
+    tok, findall = splitter(name), regex.compile(PATTERNS[name]).findall
+    texts = ["".join(t) for n in range(6) for t in product("a1! \né\xa0\x1c", repeat=n)]
+    assert [chunks_of_pieces(tok, t, 1) for t in texts] == [findall(t) for t in texts]
+
+
+def test_pieces_known_answer(corpus):
+    tok = splitter("gpt2")
+    with patch.object(bpe_module, "PIECE", 1):
+        assert tok._pieces("ab  cd\n ef gh") == ["ab", "  cd\n ef", " gh"]
+    pieces = tok._pieces(corpus)  # about PIECE characters each, and the corpus's ids
+    assert len(pieces) > 1 and all(len(p) >= bpe_module.PIECE for p in pieces[:-1])
+    assert tok.encode(corpus) == [i for p in pieces for i in tok.encode(p)]
+
+
+def test_custom_and_no_patterns_split_without_a_twin():
+    tok = BPETokenizer().train("ab ab", 258, pattern=r"\S+|\s+", special_tokens=())
+    assert tok._ascii_findall is None and tok._split("ab  é x") == ["ab", "  ", "é", " ", "x"]
+    assert tok._pieces("ab " * 5000) == ["ab " * 5000]  # no safe cuts known: one piece
+    tok = BPETokenizer().train("ab ab", 258, pattern=None, special_tokens=())
+    assert tok._split("ab  é") == ["ab  é"] and tok._split("") == []
 
 
 def test_decode_accepts_numpy_and_replaces_cut_characters(trained):

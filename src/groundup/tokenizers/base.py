@@ -4,7 +4,9 @@ A tokenizer turns text into a list of integer ids and back. Two kinds exist:
 :class:`~groundup.tokenizers.char.CharTokenizer` (one id per character, stages 2-4) and
 :class:`~groundup.tokenizers.bpe.BPETokenizer` (byte-level BPE, the GPT-2 algorithm).
 Both write ``groundup_tokenizer.json`` into a folder, whose ``"type"`` field says which class reads
-it back, so a checkpoint folder carries its tokenizer with it.
+it back, so a checkpoint folder carries its tokenizer with it. Last, what
+``BPETokenizer.from_pretrained`` needs to read files made elsewhere: a guard against split
+regexes that backtrack without bound, and a reader of Hugging Face's ``tokenizer.json``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import regex
 
 # Not "tokenizer.json": that name is Hugging Face's own format, and AutoTokenizer would
 # misread ours in a folder that also holds GPT-2's vocab.json and merges.txt.
@@ -183,3 +187,88 @@ def train_tokenizer(kind: str, text: str, vocab_size: int | None = None) -> Toke
 
         return BPETokenizer().train(text, 512 if vocab_size is None else vocab_size)
     raise ValueError(f"tokenizer kind must be 'char' or 'bpe', got {kind!r}")
+
+
+# -- a split regex read from a file ------------------------------------------------------
+
+# Texts on which a catastrophically backtracking regex (``(a+)+$``) takes seconds to years:
+# a long run of one character class, then a character that breaks the match.
+_PROBES = [
+    run * 40 + end for run in ("a", "1", " ", "!", "\n", "é", "'s") for end in ("!", "a", "")
+]
+
+
+def check_pattern_from_file(pattern: str | None, path: Path, known: Iterable[str] = ()) -> None:
+    """Refuse a split regex read from a file unless it is None, ``known`` or splits every
+    probe text in bounded time: a crafted regex took 25 s on a 38-letter prompt, growing 1.6x
+    per letter. ``regex``'s own ``timeout`` stops the probe."""
+    if pattern is None or pattern in known:
+        return
+    try:
+        compiled = regex.compile(pattern)
+        for text in _PROBES:
+            compiled.findall(text, timeout=0.05)
+    except TimeoutError:
+        raise ValueError(
+            f"{path}: split pattern {pattern!r} backtracks without bound (it took over 50 ms "
+            "on a 40-character text); refused (from_pretrained(folder, trust_pattern=True) "
+            "if it is your own)"
+        ) from None
+    except regex.error as err:
+        raise ValueError(f"{path}: split pattern {pattern!r} is not a valid regex: {err}") from None
+
+
+# -- Hugging Face's tokenizer.json ---------------------------------------------------------
+#
+# The format of Hugging Face's tokenizers library, the only file some models ship (Llama 3):
+# {"model": {"type": "BPE", "vocab": {token: id}, "merges": ["a b", ...] or [["a", "b"], ...]},
+#  "pre_tokenizer": {...}, "added_tokens": [{"id", "content", "special"}, ...]}. Tokens are
+# written with GPT-2's byte-to-unicode characters, as in vocab.json and merges.txt.
+
+HF_TOKENIZER_FILE = "tokenizer.json"
+
+
+def hf_tokenizer_json(folder: Path) -> dict[str, Any] | None:
+    """Hugging Face's tokenizer.json of folder as a dict, or None (absent, or groundup's own
+    legacy file of that name). Only byte-level BPE is read."""
+    path = folder / HF_TOKENIZER_FILE
+    if not path.is_file():
+        return None
+    hf = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(hf, dict) or not isinstance(hf.get("model"), dict):
+        return None
+    model = hf["model"]
+    if model.get("type", "BPE") != "BPE" or model.get("byte_fallback"):
+        kind = f"a {model.get('type')} model"
+        if model.get("byte_fallback"):
+            kind = "a SentencePiece-style BPE with byte fallback (as Llama 2's)"
+        raise ValueError(
+            f"BPETokenizer.from_pretrained: {path} holds {kind}; groundup reads byte-level "
+            "BPE only (GPT-2, Llama 3, Qwen2, SmolLM)"
+        )
+    return hf
+
+
+def hf_merges(hf: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(where, left, right) for each merge of a tokenizer.json, in rank order."""
+    pairs = []
+    for n, merge in enumerate(hf["model"].get("merges", [])):
+        parts = merge.split(" ") if isinstance(merge, str) else list(merge)
+        if len(parts) != 2:
+            raise ValueError(
+                f"BPETokenizer.from_pretrained: {HF_TOKENIZER_FILE} merge {n} {merge!r} is not a "
+                "pair of tokens"
+            )
+        pairs.append((f"merge {n}", parts[0], parts[1]))
+    return pairs
+
+
+def hf_pattern(hf: dict[str, Any]) -> str:
+    """The split regex of a tokenizer.json's pre-tokeniser: a Split's pattern (Llama 3,
+    Qwen2), or GPT-2's for a plain ByteLevel pre-tokeniser."""
+    pre = hf.get("pre_tokenizer") or {}
+    for step in pre.get("pretokenizers", [pre]):
+        pattern = (step.get("pattern") or {}).get("Regex") if step.get("type") == "Split" else None
+        if pattern is not None:
+            return pattern
+    return "gpt2"

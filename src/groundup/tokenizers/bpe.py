@@ -21,7 +21,10 @@ identical ids.
 Training is fast because it counts pairs once and then updates the counts: each distinct
 chunk is stored once with its frequency, and a merge only revisits the chunks that hold the
 merged pair. Ties (two pairs with the same count) go to the smaller pair ``(a, b)``
-(compared as id tuples), so training is deterministic.
+(compared as id tuples), so training is deterministic. Encoding is fast (near OpenAI's Rust
+``tiktoken``) because each distinct chunk goes through BPE once, with a heap, and is cached;
+ASCII text is split by Python's faster ``re``, a few thousand characters at a time; and the
+cached ids are joined in C, with no Python code per chunk.
 """
 
 from __future__ import annotations
@@ -29,15 +32,26 @@ from __future__ import annotations
 import heapq
 import json
 import os
+import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
-from itertools import pairwise
+from collections.abc import Iterable
+from itertools import chain, pairwise
 from pathlib import Path
 from typing import Any
 
 import regex
 
-from groundup.tokenizers.base import Tokenizer, config_path, ids_to_list, write_text_atomic
+from groundup.tokenizers.base import (
+    HF_TOKENIZER_FILE,
+    Tokenizer,
+    check_pattern_from_file,
+    config_path,
+    hf_merges,
+    hf_pattern,
+    hf_tokenizer_json,
+    ids_to_list,
+    write_text_atomic,
+)
 
 # GPT-2's pre-tokeniser: contractions, letters with an optional leading space, numbers,
 # punctuation runs, then whitespace (``\s+(?!\S)`` leaves the last space to the next word).
@@ -50,32 +64,22 @@ GPT4_SPLIT_PATTERN = (
 )
 PATTERNS = {"gpt2": GPT2_SPLIT_PATTERN, "gpt4": GPT4_SPLIT_PATTERN}
 
-
-# Texts on which a catastrophically backtracking regex (``(a+)+$``) takes seconds to years:
-# a long run of one character class, then a character that breaks the match.
-_PROBES = [
-    run * 40 + end for run in ("a", "1", " ", "!", "\n", "é", "'s") for end in ("!", "a", "")
-]
-
-
-def check_pattern_from_file(pattern: str | None, path: Path) -> None:
-    """Refuse a split regex read from a file unless it is a known one or splits every probe
-    text in bounded time: a crafted regex took 25 s on a 38-letter prompt, growing 1.6x per
-    letter. ``regex``'s own ``timeout`` stops the probe."""
-    if pattern is None or pattern in PATTERNS or pattern in PATTERNS.values():
-        return
-    try:
-        compiled = regex.compile(pattern)
-        for text in _PROBES:
-            compiled.findall(text, timeout=0.05)
-    except TimeoutError:
-        raise ValueError(
-            f"{path}: split pattern {pattern!r} backtracks without bound (it took over 50 ms "
-            "on a 40-character text); refused (from_pretrained(folder, trust_pattern=True) "
-            "if it is your own)"
-        ) from None
-    except regex.error as err:
-        raise ValueError(f"{path}: split pattern {pattern!r} is not a valid regex: {err}") from None
+# Splitting is most of what encoding costs. Python's own ``re`` splits twice as fast as
+# ``regex`` but knows no ``\p{L}``; on ASCII text, though, ``\p{L}`` is ``[a-zA-Z]``, ``\p{N}``
+# is ``[0-9]``, ``re.ASCII``'s ``\s`` is ``regex``'s and the possessive quantifiers change
+# nothing, so each known pattern has an exact ASCII twin (the tests try every short text).
+ASCII_TWINS = {
+    GPT2_SPLIT_PATTERN: (
+        r"""'(?:[sdmt]|ll|ve|re)| ?[a-zA-Z]+| ?[0-9]+| ?[^\sa-zA-Z0-9]+|\s+(?!\S)|\s+"""
+    ),
+    GPT4_SPLIT_PATTERN: (
+        r"""'(?i:[sdmt]|ll|ve|re)|[^\r\na-zA-Z0-9]?[a-zA-Z]+|[0-9]{1,3}| ?[^\sa-zA-Z0-9]+[\r\n]*"""
+        r"""|\s*[\r\n]|\s+(?!\S)|\s+"""
+    ),
+}
+# No chunk of either pattern holds a non-space followed by a space, so a space after a
+# non-space always starts a chunk: a safe place to cut a text in two (tested too).
+_CUT = regex.compile(r"(?<=\S) ")
 
 
 def resolve_pattern(pattern: str | None) -> str | None:
@@ -94,10 +98,6 @@ def resolve_pattern(pattern: str | None) -> str | None:
     except regex.error as err:
         raise ValueError(f"pattern {pattern!r} is not a valid regular expression: {err}") from None
     return pattern
-
-
-def _is_int(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
 
 
 VOCAB_FILE = "vocab.json"
@@ -239,6 +239,11 @@ class PairCounts:
 
 # -- the tokenizer ------------------------------------------------------------------------
 
+CACHE_SIZE = 1 << 20  # distinct chunks an encoder keeps the ids of
+# Characters per piece a long text is encoded in: a piece's chunk strings are split, looked
+# up and freed while they are still in the CPU's cache (a whole text's are 20-30% slower).
+PIECE = 1 << 12
+
 
 class BPETokenizer(Tokenizer):
     """Byte-level BPE with GPT-2's pre-tokeniser and file format.
@@ -266,14 +271,13 @@ class BPETokenizer(Tokenizer):
     def _reset_caches(self) -> None:
         self.ranks = {pair: r for r, pair in enumerate(self.merges)}  # earlier merge = lower
         pattern = resolve_pattern(self.pattern)
-        self._split = regex.compile(pattern).findall if pattern is not None else None
-        specials = sorted(self.special_tokens, key=len, reverse=True)  # longest first
-        self._special_split = (
-            regex.compile("(" + "|".join(regex.escape(s) for s in specials) + ")").split
-            if specials
-            else None
-        )
-        self._cache: dict[str, list[int]] = {}  # chunk -> ids, filled by encode
+        self._findall = regex.compile(pattern).findall if pattern is not None else None
+        twin = ASCII_TWINS.get(pattern or "")
+        self._ascii_findall = re.compile(twin, re.ASCII).findall if twin else None
+        # longest first, so that a special token holding another one wins
+        specials = "|".join(regex.escape(s) for s in sorted(self.special_tokens, key=len)[::-1])
+        self._special_split = regex.compile(f"({specials})").split if specials else None
+        self._cache: dict[str, tuple[int, ...]] = {}  # chunk -> its ids, filled by encode
 
     # -- training -------------------------------------------------------------------------
 
@@ -299,7 +303,7 @@ class BPETokenizer(Tokenizer):
             )
         if not isinstance(text, str):
             raise ValueError(f"BPETokenizer.train: text must be a str, got {type(text)}")
-        num_merges = vocab_size - 256 - len(special_tokens) if _is_int(vocab_size) else -1
+        num_merges = vocab_size - 256 - len(special_tokens) if type(vocab_size) is int else -1
         if num_merges < 0:
             raise ValueError(
                 f"vocab_size must be an int >= 256 + {len(special_tokens)} (bytes + special "
@@ -312,8 +316,9 @@ class BPETokenizer(Tokenizer):
         self.special_tokens = {s: 256 + num_merges + i for i, s in enumerate(special_tokens)}
         self._reset_caches()
 
-        # 1. split into chunks; each distinct chunk is kept once, with its frequency
-        chunk_counts = Counter(self._chunks(text))
+        # 1. chunks (special tokens cut out): each distinct one is kept once, with its count
+        parts = self._special_split(text)[::2] if self._special_split else [text]
+        chunk_counts = Counter(chain.from_iterable(map(self._split, parts)))
         words = [list(chunk.encode("utf-8")) for chunk in chunk_counts]
         stats = PairCounts(words, list(chunk_counts.values()))
         # 2. merge the most frequent pair, again and again
@@ -333,50 +338,100 @@ class BPETokenizer(Tokenizer):
         self._reset_caches()
         return self
 
-    def _chunks(self, text: str) -> Iterator[str]:
-        """Pre-tokenised chunks of ``text``, with special tokens removed.
+    # -- splitting ------------------------------------------------------------------------
 
-        >>> list(BPETokenizer()._chunks("Hello world's  end"))
+    def _split(self, text: str) -> list[str]:
+        """Pre-tokenise ``text`` into chunks (special tokens are not looked for).
+
+        >>> BPETokenizer()._split("Hello world's  end")
         ['Hello', ' world', "'s", ' ', ' end']
         """
-        parts = self._special_split(text)[::2] if self._special_split else [text]
-        for part in parts:
-            if self._split is None:
-                if part:
-                    yield part
-            else:
-                yield from self._split(part)
+        if self._findall is None:
+            return [text] if text else []
+        if self._ascii_findall is not None and text.isascii():
+            return self._ascii_findall(text)
+        return self._findall(text)
+
+    def _pieces(self, text: str) -> list[str]:
+        """``text`` cut at safe places (``_CUT``) into pieces of about ``PIECE`` characters,
+        whose chunks are the text's; a text in another pattern is one piece."""
+        if self._ascii_findall is None:
+            return [text]
+        pieces, start = [], 0
+        while len(text) - start > PIECE and (cut := _CUT.search(text, start + PIECE)):
+            pieces.append(text[start : cut.start()])
+            start = cut.start()
+        return pieces + [text[start:]]
 
     # -- encoding -------------------------------------------------------------------------
 
-    def _encode_chunk(self, chunk: str) -> list[int]:
-        """BPE on one chunk: apply the learned merges, lowest rank first, until none applies.
+    def _bpe(self, chunk: str) -> list[int]:
+        """BPE on one chunk: merge the adjacent pair learned earliest (lowest rank), again and
+        again, until no adjacent pair is a merge.
 
         With merges ``(97, 97) -> 256``, ``(97, 98) -> 257``, ``(256, 257) -> 258``, the chunk
-        ``"aaab"`` goes ``[97, 97, 97, 98]`` -> ``[256, 97, 98]`` -> ``[256, 257]`` -> ``[258]``:
-        each round merges the adjacent pair that was learned earliest.
+        ``"aaab"`` goes ``[97, 97, 97, 98]`` -> ``[256, 97, 98]`` -> ``[256, 257]`` -> ``[258]``.
+        minbpe's loop is the definition (a test holds this method to it)::
+
+            while len(ids) >= 2:
+                pair = min(pairwise(ids), key=lambda p: ranks.get(p, inf))
+                if pair not in ranks:
+                    break
+                ids = merge(ids, pair, merges[pair])
+
+        It rescans every pair after each merge. Here, as in Hugging Face's ``tokenizers``, a
+        heap holds ``(rank, position, pair)`` for each mergeable pair, lowest rank then
+        leftmost first, and the ids form a linked list (``nxt``, ``prv``), so a merge only
+        looks at its two new neighbours; an entry whose pair has changed since is skipped.
         """
-        ids = [self.byte_ids[b] for b in chunk.encode("utf-8")]
-        ranks = self.ranks
-        while len(ids) >= 2:
-            pair = min(pairwise(ids), key=lambda p: ranks.get(p, float("inf")))
-            if pair not in ranks:
-                break  # nothing left to merge
-            ids = merge(ids, pair, self.merges[pair])
-        return ids
+        ids = list(map(self.byte_ids.__getitem__, chunk.encode("utf-8")))
+        n, rank, merges = len(ids), self.ranks.get, self.merges
+        nxt, prv = list(range(1, n + 1)), list(range(-1, n - 1))  # n and -1: no neighbour
+        heap = [(r, i, p) for i, p in enumerate(pairwise(ids)) if (r := rank(p)) is not None]
+        heapq.heapify(heap)
+
+        def push(i: int) -> None:  # the pair at i, if it is a merge
+            pair = (ids[i], ids[nxt[i]])
+            if (r := rank(pair)) is not None:
+                heapq.heappush(heap, (r, i, pair))
+
+        while heap:
+            _, i, pair = heapq.heappop(heap)
+            j = nxt[i]
+            if j == n or (ids[i], ids[j]) != pair:
+                continue  # stale
+            ids[i], ids[j] = merges[pair], -1  # j leaves the list
+            nxt[i] = nxt[j]
+            if nxt[i] < n:
+                prv[nxt[i]] = i
+                push(i)
+            if prv[i] >= 0:
+                push(prv[i])
+        return [t for t in ids if t >= 0]
 
     def encode_ordinary(self, text: str) -> list[int]:
-        """Encode ``text`` treating special-token strings as ordinary text."""
-        cache, out = self._cache, []
-        chunks = self._split(text) if self._split is not None else ([text] if text else [])
-        for chunk in chunks:
-            ids = cache.get(chunk)
-            if ids is None:
-                ids = self._encode_chunk(chunk)
-                if len(cache) < 1_000_000:  # chunks repeat (Zipf); the cache stays small
-                    cache[chunk] = ids
-            out.extend(ids)
-        return out
+        """Encode ``text`` treating special-token strings as ordinary text.
+
+        Chunks repeat (Zipf's law: a few words are most of any text), so each distinct chunk
+        goes through BPE once and its ids are cached; the cache starts afresh when it would
+        outgrow ``CACHE_SIZE`` chunks. The look-ups and the joining run in C (``map``,
+        ``chain``): no Python code runs per chunk once the cache holds them all. A long text
+        goes piece by piece (:meth:`_pieces`), each piece's chunks fresh in the CPU's cache.
+        """
+        return list(chain.from_iterable(map(self._encode_piece, self._pieces(text))))
+
+    def _encode_piece(self, text: str) -> list[int]:
+        """The ids of one piece: its chunks looked up, new ones through BPE first."""
+        chunks, cache = self._split(text), self._cache
+        try:
+            return list(chain.from_iterable(map(cache.__getitem__, chunks)))
+        except KeyError:  # new chunks: BPE each one once, then join again
+            new = set(chunks).difference(cache)
+        if len(cache) + len(new) > CACHE_SIZE:
+            cache.clear()  # start afresh, with every chunk of this piece
+            new = set(chunks)
+        cache.update({chunk: tuple(self._bpe(chunk)) for chunk in new})  # tuples join faster
+        return list(chain.from_iterable(map(cache.__getitem__, chunks)))
 
     def encode(self, text: str, allowed_special: str | set[str] = "none_raise") -> list[int]:
         """Text -> ids. What to do with special-token strings (``"<|endoftext|>"``) in ``text``:
@@ -391,23 +446,21 @@ class BPETokenizer(Tokenizer):
             raise ValueError(f"BPETokenizer.encode: text must be a str, got {type(text)}")
         if allowed_special == "none":
             return self.encode_ordinary(text)
-        if allowed_special == "all":
-            allowed = set(self.special_tokens)
-        elif allowed_special == "none_raise":
-            allowed = set()
-        elif isinstance(allowed_special, (set, frozenset)):
-            unknown = allowed_special - set(self.special_tokens)
-            if unknown:
-                raise ValueError(
-                    f"BPETokenizer.encode: allowed_special has {sorted(unknown)}, which are "
-                    f"not special tokens of this tokenizer ({sorted(self.special_tokens)})"
-                )
-            allowed = set(allowed_special)
-        else:
+        specials = set(self.special_tokens)
+        if allowed_special in ("all", "none_raise"):
+            allowed = specials if allowed_special == "all" else set()
+        elif not isinstance(allowed_special, (set, frozenset)):
             raise ValueError(
                 "BPETokenizer.encode: allowed_special must be 'none_raise', 'all', 'none' or a "
                 f"set of special tokens, got {allowed_special!r}"
             )
+        elif unknown := allowed_special - specials:
+            raise ValueError(
+                f"BPETokenizer.encode: allowed_special has {sorted(unknown)}, which are not "
+                f"special tokens of this tokenizer ({sorted(specials)})"
+            )
+        else:
+            allowed = set(allowed_special)
         for s in self.special_tokens:
             if s not in allowed and s in text:
                 raise ValueError(
@@ -495,24 +548,22 @@ class BPETokenizer(Tokenizer):
         """Load ``vocab.json`` + ``merges.txt`` from ``folder`` (ours, Hugging Face's, GPT-2's),
         or, without them, Hugging Face's ``tokenizer.json`` alone (as Llama 3 ships).
 
-        ``groundup_tokenizer.json``, if present, gives the pattern and the special tokens.
-        Otherwise a Hugging Face ``tokenizer.json`` gives them: the split regex of its
-        pre-tokeniser (Llama 3's and Qwen2's differ from GPT-2's) and its special added
-        tokens. Without either (GPT-2's two files): pattern "gpt2", and the special tokens
-        are the vocab entries that are neither a single byte nor made by a merge
-        (``<|endoftext|>``). A split pattern read from a file must be a known one (GPT-2's,
-        GPT-4's, Llama 3's, Qwen2's or none): a crafted regex can take exponential time on a
-        short text. Pass ``trust_pattern=True`` for a custom pattern of your own.
+        The pattern and the special tokens come from ``groundup_tokenizer.json``, else from a
+        Hugging Face ``tokenizer.json`` (its pre-tokeniser's split regex: Llama 3's and
+        Qwen2's differ from GPT-2's; its special added tokens), else (GPT-2's two files) they
+        are "gpt2" and the vocab entries neither a byte nor a merge (``<|endoftext|>``). A
+        split regex from a file that is not a known one must split probe texts in bounded
+        time (a crafted one can take exponential time); ``trust_pattern=True`` skips that.
         """
         folder = Path(folder)
-        hf = _hf_tokenizer_json(folder)
+        hf = hf_tokenizer_json(folder)
         if (folder / VOCAB_FILE).is_file() and (folder / MERGES_FILE).is_file():
             str_vocab: dict[str, int] = json.loads(
                 (folder / VOCAB_FILE).read_text(encoding="utf-8")
             )
             where, pairs = MERGES_FILE, _merges_txt(folder / MERGES_FILE)
         elif hf is not None:
-            str_vocab, where, pairs = hf["model"]["vocab"], HF_TOKENIZER_FILE, _hf_merges(hf)
+            str_vocab, where, pairs = hf["model"]["vocab"], HF_TOKENIZER_FILE, hf_merges(hf)
         else:
             raise FileNotFoundError(
                 f"BPETokenizer.from_pretrained: no {VOCAB_FILE} + {MERGES_FILE} (nor a Hugging "
@@ -545,17 +596,15 @@ class BPETokenizer(Tokenizer):
         config = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
         if config.get("type") == cls.TYPE:  # ours; a Hugging Face tokenizer.json is ignored
             tok.pattern = config["pattern"]
-            if not trust_pattern:
-                check_pattern_from_file(tok.pattern, path)
             tok.special_tokens = {s: int(i) for s, i in config["special_tokens"].items()}
         elif hf is not None:  # Hugging Face's own description of the tokenizer
-            tok.pattern = _hf_pattern(hf)
-            if not trust_pattern:
-                check_pattern_from_file(tok.pattern, folder / HF_TOKENIZER_FILE)
+            tok.pattern, path = hf_pattern(hf), folder / HF_TOKENIZER_FILE
             tok.special_tokens = {t["content"]: int(t["id"]) for t in hf.get("added_tokens", [])
                                   if t.get("special")}  # fmt: skip
         else:
             tok.special_tokens = {s: i for s, i in str_vocab.items() if i not in tok.vocab}
+        if not trust_pattern:
+            check_pattern_from_file(tok.pattern, path, known=[*PATTERNS, *PATTERNS.values()])
         for s, i in tok.special_tokens.items():
             tok.vocab[i] = s.encode("utf-8")
         tok._reset_caches()
@@ -568,26 +617,12 @@ class BPETokenizer(Tokenizer):
         )
 
 
-# -- Hugging Face's tokenizer.json ---------------------------------------------------------
-#
-# The format of Hugging Face's tokenizers library, the only file some models ship (Llama 3):
-# {"model": {"type": "BPE", "vocab": {token: id}, "merges": ["a b", ...] or [["a", "b"], ...]},
-#  "pre_tokenizer": {...}, "added_tokens": [{"id", "content", "special"}, ...]}. Tokens are
-# written with GPT-2's byte-to-unicode characters, as in vocab.json and merges.txt.
-
-HF_TOKENIZER_FILE = "tokenizer.json"
-
-
 def _merges_txt(path: Path) -> list[tuple[str, str, str]]:
     """(where, left, right) for each merge of a merges.txt, in rank order."""
     # no byte-to-unicode character is a line break, so splitlines() is safe (and eats \r\n)
-    lines = path.read_text(encoding="utf-8").splitlines()
-    first_line = 1
-    if lines and lines[0].startswith("#version"):
-        lines, first_line = lines[1:], 2
     pairs = []
-    for lineno, line in enumerate(lines, start=first_line):
-        if not line.strip():
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or (lineno == 1 and line.startswith("#version")):
             continue
         parts = line.split(" ")
         if len(parts) != 2:
@@ -597,49 +632,3 @@ def _merges_txt(path: Path) -> list[tuple[str, str, str]]:
             )
         pairs.append((f"line {lineno}", parts[0], parts[1]))
     return pairs
-
-
-def _hf_tokenizer_json(folder: Path) -> dict[str, Any] | None:
-    """Hugging Face's tokenizer.json of folder as a dict, or None (absent, or groundup's own
-    legacy file of that name). Only byte-level BPE is read."""
-    path = folder / HF_TOKENIZER_FILE
-    if not path.is_file():
-        return None
-    hf = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(hf, dict) or not isinstance(hf.get("model"), dict):
-        return None
-    model = hf["model"]
-    if model.get("type", "BPE") != "BPE" or model.get("byte_fallback"):
-        kind = f"a {model.get('type')} model"
-        if model.get("byte_fallback"):
-            kind = "a SentencePiece-style BPE with byte fallback (as Llama 2's)"
-        raise ValueError(
-            f"BPETokenizer.from_pretrained: {path} holds {kind}; groundup reads byte-level "
-            "BPE only (GPT-2, Llama 3, Qwen2, SmolLM)"
-        )
-    return hf
-
-
-def _hf_merges(hf: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(where, left, right) for each merge of a tokenizer.json, in rank order."""
-    pairs = []
-    for n, merge in enumerate(hf["model"].get("merges", [])):
-        parts = merge.split(" ") if isinstance(merge, str) else list(merge)
-        if len(parts) != 2:
-            raise ValueError(
-                f"BPETokenizer.from_pretrained: {HF_TOKENIZER_FILE} merge {n} {merge!r} is not a "
-                "pair of tokens"
-            )
-        pairs.append((f"merge {n}", parts[0], parts[1]))
-    return pairs
-
-
-def _hf_pattern(hf: dict[str, Any]) -> str:
-    """The split regex of a tokenizer.json's pre-tokeniser: a Split's pattern (Llama 3,
-    Qwen2), or GPT-2's for a plain ByteLevel pre-tokeniser."""
-    pre = hf.get("pre_tokenizer") or {}
-    for step in pre.get("pretokenizers", [pre]):
-        pattern = (step.get("pattern") or {}).get("Regex") if step.get("type") == "Split" else None
-        if pattern is not None:
-            return pattern
-    return "gpt2"
