@@ -427,8 +427,8 @@ class BPETokenizer(Tokenizer):
             return list(chain.from_iterable(map(cache.__getitem__, chunks)))
         except KeyError:  # new chunks: BPE each one once, then join again
             new = set(chunks).difference(cache)
-        if len(cache) + len(new) > CACHE_SIZE:
-            cache.clear()  # start afresh, with every chunk of this piece
+        if len(cache) + len(new) > CACHE_SIZE:  # start afresh, with every chunk of this piece
+            self._cache = cache = {}  # a new dict: another thread may still read the old one
             new = set(chunks)
         cache.update({chunk: tuple(self._bpe(chunk)) for chunk in new})  # tuples join faster
         return list(chain.from_iterable(map(cache.__getitem__, chunks)))
