@@ -19,6 +19,8 @@ CASES = [
     (GPT + ["--data", "names", "--block-size", "3"], "--block-size"),
     (["train", "mlp", "--batch-size", "100000000"], "--batch-size"),
     (["train", "mlp", "--n-hidden", "0"], "--n-hidden"),
+    # the (rows, block) arrays alone would be ~17 TB: refused before they are built
+    (["train", "mlp", "--block-size", "10000000"], "--block-size"),
     (["train", "mlp", "--lr", "inf"], "--lr"),
     (["train", "bigram", "--l2", "nan"], "--l2"),
     (["micrograd", "--noise", "1e308"], "--noise"),

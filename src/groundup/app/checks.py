@@ -196,14 +196,16 @@ def bigram_fits(vocab_size: int) -> None:
     fits_in_memory(4 * 8 * vocab_size**2, f"the {vocab_size:,} letters of --data")
 
 
-def mlp_fits(args: Any, vocab_size: int, n_train: int) -> None:
-    """float64 weights with SGD's copies, and the activations backward keeps per row."""
+def mlp_fits(args: Any, vocab_size: int, n_train: int, n_rows: int = 0) -> None:
+    """float64 weights with SGD's copies, the activations backward keeps per row, and the
+    int64 (context, target) arrays of all ``n_rows`` examples."""
     width = args.n_embd * (2 if args.hierarchical else args.block_size)
     weights = vocab_size * args.n_embd + args.n_layers * width * args.n_hidden
     batch = args.batch_size or n_train  # 0: the whole split at once
     per_row = args.block_size * args.n_embd + 6 * args.n_layers * args.n_hidden
     activations = batch * (per_row + 3 * vocab_size)  # kept for backward
-    fits_in_memory(8 * (4 * weights + activations),
+    arrays = n_rows * (args.block_size + 1)
+    fits_in_memory(8 * (4 * weights + activations + arrays),
                    "--batch-size, --block-size, --n-embd, --n-hidden and --n-layers")  # fmt: skip
 
 

@@ -177,6 +177,9 @@ def _charlm_prepare(args: Any) -> dict[str, Any]:
     checks.training_split(splits.get("train", []), args.data, len(words),
                           hint=" (or --no-split for the bigram)")  # fmt: skip
     block_size = 1 if is_bigram else args.block_size
+    if not is_bigram:  # before the arrays, which alone can outgrow memory: (rows, block) ids
+        rows = {name: sum(len(w) + 1 for w in ws) for name, ws in splits.items()}
+        checks.mlp_fits(args, tokenizer.vocab_size, rows.get("train", 0), sum(rows.values()))
     data = recipes.charlm_arrays(splits, tokenizer, block_size, bigram=is_bigram)
     if is_bigram:
         checks.bigram_fits(tokenizer.vocab_size)
@@ -185,7 +188,6 @@ def _charlm_prepare(args: Any) -> dict[str, Any]:
             eval_interval=args.eval_interval, dtype=args.dtype, device=args.device,
         )  # fmt: skip
     else:
-        checks.mlp_fits(args, tokenizer.vocab_size, len(data["train"][1]))
         model, optimizer, config = recipes.mlp(
             tokenizer.vocab_size, block_size=args.block_size, n_embd=args.n_embd,
             n_hidden=args.n_hidden, n_layers=args.n_layers, batchnorm=args.batchnorm,
