@@ -97,3 +97,11 @@ def test_training_without_numba_says_so_in_one_line(capsys, tmp_path, monkeypatc
     monkeypatch.setenv("GROUNDUP_JIT", "0")  # kernels turned off on purpose: no notice
     main(["train", "bigram", "--data", str(data), "--out", str(tmp_path / "run")])
     assert "numba is not installed" not in capsys.readouterr().err
+
+
+def test_importing_the_library_does_not_load_numba():
+    """numba loads on the first call of a function with a kernel, never on import."""
+    code = "import sys, groundup, groundup.nn, groundup.optim, groundup.models\n"
+    code += "print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -156,6 +156,10 @@ def _cases():
     rm, rv = rng.standard_normal(3), rng.random(3) + 0.5
     w5, b5 = rng.standard_normal(5), rng.standard_normal(5)
     cos, sin = functional.rope_cos_sin(np.arange(3, 7), 6, theta=100.0, dtype=np.float64)
+
+    def sdpa(**kwargs):  # attention of (q, k, v) with these arguments, in tier m
+        return lambda m, q, k, v: m.scaled_dot_product_attention(q, k, v, **kwargs)
+
     return [
         ("gelu", lambda m, x: m.gelu(x), [X * 3]),
         ("gelu tanh", lambda m, x: m.gelu(x, approximate="tanh"), [X * 3]),
@@ -209,12 +213,8 @@ def _cases():
         ("linear no bias", lambda m, x, w: m.linear(x, w), [X, rng.standard_normal((2, 5))]),
         ("embedding", lambda m, w: m.embedding(idx, w), [rng.standard_normal((4, 5))]),
         ("dropout", lambda m, x: m.dropout(x, 0.3, generator=3), [X]),
-        ("attention", lambda m, q, k, v: m.scaled_dot_product_attention(q, k, v), [q, k, v]),
-        (
-            "attention causal",
-            lambda m, q, k, v: m.scaled_dot_product_attention(q, k, v, is_causal=True),
-            [q, k, v],
-        ),  # fmt: skip
+        ("attention", sdpa(), [q, k, v]),
+        ("attention causal", sdpa(is_causal=True), [q, k, v]),
         (
             "attention causal, fewer queries than keys",
             lambda m, q, k, v: m.scaled_dot_product_attention(q[:, :, :2], k, v, is_causal=True),
@@ -227,31 +227,15 @@ def _cases():
             ),
             [q, k, v],
         ),  # fmt: skip
-        (
-            "attention bool mask per batch",
-            lambda m, q, k, v: m.scaled_dot_product_attention(q, k, v, attn_mask=keep_b),
-            [q, k, v],
-        ),  # fmt: skip
+        ("attention bool mask per batch", sdpa(attn_mask=keep_b), [q, k, v]),
         (
             "embedding padding",
             lambda m, w: m.embedding(idx, w, padding_idx=3),
             [rng.standard_normal((4, 5))],
         ),  # fmt: skip
-        (
-            "attention float mask",
-            lambda m, q, k, v: m.scaled_dot_product_attention(q, k, v, attn_mask=add),
-            [q, k, v],
-        ),  # fmt: skip
-        (
-            "attention bool mask",
-            lambda m, q, k, v: m.scaled_dot_product_attention(q, k, v, attn_mask=keep),
-            [q, k, v],
-        ),  # fmt: skip
-        (
-            "attention dropout",
-            lambda m, q, k, v: m.scaled_dot_product_attention(q, k, v, dropout_p=0.2, generator=4),
-            [q, k, v],
-        ),  # fmt: skip
+        ("attention float mask", sdpa(attn_mask=add), [q, k, v]),
+        ("attention bool mask", sdpa(attn_mask=keep), [q, k, v]),
+        ("attention dropout", sdpa(dropout_p=0.2, generator=4), [q, k, v]),
     ]
 
 
