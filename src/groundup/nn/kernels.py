@@ -31,7 +31,7 @@ if "NUMBA_NUM_THREADS" not in os.environ and os.environ.get("OMP_NUM_THREADS", "
     numba.set_num_threads(max(1, min(int(os.environ["OMP_NUM_THREADS"]), most)))
 
 # reassociation lets sums vectorise; nan and inf keep their IEEE meaning (no 'fast' flag)
-_FLAGS = dict(cache=True, fastmath={"reassoc", "contract"})
+_FASTMATH = {"reassoc", "contract"}
 THREADS = numba.get_num_threads()
 # Handing a loop to the threads costs about 40 us (the workqueue wakes them), the time of a
 # serial pass over ~100,000 floats: below PARALLEL_MIN entries a kernel runs on one core.
@@ -43,8 +43,8 @@ class Kernel:
     and over every core. A call runs the parallel one when the first array is big enough."""
 
     def __init__(self, loop: Any) -> None:
-        self.serial = numba.njit(**_FLAGS)(loop)
-        self.parallel = numba.njit(parallel=True, **_FLAGS)(loop)
+        self.serial = numba.njit(cache=True, fastmath=_FASTMATH)(loop)
+        self.parallel = numba.njit(parallel=True, cache=True, fastmath=_FASTMATH)(loop)
         self.__doc__, self.__name__ = loop.__doc__, loop.__name__
 
     def __call__(self, first: Any, *args: Any) -> None:
