@@ -108,10 +108,8 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
     unchanged, so m is a constant to the gradient: it is detached.
     """
     check_float(x, "softmax")
-    if is_half(x):
-        return softmax(x.float(), dim).to(x.dtype)
-    if x.ndim == 0:  # one number: a distribution over one class
-        return softmax(x.reshape(1), 0).reshape(())
+    if (widened := half_or_scalar(softmax, x, dim)) is not None:
+        return widened
     e = (x - x.max(dim=dim, keepdim=True)[0].detach()).exp()
     return e / e.sum(dim=dim, keepdim=True)
 
@@ -119,10 +117,8 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     """log softmax(x) = x - m - log(sum_j e^(x_j - m)): the log-sum-exp trick, never log(0)."""
     check_float(x, "log_softmax")
-    if is_half(x):
-        return log_softmax(x.float(), dim).to(x.dtype)
-    if x.ndim == 0:
-        return log_softmax(x.reshape(1), 0).reshape(())
+    if (widened := half_or_scalar(log_softmax, x, dim)) is not None:
+        return widened
     shifted = x - x.max(dim=dim, keepdim=True)[0].detach()
     return shifted - shifted.exp().sum(dim=dim, keepdim=True).log()
 
@@ -1472,6 +1468,16 @@ def check_float(x: Tensor, op: str) -> None:
         raise DtypeError(
             f"{op}: expected a floating-point tensor, got dtype {x.dtype}; convert with .float()"
         )
+
+
+def half_or_scalar(fn: Any, x: Tensor, dim: int) -> Tensor | None:
+    """``fn(x, dim)`` (a softmax) for the inputs it does not take as they are, else None:
+    float16 in float32 (see :func:`is_half`); one number as a distribution over one class."""
+    if is_half(x):
+        return fn(x.float(), dim).to(x.dtype)
+    if x.ndim == 0:
+        return fn(x.reshape(1), 0).reshape(())
+    return None
 
 
 def is_half(x: Tensor) -> bool:

@@ -36,6 +36,7 @@ from groundup.nn.functional import (
     check_rotary,
     classes_last,
     dropout_mask,
+    half_or_scalar,
     is_half,
     is_probabilities,
     legacy_reduction,
@@ -259,10 +260,8 @@ class Softmax(Function):
 
 def softmax(x: Tensor, dim: int = -1) -> Tensor:
     check_float(x, "softmax")
-    if is_half(x):  # in float32, as the definition (float16's exp underflows at -17)
-        return softmax(x.float(), dim).to(x.dtype)
-    if x.ndim == 0:  # one number: a distribution over one class
-        return softmax(x.reshape(1), 0).reshape(())
+    if (widened := half_or_scalar(softmax, x, dim)) is not None:
+        return widened
     return Softmax.apply(x, dim=dim)
 
 
@@ -288,10 +287,8 @@ class LogSoftmax(Function):
 
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     check_float(x, "log_softmax")
-    if is_half(x):
-        return log_softmax(x.float(), dim).to(x.dtype)
-    if x.ndim == 0:
-        return log_softmax(x.reshape(1), 0).reshape(())
+    if (widened := half_or_scalar(log_softmax, x, dim)) is not None:
+        return widened
     return LogSoftmax.apply(x, dim=dim)
 
 
@@ -360,16 +357,9 @@ class CrossEntropy(Function):
         return (reshaped(dx, self.shape),)
 
 
-def cross_entropy(
-    input: Tensor,
-    target: Any,
-    weight: Any = None,
-    size_average: bool | None = None,
-    ignore_index: int = -100,
-    reduce: bool | None = None,
-    reduction: str = "mean",
-    label_smoothing: float = 0.0,
-) -> Tensor:
+def cross_entropy(input: Tensor, target: Any, weight: Any = None, size_average: bool | None = None,
+                  ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:  # fmt: skip
     """`groundup.nn.functional.cross_entropy`, as one kernel for what training runs (class
     ids, no class weights, no smoothing); the other cases are the definition itself."""
     if weight is not None or label_smoothing or is_probabilities(target):
@@ -452,13 +442,8 @@ class LayerNorm(Function):
         return (dx.reshape(self.shape), gw, gb)[: len(self.parents)]  # type: ignore[arg-type]
 
 
-def layer_norm(
-    x: Tensor,
-    normalized_shape: int | Sequence[int],
-    weight: Tensor | None = None,
-    bias: Tensor | None = None,
-    eps: float = 1e-5,
-) -> Tensor:
+def layer_norm(x: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:  # fmt: skip
     """`groundup.nn.functional.layer_norm`, as one kernel."""
     shape = check_layer_norm(x, normalized_shape)
     n = math.prod(shape)
@@ -502,12 +487,8 @@ class RMSNorm(Function):
         return (gx, gw)[: len(parents)]  # type: ignore[arg-type]
 
 
-def rms_norm(
-    x: Tensor,
-    normalized_shape: int | Sequence[int],
-    weight: Tensor | None = None,
-    eps: float | None = None,
-) -> Tensor:
+def rms_norm(x: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
+             eps: float | None = None) -> Tensor:  # fmt: skip
     """`groundup.nn.functional.rms_norm`, as one kernel."""
     shape = check_layer_norm(x, normalized_shape, "rms_norm")
     inputs = [x] if weight is None else [x, weight]
@@ -566,16 +547,9 @@ class BatchNorm(Function):
         return (gx, gw, gb)[: len(parents)]  # type: ignore[arg-type]
 
 
-def batch_norm(
-    x: Tensor,
-    running_mean: Any,
-    running_var: Any,
-    weight: Tensor | None = None,
-    bias: Tensor | None = None,
-    training: bool = False,
-    momentum: float = 0.1,
-    eps: float = 1e-5,
-) -> Tensor:
+def batch_norm(x: Tensor, running_mean: Any, running_var: Any, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
+               eps: float = 1e-5) -> Tensor:  # fmt: skip
     """`groundup.nn.functional.batch_norm`, as one kernel."""
     axes, _ = check_batch_norm(x, running_mean, running_var, training)
     if training:
@@ -835,16 +809,10 @@ class Attention(Function):
         )
 
 
-def scaled_dot_product_attention(
-    q: Tensor,
-    k: Tensor,
-    v: Tensor,
-    attn_mask: Any = None,
-    dropout_p: float = 0.0,
-    is_causal: bool = False,
-    scale: float | None = None,
-    generator: Any = None,
-) -> Tensor:
+def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Any = None,
+                                 dropout_p: float = 0.0, is_causal: bool = False,
+                                 scale: float | None = None,
+                                 generator: Any = None) -> Tensor:  # fmt: skip
     """`groundup.nn.functional.scaled_dot_product_attention`, as one kernel."""
     if is_half(q):  # in float32, as the definition
         wide = attention_in_float32(q, k, v, attn_mask)
