@@ -228,6 +228,15 @@ def _cases():
             [q, k, v],
         ),  # fmt: skip
         ("attention bool mask per batch", sdpa(attn_mask=keep_b), [q, k, v]),
+        # matmul lays its output out like its inputs: the kernels must not work on a copy
+        (
+            "attention causal fortran",
+            sdpa(is_causal=True),
+            [np.asfortranarray(a) for a in (q, k, v)],
+        ),
+        ("attention bool fortran", sdpa(attn_mask=keep), [np.asfortranarray(a) for a in (q, k, v)]),
+        # 1 / 0 is inf in the kernels, as in NumPy (not Python's ZeroDivisionError)
+        ("layer_norm constant rows, eps 0", lambda m, x: m.layer_norm(x, 5, eps=0.0), [X * 0 + 1]),
         (
             "embedding padding",
             lambda m, w: m.embedding(idx, w, padding_idx=3),

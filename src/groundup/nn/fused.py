@@ -767,6 +767,9 @@ class Attention(Function):
 
     def forward_kernel(self, jit: Any, q: Any, k: Any, v: Any, att: Any, mask: Any,
                        scale: float) -> Any:  # fmt: skip
+        att = np.ascontiguousarray(
+            att
+        )  # matmul may lay it out like its inputs; rows must be a view
         rows = att.reshape(-1, *att.shape[-2:])  # (R, T, S)
         if mask is None:
             mask = np.zeros((1, 1), dtype=bool)
@@ -786,7 +789,7 @@ class Attention(Function):
         q, k, v, jit = self.q, self.k, self.v, kernels()
         scale = q.dtype.type(self.scale)
         if hasattr(self, "lse"):  # the weights again: q k^T, then exp(scale * s - lse)
-            att = q @ np.swapaxes(k, -1, -2)
+            att = np.ascontiguousarray(q @ np.swapaxes(k, -1, -2))
             jit.scores_replay(att.reshape(self.hidden.shape), scale, self.hidden, self.lse)
             np.exp(att, out=att)
         else:
@@ -795,7 +798,7 @@ class Attention(Function):
         gv = unbroadcast(np.swapaxes(att, -1, -2) @ grad, v.shape) if pv.requires_grad else None
         gq = gk = None
         if pq.requires_grad or pk.requires_grad:
-            ds = grad @ np.swapaxes(v, -1, -2)  # dA, then dS * scale in one loop
+            ds = np.ascontiguousarray(grad @ np.swapaxes(v, -1, -2))  # dA, then dS * scale
             rows = self.hidden.shape  # (R, T, S)
             jit.softmax_backward(ds.reshape(rows), att.reshape(rows), scale)
             gq = unbroadcast(ds @ k, q.shape) if pq.requires_grad else None

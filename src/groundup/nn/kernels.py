@@ -43,8 +43,9 @@ class Kernel:
     and over every core. A call runs the parallel one when the first array is big enough."""
 
     def __init__(self, loop: Any) -> None:
-        self.serial = numba.njit(cache=True, fastmath=_FASTMATH)(loop)
-        self.parallel = numba.njit(parallel=True, cache=True, fastmath=_FASTMATH)(loop)
+        flags = dict(cache=True, fastmath=_FASTMATH, error_model="numpy")  # 1/0 is inf
+        self.serial = numba.njit(**flags)(loop)  # type: ignore[call-overload]
+        self.parallel = numba.njit(parallel=True, **flags)(loop)  # type: ignore[call-overload]
         self.__doc__, self.__name__ = loop.__doc__, loop.__name__
 
     def __call__(self, first: Any, *args: Any) -> None:
