@@ -375,7 +375,31 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, size_average: 
 # ================================================================ normalisation
 
 
-class LayerNorm(Function):
+class _Norm(Function):
+    """What LayerNorm and RMSNorm share: the backward of the kernels' path, where the forward
+    kept x2 (rows, n), w1 (the weight or ones), each row's mean and rstd, and center."""
+
+    x2: Any
+    w1: Any
+    weight: Any
+    mean: Any
+    rstd: Any
+    center: float
+    shape: tuple[int, ...]
+
+    def backward_kernel(self, grad: Any) -> tuple[Any, ...]:
+        x2, w = self.x2, self.weight
+        k, n = kernels(), x2.shape[1]
+        g2 = np.ascontiguousarray(grad.reshape(-1, n), dtype=x2.dtype)
+        dx = np.empty_like(x2)
+        dw, db = np.zeros((k.CHUNKS, n)), np.zeros((k.CHUNKS, n))  # partial column sums
+        k.layer_norm_backward(g2, x2, self.w1, self.mean, self.rstd, self.center, dx, dw, db)
+        gw = reshaped(dw.sum(0).astype(x2.dtype), w.shape) if w is not None else None
+        gb = reshaped(db.sum(0).astype(x2.dtype), w.shape) if w is not None else None
+        return (dx.reshape(self.shape), gw, gb)[: len(self.parents)]  # type: ignore[arg-type]
+
+
+class LayerNorm(_Norm):
     """y = (x - mean) / sqrt(var + eps) * w + b, statistics over the trailing dims.
 
     Biased variance (divide by N), as PyTorch. Backward with xhat the normalised input:
@@ -391,8 +415,9 @@ class LayerNorm(Function):
             b = bias.reshape(-1) if bias is not None else np.zeros(n, x.dtype)
             y = np.empty_like(x2)
             mean, rstd = np.empty(len(x2)), np.empty(len(x2))  # float64
-            k.layer_norm_forward(x2, w, b, eps, y, mean, rstd)
+            k.layer_norm_forward(x2, w, b, eps, 1.0, y, mean, rstd)
             self.x2, self.w1, self.mean, self.rstd, self.weight = x2, w, mean, rstd, weight
+            self.center = 1.0
             return y.reshape(x.shape)
         xhat = x2 - _row_sum(x2) * (1.0 / n)
         xhat -= _row_sum(xhat) * (1.0 / n)  # the float32 mean's rounding (close entries)
@@ -430,17 +455,6 @@ class LayerNorm(Function):
             gx = reshaped(dx, self.shape)
         return (gx, gw, gb)[: len(parents)]  # type: ignore[arg-type]
 
-    def backward_kernel(self, grad: Any) -> tuple[Any, ...]:
-        x2, w = self.x2, self.weight
-        k, n = kernels(), x2.shape[1]
-        g2 = np.ascontiguousarray(grad.reshape(-1, n), dtype=x2.dtype)
-        dx = np.empty_like(x2)
-        dw, db = np.zeros((k.CHUNKS, n)), np.zeros((k.CHUNKS, n))  # partial column sums
-        k.layer_norm_backward(g2, x2, self.w1, self.mean, self.rstd, dx, dw, db)
-        gw = reshaped(dw.sum(0).astype(x2.dtype), w.shape) if w is not None else None
-        gb = reshaped(db.sum(0).astype(x2.dtype), w.shape) if w is not None else None
-        return (dx.reshape(self.shape), gw, gb)[: len(self.parents)]  # type: ignore[arg-type]
-
 
 def layer_norm(x: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:  # fmt: skip
@@ -453,9 +467,9 @@ def layer_norm(x: Tensor, normalized_shape: int | Sequence[int], weight: Tensor 
     return LayerNorm.apply(*inputs, n=n, eps=eps)
 
 
-class RMSNorm(Function):
+class RMSNorm(_Norm):
     """y = x / sqrt(mean(x^2) + eps) * w, statistics over the trailing dims: LayerNorm
-    without the mean and the bias.
+    without the mean and the bias (and with LayerNorm's kernels, told not to centre).
 
     Backward with xhat = x * rstd the normalised input and dxhat = g * w:
     dx = rstd * (dxhat - xhat * mean(dxhat * xhat)), dw = sum of g * xhat over the rows.
@@ -464,6 +478,14 @@ class RMSNorm(Function):
     def forward(self, x: Any, weight: Any = None, *, n: int, eps: float) -> Any:
         self.shape = x.shape
         x2 = x.reshape(-1, n)  # rows to normalise, each of n numbers
+        if k := kernels_for(x):  # LayerNorm's loops, the mean left in (center 0)
+            x2 = np.ascontiguousarray(x2)
+            w = weight.reshape(-1) if weight is not None else np.ones(n, x.dtype)
+            y, mean, rstd = np.empty_like(x2), np.empty(len(x2)), np.empty(len(x2))
+            k.layer_norm_forward(x2, w, np.zeros(n, x.dtype), eps, 0.0, y, mean, rstd)
+            self.x2, self.w1, self.mean, self.rstd, self.weight = x2, w, mean, rstd, weight
+            self.center = 0.0
+            return y.reshape(x.shape)
         rstd = (1.0 / self.xp.sqrt(_row_dot(x2, x2) * (1.0 / n) + eps)).astype(x.dtype, copy=False)
         xhat = x2 * rstd
         self.xhat, self.rstd, self.weight = xhat, rstd, weight
@@ -471,6 +493,8 @@ class RMSNorm(Function):
         return y.reshape(x.shape)
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
+        if hasattr(self, "x2"):  # the forward ran LayerNorm's kernel
+            return self.backward_kernel(grad)
         xhat, rstd, w = self.xhat, self.rstd, self.weight
         parents = self.parents
         n = xhat.shape[1]

@@ -92,17 +92,20 @@ def gelu_backward(g: Any, x: Any, t: Any, const: Any, dx: Any) -> None:
 
 
 # ---------------------------------------------------------------- layer norm over rows (N, n)
+# center = 1 is LayerNorm; center = 0 is RMSNorm (no mean taken out, b = 0).
 
 
 @jit
-def layer_norm_forward(x: Any, w: Any, b: Any, eps: float, y: Any, mean: Any, rstd: Any) -> None:
+def layer_norm_forward(
+    x: Any, w: Any, b: Any, eps: float, center: float, y: Any, mean: Any, rstd: Any
+) -> None:
     """y = (x - mean) * rstd * w + b per row; mean and rstd kept for the backward."""
     N, n = x.shape
     for i in prange(N):
         m = 0.0  # sums in float64 whatever the dtype: the mean of close entries stays exact
         for j in range(n):
             m += x[i, j]
-        m /= n
+        m *= center / n
         var = 0.0
         for j in range(n):
             d = x[i, j] - m
@@ -115,7 +118,7 @@ def layer_norm_forward(x: Any, w: Any, b: Any, eps: float, y: Any, mean: Any, rs
 
 @jit
 def layer_norm_backward(
-    g: Any, x: Any, w: Any, mean: Any, rstd: Any, dx: Any, dw: Any, db: Any
+    g: Any, x: Any, w: Any, mean: Any, rstd: Any, center: float, dx: Any, dw: Any, db: Any
 ) -> None:
     """dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)), dxhat = g w, per row; dw and
     db, sums over rows, are written as CHUNKS partial rows (dw[c], db[c]) for the caller."""
@@ -132,7 +135,7 @@ def layer_norm_backward(
                 mean_dx += d * xhat
                 dw[c, j] += g[i, j] * xhat
                 db[c, j] += g[i, j]
-            mean_d /= n
+            mean_d *= center / n  # RMSNorm's output does not move with the row's mean
             mean_dx /= n
             for j in range(n):
                 xhat = (x[i, j] - m) * r
