@@ -59,18 +59,6 @@ def test_sampling_is_deterministic_and_only_makes_seen_pairs():
         assert all(model.counts[i, j] > 0 for i, j in zip(ids[:-1], ids[1:], strict=True))
 
 
-def test_counting_errors():
-    model = CountingBigram.fit(WORDS)
-    with pytest.raises(ValueError, match="smoothing must be >= 0"):
-        CountingBigram.fit(WORDS, smoothing=-1)
-    with pytest.raises(ValueError, match="n must be a non-negative int"):
-        model.sample(-1)
-    with pytest.raises(ValueError, match="'z'"):
-        model.nll(["zed"])
-    with pytest.raises(ValueError, match=r"\(V, V\)"):
-        CountingBigram(np.zeros((3, 3)), model.tokenizer)
-
-
 # -- neural -----------------------------------------------------------------------------
 
 TINY = ["ab", "abb", "ba", "a", "bba", "aab", "b", "abab"]  # "..": the one unseen pair
@@ -148,21 +136,3 @@ def test_neural_checkpoint_kwargs_rebuild_the_model():
     clone.load_state_dict(model.state_dict())
     np.testing.assert_array_equal(clone.W.data, model.W.data)
     assert clone.W.dtype == np.float64
-
-
-def test_neural_errors():
-    with pytest.raises(ValueError, match="vocab_size must be a positive int, got 0"):
-        NeuralBigram(0)
-    model = NeuralBigram(5, generator=0)
-    with pytest.raises(ValueError, match="targets must have the shape of idx"):
-        model(np.array([1, 2]), np.array([1]))
-    with pytest.raises(TypeError, match="integer token ids"):
-        model(np.array([0.5]))
-    with pytest.raises(ValueError, match="max_new_tokens"):
-        model.generate(np.zeros((1, 1), dtype=np.int64), -1)
-
-
-def test_counting_bigram_fit_on_no_words_is_a_clear_error():
-    # it returned a model whose probability table was all 0 / 0
-    with pytest.raises(ValueError, match="CountingBigram.fit: words is empty"):
-        CountingBigram.fit([])

@@ -56,25 +56,9 @@ def test_untied_model_has_its_own_head():
     assert untied.num_parameters() - tied.num_parameters() == 11 * 16
 
 
-def test_preset_overrides_and_unknown_preset():
+def test_preset_overrides():
     assert GPTConfig.preset("tiny", vocab_size=27).vocab_size == 27
     assert set(PRESETS) == {"tiny", "baby", "lecture", "gpt2"}
-    with pytest.raises(ValueError, match="preset must be one of"):
-        GPTConfig.preset("huge")
-
-
-@pytest.mark.parametrize(
-    "bad, match",
-    [
-        (dict(n_embd=10, n_head=3), "multiple of n_head"),
-        (dict(block_size=0), "block_size"),
-        (dict(dropout=1.0), "dropout"),
-        (dict(n_layer=True), "n_layer"),
-    ],
-)
-def test_config_errors_name_the_field(bad, match):
-    with pytest.raises(ValueError, match=match):
-        small(**bad)
 
 
 def test_gpt2_initialisation():
@@ -108,16 +92,6 @@ def test_targets_minus_one_are_ignored():
     assert model(x, y_full)[1].item() != pytest.approx(loss.item())
 
 
-def test_too_long_input_and_bad_ids_are_errors():
-    model = GPT(small(), seed=0)
-    with pytest.raises(ValueError, match="exceeds block_size 16"):
-        model(np.zeros((1, 17), dtype=np.int64))
-    with pytest.raises(ValueError, match="idx must be ints"):
-        model(np.zeros((1, 3)))
-    with pytest.raises(ValueError, match="targets must have the shape"):
-        model(np.zeros((1, 3), dtype=np.int64), np.zeros((1, 4), dtype=np.int64))
-
-
 def test_build_model_round_trip():
     model = GPT(small(dropout=0.1, bias=False), seed=0)
     again = build_model("gpt", model.model_kwargs())
@@ -145,12 +119,3 @@ def test_pytorch_init_follows_the_layer_defaults():
     assert abs(float(fc.std()) - bound / math.sqrt(3)) < 0.005
     gpt2 = dict(GPT(GPTConfig.preset("tiny", vocab_size=65), seed=0).named_parameters())
     assert abs(float(gpt2["transformer.wte.weight"].data.std()) - 0.02) < 0.002
-
-
-def test_unknown_init_is_named():
-    import pytest
-
-    from groundup.models.gpt import GPTConfig
-
-    with pytest.raises(ValueError, match="init must be one of"):
-        GPTConfig(init="xavier")

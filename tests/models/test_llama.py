@@ -94,32 +94,10 @@ def test_qwen2_biases_are_on_q_k_v_only():
     assert "model.layers.0.self_attn.o_proj.bias" in names
 
 
-def test_preset_overrides_and_unknown_preset():
+def test_preset_overrides():
     assert LlamaConfig.preset("tiny", vocab_size=27).vocab_size == 27
     assert set(PRESETS) == {"tiny", "baby", "lecture", "smollm"}
     assert LlamaConfig.preset("tiny").block_size == 32
-    with pytest.raises(ValueError, match="preset must be one of"):
-        LlamaConfig.preset("huge")
-
-
-@pytest.mark.parametrize(
-    "bad, match",
-    [
-        (dict(num_key_value_heads=4), "num_key_value_heads must divide num_attention_heads"),
-        (dict(hidden_size=25), "hidden_size must be a multiple of num_attention_heads"),
-        (dict(head_dim=5), "head_dim must be even"),
-        (dict(head_dim=0), "head_dim must be a positive int"),
-        (dict(max_position_embeddings=0), "max_position_embeddings"),
-        (dict(num_hidden_layers=True), "num_hidden_layers"),
-        (dict(rope_theta=0.0), "rope_theta must be positive"),
-        (dict(rms_norm_eps=-1.0), "rms_norm_eps must be positive"),
-        (dict(dropout=1.0), "dropout"),
-        (dict(init="xavier"), "init must be one of"),
-    ],
-)
-def test_config_errors_name_the_field(bad, match):
-    with pytest.raises(ValueError, match=match):
-        small(**bad)
 
 
 def test_gpt2_initialisation_scales_the_residual_projections():
@@ -160,13 +138,9 @@ def test_build_model_round_trip():
     assert again.config == model.config and model.MODEL_TYPE == "llama"
 
 
-def test_too_long_is_fine_and_bad_ids_are_errors():
+def test_past_the_context_is_fine():
     model = Llama(small(), seed=0)
     assert model(np.zeros((1, 20), dtype=np.int64))[0].shape == (1, 20, 11)  # past 16: RoPE
-    with pytest.raises(ValueError, match="idx must be ints"):
-        model(np.zeros((1, 3)))
-    with pytest.raises(ValueError, match="targets must have the shape"):
-        model(np.zeros((1, 3), dtype=np.int64), np.zeros((1, 4), dtype=np.int64))
 
 
 # ---------------------------------------------------------------- properties

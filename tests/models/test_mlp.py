@@ -112,15 +112,3 @@ def test_records_activations_and_their_gradients():
         (16, 1, 128),
     ]
     assert all(a.grad is not None for a in model.activations.values())
-
-
-def test_errors():
-    with pytest.raises(ValueError, match="block_size must be a positive int, got 0"):
-        MLPLanguageModel(27, block_size=0)
-    with pytest.raises(ValueError, match="block_size must be 2 \\*\\* n_layers = 4, got 3"):
-        MLPLanguageModel(27, block_size=3, n_layers=2, hierarchical=True)
-    model = MLPLanguageModel(27, generator=0)
-    with pytest.raises(ValueError, match=r"\(B, block_size=3\), got \(2, 4\)"):
-        model(np.zeros((2, 4), dtype=np.int64))
-    with pytest.raises(TypeError, match="integer token ids"):
-        model(np.zeros((2, 3)))

@@ -155,14 +155,6 @@ def test_sampling_is_deterministic_for_a_seed_and_leaves_train_mode(kind):
     assert model.training
 
 
-def test_generate_errors(kind):
-    model = small(kind, seed=0)
-    with pytest.raises(ValueError, match="max_new_tokens"):
-        model.generate([[1]], -1)
-    with pytest.raises(ValueError, match="at least one token"):
-        model.generate(np.zeros((1, 0), dtype=np.int64), 3)
-
-
 def test_dropout_only_in_training(kind):
     model = small(kind, seed=0, dropout=0.5)
     x = np.arange(8)[None] % 11

@@ -1,4 +1,4 @@
-"""Layers: default initialisation statistics, shapes, modes and errors (PyTorch parity
+"""Layers: default initialisation statistics, shapes and modes (PyTorch parity
 lives in tests/reference/test_nn_parity.py)."""
 
 from __future__ import annotations
@@ -29,12 +29,10 @@ def test_same_seed_same_model_shared_generator_differs():
     assert not np.array_equal(c.weight.data, d.weight.data)
 
 
-def test_linear_shapes_dtype_and_errors():
+def test_linear_shapes_and_dtype():
     layer = nn.Linear(4, 2, bias=False, dtype="float64")
     y = layer(np.ones((5, 7, 4)))  # arrays accepted, leading dims kept
     assert y.shape == (5, 7, 2) and y.dtype == np.float64 and layer.bias is None
-    with pytest.raises(ValueError, match="in_features must be a positive int, got 0"):
-        nn.Linear(0, 3)
 
 
 def test_embedding_init_and_lookup():
@@ -77,8 +75,6 @@ def test_batchnorm_running_stats_and_eval():
         one.data, (x[:1] - bn.running_mean.data) / np.sqrt(bn.running_var.data + 1e-5)
     )
     assert int(bn.num_batches_tracked.data) == 1
-    with pytest.raises(ValueError, match=r"BatchNorm1d: expected input \(N, 3\)"):
-        bn(np.ones((2, 4)))
 
 
 def test_dropout_edges_scaling_and_determinism():
@@ -93,8 +89,6 @@ def test_dropout_edges_scaling_and_determinism():
     assert not np.array_equal(a(x).data, a(x).data)  # one generator, fresh masks each call
     d = nn.Dropout(0.5).eval()
     assert np.array_equal(d(x).data, x.data)
-    with pytest.raises(ValueError, match="p must be a probability"):
-        nn.Dropout(1.5)
 
 
 def test_activations():
@@ -103,8 +97,6 @@ def test_activations():
     np.testing.assert_allclose(nn.ReLU()(x).data, [0, 0, 2])
     assert nn.GELU()(x).data[2] == pytest.approx(1.9544997361036416, rel=1e-14)  # 2 Phi(2)
     assert nn.GELU("tanh")(x).data[2] == pytest.approx(1.9545977, rel=1e-6)  # GPT-2's form
-    with pytest.raises(ValueError, match="approximate"):
-        nn.GELU("erf")
 
 
 def test_mlp_overfits_one_batch():
@@ -125,8 +117,6 @@ def test_mlp_overfits_one_batch():
 def test_dropout_takes_a_numpy_probability():
     # np.float32(0.5) was refused as "not a probability in [0, 1]"
     assert nn.Dropout(np.float32(0.5)).p == 0.5
-    with pytest.raises(ValueError, match="p must be a probability"):
-        nn.Dropout(True)
 
 
 def test_numpy_ints_work_as_sizes_and_seeds():

@@ -55,15 +55,6 @@ def test_reassigning_replaces_and_none_unregisters():
     assert "norm" not in dict(m.named_children())
 
 
-def test_forgetting_super_init_is_explained():
-    class Bad(nn.Module):
-        def __init__(self):
-            self.fc = nn.Linear(1, 1)
-
-    with pytest.raises(AttributeError, match=r"super\(\).__init__\(\)"):
-        Bad()
-
-
 def test_missing_attribute_error_names_class():
     with pytest.raises(AttributeError, match="'Tiny' object has no attribute 'nope'"):
         _ = Tiny().nope
@@ -79,8 +70,6 @@ def test_train_eval_reach_every_module_and_zero_grad():
     assert all(p.grad is not None for p in m.parameters())
     m.zero_grad()
     assert all(p.grad is None for p in m.parameters())
-    with pytest.raises(ValueError, match="mode"):
-        m.train("yes")
 
 
 def test_state_dict_round_trip_and_copies():
@@ -167,8 +156,6 @@ def test_containers():
     assert "y" in md and list(md.keys()) == ["x", "y"] and md.num_parameters() == 2 + 4
     del md["x"]
     assert list(md) == ["y"]
-    with pytest.raises(NotImplementedError, match="forward"):
-        nn.ModuleList()(1)
 
 
 def test_apply_visits_children_first():

@@ -61,19 +61,6 @@ def test_zero_grad_resets_every_parameter():
     assert all(p.grad == 0 for p in model.parameters())
 
 
-def test_bad_sizes_and_inputs_raise():
-    with pytest.raises(ValueError, match="nin"):
-        Neuron(0)
-    with pytest.raises(ValueError, match="nout"):
-        Layer(2, 0)
-    with pytest.raises(ValueError, match="nouts"):
-        MLP(2, [])
-    with pytest.raises(ValueError, match="expected 2 inputs, got 3"):
-        MLP(2, [1], seed=0)([1.0, 2.0, 3.0])
-    with pytest.raises(TypeError, match="seed"):
-        MLP(2, [1], seed="zero")
-
-
 def test_hinge_loss_known_answer():
     # a fixed linear "model": score = x0; points on both sides, one inside the margin
     model = Neuron(2, nonlin=False, seed=0)
@@ -114,14 +101,6 @@ def test_fit_lowers_the_loss_and_reports_each_step():
     assert [row["step"] for row in history] == list(range(8)) and seen == history
     assert history[-1]["loss"] < history[0]["loss"]
     assert history[0]["lr"] == 0.5 and history[-1]["lr"] < 0.5
-    with pytest.raises(ValueError, match="steps"):
-        fit(model, X, y, steps=0)
-
-
-def test_mlp_with_an_int_for_nouts_says_what_it_expects():
-    # MLP(2, 1) raised "object of type 'int' has no len()"
-    with pytest.raises(TypeError, match=r"nouts must be a list of layer sizes like \[16, 16, 1\]"):
-        MLP(2, 1)
 
 
 def test_mlp_takes_a_numpy_row_and_numpy_labels():
@@ -210,8 +189,3 @@ def test_a_neuron_is_one_dot_node_and_inputs_are_wrapped_once():
     ops = [node._op for node in nodes if node._op]
     assert ops.count("dot") == 33 and ops.count("ReLU") == 32 and len(ops) == 65
     assert len(nodes) == 65 + 337 + 2  # the ops, the parameters, the two inputs
-
-
-def test_a_neuron_refuses_inputs_that_are_not_numbers():
-    with pytest.raises(TypeError, match="Neuron: expected a Value or a number, got str"):
-        Neuron(2, seed=0)([1.0, "2"])

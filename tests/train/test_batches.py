@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from groundup.train import ArrayBatches, TokenBatches
 
@@ -31,17 +30,6 @@ def test_array_batches_deterministic_by_step_not_by_call_order():
 def test_array_batches_iter_split_covers_once():
     xs = np.concatenate([x for x, _ in make().iter_split("val")])
     np.testing.assert_array_equal(xs, make().data["val"][0])
-
-
-def test_errors_name_arguments():
-    with pytest.raises(ValueError, match="split must be one of"):
-        make().get("test", 0)
-    with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
-        ArrayBatches({"train": (np.ones(3), np.ones(3))}, 0)
-    with pytest.raises(ValueError, match="equal"):
-        ArrayBatches({"train": (np.ones(3), np.ones(4))}, 2)
-    with pytest.raises(ValueError, match="block_size"):
-        TokenBatches({"train": np.arange(5)}, 2, block_size=5)
 
 
 def test_token_batches_windows_shift_by_one():

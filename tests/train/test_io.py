@@ -16,8 +16,6 @@ def test_make_run_dir_names_and_collisions(tmp_path):
     assert re.fullmatch(r"gpt-\d{8}-\d{6}", a.name) and a.is_dir() and b.is_dir() and a != b
     out = io.make_run_dir("gpt", out=tmp_path / "mine" / "run")
     assert out == tmp_path / "mine" / "run" and out.is_dir()
-    with pytest.raises(ValueError, match="kind"):
-        io.make_run_dir("a/b", root=str(tmp_path))
 
 
 def test_atomic_write_replaces_and_leaves_no_temp(tmp_path):
@@ -37,15 +35,6 @@ def test_atomic_write_failure_keeps_old_content(tmp_path):
     assert path.read_text() == "old" and len(list(tmp_path.iterdir())) == 1
 
 
-def test_read_json_errors_name_the_file(tmp_path):
-    bad = tmp_path / "config.json"
-    bad.write_text('{"model": ')
-    with pytest.raises(ValueError, match=r"config\.json: not valid JSON"):
-        io.read_json(bad)
-    with pytest.raises(FileNotFoundError, match="nothing.json"):
-        io.read_json(tmp_path / "nothing.json")
-
-
 def test_history_csv_round_trip_exact(tmp_path):
     h = History()
     h.append({"step": 0, "train_loss": 1 / 3, "lr": 0.1, "items_per_sec": 10.0, "seconds": 0.5})
@@ -58,14 +47,3 @@ def test_history_csv_round_trip_exact(tmp_path):
         "step,train_loss,val_loss,lr,grad_norm,items_per_sec,seconds"
     )
     assert History.from_dict(h.to_dict()) == h and len(h.truncate(1)) == 1
-
-
-def test_make_run_dir_out_in_the_way_of_a_file_is_a_value_error(tmp_path):
-    from groundup.train import make_run_dir
-
-    (tmp_path / "f").write_text("x")
-    with pytest.raises(ValueError, match="cannot make the run folder there"):
-        make_run_dir("gpt", tmp_path / "f")
-    with pytest.raises(ValueError, match="cannot make the run folder there"):
-        make_run_dir("gpt", tmp_path / "f" / "sub")
-    assert make_run_dir("gpt", tmp_path / "new" / "run").is_dir()

@@ -127,8 +127,6 @@ def test_checkpointer_keeps_best(tmp_path):
     assert load_checkpoint(tmp_path / "best").state["val_loss"] == 2.0 and hook.saved_step == 0
     hook(2, 1.0, History())
     assert load_checkpoint(tmp_path / "best").step == 3 and hook.best == 1.0
-    with pytest.raises(ValueError, match="keep"):
-        Checkpointer(tmp_path, model, keep="first")
 
 
 def test_evaluate_no_grad_eval_mode_and_full_split():
@@ -179,15 +177,7 @@ def test_divergence_is_reported():
               loss_fn=lambda m, X, Y: ((m(X) - Y) ** 2).mean())  # fmt: skip
 
 
-def test_config_validation_and_round_trip():
-    with pytest.raises(ValueError, match="max_steps must be a positive int, got 0"):
-        TrainConfig(max_steps=0)
-    with pytest.raises(ValueError, match="schedule must be one of"):
-        TrainConfig(schedule="linear")
-    with pytest.raises(ValueError, match="unknown fields"):
-        TrainConfig.from_dict({"max_step": 3})
+def test_config_round_trip():
     cfg = TrainConfig(max_steps=7, schedule="warmup_cosine", warmup_steps=2)
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
     assert TrainConfig(max_steps=100, schedule="step_decay").lr_at(50) == pytest.approx(1e-4)
-    with pytest.raises(ValueError, match="start_step"):
-        train(None, None, None, cfg, start_step=8)
