@@ -79,3 +79,8 @@ def test_refused_naming_the_argument(call, error, name, tmp_path, monkeypatch):
     with pytest.raises(error) as excinfo:
         call()
     assert name in str(excinfo.value)
+
+
+def test_a_numpy_float_noise_is_a_number():
+    X, _ = make_moons(10, noise=np.float32(0.1), seed=0)
+    assert X.shape == (10, 2)

@@ -125,6 +125,7 @@ CASES = [
     # the registry
     ("model-type", lambda: model_class("resnet"), ValueError, "model type"),
     ("build-model-type", lambda: build_model("resnet", {}), ValueError, "model type"),
+    ("gpt-dropout-a-string", lambda: GPTConfig(dropout="x"), ValueError, "dropout"),
 ]  # fmt: skip
 
 

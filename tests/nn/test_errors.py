@@ -94,6 +94,18 @@ CASES = [
      "mode"),
     ("init-xavier-of-a-vector", lambda: init.xavier_uniform_(P(3)), ValueError, "2 dims"),
     ("init-generator", lambda: init.normal_(P(5), generator="seed"), TypeError, "generator"),
+    # found by the tables' author; each was accepted or failed later without a name
+    ("layernorm-normalized_shape-zero", lambda: nn.LayerNorm(0), ValueError, "normalized_shape"),
+    ("layernorm-normalized_shape-negative", lambda: nn.LayerNorm((4, -1)), ValueError,
+     "normalized_shape"),
+    ("layernorm-eps-negative", lambda: nn.LayerNorm(4, eps=-1.0), ValueError, "eps"),
+    ("rmsnorm-normalized_shape-zero", lambda: nn.RMSNorm(0), ValueError, "normalized_shape"),
+    ("embedding-padding_idx-float", lambda: nn.Embedding(4, 2, padding_idx=1.5), TypeError,
+     "padding_idx"),
+    ("batchnorm-momentum-above-1", lambda: nn.BatchNorm1d(3, momentum=2.0), ValueError,
+     "momentum"),
+    ("conv2d-stride-zero", lambda: nn.Conv2d(1, 1, 3, stride=0), ValueError, "stride"),
+    ("conv1d-dilation-zero", lambda: nn.Conv1d(1, 1, 3, dilation=0), ValueError, "dilation"),
 ]  # fmt: skip
 
 

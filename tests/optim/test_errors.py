@@ -53,6 +53,9 @@ CASES = [
     ("cosine-warmup-negative", lambda: wc(0, 1.0, -1, 20), ValueError, "warmup_steps"),
     ("cosine-warmup-past-max", lambda: wc(0, 1.0, 30, 20), ValueError, "max_steps"),
     ("schedule-unknown", lambda: lr_scheduler.get_schedule("nope"), ValueError, "schedule"),
+    ("sgd-dampening-negative", lambda: SGD([p()], lr=0.1, dampening=-1), ValueError, "dampening"),
+    ("adam-betas-a-number", lambda: Adam([p()], betas=0.9), ValueError, "betas"),
+    ("adam-betas-a-string", lambda: Adam([p()], betas=(0.9, "x")), ValueError, "betas"),
 ]  # fmt: skip
 
 

@@ -89,3 +89,10 @@ def test_refused_naming_the_argument(call, error, name, tmp_path, monkeypatch):
     with pytest.raises(error) as excinfo:
         call()
     assert name in str(excinfo.value)
+
+
+def test_a_numpy_int_vocab_size_trains():
+    tok = BPETokenizer().train(
+        "aaabdaaabac", vocab_size=np.int64(258), pattern=None, special_tokens=()
+    )
+    assert tok.vocab_size == 258

@@ -106,6 +106,11 @@ CASES = [
     ("shards-fewer-rows-than-ranks", lambda: dist.shard_weights(np.arange(2), 3), ValueError,
      "3 ranks"),
     ("data-parallel-batchnorm", data_parallel_batchnorm, ValueError, "BatchNorm"),
+    ("batches-batch_size-bool", lambda: ArrayBatches({"train": XY}, True), ValueError,
+     "batch_size"),
+    ("tokens-block_size-bool", lambda: TokenBatches({"train": np.arange(5)}, 2, block_size=True),
+     ValueError, "block_size"),
+    ("config-max_steps-bool", lambda: TrainConfig(max_steps=True), ValueError, "max_steps"),
 ]  # fmt: skip
 
 
@@ -116,3 +121,10 @@ def test_refused_naming_the_argument(call, error, name, tmp_path, monkeypatch):
     with pytest.raises(error) as excinfo:
         call()
     assert name in str(excinfo.value)
+
+
+def test_numpy_ints_are_sizes_too():
+    """A size read from an array's shape is a NumPy int: accepted, as a Python int is."""
+    batches = ArrayBatches({"train": XY}, np.int64(2))
+    assert batches.batch_size == 2 and type(batches.batch_size) is int
+    assert TrainConfig(max_steps=np.int64(3)).max_steps == 3

@@ -6,6 +6,8 @@ interleaving half circles, with Gaussian noise, labelled -1 and +1 for a hinge l
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from groundup._check import generator
@@ -35,7 +37,7 @@ def make_moons(
     """
     if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer) or n_samples < 1:
         raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
-    if not isinstance(noise, int | float) or isinstance(noise, bool) or not noise >= 0:
+    if not isinstance(noise, numbers.Real) or isinstance(noise, bool) or not noise >= 0:
         raise ValueError(f"noise must be a number >= 0, got {noise!r}")
     rng = generator(seed, "seed")
     n_upper = n_samples // 2

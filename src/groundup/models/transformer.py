@@ -20,6 +20,7 @@ The pieces, in the order a model uses them:
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 from dataclasses import asdict, fields
 from typing import Any, TypeVar
@@ -54,7 +55,8 @@ class TransformerConfig:
 
     def _check_training(self) -> None:
         """``dropout`` in [0, 1) and ``init`` one of :data:`INITS`."""
-        if not 0.0 <= float(self.dropout) < 1.0:
+        real = isinstance(self.dropout, numbers.Real) and not isinstance(self.dropout, bool)
+        if not real or not 0.0 <= float(self.dropout) < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if self.init not in INITS:
             raise ValueError(f"init must be one of {INITS}, got {self.init!r}")

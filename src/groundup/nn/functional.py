@@ -1728,6 +1728,8 @@ def padding_row(padding_idx: int | None, num_embeddings: int) -> int | None:
     """``padding_idx`` as a row number (-1 is the last), or PyTorch's AssertionError."""
     if padding_idx is None:
         return None
+    if not isinstance(padding_idx, numbers.Integral) or isinstance(padding_idx, bool):
+        raise TypeError(f"embedding: padding_idx must be an int or None, got {padding_idx!r}")
     if not -num_embeddings <= padding_idx < num_embeddings:
         raise AssertionError(
             f"embedding: padding_idx must be within num_embeddings ({num_embeddings}), "

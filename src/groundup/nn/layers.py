@@ -41,10 +41,20 @@ def _check_positive(**sizes: Any) -> None:
 
 
 def _shape_tuple(normalized_shape: Any) -> tuple[int, ...]:
-    """4, np.int64(4) (from an array's shape) or (4, 5) as a tuple of ints."""
-    if isinstance(normalized_shape, numbers.Integral):
-        return (int(normalized_shape),)
-    return tuple(int(s) for s in normalized_shape)
+    """4, np.int64(4) (from an array's shape) or (4, 5) as a tuple of positive ints."""
+    dims = [normalized_shape] if isinstance(normalized_shape, numbers.Integral) else None
+    try:
+        dims = dims or list(normalized_shape)
+    except TypeError:
+        dims = [normalized_shape]
+    _check_positive(**{f"normalized_shape[{i}]": d for i, d in enumerate(dims)})
+    return tuple(int(d) for d in dims)
+
+
+def _check_non_negative(**numbers_: Any) -> None:
+    for name, value in numbers_.items():
+        if not isinstance(value, numbers.Real) or isinstance(value, bool) or not float(value) >= 0:
+            raise ValueError(f"{name} must be a number >= 0, got {value!r}")
 
 
 def _as_input(x: Any) -> Tensor:
@@ -137,6 +147,8 @@ class _Norm(Module):
     ) -> None:
         super().__init__()
         self.normalized_shape = _shape_tuple(normalized_shape)
+        if eps is not None:  # RMSNorm's None: the dtype's epsilon
+            _check_non_negative(eps=eps)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         self.weight = (
             init.ones_(_empty(self.normalized_shape, dtype)) if elementwise_affine else None
@@ -213,6 +225,11 @@ class BatchNorm1d(Module):
     ) -> None:
         super().__init__()
         _check_positive(num_features=num_features)
+        _check_non_negative(eps=eps)
+        if momentum is not None and not (
+            isinstance(momentum, numbers.Real) and 0 <= float(momentum) <= 1
+        ):
+            raise ValueError(f"momentum must be a number in [0, 1] or None, got {momentum!r}")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine = affine
         self.weight = init.ones_(_empty((num_features,), dtype)) if affine else None
@@ -364,6 +381,8 @@ class _Conv(Module):
         if min(self.kernel_size) < 1:
             raise ValueError(f"kernel_size must be positive, got {kernel_size!r}")
         self.stride, self.dilation = _tuple(stride, n, "stride"), _tuple(dilation, n, "dilation")
+        _check_positive(**{f"stride[{i}]": v for i, v in enumerate(self.stride)},
+                        **{f"dilation[{i}]": v for i, v in enumerate(self.dilation)})  # fmt: skip
         self.output_padding = (0,) * n  # a transposed convolution's own argument
         if isinstance(padding, str):
             if transposed or padding not in ("valid", "same"):

@@ -203,6 +203,7 @@ class SGD(Optimizer):
     ) -> None:
         _check("lr", lr)
         _check("momentum", momentum)
+        _check("dampening", dampening)
         _check("weight_decay", weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
@@ -254,7 +255,8 @@ class Adam(Optimizer):
         _check("lr", lr)
         _check("eps", eps)
         _check("weight_decay", weight_decay)
-        if not (len(betas) == 2 and all(0.0 <= b < 1.0 for b in betas)):
+        pair = isinstance(betas, tuple | list) and len(betas) == 2
+        if not (pair and all(isinstance(b, numbers.Real) and 0.0 <= b < 1.0 for b in betas)):
             raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
         defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
                     "amsgrad": amsgrad, "maximize": maximize}  # fmt: skip

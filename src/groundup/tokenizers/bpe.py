@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import numbers
 import os
 import re
 from collections import Counter, defaultdict
@@ -303,7 +304,11 @@ class BPETokenizer(Tokenizer):
             )
         if not isinstance(text, str):
             raise ValueError(f"BPETokenizer.train: text must be a str, got {type(text)}")
-        num_merges = vocab_size - 256 - len(special_tokens) if type(vocab_size) is int else -1
+        num_merges = (
+            vocab_size - 256 - len(special_tokens)
+            if isinstance(vocab_size, numbers.Integral) and not isinstance(vocab_size, bool)
+            else -1
+        )
         if num_merges < 0:
             raise ValueError(
                 f"vocab_size must be an int >= 256 + {len(special_tokens)} (bytes + special "

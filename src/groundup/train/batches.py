@@ -30,6 +30,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from groundup._check import positive_int
+
 
 class Batches(Protocol):
     """What ``train`` and ``evaluate`` need from a data source."""
@@ -43,8 +45,7 @@ class _SeededBatches:
     """Shared part: the split table, the seed and one generator per (split, step)."""
 
     def __init__(self, data: dict[str, Any], batch_size: int, seed: int) -> None:
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        batch_size = positive_int(batch_size, "batch_size")
         if not data:
             raise ValueError("data must name at least one split, e.g. {'train': ...}")
         self.data = data
@@ -88,8 +89,8 @@ class ArrayBatches(_SeededBatches):
         for name, pair in data.items():
             if len(pair) != 2 or len(pair[0]) != len(pair[1]) or len(pair[0]) == 0:
                 raise ValueError(f"data[{name!r}] must be a pair (X, Y) of equal non-zero lengths")
-        if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
-            raise ValueError(f"chunk_size must be a positive int or None, got {chunk_size!r}")
+        if chunk_size is not None:
+            chunk_size = positive_int(chunk_size, "chunk_size")
         super().__init__(data, batch_size, seed)
         self.chunk_size = chunk_size or batch_size
 
@@ -118,8 +119,7 @@ class TokenBatches(_SeededBatches):
     def __init__(
         self, data: dict[str, Any], batch_size: int, block_size: int, seed: int = 0
     ) -> None:
-        if not isinstance(block_size, int) or block_size < 1:
-            raise ValueError(f"block_size must be a positive int, got {block_size!r}")
+        block_size = positive_int(block_size, "block_size")
         arrays = {k: np.asarray(v, dtype=np.int64) for k, v in data.items()}
         for name, ids in arrays.items():
             if ids.ndim != 1 or len(ids) <= block_size:

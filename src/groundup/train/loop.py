@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from groundup._check import non_negative_int, positive_int
 from groundup.nn.module import evaluating
 from groundup.optim import clip_grad_norm_, lr_scheduler
 
@@ -56,14 +57,12 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name in ("max_steps", "log_interval"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            setattr(self, name, positive_int(value, name))
         for name in ("warmup_steps", "eval_interval", "eval_batches"):
             value = getattr(self, name)
             if name == "eval_batches" and value is None:
                 continue
-            if not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+            setattr(self, name, non_negative_int(value, name))
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr!r}")
         if self.grad_clip is not None and not self.grad_clip > 0:
