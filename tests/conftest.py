@@ -7,6 +7,7 @@ import gzip
 import os
 import random
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from hypothesis import HealthCheck, settings
 from groundup.data.shipped import FILES
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # every package's test_errors.py imports error_table
 
 
 def _unpacked(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:

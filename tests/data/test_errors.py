@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
+from error_table import refusal_test
 
 from groundup.data import build_dataset, load_words, make_moons, split_words
 from groundup.data.text import get_batch, load_text, split_tokens
@@ -72,13 +72,7 @@ CASES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("call", "error", "name"), [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])  # fmt: skip
-def test_refused_naming_the_argument(call, error, name, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # rows that touch files touch only this folder
-    with pytest.raises(error) as excinfo:
-        call()
-    assert name in str(excinfo.value)
+test_refused_naming_the_argument = refusal_test(CASES, in_tmp_path=True)
 
 
 def test_a_numpy_float_noise_is_a_number():

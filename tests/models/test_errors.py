@@ -4,7 +4,7 @@ config field) the one-line message must name, not its exact wording (issue 14)."
 from __future__ import annotations
 
 import numpy as np
-import pytest
+from error_table import refusal_test
 
 from groundup.models import build_model, model_class
 from groundup.models.bigram import CountingBigram, NeuralBigram
@@ -129,9 +129,4 @@ CASES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("call", "error", "name"), [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])  # fmt: skip
-def test_refused_naming_the_argument(call, error, name):
-    with pytest.raises(error) as excinfo:
-        call()
-    assert name in str(excinfo.value)
+test_refused_naming_the_argument = refusal_test(CASES)

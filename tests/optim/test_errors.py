@@ -4,7 +4,7 @@ type and the argument the one-line message must name (not its exact wording, iss
 from __future__ import annotations
 
 import numpy as np
-import pytest
+from error_table import refusal_test
 
 from groundup.nn import Parameter
 from groundup.optim import SGD, Adam, AdamW, clip_grad_norm_, lr_scheduler
@@ -59,9 +59,4 @@ CASES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("call", "error", "name"), [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])  # fmt: skip
-def test_refused_naming_the_argument(call, error, name):
-    with pytest.raises(error) as excinfo:
-        call()
-    assert name in str(excinfo.value)
+test_refused_naming_the_argument = refusal_test(CASES)

@@ -5,7 +5,7 @@ test_engine.py: they are the behaviour of the operations, with micrograd's excep
 
 from __future__ import annotations
 
-import pytest
+from error_table import refusal_test
 
 from groundup.scalar import MLP, Layer, Neuron
 from groundup.scalar.train import fit, hinge_loss
@@ -34,9 +34,4 @@ CASES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("call", "error", "name"), [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])  # fmt: skip
-def test_refused_naming_the_argument(call, error, name):
-    with pytest.raises(error) as excinfo:
-        call()
-    assert name in str(excinfo.value)
+test_refused_naming_the_argument = refusal_test(CASES)

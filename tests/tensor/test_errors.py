@@ -9,7 +9,7 @@ test_ops_issue16.py), and the error parity with torch (tests/reference)."""
 
 from __future__ import annotations
 
-import pytest
+from error_table import refusal_test
 
 import groundup
 from groundup import Tensor
@@ -55,9 +55,4 @@ CASES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("call", "error", "name"), [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])  # fmt: skip
-def test_refused_naming_the_argument(call, error, name):
-    with pytest.raises(error) as excinfo:
-        call()
-    assert name in str(excinfo.value)
+test_refused_naming_the_argument = refusal_test(CASES)

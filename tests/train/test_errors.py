@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
+from error_table import refusal_test
 
 import groundup.nn as nn
 from groundup.models.mlp import MLPLanguageModel
@@ -114,13 +114,7 @@ CASES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("call", "error", "name"), [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])  # fmt: skip
-def test_refused_naming_the_argument(call, error, name, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # rows that touch files touch only this folder
-    with pytest.raises(error) as excinfo:
-        call()
-    assert name in str(excinfo.value)
+test_refused_naming_the_argument = refusal_test(CASES, in_tmp_path=True)
 
 
 def test_numpy_ints_are_sizes_too():
