@@ -161,10 +161,10 @@ class GELU(Function):
     def forward(self, x: Any) -> Any:
         if k := kernels_for(x):  # 0.5 x (1 + tanh(z / 2)): two loops around NumPy's tanh
             self.x = x = np.ascontiguousarray(x)
-            t, y = np.empty_like(x), np.empty_like(x)
-            k.gelu_inner(x.reshape(-1), self.constants(x), t.reshape(-1))
+            t, y, const = np.empty_like(x), np.empty_like(x), self.constants(x)
+            k.gelu_inner(x.reshape(-1), const, t.reshape(-1))
             np.tanh(t, out=t)
-            k.gelu_outer(x.reshape(-1), t.reshape(-1), self.constants(x), y.reshape(-1))
+            k.gelu_outer(x.reshape(-1), t.reshape(-1), const, y.reshape(-1))
             self.kernel = True  # tanh(z) is made again: memory over one pass
             return y
         s = x * x  # s = sigmoid(z), computed in place
