@@ -22,8 +22,9 @@ import numba
 import numpy as np
 from numba import prange
 
-# numba's OpenMP threads spin between kernels and take the cores from BLAS's threads (a GPT
-# step ran 3x slower on 2 cores); its workqueue threads wait without spinning
+# numba's OpenMP threads spin between kernels and, when other processes share the cores,
+# take them from BLAS's threads (a GPT step ran 3x slower on 2 busy cores; on idle cores the
+# two layers are level); its workqueue threads wait without spinning
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"  # type: ignore[attr-defined]
 if "NUMBA_NUM_THREADS" not in os.environ and os.environ.get("OMP_NUM_THREADS", "").isdigit():
@@ -33,8 +34,9 @@ if "NUMBA_NUM_THREADS" not in os.environ and os.environ.get("OMP_NUM_THREADS", "
 # reassociation lets sums vectorise; nan and inf keep their IEEE meaning (no 'fast' flag)
 _FASTMATH = {"reassoc", "contract"}
 THREADS = numba.get_num_threads()
-# Handing a loop to the threads costs about 40 us (the workqueue wakes them), the time of a
-# serial pass over ~100,000 floats: below PARALLEL_MIN entries a kernel runs on one core.
+# Waking the workqueue's threads costs under 1 us on idle cores but 35-50 us on busy ones,
+# the time of a serial pass over ~100,000 floats: below PARALLEL_MIN entries a kernel runs
+# on one core.
 PARALLEL_MIN = 2**18
 
 
@@ -62,7 +64,7 @@ CHUNKS = 16  # row blocks whose partial sums make a column sum: the same order o
 # y = 0.5 x (1 + tanh(z)), z = c (x + k x^3); the tanh is NumPy's pass between two loops.
 # The constants come in an array of the data's dtype: a Python float would widen float32
 # arithmetic to float64 (half the lanes of a vector). Outputs never alias inputs, or the
-# compiler cannot vectorise the loop (3x slower).
+# compiler cannot vectorise the loop (2x slower).
 
 
 @jit

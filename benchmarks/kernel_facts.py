@@ -1,0 +1,133 @@
+"""The measurements behind the compiled kernels' design (docs/design.md), in one run.
+
+    .venv/bin/python benchmarks/kernel_facts.py      # one thread for NumPy, two for numba
+
+1. NumPy's SIMD float32 exp against the scalar exp a compiled loop calls (1M floats).
+2. What handing a loop to numba's threads costs: a 10-float loop, serial and parallel.
+3. Aliasing: GELU's backward loop writing over one of its inputs, and into a fresh array.
+4. Memory bandwidth: GELU's output loop over 1M floats on one thread and on two.
+5. Adam(W) as one loop writing the parameter and both moments, against NumPy's passes.
+6. RMS norm, forward + backward at (2048, 128), LayerNorm's loops against NumPy's code.
+Each figure is the median of repeated calls; the two sides of a comparison alternate.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("NUMBA_NUM_THREADS", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+
+import groundup  # noqa: E402
+from groundup.nn import fused  # noqa: E402
+from groundup.nn import kernels as k  # noqa: E402
+
+
+def race(*fns, repeats: int = 200) -> list[float]:
+    """Median microseconds of each fn, calls alternated."""
+    for fn in fns:
+        fn()
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            fn()
+            times[i].append(time.perf_counter() - t0)
+    return [1e6 * float(np.median(t)) for t in times]
+
+
+@numba.njit(fastmath={"reassoc", "contract"})
+def scalar_exp(x, out):
+    for i in range(x.size):
+        out[i] = math.exp(x[i])
+
+
+@numba.njit(fastmath={"reassoc", "contract"}, error_model="numpy")
+def adam_loop(p, g, m, v, lr, beta1, beta2, eps, decay, bias1, bias2_sqrt):
+    step = lr / bias1
+    for i in range(p.size):
+        m[i] += (g[i] - m[i]) * (1 - beta1)
+        v[i] = v[i] * beta2 + (1 - beta2) * g[i] * g[i]
+        p[i] = p[i] * decay - step * (m[i] / (math.sqrt(v[i]) / bias2_sqrt + eps))
+
+
+def adam_numpy(p, g, m, v):
+    p *= 0.9999
+    m += (g - m) * 0.1
+    v *= 0.99
+    v += 0.01 * g * g
+    p -= 0.01 * (m / (np.sqrt(v) / 0.3 + 1e-8))
+
+
+def main() -> int:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(2**20).astype(np.float32)
+    out, t, y = np.empty_like(x), np.tanh(x), np.empty_like(x)
+    const = np.array([0.7978846, 0.044715, 0.5, 1.0, 3 * 0.044715], np.float32)
+    print(f"numba {numba.__version__}, threading layer {numba.threading_layer()}, "
+          f"{k.THREADS} numba threads; NumPy {np.__version__}, 1 BLAS thread")  # fmt: skip
+
+    a, b = race(lambda: np.exp(x, out=out), lambda: scalar_exp(x, out), repeats=50)
+    print(f"1. exp of 1M float32: NumPy {a / 1e3:.2f} ms, a compiled loop {b / 1e3:.2f} ms")
+
+    s = np.ones(10, np.float32)
+    z = np.empty_like(s)
+    a, b = race(
+        lambda: k.gelu_inner.serial(s, const, z), lambda: k.gelu_inner.parallel(s, const, z)
+    )
+    print(f"2. a 10-float loop: serial {a:.1f} us, handed to the threads {b:.1f} us")
+
+    g, t2 = np.ones_like(x), t.copy()  # t2: overwritten by the aliased runs (timing only)
+    a, b = race(lambda: k.gelu_backward.serial(g, x, t2, const, t2),
+                lambda: k.gelu_backward.serial(g, x, t, const, y), repeats=50)  # fmt: skip
+    print(
+        f"3. GELU backward over 1M floats: writing over its input {a / 1e3:.2f} ms, "
+        f"into another array {b / 1e3:.2f} ms"
+    )
+
+    a, b = race(lambda: k.gelu_outer.serial(x, t, const, y),
+                lambda: k.gelu_outer.parallel(x, t, const, y), repeats=50)  # fmt: skip
+    print(
+        f"4. GELU's output loop over 1M floats: 1 thread {a / 1e3:.3f} ms, "
+        f"{k.THREADS} threads {b / 1e3:.3f} ms"
+    )
+
+    n = 65536
+    p, gr, m, v = (rng.random(n).astype(np.float32) for _ in range(4))
+    a, b = race(lambda: adam_loop(p, gr, m, v, 1e-3, 0.9, 0.99, 1e-8, 0.9999, 0.1, 0.3),
+                lambda: adam_numpy(p, gr, m, v))  # fmt: skip
+    print(f"5. Adam(W) over {n:,} floats: one compiled loop {a:.0f} us, NumPy's passes {b:.0f} us")
+
+    xt = groundup.Tensor(rng.standard_normal((2048, 128)).astype(np.float32), requires_grad=True)
+    w = groundup.Tensor(np.ones(128, np.float32), requires_grad=True)
+    grad = rng.standard_normal((2048, 128)).astype(np.float32)
+    jit = fused.kernels()
+
+    def rms(on: bool):
+        def run():
+            fused._KERNELS = jit if on else None
+            fused.rms_norm(xt, 128, w).backward(grad)
+            xt.grad = w.grad = None
+            fused._KERNELS = jit
+
+        return run
+
+    a, b = race(rms(True), rms(False), repeats=60)
+    print(
+        f"6. RMS norm (2048, 128), forward + backward: kernels {a / 1e3:.3f} ms, "
+        f"NumPy's code {b / 1e3:.3f} ms"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
