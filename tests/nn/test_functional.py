@@ -648,10 +648,35 @@ def test_attention_weights_made_again_in_the_backward_equal_the_kept_ones(mask, 
     assert_same(lambda *t: call(fused, *t), lambda *t: call(functional, *t), q, k, v)
 
 
+@pytest.mark.parametrize("keep", [True, False], ids=["kept", "made-again"])
+@pytest.mark.parametrize(
+    "shapes",
+    [((2, 3, 7, 4), (2, 3, 7, 4)), ((2, 1, 3, 7, 4), (2, 1, 1, 7, 4)), ((7, 4), (7, 4))],
+    ids=["heads", "shared-kv", "one-matrix"],
+)
+def test_causal_attention_in_blocks_equals_the_composed_one(shapes, keep, monkeypatch):
+    """Under a causal mask the kernels' path computes only the blocks of queries and keys
+    below the diagonal; blocks of 2 rows here, over 7 positions (the last block short),
+    with k and v shared across a query group as in grouped-query attention."""
+    if fused.kernels() is None:
+        pytest.skip("numba is not installed")
+    monkeypatch.setattr(fused.Attention, "BLOCK", 2)
+    if not keep:
+        monkeypatch.setattr(fused.Attention, "KEEP_BYTES", 0)
+    (qs, ks) = shapes
+    q, k, v = rng.standard_normal(qs), rng.standard_normal(ks), rng.standard_normal(ks)
+    call = lambda m, *t: m.scaled_dot_product_attention(*t, is_causal=True)  # noqa: E731
+    assert_same(lambda *t: call(fused, *t), lambda *t: call(functional, *t), q, k, v)
+    a = Tensor(q.astype(np.float32))  # float32 too: the kernels' other compilation
+    want = functional.scaled_dot_product_attention(a, a, a, is_causal=True).data
+    got = fused.scaled_dot_product_attention(a, a, a, is_causal=True).data
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
 def test_kernels_divide_by_zero_as_numpy_does():
     """1 / 0 is inf in the kernels (NumPy's rule), not Python's ZeroDivisionError."""
     if fused.kernels() is None:
         pytest.skip("numba is not installed")
     att, total = np.zeros((1, 1, 3)), np.empty((1, 1))
-    fused.kernels().scores_normalise(att, total)  # a row of zeros: 0 * (1 / 0)
+    fused.kernels().scores_normalise(att, np.array([3]), total)  # a row of zeros: 0 * (1 / 0)
     assert np.isnan(att).all() and total[0, 0] == 0

@@ -155,17 +155,22 @@ class GELU(Function):
     K = 0.044715
 
     def constants(self, x: Any) -> Any:
-        """c, k, 0.5, 1 and 3 k for the kernels, in x's dtype."""
-        return np.array([self.C, self.K, 0.5, 1.0, 3 * self.K], dtype=x.dtype)
+        """c, k, 0.5, 1 and 3 k for the kernels, in x's dtype (and tanh's ratio in float32)."""
+        tanh = kernels().TANH32 if x.dtype == np.float32 else ()
+        return np.array([self.C, self.K, 0.5, 1.0, 3 * self.K, *tanh], dtype=x.dtype)
 
     def forward(self, x: Any) -> Any:
-        if k := kernels_for(x):  # 0.5 x (1 + tanh(z / 2)): two loops around NumPy's tanh
+        if k := kernels_for(x):  # float32: one loop; float64: two around NumPy's tanh
             self.x = x = np.ascontiguousarray(x)
-            t, y, const = np.empty_like(x), np.empty_like(x), self.constants(x)
+            y, const = np.empty_like(x), self.constants(x)
+            self.kernel = True  # tanh(z) is made again: memory over one pass
+            if x.dtype == np.float32:
+                k.gelu32_forward(x.reshape(-1), const, y.reshape(-1))
+                return y
+            t = np.empty_like(x)
             k.gelu_inner(x.reshape(-1), const, t.reshape(-1))
             np.tanh(t, out=t)
             k.gelu_outer(x.reshape(-1), t.reshape(-1), const, y.reshape(-1))
-            self.kernel = True  # tanh(z) is made again: memory over one pass
             return y
         s = x * x  # s = sigmoid(z), computed in place
         s *= -2 * self.C * self.K
@@ -181,10 +186,13 @@ class GELU(Function):
     def backward(self, grad: Any) -> tuple[Any, ...]:
         if hasattr(self, "kernel"):  # the forward ran the kernels
             x, k, const = self.x, kernels(), self.constants(self.x)
-            t, dx = np.empty_like(x), np.empty_like(x)
+            g, dx = np.ascontiguousarray(grad, dtype=x.dtype).reshape(-1), np.empty_like(x)
+            if x.dtype == np.float32:
+                k.gelu32_backward(g, x.reshape(-1), const, dx.reshape(-1))
+                return (dx,)
+            t = np.empty_like(x)
             k.gelu_inner(x.reshape(-1), const, t.reshape(-1))
             np.tanh(t, out=t)
-            g = np.ascontiguousarray(grad, dtype=x.dtype).reshape(-1)
             k.gelu_backward(g, x.reshape(-1), t.reshape(-1), const, dx.reshape(-1))
             return (dx,)
         x, s = self.x, self.s
@@ -737,11 +745,12 @@ class Attention(Function):
 
     def forward(
         self, q: Any, k: Any, v: Any, *inputs: Any, mask: Any, additive: Any, scale: float,
-        drop: Any,
+        drop: Any, causal: bool = False,
     ) -> Any:  # fmt: skip
+        if (jit := kernels_for(q)) and additive is None and not inputs and drop is None:
+            if self.kernels_fit(q, k, v):
+                return self.forward_kernel(jit, q, k, v, mask, scale, causal)
         att = q @ self.xp.swapaxes(k, -1, -2)  # (..., T, S)
-        if (jit := kernels_for(att)) and additive is None and not inputs and drop is None:
-            return self.forward_kernel(jit, q, k, v, att, mask, scale)
         att *= scale
         if inputs:  # the float mask as an input of the graph
             additive = inputs[0]
@@ -788,46 +797,102 @@ class Attention(Function):
     # but made again in the backward from q, k and each row's log-sum-exp (one more matmul):
     # at the lecture's shape they would be a sixth of the memory a training step holds.
     KEEP_BYTES = 8 * 2**20
+    # Under a causal mask (T = S) the queries go in blocks of BLOCK rows: block [a, b) sees
+    # keys [0, b) only, so every product skips the blocks above the diagonal (at T = 256,
+    # 4 blocks: 5/8 of the multiply-adds) and the loops stop at each block's last key.
+    BLOCK = 64
 
-    def forward_kernel(self, jit: Any, q: Any, k: Any, v: Any, att: Any, mask: Any,
-                       scale: float) -> Any:  # fmt: skip
-        att = np.ascontiguousarray(
-            att
-        )  # matmul may lay it out like its inputs; rows must be a view
-        rows = att.reshape(-1, *att.shape[-2:])  # (R, T, S)
-        if mask is None:
-            mask = np.zeros((1, 1), dtype=bool)
-        self.hidden = np.broadcast_to(mask, att.shape).reshape(rows.shape)  # True: not seen
+    @staticmethod
+    def kernels_fit(q: Any, k: Any, v: Any) -> bool:
+        """One dtype, and v's batch dimensions within q k^T's (the weights' shape)."""
+        batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2])
+        return q.dtype == k.dtype == v.dtype and np.broadcast_shapes(batch, v.shape[:-2]) == batch
+
+    def forward_kernel(self, jit: Any, q: Any, k: Any, v: Any, mask: Any, scale: float,
+                       causal: bool) -> Any:  # fmt: skip
+        T, S = q.shape[-2], k.shape[-2]
+        if causal and T == S and T > self.BLOCK:  # (first row, end row, end column) each
+            self.rows = [(a, min(a + self.BLOCK, T), min(a + self.BLOCK, T))
+                         for a in range(0, T, self.BLOCK)]  # fmt: skip
+        else:
+            self.rows = [(0, T, S)]
+        self.stop = np.full(T, S)  # each row's last column, + 1
+        for a, b, c in self.rows:
+            self.stop[a:b] = c
+        att = self.scores(q, k)
+        rows = att.reshape(-1, T, S)  # (R, T, S)
+        hidden = np.zeros((1, 1), dtype=bool) if mask is None else mask
+        self.hidden = np.broadcast_to(hidden, att.shape).reshape(rows.shape)  # True: not seen
         top, total = np.empty(rows.shape[:2]), np.empty(rows.shape[:2])  # (R, T) float64
-        jit.scores_shift(rows, att.dtype.type(scale), self.hidden, top)
-        np.exp(att, out=att)
-        jit.scores_normalise(rows, total)
+        jit.scores_shift(rows, att.dtype.type(scale), self.hidden, self.stop, top)
+        self.exp(att)
+        jit.scores_normalise(rows, self.stop, total)
         self.q, self.k, self.v, self.scale = q, k, v, scale
         if att.nbytes > self.KEEP_BYTES:
             self.lse = top + np.log(total)  # softmax = exp(scale * s - lse)
         else:
             self.att = att
-        return att @ v
+        out = np.empty(att.shape[:-2] + (T, v.shape[-1]), dtype=q.dtype)
+        for a, b, c in self.rows:  # att v
+            np.matmul(att[..., a:b, :c], v[..., :c, :], out=out[..., a:b, :])
+        return out
+
+    def scores(self, q: Any, k: Any) -> Any:
+        """q k^T (..., T, S), C-contiguous (the kernels take rows as views): the blocks'
+        columns only."""
+        batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2])
+        att = np.empty(batch + (q.shape[-2], k.shape[-2]), dtype=q.dtype)
+        kt = np.swapaxes(k, -1, -2)
+        for a, b, c in self.rows:
+            np.matmul(q[..., a:b, :], kt[..., :c], out=att[..., a:b, :c])
+        return att
+
+    def exp(self, att: Any) -> None:
+        """NumPy's exp in place, over the blocks."""
+        for a, b, c in self.rows:
+            np.exp(att[..., a:b, :c], out=att[..., a:b, :c])
 
     def backward_kernel(self, grad: Any) -> tuple[Any, ...]:
         q, k, v, jit = self.q, self.k, self.v, kernels()
-        scale = q.dtype.type(self.scale)
+        scale, grad = q.dtype.type(self.scale), np.asarray(grad, dtype=q.dtype)
         if hasattr(self, "lse"):  # the weights again: q k^T, then exp(scale * s - lse)
-            att = np.ascontiguousarray(q @ np.swapaxes(k, -1, -2))
-            jit.scores_replay(att.reshape(self.hidden.shape), scale, self.hidden, self.lse)
-            np.exp(att, out=att)
+            att = self.scores(q, k)
+            jit.scores_replay(att.reshape(self.hidden.shape), scale, self.hidden, self.stop,
+                              self.lse)  # fmt: skip
+            self.exp(att)
         else:
             att = self.att
         pq, pk, pv = self.parents  # type: ignore[misc]
-        gv = unbroadcast(np.swapaxes(att, -1, -2) @ grad, v.shape) if pv.requires_grad else None
-        gq = gk = None
+        gv = gq = gk = None
+        if pv.requires_grad:
+            gv = self.transposed_product(att, grad, v.shape[-1])  # att^T g
         if pq.requires_grad or pk.requires_grad:
-            ds = np.ascontiguousarray(grad @ np.swapaxes(v, -1, -2))  # dA, then dS * scale
-            rows = self.hidden.shape  # (R, T, S)
-            jit.softmax_backward(ds.reshape(rows), att.reshape(rows), scale)
-            gq = unbroadcast(ds @ k, q.shape) if pq.requires_grad else None
-            gk = unbroadcast(np.swapaxes(ds, -1, -2) @ q, k.shape) if pk.requires_grad else None
-        return (gq, gk, gv)
+            ds = np.empty_like(att)  # dA = g v^T, then dS * scale
+            vt = np.swapaxes(v, -1, -2)
+            for a, b, c in self.rows:
+                np.matmul(grad[..., a:b, :], vt[..., :c], out=ds[..., a:b, :c])
+            jit.softmax_backward(ds.reshape(self.hidden.shape), att.reshape(self.hidden.shape),
+                                 scale, self.stop)  # fmt: skip
+            if pq.requires_grad:
+                gq = np.empty(ds.shape[:-1] + (q.shape[-1],), dtype=q.dtype)
+                for a, b, c in self.rows:  # dS k
+                    np.matmul(ds[..., a:b, :c], k[..., :c, :], out=gq[..., a:b, :])
+                gq = unbroadcast(gq, q.shape)
+            if pk.requires_grad:
+                gk = unbroadcast(self.transposed_product(ds, q, k.shape[-1]), k.shape)  # dS^T q
+        return (gq, gk, None if gv is None else unbroadcast(gv, v.shape))
+
+    def transposed_product(self, w: Any, x: Any, n: int) -> Any:
+        """w^T x for weights-shaped w (..., T, S): (..., S, n). Under causal blocks, key block
+        [a, b) is seen by the queries from a on only."""
+        batch = np.broadcast_shapes(w.shape[:-2], x.shape[:-2])
+        out = np.empty(batch + (w.shape[-1], n), dtype=w.dtype)
+        wt = np.swapaxes(w, -1, -2)
+        if len(self.rows) == 1:
+            return np.matmul(wt, x, out=out)
+        for a, b, _ in self.rows:  # square blocks: the columns [a, b) are the keys [a, b)
+            np.matmul(wt[..., a:b, a:], x[..., a:, :], out=out[..., a:b, :])
+        return out
 
     def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
         return (
@@ -849,7 +914,8 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Any
     drop = attention_dropout(q, k, dropout_p, generator) if dropout_p > 0.0 else None
     learned = isinstance(attn_mask, Tensor) and attn_mask.requires_grad and additive is not None
     inputs = (q, k, v, attn_mask) if learned else (q, k, v)  # a float mask that learns
-    return Attention.apply(*inputs, mask=mask, additive=additive, scale=s, drop=drop)
+    return Attention.apply(*inputs, mask=mask, additive=additive, scale=s, drop=drop,
+                           causal=is_causal)  # fmt: skip
 
 
 # ================================================================ convolution and pooling

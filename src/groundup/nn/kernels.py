@@ -93,6 +93,56 @@ def gelu_backward(g: Any, x: Any, t: Any, const: Any, dx: Any) -> None:
         dx[i] = g[i] * half * ((one + th) + v * (one - th * th) * c * (one + k3 * v * v))
 
 
+# In float32 the whole formula is one loop: tanh is a ratio of two polynomials (Eigen's
+# ptanh_float, within 3e-7 of tanh), plain arithmetic the compiler vectorises, where a
+# call to the C library's tanh is scalar (50x slower than this loop). float64 keeps the
+# loops above: the ratio is only float32-accurate. TANH32 is const[5:]: the clamp, then
+# the odd numerator's and the even denominator's coefficients, highest power first. They
+# go into the loop as a tuple of numbers, not array entries: the output might alias the
+# array, so each entry would be loaded again after every store (13x slower).
+TANH32 = (7.90531110763549805, -2.76076847742355e-16, 2.00018790482477e-13,
+          -8.60467152213735e-11, 5.12229709037114e-08, 1.48572235717979e-05,
+          6.37261928875436e-04, 4.89352455891786e-03, 1.19825839466702e-06,
+          1.18534705686654e-04, 2.26843463243900e-03, 4.89352518554385e-03)  # fmt: skip
+
+
+@numba.njit(cache=True)
+def tanh32_coefficients(const: Any) -> Any:
+    """const[5:17] as a tuple (what tanh32 takes)."""
+    c = const[5:]
+    return (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11])
+
+
+@numba.njit(cache=True, fastmath=_FASTMATH, inline="always")
+def tanh32(z: Any, r: Any) -> Any:
+    """tanh(z) for float32 z: p(z) / q(z) on (-7.9, 7.9), and +-1 beyond (within 3e-7)."""
+    a = min(max(z, -r[0]), r[0])
+    z2 = a * a
+    p = (((((r[1] * z2 + r[2]) * z2 + r[3]) * z2 + r[4]) * z2 + r[5]) * z2 + r[6]) * z2 + r[7]
+    q = ((r[8] * z2 + r[9]) * z2 + r[10]) * z2 + r[11]
+    return a * p / q if abs(z) < r[0] else a / r[0]  # exactly +-1: GELU's far tail is 0
+
+
+@jit
+def gelu32_forward(x: Any, const: Any, y: Any) -> None:
+    """y = 0.5 x (1 + tanh(c (x + k x^3))), float32, one pass."""
+    c, k, half, one, r = const[0], const[1], const[2], const[3], tanh32_coefficients(const)
+    for i in prange(x.size):
+        v = x[i]
+        y[i] = half * v * (one + tanh32(c * (v + k * v * v * v), r))
+
+
+@jit
+def gelu32_backward(g: Any, x: Any, const: Any, dx: Any) -> None:
+    """gelu_backward with tanh(z) made again in the loop, float32, one pass."""
+    c, k, half, one, k3 = const[0], const[1], const[2], const[3], const[4]
+    r = tanh32_coefficients(const)
+    for i in prange(x.size):
+        v = x[i]
+        th = tanh32(c * (v + k * v * v * v), r)
+        dx[i] = g[i] * half * ((one + th) + v * (one - th * th) * c * (one + k3 * v * v))
+
+
 # ---------------------------------------------------------------- layer norm over rows (N, n)
 # center = 1 is LayerNorm; center = 0 is RMSNorm (no mean taken out, b = 0).
 
@@ -147,63 +197,65 @@ def layer_norm_backward(
 # ---------------------------------------------------------------- attention's softmax
 # Scores (R, T, S): R = batch x heads rows of T queries against S keys; ``hidden`` (R, T, S)
 # is True where a query may not look (a causal mask, or the caller's), often a broadcast view.
+# Row i is read up to column stop[i] (S, or under a causal mask the end of its block of
+# queries: the scores past it were never computed, see Attention.forward_causal).
 
 
 @jit
-def scores_shift(att: Any, scale: Any, hidden: Any, top: Any) -> None:
+def scores_shift(att: Any, scale: Any, hidden: Any, stop: Any, top: Any) -> None:
     """att <- att * scale - (row max), -inf where hidden; the max kept in top (R, T).
     NumPy's exp follows, then :func:`scores_normalise`."""
-    R, T, S = att.shape
+    R, T, _ = att.shape
     for r in prange(R):
         for i in range(T):
             m = -np.inf
-            for j in range(S):
+            for j in range(stop[i]):
                 if hidden[r, i, j]:
                     att[r, i, j] = -np.inf
                 else:
                     att[r, i, j] *= scale
                     m = max(m, att[r, i, j])
-            for j in range(S):
+            for j in range(stop[i]):
                 att[r, i, j] -= m
             top[r, i] = m
 
 
 @jit
-def scores_normalise(att: Any, total: Any) -> None:
+def scores_normalise(att: Any, stop: Any, total: Any) -> None:
     """Each row divided by its sum (kept in total): exp'd scores become attention weights."""
-    R, T, S = att.shape
+    R, T, _ = att.shape
     for r in prange(R):
         for i in range(T):
             t = 0.0
-            for j in range(S):
+            for j in range(stop[i]):
                 t += att[r, i, j]
             inv = 1.0 / t
-            for j in range(S):
+            for j in range(stop[i]):
                 att[r, i, j] *= inv
             total[r, i] = t
 
 
 @jit
-def scores_replay(att: Any, scale: Any, hidden: Any, lse: Any) -> None:
+def scores_replay(att: Any, scale: Any, hidden: Any, stop: Any, lse: Any) -> None:
     """att <- att * scale - lse (the row's log-sum-exp), -inf where hidden: NumPy's exp of
     it gives back the forward's weights, which were not kept."""
-    R, T, S = att.shape
+    R, T, _ = att.shape
     for r in prange(R):
         for i in range(T):
-            for j in range(S):
+            for j in range(stop[i]):
                 att[r, i, j] = -np.inf if hidden[r, i, j] else att[r, i, j] * scale - lse[r, i]
 
 
 @jit
-def softmax_backward(ds: Any, att: Any, scale: Any) -> None:
+def softmax_backward(ds: Any, att: Any, scale: Any, stop: Any) -> None:
     """ds <- att (ds - sum(ds att)) * scale, row by row: from dA to the scores' gradient."""
-    R, T, S = ds.shape
+    R, T, _ = ds.shape
     for r in prange(R):
         for i in range(T):
             dot = 0.0
-            for j in range(S):
+            for j in range(stop[i]):
                 dot += ds[r, i, j] * att[r, i, j]
-            for j in range(S):
+            for j in range(stop[i]):
                 ds[r, i, j] = att[r, i, j] * (ds[r, i, j] - dot) * scale
 
 
