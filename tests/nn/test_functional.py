@@ -651,12 +651,12 @@ def test_attention_weights_made_again_in_the_backward_equal_the_kept_ones(mask, 
 @pytest.mark.parametrize("keep", [True, False], ids=["kept", "made-again"])
 @pytest.mark.parametrize(
     "shapes",
-    [((2, 3, 7, 4), (2, 3, 7, 4)), ((2, 1, 3, 7, 4), (2, 1, 1, 7, 4)), ((7, 4), (7, 4))],
+    [((2, 3, 9, 4), (2, 3, 9, 4)), ((2, 1, 3, 9, 4), (2, 1, 1, 9, 4)), ((9, 4), (9, 4))],
     ids=["heads", "shared-kv", "one-matrix"],
 )
 def test_causal_attention_in_blocks_equals_the_composed_one(shapes, keep, monkeypatch):
     """Under a causal mask the kernels' path computes only the blocks of queries and keys
-    below the diagonal; blocks of 2 rows here, over 7 positions (the last block short),
+    below the diagonal; blocks of 2 rows here, over 9 positions (the last block short),
     with k and v shared across a query group as in grouped-query attention."""
     if fused.kernels() is None:
         pytest.skip("numba is not installed")
