@@ -325,3 +325,35 @@ def embedding_backward(g: Any, idx: Any, out: Any) -> None:
             row = idx[i]
             for j in range(c * D // CHUNKS, (c + 1) * D // CHUNKS):
                 out[row, j] += g[i, j]
+
+
+# ---------------------------------------------------------------- the optimizer's passes
+# NumPy's Adam makes about a dozen passes over each parameter's arrays (and a temporary per
+# product); this is one, reading p, g, m, v once and writing p, m, v.
+
+
+@jit
+def adam_update(p: Any, g: Any, m: Any, v: Any, const: Any) -> None:
+    """One Adam(W) step over flat arrays, the moments updated in place. const, in p's dtype:
+    (sign of g, L2 weight decay, decoupled decay factor, 1 - b1, b2, 1 - b2,
+    1 / sqrt(1 - b2^t), eps, lr / (1 - b1^t))."""
+    sign, l2, keep, a1, b2, a2, c2, eps, step = (const[0], const[1], const[2], const[3],
+                                                 const[4], const[5], const[6], const[7],
+                                                 const[8])  # fmt: skip
+    for i in prange(p.size):
+        gi = sign * g[i] + l2 * p[i]  # Adam's L2 term (0 for AdamW)
+        mi = m[i] + (gi - m[i]) * a1
+        vi = v[i] * b2 + a2 * gi * gi
+        m[i], v[i] = mi, vi
+        p[i] = p[i] * keep - step * (mi / (math.sqrt(vi) * c2 + eps))
+
+
+@numba.njit(cache=True, fastmath=_FASTMATH)
+def sum_of_squares(g: Any) -> float:
+    """sum(g^2) over a flat array, in float64 (for the gradient's norm): one pass, on one
+    core (reading memory is the cost, and one core's order gives the same sum every run)."""
+    total = 0.0
+    for i in range(g.size):
+        x = np.float64(g[i])
+        total += x * x
+    return total

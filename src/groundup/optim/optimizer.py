@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from groundup.nn.fused import kernels_for
 from groundup.tensor.backend import array_module, device_of, to_host
 
 
@@ -235,6 +236,16 @@ class SGD(Optimizer):
         p.data -= group["lr"] * grad
 
 
+def _kernels_for(p: Any, grad: Any, state: dict[str, Any]) -> Any:
+    """The compiled kernels, when p, its gradient and moments are C-ordered NumPy arrays
+    of one float dtype (what Adam's one-loop kernel takes); else None."""
+    arrays = (p, grad, state["exp_avg"], state["exp_avg_sq"])
+    if not all(type(a) is np.ndarray and a.flags.c_contiguous and a.dtype == p.dtype
+               for a in arrays):  # fmt: skip
+        return None
+    return kernels_for(p)
+
+
 class Adam(Optimizer):
     """Adam (Kingma & Ba, 2015) with bias correction; ``weight_decay`` is L2 added to the
     gradient, like ``torch.optim.Adam`` (see :class:`AdamW` for the decoupled kind)."""
@@ -266,8 +277,6 @@ class Adam(Optimizer):
         lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
         beta1, beta2 = group["betas"]
         amsgrad = group.get("amsgrad", False)
-        if group.get("maximize"):
-            grad = -grad
         if not state:
             state["step"] = 0
             xp = array_module(p.data)  # the moments live where the parameter does
@@ -277,6 +286,17 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = xp.zeros_like(p.data)
         state["step"] += 1
         t = state["step"]
+        if not amsgrad and (k := _kernels_for(p.data, grad, state)):  # one loop, same formula
+            sign, l2 = (-1.0 if group.get("maximize") else 1.0), (0.0 if self.decoupled else wd)
+            keep = 1 - lr * wd if self.decoupled else 1.0
+            const = np.array([sign, l2, keep, 1 - beta1, beta2, 1 - beta2,
+                              1 / math.sqrt(1 - beta2**t), eps, lr / (1 - beta1**t)],
+                             dtype=p.data.dtype)  # fmt: skip
+            k.adam_update(p.data.reshape(-1), grad.reshape(-1), state["exp_avg"].reshape(-1),
+                          state["exp_avg_sq"].reshape(-1), const)  # fmt: skip
+            return
+        if group.get("maximize"):
+            grad = -grad
         if wd != 0:
             if self.decoupled:
                 p.data *= 1 - lr * wd  # decay the weights, not the gradient
