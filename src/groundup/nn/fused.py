@@ -734,6 +734,23 @@ def rotary_embedding(x: Tensor, cos: Any, sin: Any) -> Tensor:
 # ================================================================ attention
 
 
+def product(a: Any, b: Any, out: Any, add: bool) -> None:
+    """out = a @ b, or out += a @ b."""
+    if add:
+        out += a @ b
+    else:
+        np.matmul(a, b, out=out)
+
+
+def heads_side_by_side(batch: tuple[int, ...], T: int, D: int, dtype: Any) -> Any:
+    """An empty (*batch, T, D) array laid out in memory as (batch[0], T, *batch[1:], D):
+    attention's output, whose heads a model then puts side by side with
+    ``y.transpose(1, 2).reshape(B, T, C)``, a view of this layout instead of a copy."""
+    if len(batch) < 2:
+        return np.empty(batch + (T, D), dtype=dtype)
+    return np.moveaxis(np.empty(batch[:1] + (T,) + batch[1:] + (D,), dtype=dtype), 1, -2)
+
+
 class Attention(Function):
     """softmax(q k^T * scale + mask) v over (..., T, D) inputs, forward and backward fused.
 
@@ -822,80 +839,68 @@ class Attention(Function):
         self.stop = np.full(T, S)  # each row's last column, + 1
         for a, b, c in self.rows:
             self.stop[a:b] = c
-        att = self.scores(q, k)
-        rows = att.reshape(-1, T, S)  # (R, T, S)
+        batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2])
         hidden = np.zeros((1, 1), dtype=bool) if mask is None else mask
-        self.hidden = np.broadcast_to(hidden, att.shape).reshape(rows.shape)  # True: not seen
-        top, total = np.empty(rows.shape[:2]), np.empty(rows.shape[:2])  # (R, T) float64
-        jit.scores_shift(rows, att.dtype.type(scale), self.hidden, self.stop, top)
-        self.exp(att)
-        jit.scores_normalise(rows, self.stop, total)
+        self.hidden = np.broadcast_to(hidden, batch + (T, S)).reshape(-1, T, S)  # True: unseen
+        R = self.hidden.shape[0]
+        top, total = np.empty((R, T)), np.empty((R, T))  # float64: each row's max and sum
+        out = heads_side_by_side(batch, T, v.shape[-1], q.dtype)
+        keep = len(self.rows) == 1 and R * T * S * q.itemsize <= self.KEEP_BYTES
+        for a, b, c in self.rows:  # each block's weights, one block in memory at a time
+            w = self.weights(q, k, a, b, c)  # (..., b - a, c): scale * q k^T - row max
+            rows = w.reshape(-1, b - a, c)
+            jit.scores_shift(rows, q.dtype.type(scale), self.hidden[:, a:b], self.stop[a:b],
+                             top[:, a:b])  # fmt: skip
+            np.exp(w, out=w)
+            jit.scores_normalise(rows, self.stop[a:b], total[:, a:b])
+            np.matmul(w, v[..., :c, :], out=out[..., a:b, :])
+            if keep:
+                self.att = w
         self.q, self.k, self.v, self.scale = q, k, v, scale
-        if att.nbytes > self.KEEP_BYTES:
-            self.lse = top + np.log(total)  # softmax = exp(scale * s - lse)
-        else:
-            self.att = att
-        out = np.empty(att.shape[:-2] + (T, v.shape[-1]), dtype=q.dtype)
-        for a, b, c in self.rows:  # att v
-            np.matmul(att[..., a:b, :c], v[..., :c, :], out=out[..., a:b, :])
+        if not keep:
+            self.lse = top + np.log(total)  # the weights are exp(scale * s - lse)
         return out
 
-    def scores(self, q: Any, k: Any) -> Any:
-        """q k^T (..., T, S), C-contiguous (the kernels take rows as views): the blocks'
-        columns only."""
+    def weights(self, q: Any, k: Any, a: int, b: int, c: int) -> Any:
+        """q k^T for queries [a, b) and keys [0, c), a new C-ordered array (the kernels
+        take its rows as views)."""
         batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2])
-        att = np.empty(batch + (q.shape[-2], k.shape[-2]), dtype=q.dtype)
-        kt = np.swapaxes(k, -1, -2)
-        for a, b, c in self.rows:
-            np.matmul(q[..., a:b, :], kt[..., :c], out=att[..., a:b, :c])
-        return att
-
-    def exp(self, att: Any) -> None:
-        """NumPy's exp in place, over the blocks."""
-        for a, b, c in self.rows:
-            np.exp(att[..., a:b, :c], out=att[..., a:b, :c])
+        w = np.empty(batch + (b - a, c), dtype=q.dtype)
+        return np.matmul(q[..., a:b, :], np.swapaxes(k[..., :c, :], -1, -2), out=w)
 
     def backward_kernel(self, grad: Any) -> tuple[Any, ...]:
         q, k, v, jit = self.q, self.k, self.v, kernels()
         scale, grad = q.dtype.type(self.scale), np.asarray(grad, dtype=q.dtype)
-        if hasattr(self, "lse"):  # the weights again: q k^T, then exp(scale * s - lse)
-            att = self.scores(q, k)
-            jit.scores_replay(att.reshape(self.hidden.shape), scale, self.hidden, self.stop,
-                              self.lse)  # fmt: skip
-            self.exp(att)
-        else:
-            att = self.att
         pq, pk, pv = self.parents  # type: ignore[misc]
-        gv = gq = gk = None
-        if pv.requires_grad:
-            gv = self.transposed_product(att, grad, v.shape[-1])  # att^T g
-        if pq.requires_grad or pk.requires_grad:
-            ds = np.empty_like(att)  # dA = g v^T, then dS * scale
-            vt = np.swapaxes(v, -1, -2)
-            for a, b, c in self.rows:
-                np.matmul(grad[..., a:b, :], vt[..., :c], out=ds[..., a:b, :c])
-            jit.softmax_backward(ds.reshape(self.hidden.shape), att.reshape(self.hidden.shape),
-                                 scale, self.stop)  # fmt: skip
-            if pq.requires_grad:
-                gq = np.empty(ds.shape[:-1] + (q.shape[-1],), dtype=q.dtype)
-                for a, b, c in self.rows:  # dS k
-                    np.matmul(ds[..., a:b, :c], k[..., :c, :], out=gq[..., a:b, :])
-                gq = unbroadcast(gq, q.shape)
-            if pk.requires_grad:
-                gk = unbroadcast(self.transposed_product(ds, q, k.shape[-1]), k.shape)  # dS^T q
-        return (gq, gk, None if gv is None else unbroadcast(gv, v.shape))
-
-    def transposed_product(self, w: Any, x: Any, n: int) -> Any:
-        """w^T x for weights-shaped w (..., T, S): (..., S, n). Under causal blocks, key block
-        [a, b) is seen by the queries from a on only."""
-        batch = np.broadcast_shapes(w.shape[:-2], x.shape[:-2])
-        out = np.empty(batch + (w.shape[-1], n), dtype=w.dtype)
-        wt = np.swapaxes(w, -1, -2)
-        if len(self.rows) == 1:
-            return np.matmul(wt, x, out=out)
-        for a, b, _ in self.rows:  # square blocks: the columns [a, b) are the keys [a, b)
-            np.matmul(wt[..., a:b, a:], x[..., a:, :], out=out[..., a:b, :])
-        return out
+        batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2])
+        new = np.empty if len(self.rows) == 1 else np.zeros  # blocks add into gk and gv
+        gq = np.empty(batch + q.shape[-2:], q.dtype) if pq.requires_grad else None
+        gk = new(batch + k.shape[-2:], q.dtype) if pk.requires_grad else None
+        gv = new(batch + v.shape[-2:], q.dtype) if pv.requires_grad else None
+        for a, b, c in self.rows:  # block by block: queries [a, b) against keys [0, c)
+            if hasattr(self, "att"):
+                w = self.att
+            else:  # the weights again: q k^T, then exp(scale * s - lse)
+                w = self.weights(q, k, a, b, c)
+                jit.scores_replay(w.reshape(-1, b - a, c), scale, self.hidden[:, a:b],
+                                  self.stop[a:b], self.lse[:, a:b])  # fmt: skip
+                np.exp(w, out=w)
+            g = grad[..., a:b, :]
+            if gv is not None:  # weights^T g
+                product(np.swapaxes(w, -1, -2), g, gv[..., :c, :], add=len(self.rows) > 1)
+            if gq is None and gk is None:
+                continue
+            ds = np.matmul(g, np.swapaxes(v[..., :c, :], -1, -2), out=np.empty_like(w))  # dA
+            jit.softmax_backward(
+                ds.reshape(-1, b - a, c), w.reshape(-1, b - a, c), scale, self.stop[a:b]
+            )  # fmt: skip  (now dS * scale)
+            if gq is not None:
+                np.matmul(ds, k[..., :c, :], out=gq[..., a:b, :])
+            if gk is not None:  # dS^T q
+                product(np.swapaxes(ds, -1, -2), q[..., a:b, :], gk[..., :c, :],
+                        add=len(self.rows) > 1)  # fmt: skip
+        return tuple(None if x is None else unbroadcast(x, p.shape)
+                     for x, p in ((gq, q), (gk, k), (gv, v)))  # fmt: skip
 
     def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
         return (
