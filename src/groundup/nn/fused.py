@@ -789,7 +789,7 @@ class Attention(Function):
         return p @ v
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
-        if hasattr(self, "hidden"):  # the forward ran the kernels
+        if hasattr(self, "rows"):  # the forward ran the kernels
             return self.backward_kernel(grad)
         q, k, v, att, p = self.q, self.k, self.v, self.att, self.p
         pq, pk, pv, *pm = self.parents  # type: ignore[misc]
@@ -836,23 +836,29 @@ class Attention(Function):
             self.rows = [(a, min(a + size, T), min(a + size, T)) for a in range(0, T, size)]
         else:
             self.rows = [(0, T, S)]
-        self.stop = np.full(T, S)  # each row's last column, + 1
+        self.stop = np.full(T, S)  # each row's columns computed
         for a, b, c in self.rows:
             self.stop[a:b] = c
         batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2])
-        hidden = np.zeros((1, 1), dtype=bool) if mask is None else mask
-        self.hidden = np.broadcast_to(hidden, batch + (T, S)).reshape(-1, T, S)  # True: unseen
-        R = self.hidden.shape[0]
+        R = math.prod(batch)
+        self.hidden = None  # a causal mask needs no array: row i sees its first i + 1 keys
+        if causal and T == S:
+            self.seen = np.arange(1, T + 1)
+        else:
+            self.seen = self.stop
+            if mask is not None:  # True: not seen
+                self.hidden = np.broadcast_to(mask, batch + (T, S)).reshape(R, T, S)
         top, total = np.empty((R, T)), np.empty((R, T))  # float64: each row's max and sum
         out = heads_side_by_side(batch, T, v.shape[-1], q.dtype)
         keep = len(self.rows) == 1 and R * T * S * q.itemsize <= self.KEEP_BYTES
         for a, b, c in self.rows:  # each block's weights, one block in memory at a time
             w = self.weights(q, k, a, b, c)  # (..., b - a, c): scale * q k^T - row max
             rows = w.reshape(-1, b - a, c)
-            jit.scores_shift(rows, q.dtype.type(scale), self.hidden[:, a:b], self.stop[a:b],
+            seen, stop = self.seen[a:b], self.stop[a:b]
+            jit.scores_shift(rows, q.dtype.type(scale), self.mask_rows(a, b), seen, stop,
                              top[:, a:b])  # fmt: skip
             np.exp(w, out=w)
-            jit.scores_normalise(rows, self.stop[a:b], total[:, a:b])
+            jit.scores_normalise(rows, seen, total[:, a:b])
             np.matmul(w, v[..., :c, :], out=out[..., a:b, :])
             if keep:
                 self.att = w
@@ -860,6 +866,10 @@ class Attention(Function):
         if not keep:
             self.lse = top + np.log(total)  # the weights are exp(scale * s - lse)
         return out
+
+    def mask_rows(self, a: int, b: int) -> Any:
+        """The boolean mask's rows [a, b) (R, b - a, S), or None."""
+        return None if self.hidden is None else self.hidden[:, a:b]
 
     def weights(self, q: Any, k: Any, a: int, b: int, c: int) -> Any:
         """q k^T for queries [a, b) and keys [0, c), a new C-ordered array (the kernels
@@ -882,8 +892,8 @@ class Attention(Function):
                 w = self.att
             else:  # the weights again: q k^T, then exp(scale * s - lse)
                 w = self.weights(q, k, a, b, c)
-                jit.scores_replay(w.reshape(-1, b - a, c), scale, self.hidden[:, a:b],
-                                  self.stop[a:b], self.lse[:, a:b])  # fmt: skip
+                jit.scores_replay(w.reshape(-1, b - a, c), scale, self.mask_rows(a, b),
+                                  self.seen[a:b], self.stop[a:b], self.lse[:, a:b])  # fmt: skip
                 np.exp(w, out=w)
             g = grad[..., a:b, :]
             if gv is not None:  # weights^T g
@@ -891,9 +901,8 @@ class Attention(Function):
             if gq is None and gk is None:
                 continue
             ds = np.matmul(g, np.swapaxes(v[..., :c, :], -1, -2), out=np.empty_like(w))  # dA
-            jit.softmax_backward(
-                ds.reshape(-1, b - a, c), w.reshape(-1, b - a, c), scale, self.stop[a:b]
-            )  # fmt: skip  (now dS * scale)
+            rows = ds.reshape(-1, b - a, c), w.reshape(-1, b - a, c)
+            jit.softmax_backward(*rows, scale, self.seen[a:b], self.stop[a:b])  # now dS * scale
             if gq is not None:
                 np.matmul(ds, k[..., :c, :], out=gq[..., a:b, :])
             if gk is not None:  # dS^T q

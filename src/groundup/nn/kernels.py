@@ -195,68 +195,80 @@ def layer_norm_backward(
 
 
 # ---------------------------------------------------------------- attention's softmax
-# Scores (R, T, S): R = batch x heads rows of T queries against S keys; ``hidden`` (R, T, S)
-# is True where a query may not look (a causal mask, or the caller's), often a broadcast view.
-# Row i is read up to column stop[i] (S, or under a causal mask the end of its block of
-# queries: the scores past it were never computed, see Attention.forward_causal).
+# Scores (R, T, S): R = batch x heads rows of T queries against S keys. Row i sees its first
+# seen[i] keys (i + 1 under a causal mask, else S), except where ``hidden`` (R, T, S, often
+# a broadcast view) is True: the caller's boolean mask, or None. Columns seen[i] to stop[i]
+# were computed but are not seen (a causal block's upper corner): their weights are 0.
+# Scores past stop[i] were never computed (see Attention.forward_kernel) and are not read.
+# hidden=None compiles a version of each loop without the mask's loads.
 
 
 @jit
-def scores_shift(att: Any, scale: Any, hidden: Any, stop: Any, top: Any) -> None:
-    """att <- att * scale - (row max), -inf where hidden; the max kept in top (R, T).
+def scores_shift(att: Any, scale: Any, hidden: Any, seen: Any, stop: Any, top: Any) -> None:
+    """att <- att * scale - (row max), -inf where not seen; the max kept in top (R, T).
     NumPy's exp follows, then :func:`scores_normalise`."""
     R, T, _ = att.shape
     for r in prange(R):
         for i in range(T):
             m = -np.inf
-            for j in range(stop[i]):
-                if hidden[r, i, j]:
+            for j in range(seen[i]):
+                if hidden is not None and hidden[r, i, j]:
                     att[r, i, j] = -np.inf
                 else:
                     att[r, i, j] *= scale
                     m = max(m, att[r, i, j])
-            for j in range(stop[i]):
+            for j in range(seen[i]):
                 att[r, i, j] -= m
+            for j in range(seen[i], stop[i]):
+                att[r, i, j] = -np.inf
             top[r, i] = m
 
 
 @jit
-def scores_normalise(att: Any, stop: Any, total: Any) -> None:
+def scores_normalise(att: Any, seen: Any, total: Any) -> None:
     """Each row divided by its sum (kept in total): exp'd scores become attention weights."""
     R, T, _ = att.shape
     for r in prange(R):
         for i in range(T):
             t = 0.0
-            for j in range(stop[i]):
+            for j in range(seen[i]):
                 t += att[r, i, j]
             inv = 1.0 / t
-            for j in range(stop[i]):
+            for j in range(seen[i]):
                 att[r, i, j] *= inv
             total[r, i] = t
 
 
 @jit
-def scores_replay(att: Any, scale: Any, hidden: Any, stop: Any, lse: Any) -> None:
-    """att <- att * scale - lse (the row's log-sum-exp), -inf where hidden: NumPy's exp of
-    it gives back the forward's weights, which were not kept."""
+def scores_replay(att: Any, scale: Any, hidden: Any, seen: Any, stop: Any, lse: Any) -> None:
+    """att <- att * scale - lse (the row's log-sum-exp), -inf where not seen: NumPy's exp
+    of it gives back the forward's weights, which were not kept."""
     R, T, _ = att.shape
     for r in prange(R):
         for i in range(T):
-            for j in range(stop[i]):
-                att[r, i, j] = -np.inf if hidden[r, i, j] else att[r, i, j] * scale - lse[r, i]
+            for j in range(seen[i]):
+                if hidden is not None and hidden[r, i, j]:
+                    att[r, i, j] = -np.inf
+                else:
+                    att[r, i, j] = att[r, i, j] * scale - lse[r, i]
+            for j in range(seen[i], stop[i]):
+                att[r, i, j] = -np.inf
 
 
 @jit
-def softmax_backward(ds: Any, att: Any, scale: Any, stop: Any) -> None:
-    """ds <- att (ds - sum(ds att)) * scale, row by row: from dA to the scores' gradient."""
+def softmax_backward(ds: Any, att: Any, scale: Any, seen: Any, stop: Any) -> None:
+    """ds <- att (ds - sum(ds att)) * scale, row by row: from dA to the scores' gradient
+    (0 where not seen)."""
     R, T, _ = ds.shape
     for r in prange(R):
         for i in range(T):
             dot = 0.0
-            for j in range(stop[i]):
+            for j in range(seen[i]):
                 dot += ds[r, i, j] * att[r, i, j]
-            for j in range(stop[i]):
+            for j in range(seen[i]):
                 ds[r, i, j] = att[r, i, j] * (ds[r, i, j] - dot) * scale
+            for j in range(seen[i], stop[i]):
+                ds[r, i, j] = 0.0
 
 
 # ---------------------------------------------------------------- cross-entropy over rows (N, C)
