@@ -3,8 +3,9 @@
 :mod:`groundup.nn.fused` runs these when numba (the ``fast`` extra) is installed, and its
 NumPy code otherwise. NumPy makes one pass over memory per operation, on one core; a kernel
 here makes one pass for a whole formula, and spreads its rows over every core (``prange``).
-Where a formula needs exp or tanh, the kernel leaves that one pass to NumPy, whose SIMD
-exp is several times faster than the scalar one a loop calls.
+Where a formula needs exp, the kernel leaves that one pass to NumPy, whose SIMD exp is
+several times faster than the scalar one a loop calls; float32 tanh is computed in the
+loop, as a ratio of polynomials the compiler vectorises.
 
 Compiled code is cached on disk (``cache=True``), so only the first run pays for it. The
 number of threads is numba's own (``NUMBA_NUM_THREADS``), or ``OMP_NUM_THREADS`` when only
