@@ -10,6 +10,8 @@
 6. tanh GELU in float32: one loop (tanh as a ratio of polynomials) against the two loops
    around NumPy's SIMD tanh that float64 keeps.
 7. RMS norm, forward + backward at (2048, 128), LayerNorm's loops against NumPy's code.
+8. Causal attention (6 heads of 64) at T = 256 and 1024, forward + backward: the blocks
+   that skip the products above the diagonal, against one block with a mask array.
 Each figure is the median of repeated calls; the two sides of a comparison alternate.
 """
 
@@ -51,6 +53,25 @@ def race(*fns, repeats: int = 200) -> list[float]:
 def scalar_exp(x, out):
     for i in range(x.size):
         out[i] = math.exp(x[i])
+
+
+@numba.njit(fastmath={"reassoc", "contract"}, error_model="numpy", inline="always")
+def tanh32_from_the_array(z, c):
+    """kernels.tanh32, taking the constants' array itself instead of a tuple of them."""
+    a = min(max(z, -c[5]), c[5])
+    z2 = a * a
+    p = (((((c[6] * z2 + c[7]) * z2 + c[8]) * z2 + c[9]) * z2 + c[10]) * z2 + c[11]) * z2 + c[12]
+    q = ((c[13] * z2 + c[14]) * z2 + c[15]) * z2 + c[16]
+    return a * p / q if abs(z) < c[5] else a / c[5]
+
+
+@numba.njit(fastmath={"reassoc", "contract"}, error_model="numpy")
+def gelu32_array_into_the_helper(x, const, y):
+    """gelu32_forward, handing the constants' array to its tanh."""
+    c, kk, half, one = const[0], const[1], const[2], const[3]
+    for i in range(x.size):
+        v = x[i]
+        y[i] = half * v * (one + tanh32_from_the_array(c * (v + kk * v * v * v), const))
 
 
 def adam_numpy(p, g, m, v):
@@ -113,6 +134,10 @@ def main() -> int:
     a, b = race(lambda: k.gelu32_forward.serial(z, gelu, out3), two_loops, repeats=30)
     print(f"6. tanh GELU over 3M float32: one loop with tanh's ratio {a / 1e3:.2f} ms, "
           f"two loops around NumPy's tanh {b / 1e3:.2f} ms")  # fmt: skip
+    a, b = race(lambda: k.gelu32_forward.serial(z, gelu, out3),
+                lambda: gelu32_array_into_the_helper(z, gelu, out3), repeats=15)  # fmt: skip
+    print(f"6b. the same loop, tanh's constants as a tuple {a / 1e3:.2f} ms, "
+          f"as the array handed to tanh {b / 1e3:.2f} ms")  # fmt: skip
 
     xt = groundup.Tensor(rng.standard_normal((2048, 128)).astype(np.float32), requires_grad=True)
     w = groundup.Tensor(np.ones(128, np.float32), requires_grad=True)
@@ -133,6 +158,25 @@ def main() -> int:
         f"7. RMS norm (2048, 128), forward + backward: kernels {a / 1e3:.3f} ms, "
         f"NumPy's code {b / 1e3:.3f} ms"
     )
+
+    for B, T in ((8, 256), (2, 1024)):  # 6 heads of 64: the lecture GPT's attention, and longer
+        qkv = [groundup.Tensor(rng.standard_normal((B, 6, T, 64)).astype(np.float32),
+                               requires_grad=True) for _ in range(3)]  # fmt: skip
+        g = rng.standard_normal((B, 6, T, 64)).astype(np.float32)
+        causal_mask = ~np.tril(np.ones((T, T), dtype=bool))
+
+        def attention(blocks: bool, qkv=qkv, g=g, hidden=causal_mask):
+            def run():  # blocks: is_causal; one block: the same mask given as an array
+                kw = dict(is_causal=True) if blocks else dict(attn_mask=~hidden)
+                fused.scaled_dot_product_attention(*qkv, **kw).backward(g)
+                for t in qkv:
+                    t.grad = None
+
+            return run
+
+        a, b = race(attention(True), attention(False), repeats=9)
+        print(f"8. causal attention, batch {B}, T = {T}, forward + backward: blocks "
+              f"{a / 1e3:.1f} ms, one block with a mask array {b / 1e3:.1f} ms")  # fmt: skip
     return 0
 
 

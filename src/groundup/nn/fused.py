@@ -819,8 +819,8 @@ class Attention(Function):
     # the multiply-adds) and the loops stop at each block's last key. Blocks of T / 8 rows,
     # BLOCK at least, from 4 blocks on: thinner products are slow in BLAS and use one
     # thread of two. Attention's forward and backward at T = 256 (batch 8, 6 heads of 64, 1
-    # thread): 37 ms against 52 as one block with a mask array; at T = 1024 (batch 2, blocks
-    # of 128), 110 against 190.
+    # thread): 45 ms against 58 as one block with a mask array; at T = 1024 (batch 2, blocks
+    # of 128), 145 against 235 (benchmarks/kernel_facts.py).
     BLOCK = 64
 
     @staticmethod
