@@ -840,7 +840,7 @@ class Attention(Function):
         self.stop = np.full(T, S)  # each row's columns computed
         for a, b, c in self.rows:
             self.stop[a:b] = c
-        batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2])
+        self.batch = batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2])  # the weights'
         R = math.prod(batch)
         self.hidden = None  # a causal mask needs no array: row i sees its first i + 1 keys
         if causal and T == S:
@@ -875,15 +875,14 @@ class Attention(Function):
     def weights(self, q: Any, k: Any, a: int, b: int, c: int) -> Any:
         """q k^T for queries [a, b) and keys [0, c), a new C-ordered array (the kernels
         take its rows as views)."""
-        batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2])
-        w = np.empty(batch + (b - a, c), dtype=q.dtype)
+        w = np.empty(self.batch + (b - a, c), dtype=q.dtype)
         return np.matmul(q[..., a:b, :], np.swapaxes(k[..., :c, :], -1, -2), out=w)
 
     def backward_kernel(self, grad: Any) -> tuple[Any, ...]:
         q, k, v, jit = self.q, self.k, self.v, kernels()
         scale, grad = q.dtype.type(self.scale), np.asarray(grad, dtype=q.dtype)
         pq, pk, pv = self.parents  # type: ignore[misc]
-        batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2])
+        batch = self.batch
         new = np.empty if len(self.rows) == 1 else np.zeros  # blocks add into gk and gv
         gq = np.empty(batch + q.shape[-2:], q.dtype) if pq.requires_grad else None
         gk = new(batch + k.shape[-2:], q.dtype) if pk.requires_grad else None
