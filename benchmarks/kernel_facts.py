@@ -3,14 +3,19 @@
     .venv/bin/python benchmarks/kernel_facts.py      # one thread for NumPy, two for numba
 
 1. NumPy's SIMD float32 exp against the scalar exp a compiled loop calls (1M floats).
-2. What handing a loop to numba's threads costs: a 10-float loop, serial and parallel.
+2. Threads for the loops: the kernels compiled again with ``parallel=True`` (their
+   ``prange`` rows spread over 2 numba threads, on arrays of 2^18 entries and more) against
+   the serial kernels groundup runs: (a) the float32 GELU loop over 1M floats alone, (b) a
+   10-float loop (what waking the threads costs), (c) a ``baby`` GPT training step with 2
+   BLAS threads, the two kinds of kernels taking turns of 3 steps. OpenMP's threads wait
+   asleep (``OMP_WAIT_POLICY=passive``) unless told otherwise: spinning, they take the
+   cores from BLAS's. ``NUMBA_THREADING_LAYER=workqueue`` measures numba's other threads.
 3. Aliasing: GELU's backward loop writing over one of its inputs, and into a fresh array.
-4. Memory bandwidth: GELU's output loop over 1M floats on one thread and on two.
-5. Adam(W): the one-loop kernel (parameter and both moments) against NumPy's passes.
-6. tanh GELU in float32: one loop (tanh as a ratio of polynomials) against the two loops
+4. Adam(W): the one-loop kernel (parameter and both moments) against NumPy's passes.
+5. tanh GELU in float32: one loop (tanh as a ratio of polynomials) against the two loops
    around NumPy's SIMD tanh that float64 keeps.
-7. RMS norm, forward + backward at (2048, 128), LayerNorm's loops against NumPy's code.
-8. Causal attention (6 heads of 64) at T = 256 and 1024, forward + backward: the blocks
+6. RMS norm, forward + backward at (2048, 128), LayerNorm's loops against NumPy's code.
+7. Causal attention (6 heads of 64) at T = 256 and 1024, forward + backward: the blocks
    that skip the products above the diagonal, against one block with a mask array.
 Each figure is the median of repeated calls; the two sides of a comparison alternate.
 """
@@ -19,14 +24,19 @@ from __future__ import annotations
 
 import math
 import os
+import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("NUMBA_NUM_THREADS", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+os.environ.setdefault("NUMBA_THREADING_LAYER", "omp")
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
 
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
@@ -74,6 +84,77 @@ def gelu32_array_into_the_helper(x, const, y):
         y[i] = half * v * (one + tanh32_from_the_array(c * (v + kk * v * v * v), const))
 
 
+PARALLEL_MIN = 2**18  # smaller arrays stay on one core: waking the threads costs more
+
+
+def parallel_twin(kernel):
+    """``kernel`` compiled with parallel=True, on arrays of PARALLEL_MIN entries and more.
+    The twin gets its own name: numba's disk cache files a loop under its name and argument
+    types, not its flags, so under one name the serial and the parallel loop would share
+    one entry (whichever was compiled first would run for both)."""
+    loop = kernel.py_func
+    twin = types.FunctionType(loop.__code__, loop.__globals__, loop.__name__,
+                              loop.__defaults__, loop.__closure__)  # fmt: skip
+    twin.__qualname__ = f"{loop.__qualname__}_parallel"
+    parallel = numba.njit(parallel=True, cache=True, fastmath=k._FASTMATH,
+                          error_model="numpy")(twin)  # fmt: skip
+
+    def run(first, *args):
+        (parallel if first.size >= PARALLEL_MIN else kernel)(first, *args)
+
+    run.parallel = parallel
+    return run
+
+
+# the kernels whose prange rows are independent (layer norm's backward and the embedding's
+# add into shared sums: they stay serial on both sides)
+ROW_KERNELS = ("gelu_inner", "gelu_outer", "gelu_backward", "gelu32_forward",
+               "gelu32_backward", "layer_norm_forward", "scores_shift", "scores_normalise",
+               "scores_replay", "softmax_backward", "logits_shift", "cross_entropy_rows",
+               "cross_entropy_backward", "add_bias", "adam_update")  # fmt: skip
+
+
+def gpt_steps_serial_and_parallel(turns: int = 10) -> tuple[float, float]:
+    """Median ms of a baby GPT training step with the serial kernels and with their
+    parallel twins, in turns of 3 steps (run with 2 BLAS threads)."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import gpt_train as G
+
+    from groundup._allocator import keep_freed_memory
+    from groundup.models.gpt import GPT, GPTConfig
+    from groundup.optim import AdamW, clip_grad_norm_
+
+    keep_freed_memory()
+    model = GPT(GPTConfig(**G.SHAPES["baby"][0], dropout=0.0), seed=G.SEED)
+    opt = AdamW(model.optim_groups(G.WEIGHT_DECAY), lr=G.LR, betas=G.BETAS,
+                weight_decay=G.WEIGHT_DECAY)  # fmt: skip
+    batches = G.make_batches(3, "baby")
+    serial = {name: getattr(k, name) for name in ROW_KERNELS}
+    parallel = {name: parallel_twin(kernel) for name, kernel in serial.items()}
+
+    def steps(kernels: dict, times: list[float]) -> None:
+        for name, kernel in kernels.items():
+            setattr(k, name, kernel)  # fused looks them up on the module at each call
+        for x, y in batches:
+            t0 = time.perf_counter()
+            _, loss = model(x, y)
+            opt.zero_grad()
+            loss.backward()
+            clip_grad_norm_(model.parameters(), G.CLIP)
+            opt.step()
+            times.append(time.perf_counter() - t0)
+
+    warm: list[float] = []
+    steps(serial, warm)
+    steps(parallel, warm)  # compiles the twins
+    times: tuple[list[float], list[float]] = ([], [])
+    for turn in range(turns):
+        for side in (0, 1) if turn % 2 == 0 else (1, 0):
+            steps((serial, parallel)[side], times[side])
+    steps(serial, warm)
+    return 1e3 * float(np.median(times[0])), 1e3 * float(np.median(times[1]))
+
+
 def adam_numpy(p, g, m, v):
     p *= 0.9999
     m += (g - m) * 0.1
@@ -87,56 +168,59 @@ def main() -> int:
     x = rng.standard_normal(2**20).astype(np.float32)
     out, t, y = np.empty_like(x), np.tanh(x), np.empty_like(x)
     const = np.array([0.7978846, 0.044715, 0.5, 1.0, 3 * 0.044715], np.float32)
-    print(f"numba {numba.__version__}, threading layer {numba.threading_layer()}, "
-          f"{k.THREADS} numba threads; NumPy {np.__version__}, 1 BLAS thread")  # fmt: skip
+    layer, threads = numba.config.THREADING_LAYER, numba.get_num_threads()
+    print(f"numba {numba.__version__}, threading layer {layer}, {threads} numba threads; "
+          f"NumPy {np.__version__}, 1 BLAS thread")  # fmt: skip
 
     a, b = race(lambda: np.exp(x, out=out), lambda: scalar_exp(x, out), repeats=50)
     print(f"1. exp of 1M float32: NumPy {a / 1e3:.2f} ms, a compiled loop {b / 1e3:.2f} ms")
 
+    gelu32 = np.array([0.7978846, 0.044715, 0.5, 1.0, 3 * 0.044715, *k.TANH32], np.float32)
+    twin = parallel_twin(k.gelu32_forward).parallel
+    a, b = race(lambda: k.gelu32_forward(x, gelu32, y), lambda: twin(x, gelu32, y), repeats=50)
+    print(f"2a. float32 GELU over 1M floats alone: serial {a / 1e3:.3f} ms, "
+          f"{numba.get_num_threads()} threads {b / 1e3:.3f} ms")  # fmt: skip
     s = np.ones(10, np.float32)
     z = np.empty_like(s)
-    a, b = race(
-        lambda: k.gelu_inner.serial(s, const, z), lambda: k.gelu_inner.parallel(s, const, z)
-    )
-    print(f"2. a 10-float loop: serial {a:.1f} us, handed to the threads {b:.1f} us")
+    twin = parallel_twin(k.gelu_inner).parallel
+    a, b = race(lambda: k.gelu_inner(s, const, z), lambda: twin(s, const, z))
+    print(f"2b. a 10-float loop: serial {a:.1f} us, handed to the threads {b:.1f} us")
+    env = {**os.environ, "OMP_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2"}
+    step = subprocess.run([sys.executable, __file__, "--gpt-step"], env=env, check=True,
+                          capture_output=True, text=True).stdout.split()  # fmt: skip
+    print(f"2c. a baby GPT training step, 2 BLAS threads: serial kernels {step[0]} ms, "
+          f"parallel {step[1]} ms ({numba.threading_layer()} threads)")  # fmt: skip
 
     g, t2 = np.ones_like(x), t.copy()  # t2: overwritten by the aliased runs (timing only)
-    a, b = race(lambda: k.gelu_backward.serial(g, x, t2, const, t2),
-                lambda: k.gelu_backward.serial(g, x, t, const, y), repeats=50)  # fmt: skip
+    a, b = race(lambda: k.gelu_backward(g, x, t2, const, t2),
+                lambda: k.gelu_backward(g, x, t, const, y), repeats=50)  # fmt: skip
     print(
         f"3. GELU backward over 1M floats: writing over its input {a / 1e3:.2f} ms, "
         f"into another array {b / 1e3:.2f} ms"
     )
 
-    a, b = race(lambda: k.gelu_outer.serial(x, t, const, y),
-                lambda: k.gelu_outer.parallel(x, t, const, y), repeats=50)  # fmt: skip
-    print(
-        f"4. GELU's output loop over 1M floats: 1 thread {a / 1e3:.3f} ms, "
-        f"{k.THREADS} threads {b / 1e3:.3f} ms"
-    )
-
     adam = np.array([1, 0, 0.9999, 0.1, 0.99, 0.01, 1 / 0.3, 1e-8, 0.01], np.float32)
     for n in (2**16, 2**23):  # a small parameter; about the lecture GPT's 10.7M in all
         p, gr, m, v = (rng.random(n).astype(np.float32) for _ in range(4))
-        a, b = race(lambda: k.adam_update.serial(p, gr, m, v, adam),  # noqa: B023
+        a, b = race(lambda: k.adam_update(p, gr, m, v, adam),  # noqa: B023
                     lambda: adam_numpy(p, gr, m, v), repeats=50 if n < 2**20 else 9)  # noqa: B023  # fmt: skip
-        print(f"5. Adam(W) over {n:,} floats: the kernel {a:.0f} us, NumPy's passes {b:.0f} us")
+        print(f"4. Adam(W) over {n:,} floats: the kernel {a:.0f} us, NumPy's passes {b:.0f} us")
 
     z = rng.standard_normal(3 * 2**20).astype(np.float32) * 3
     out3, t3 = np.empty_like(z), np.empty_like(z)
     gelu = np.array([0.7978846, 0.044715, 0.5, 1.0, 3 * 0.044715, *k.TANH32], np.float32)
 
     def two_loops():  # the float64 form: two loops around NumPy's tanh
-        k.gelu_inner.serial(z, gelu, t3)
+        k.gelu_inner(z, gelu, t3)
         np.tanh(t3, out=t3)
-        k.gelu_outer.serial(z, t3, gelu, out3)
+        k.gelu_outer(z, t3, gelu, out3)
 
-    a, b = race(lambda: k.gelu32_forward.serial(z, gelu, out3), two_loops, repeats=30)
-    print(f"6. tanh GELU over 3M float32: one loop with tanh's ratio {a / 1e3:.2f} ms, "
+    a, b = race(lambda: k.gelu32_forward(z, gelu, out3), two_loops, repeats=30)
+    print(f"5. tanh GELU over 3M float32: one loop with tanh's ratio {a / 1e3:.2f} ms, "
           f"two loops around NumPy's tanh {b / 1e3:.2f} ms")  # fmt: skip
-    a, b = race(lambda: k.gelu32_forward.serial(z, gelu, out3),
+    a, b = race(lambda: k.gelu32_forward(z, gelu, out3),
                 lambda: gelu32_array_into_the_helper(z, gelu, out3), repeats=15)  # fmt: skip
-    print(f"6b. the same loop, tanh's constants as a tuple {a / 1e3:.2f} ms, "
+    print(f"5b. the same loop, tanh's constants as a tuple {a / 1e3:.2f} ms, "
           f"as the array handed to tanh {b / 1e3:.2f} ms")  # fmt: skip
 
     xt = groundup.Tensor(rng.standard_normal((2048, 128)).astype(np.float32), requires_grad=True)
@@ -155,7 +239,7 @@ def main() -> int:
 
     a, b = race(rms(True), rms(False), repeats=60)
     print(
-        f"7. RMS norm (2048, 128), forward + backward: kernels {a / 1e3:.3f} ms, "
+        f"6. RMS norm (2048, 128), forward + backward: kernels {a / 1e3:.3f} ms, "
         f"NumPy's code {b / 1e3:.3f} ms"
     )
 
@@ -175,10 +259,13 @@ def main() -> int:
             return run
 
         a, b = race(attention(True), attention(False), repeats=9)
-        print(f"8. causal attention, batch {B}, T = {T}, forward + backward: blocks "
+        print(f"7. causal attention, batch {B}, T = {T}, forward + backward: blocks "
               f"{a / 1e3:.1f} ms, one block with a mask array {b / 1e3:.1f} ms")  # fmt: skip
     return 0
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--gpt-step"]:
+        print(*(f"{t:.1f}" for t in gpt_steps_serial_and_parallel()))
+        sys.exit(0)
     sys.exit(main())

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -76,17 +75,13 @@ def kernels() -> Any:
 
 
 def kernels_for(x: Any) -> Any:
-    """The kernels, when they can run on ``x`` (a NumPy float32/float64 array, in the main
-    thread: numba's workqueue threads take one caller at a time); else None."""
+    """The kernels, when they can run on ``x`` (a NumPy float32/float64 array); else None."""
     if type(x) is not np.ndarray or x.dtype not in _JIT_DTYPES:
-        return None
-    if threading.get_ident() != _MAIN_THREAD:
         return None
     return kernels()
 
 
 _JIT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-_MAIN_THREAD = threading.main_thread().ident
 # no kernel needed: one op each already, or rarely on a hot path
 one_hot, relu, tanh = functional.one_hot, functional.relu, functional.tanh
 silu, leaky_relu, hardtanh, softplus = (
@@ -400,10 +395,10 @@ class _Norm(Function):
         k, n = kernels(), x2.shape[1]
         g2 = np.ascontiguousarray(grad.reshape(-1, n), dtype=x2.dtype)
         dx = np.empty_like(x2)
-        dw, db = np.zeros((k.CHUNKS, n)), np.zeros((k.CHUNKS, n))  # partial column sums
+        dw, db = np.zeros(n), np.zeros(n)  # column sums, in float64
         k.layer_norm_backward(g2, x2, self.w1, self.mean, self.rstd, self.center, dx, dw, db)
-        gw = reshaped(dw.sum(0).astype(x2.dtype), w.shape) if w is not None else None
-        gb = reshaped(db.sum(0).astype(x2.dtype), w.shape) if w is not None else None
+        gw = reshaped(dw.astype(x2.dtype), w.shape) if w is not None else None
+        gb = reshaped(db.astype(x2.dtype), w.shape) if w is not None else None
         return (dx.reshape(self.shape), gw, gb)[: len(self.parents)]  # type: ignore[arg-type]
 
 
@@ -653,7 +648,7 @@ class Embedding(Function):
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
         V, D = self.wshape
-        if k := kernels_for(grad):  # one loop, each thread adding into its own columns
+        if k := kernels_for(grad):  # one loop over the rows
             out = np.zeros((V, D), dtype=grad.dtype)
             g = np.ascontiguousarray(grad.reshape(-1, D))
             k.embedding_backward(g, np.ascontiguousarray(self.idx.reshape(-1)), out)
@@ -819,8 +814,8 @@ class Attention(Function):
     # the multiply-adds) and the loops stop at each block's last key. Blocks of T / 8 rows,
     # BLOCK at least, from 4 blocks on: thinner products are slow in BLAS and use one
     # thread of two. Attention's forward and backward at T = 256 (batch 8, 6 heads of 64, 1
-    # thread): 45 ms against 58 as one block with a mask array; at T = 1024 (batch 2, blocks
-    # of 128), 145 against 235 (benchmarks/kernel_facts.py).
+    # thread): 44 ms against 61 as one block with a mask array; at T = 1024 (batch 2, blocks
+    # of 128), 120 against 209 (benchmarks/kernel_facts.py).
     BLOCK = 64
 
     @staticmethod

@@ -1,64 +1,37 @@
 """The fast tier's loops, compiled: each kernel a plain loop over rows, like llm.c's CPU code.
 
 :mod:`groundup.nn.fused` runs these when numba (the ``fast`` extra) is installed, and its
-NumPy code otherwise. NumPy makes one pass over memory per operation, on one core; a kernel
-here makes one pass for a whole formula, and spreads its rows over every core (``prange``).
-Where a formula needs exp, the kernel leaves that one pass to NumPy, whose SIMD exp is
-several times faster than the scalar one a loop calls; float32 tanh is computed in the
-loop, as a ratio of polynomials the compiler vectorises.
+NumPy code otherwise. NumPy makes one pass over memory per operation; a kernel here makes
+one pass for a whole formula. Where a formula needs exp, the kernel leaves that one pass
+to NumPy, whose SIMD exp is several times faster than the scalar one a loop calls; float32
+tanh is computed in the loop, as a ratio of polynomials the compiler vectorises.
 
-Compiled code is cached on disk (``cache=True``), so only the first run pays for it. The
-number of threads is numba's own (``NUMBA_NUM_THREADS``), or ``OMP_NUM_THREADS`` when only
-that is set, so one setting governs BLAS and the kernels alike; the threads are numba's
-``workqueue`` ones unless ``NUMBA_THREADING_LAYER`` says otherwise.
+Each kernel runs on the caller's thread; BLAS's threads do the matrix products. ``prange``
+marks a loop whose iterations are independent (each row on its own): compiled here, as
+it is, ``prange`` is ``range``. Compiled with ``parallel=True`` the rows would be spread
+over the cores, but those threads and BLAS's, which spin while they wait for the next
+product, fight for the cores: alone a loop runs twice as fast on 2 threads, inside a GPT
+step at 2 threads the step is no faster (``benchmarks/kernel_facts.py``, item 2).
+Compiled code is cached on disk (``cache=True``), so only the first run pays for it.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from typing import Any
 
 import numba
 import numpy as np
 from numba import prange
 
-# numba's OpenMP threads spin between kernels and, when other processes share the cores,
-# take them from BLAS's threads (a GPT step ran 3x slower on 2 busy cores; on idle cores the
-# two layers are level); its workqueue threads wait without spinning
-if "NUMBA_THREADING_LAYER" not in os.environ:
-    numba.config.THREADING_LAYER = "workqueue"  # type: ignore[attr-defined]
-if "NUMBA_NUM_THREADS" not in os.environ and os.environ.get("OMP_NUM_THREADS", "").isdigit():
-    most = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
-    numba.set_num_threads(max(1, min(int(os.environ["OMP_NUM_THREADS"]), most)))
-
 # reassociation lets sums vectorise; nan and inf keep their IEEE meaning (no 'fast' flag)
 _FASTMATH = {"reassoc", "contract"}
-THREADS = numba.get_num_threads()
-# Waking the workqueue's threads costs under 1 us on idle cores but 35-50 us on busy ones,
-# the time of a serial pass over ~100,000 floats: below PARALLEL_MIN entries a kernel runs
-# on one core.
-PARALLEL_MIN = 2**18
 
 
-class Kernel:
-    """A loop compiled twice, on first use of each: on one core (``prange`` is ``range``)
-    and over every core. A call runs the parallel one when the first array is big enough."""
-
-    def __init__(self, loop: Any) -> None:
-        flags = dict(cache=True, fastmath=_FASTMATH, error_model="numpy")  # 1/0 is inf
-        self.serial = numba.njit(**flags)(loop)  # type: ignore[call-overload]
-        self.parallel = numba.njit(parallel=True, **flags)(loop)  # type: ignore[call-overload]
-        self.__doc__, self.__name__ = loop.__doc__, loop.__name__
-
-    def __call__(self, first: Any, *args: Any) -> None:
-        big = THREADS > 1 and first.size >= PARALLEL_MIN
-        (self.parallel if big else self.serial)(first, *args)
-
-
-jit = Kernel
-
-CHUNKS = 16  # row blocks whose partial sums make a column sum: the same order on any core count
+def jit(loop: Any) -> Any:
+    """``loop`` compiled on first use (once per argument types), cached on disk; 1/0 is inf,
+    as in NumPy."""
+    return numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")(loop)
 
 
 # ---------------------------------------------------------------- GELU, tanh form
@@ -100,7 +73,7 @@ def gelu_backward(g: Any, x: Any, t: Any, const: Any, dx: Any) -> None:
 # loops above: the ratio is only float32-accurate. TANH32 is const[5:]: the clamp, then
 # the odd numerator's and the even denominator's coefficients, highest power first. They
 # go to tanh32 as a tuple of numbers: handed the array itself, the loop no longer
-# vectorises (12x slower, benchmarks/kernel_facts.py).
+# vectorises (11-13x slower, benchmarks/kernel_facts.py).
 TANH32 = (7.90531110763549805, -2.76076847742355e-16, 2.00018790482477e-13,
           -8.60467152213735e-11, 5.12229709037114e-08, 1.48572235717979e-05,
           6.37261928875436e-04, 4.89352455891786e-03, 1.19825839466702e-06,
@@ -174,25 +147,24 @@ def layer_norm_backward(
     g: Any, x: Any, w: Any, mean: Any, rstd: Any, center: float, dx: Any, dw: Any, db: Any
 ) -> None:
     """dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)), dxhat = g w, per row; dw and
-    db, sums over rows, are written as CHUNKS partial rows (dw[c], db[c]) for the caller."""
+    db (float64) collect the column sums of g xhat and g."""
     N, n = x.shape
-    for c in prange(CHUNKS):
-        for i in range(c * N // CHUNKS, (c + 1) * N // CHUNKS):
-            m, r = mean[i], rstd[i]
-            mean_d = 0.0  # mean(dxhat)
-            mean_dx = 0.0  # mean(dxhat * xhat)
-            for j in range(n):
-                xhat = (x[i, j] - m) * r
-                d = g[i, j] * w[j]
-                mean_d += d
-                mean_dx += d * xhat
-                dw[c, j] += g[i, j] * xhat
-                db[c, j] += g[i, j]
-            mean_d *= center / n  # RMSNorm's output does not move with the row's mean
-            mean_dx /= n
-            for j in range(n):
-                xhat = (x[i, j] - m) * r
-                dx[i, j] = (g[i, j] * w[j] - mean_d - xhat * mean_dx) * r
+    for i in range(N):
+        m, r = mean[i], rstd[i]
+        mean_d = 0.0  # mean(dxhat)
+        mean_dx = 0.0  # mean(dxhat * xhat)
+        for j in range(n):
+            xhat = (x[i, j] - m) * r
+            d = g[i, j] * w[j]
+            mean_d += d
+            mean_dx += d * xhat
+            dw[j] += g[i, j] * xhat
+            db[j] += g[i, j]
+        mean_d *= center / n  # RMSNorm's output does not move with the row's mean
+        mean_dx /= n
+        for j in range(n):
+            xhat = (x[i, j] - m) * r
+            dx[i, j] = (g[i, j] * w[j] - mean_d - xhat * mean_dx) * r
 
 
 # ---------------------------------------------------------------- attention's softmax
@@ -330,14 +302,12 @@ def add_bias(y: Any, b: Any) -> None:
 
 @jit
 def embedding_backward(g: Any, idx: Any, out: Any) -> None:
-    """out[idx[i]] += g[i] for each row i: the rows (V, D) split between threads by column
-    block, so no two threads add into the same entry."""
+    """out[idx[i]] += g[i] for each row i of g (N, D): an id seen twice collects both."""
     N, D = g.shape
-    for c in prange(CHUNKS):
-        for i in range(N):
-            row = idx[i]
-            for j in range(c * D // CHUNKS, (c + 1) * D // CHUNKS):
-                out[row, j] += g[i, j]
+    for i in range(N):
+        row = idx[i]
+        for j in range(D):
+            out[row, j] += g[i, j]
 
 
 # ---------------------------------------------------------------- the optimizer's passes
