@@ -237,30 +237,39 @@ def matmul_peak_gflops(repeats: int = 7) -> float:
 def matmul_floor_ms(shape: str, repeats: int = 5) -> float:
     """Median time of one step's matrix products alone (forward and backward, the shapes of
     the preset), in NumPy float32: the floor any NumPy implementation pays."""
+    return sum(matmul_floor_parts(shape, repeats).values())
+
+
+def matmul_floor_parts(shape: str, repeats: int = 5) -> dict[str, float]:
+    """The floor in two parts, ms: the Linear layers' products and attention's."""
     import numpy as np
 
     rng = np.random.default_rng(0)
     config, BATCH = SHAPES[shape]
     L, C, T, V = config["n_layer"], config["n_embd"], config["block_size"], config["vocab_size"]
     N, H = BATCH * T, config["n_head"]
-    D = C // H
-    shapes = []  # (a, b) pairs: a @ b, once forward, twice backward (dx, dW)
+    D, R = C // H, BATCH * H  # R: one (T, D) matrix per batch row and head
+    linear = []  # (a, b) pairs: a @ b, once forward, twice backward (dx, dW)
     for k_in, k_out in [(C, 3 * C), (C, C), (C, 4 * C), (4 * C, C)] * L + [(C, V)]:
-        shapes += [((N, k_in), (k_in, k_out)), ((N, k_out), (k_out, k_in)),
+        linear += [((N, k_in), (k_in, k_out)), ((N, k_out), (k_out, k_in)),
                    ((k_in, N), (N, k_out))]  # fmt: skip
-    for _ in range(L):  # attention: q k^T, att v; backward dv, dP, dq, dk
-        shapes += [((BATCH * H, T, D), (BATCH * H, D, T)), ((BATCH * H, T, T), (BATCH * H, T, D))]
-        shapes += [((BATCH * H, T, T), (BATCH * H, T, D))] * 2
-        shapes += [((BATCH * H, T, D), (BATCH * H, D, T)), ((BATCH * H, T, T), (BATCH * H, T, D))]
-    pairs = [(rng.standard_normal(a, dtype=np.float32), rng.standard_normal(b, dtype=np.float32))
-             for a, b in shapes]  # fmt: skip
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for a, b in pairs:
-            a @ b
-        times.append(time.perf_counter() - t0)
-    return 1e3 * sorted(times)[len(times) // 2]
+    attention = []
+    for _ in range(L):  # q k^T, att v; backward dv, dP, dq, dk
+        attention += [((R, T, D), (R, D, T)), ((R, T, T), (R, T, D))]
+        attention += [((R, T, T), (R, T, D))] * 2
+        attention += [((R, T, D), (R, D, T)), ((R, T, T), (R, T, D))]
+    parts = {}
+    for name, shapes in (("linear", linear), ("attention", attention)):
+        pairs = [(rng.standard_normal(a, dtype=np.float32),
+                  rng.standard_normal(b, dtype=np.float32)) for a, b in shapes]  # fmt: skip
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            for a, b in pairs:
+                a @ b
+            times.append(time.perf_counter() - t0)
+        parts[name] = 1e3 * sorted(times)[len(times) // 2]
+    return parts
 
 
 def flops_per_step(shape: str) -> float:
