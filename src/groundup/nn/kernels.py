@@ -30,8 +30,9 @@ _FASTMATH = {"reassoc", "contract"}
 
 def jit(loop: Any) -> Any:
     """``loop`` compiled on first use (once per argument types), cached on disk; 1/0 is inf,
-    as in NumPy."""
-    return numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")(loop)
+    as in NumPy. It runs without Python's lock (``nogil``): threads run kernels side by
+    side, as they do NumPy's passes."""
+    return numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")(loop)
 
 
 # ---------------------------------------------------------------- GELU, tanh form
