@@ -10,8 +10,8 @@ Each kernel runs on the caller's thread; BLAS's threads do the matrix products. 
 marks a loop whose iterations are independent (each row on its own): compiled here, as
 it is, ``prange`` is ``range``. Compiled with ``parallel=True`` the rows would be spread
 over the cores, but those threads and BLAS's, which spin while they wait for the next
-product, fight for the cores: alone a loop runs twice as fast on 2 threads, inside a GPT
-step at 2 threads the step is no faster (``benchmarks/kernel_facts.py``, item 2).
+product, fight for the cores: alone a loop runs 1.4-1.9x as fast on 2 threads, but a GPT
+step at 2 threads is no faster (``benchmarks/kernel_facts.py``, item 2).
 Compiled code is cached on disk (``cache=True``), so only the first run pays for it.
 """
 
