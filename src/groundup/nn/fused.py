@@ -390,6 +390,18 @@ class _Norm(Function):
     center: float
     shape: tuple[int, ...]
 
+    def forward_kernel(self, k: Any, x: Any, weight: Any, bias: Any, n: int, eps: float,
+                       center: float) -> Any:  # fmt: skip
+        """One loop: each row's statistics, then its output; keeps what the backward reads."""
+        x2 = np.ascontiguousarray(x.reshape(-1, n))  # rows to normalise, each of n numbers
+        w = weight.reshape(-1) if weight is not None else np.ones(n, x.dtype)
+        b = bias.reshape(-1) if bias is not None else np.zeros(n, x.dtype)
+        y, mean, rstd = np.empty_like(x2), np.empty(len(x2)), np.empty(len(x2))  # float64
+        k.layer_norm_forward(x2, w, b, eps, center, y, mean, rstd)
+        self.x2, self.w1, self.mean, self.rstd, self.weight = x2, w, mean, rstd, weight
+        self.center = center
+        return y.reshape(x.shape)
+
     def backward_kernel(self, grad: Any) -> tuple[Any, ...]:
         x2, w = self.x2, self.weight
         k, n = kernels(), x2.shape[1]
@@ -411,17 +423,9 @@ class LayerNorm(_Norm):
 
     def forward(self, x: Any, weight: Any = None, bias: Any = None, *, n: int, eps: float) -> Any:
         self.shape = x.shape
-        x2 = x.reshape(-1, n)  # rows to normalise, each of n numbers
         if k := kernels_for(x):  # one loop: statistics and output row by row
-            x2 = np.ascontiguousarray(x2)
-            w = weight.reshape(-1) if weight is not None else np.ones(n, x.dtype)
-            b = bias.reshape(-1) if bias is not None else np.zeros(n, x.dtype)
-            y = np.empty_like(x2)
-            mean, rstd = np.empty(len(x2)), np.empty(len(x2))  # float64
-            k.layer_norm_forward(x2, w, b, eps, 1.0, y, mean, rstd)
-            self.x2, self.w1, self.mean, self.rstd, self.weight = x2, w, mean, rstd, weight
-            self.center = 1.0
-            return y.reshape(x.shape)
+            return self.forward_kernel(k, x, weight, bias, n, eps, center=1.0)
+        x2 = x.reshape(-1, n)  # rows to normalise, each of n numbers
         xhat = x2 - _row_sum(x2) * (1.0 / n)
         xhat -= _row_sum(xhat) * (1.0 / n)  # the float32 mean's rounding (close entries)
         var = _row_dot(xhat, xhat) * (1.0 / n)
@@ -480,15 +484,9 @@ class RMSNorm(_Norm):
 
     def forward(self, x: Any, weight: Any = None, *, n: int, eps: float) -> Any:
         self.shape = x.shape
+        if k := kernels_for(x):  # LayerNorm's loops, the mean left in (center 0), no bias
+            return self.forward_kernel(k, x, weight, None, n, eps, center=0.0)
         x2 = x.reshape(-1, n)  # rows to normalise, each of n numbers
-        if k := kernels_for(x):  # LayerNorm's loops, the mean left in (center 0)
-            x2 = np.ascontiguousarray(x2)
-            w = weight.reshape(-1) if weight is not None else np.ones(n, x.dtype)
-            y, mean, rstd = np.empty_like(x2), np.empty(len(x2)), np.empty(len(x2))
-            k.layer_norm_forward(x2, w, np.zeros(n, x.dtype), eps, 0.0, y, mean, rstd)
-            self.x2, self.w1, self.mean, self.rstd, self.weight = x2, w, mean, rstd, weight
-            self.center = 0.0
-            return y.reshape(x.shape)
         rstd = (1.0 / self.xp.sqrt(_row_dot(x2, x2) * (1.0 / n) + eps)).astype(x.dtype, copy=False)
         xhat = x2 * rstd
         self.xhat, self.rstd, self.weight = xhat, rstd, weight
@@ -890,12 +888,12 @@ class Attention(Function):
         pq, pk, pv = self.parents  # type: ignore[misc]
         batch = self.batch
         new = np.empty if len(self.rows) == 1 else np.zeros  # blocks add into gk and gv
-        copy = len(self.rows) == 1
-        kT = None if hasattr(self, "att") else transposed(k, copy)  # to make the weights again
-        vT = transposed(v, copy)
         gq = np.empty(batch + q.shape[-2:], q.dtype) if pq.requires_grad else None
         gk = new(batch + k.shape[-2:], q.dtype) if pk.requires_grad else None
         gv = new(batch + v.shape[-2:], q.dtype) if pv.requires_grad else None
+        copy = len(self.rows) == 1
+        kT = None if hasattr(self, "att") else transposed(k, copy)  # to make the weights again
+        vT: Any = transposed(v, copy) if gq is not None or gk is not None else None  # for dA
         for a, b, c in self.rows:  # block by block: queries [a, b) against keys [0, c)
             if hasattr(self, "att"):
                 w = self.att
