@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/gpt_train.py                    # baby, 50 steps, 1 and 2 threads
     .venv/bin/python benchmarks/gpt_train.py --shape tiny,baby,lecture --steps 30
+    .venv/bin/python benchmarks/gpt_train.py --shape lecture --malloc default  # glibc as is
 
 Shapes (dropout off, so both frameworks compute the same function): tiny (4 layers, 4 heads,
 64 wide, block 32, batch 32), baby (4/4/128, block 64, batch 32), lecture (6/6/384, block 256,
@@ -19,7 +20,11 @@ warm-up), tokens/s, peak memory (the growth of resident memory over the steps, a
 throwaway step of a tiny model has loaded the framework's code and compiled ours), the
 ratio ours/PyTorch, our step against the NumPy matmul floor (the step's matrix products
 alone, same shapes), the largest gap between the two loss sequences, and the model FLOPs
-utilisation (MFU) against a NumPy float32 matmul peak.
+utilisation (MFU) against a NumPy float32 matmul peak, and the minor page faults per step.
+
+Both processes call ``groundup._allocator.keep_freed_memory()`` first, as the ``groundup``
+command does (freed blocks are reused, not unmapped); ``--malloc default`` leaves glibc's
+malloc as a script of your own that does not call it gets it, to see what that costs.
 """
 
 from __future__ import annotations
@@ -286,12 +291,21 @@ def flops_per_step(shape: str) -> float:
 # --------------------------------------------------------------------------- driver
 
 
-def worker(impl: str, shape: str, steps: int, threads: int) -> None:
+def minor_faults() -> int:
+    """Minor page faults of this process so far (a page touched for the first time)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def worker(impl: str, shape: str, steps: int, threads: int, malloc: str) -> None:
     """Set up, say READY, then answer the parent's commands on stdin, one JSON line each:
-    `run I N` (steps I..I+N-1: their losses and times), `finish` (memory and matmul figures)."""
+    `run I N` (steps I..I+N-1: their losses, times and page faults), `finish` (memory and
+    matmul figures)."""
     from groundup._allocator import keep_freed_memory
 
-    keep_freed_memory()  # as the groundup command does; both frameworks' processes alike
+    if malloc == "keep":
+        keep_freed_memory()  # as the groundup command does; both frameworks' processes alike
     batches = make_batches(steps, shape)
     trainer = groundup_trainer if impl == "groundup" else torch_trainer
     _, warm_up = trainer("tiny", threads)  # loads each framework's code (and compiles ours)
@@ -304,12 +318,13 @@ def worker(impl: str, shape: str, steps: int, threads: int) -> None:
         command, *numbers = line.split()
         if command == "run":
             first, n = map(int, numbers)
-            losses, times = [], []
+            losses, times, faults = [], [], []
             for x, y in batches[first : first + n]:
-                t0 = time.perf_counter()
+                f0, t0 = minor_faults(), time.perf_counter()
                 losses.append(step(x, y))
                 times.append(time.perf_counter() - t0)
-            print(json.dumps(dict(losses=losses, times=times)), flush=True)
+                faults.append(minor_faults() - f0)
+            print(json.dumps(dict(losses=losses, times=times, faults=faults)), flush=True)
         else:
             peak = peak_rss_mb() - base
             figures = dict(peak_mb=peak, n_params=n_params, peak_gflops=matmul_peak_gflops())
@@ -321,18 +336,19 @@ def worker(impl: str, shape: str, steps: int, threads: int) -> None:
 class Worker:
     """One framework's training process, driven over its stdin and stdout."""
 
-    def __init__(self, impl: str, shape: str, steps: int, threads: int) -> None:
+    def __init__(self, impl: str, shape: str, steps: int, threads: int, malloc: str) -> None:
         env = dict(os.environ)
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "NUMBA_NUM_THREADS"):  # fmt: skip
             env[var] = str(threads)
         cmd = [sys.executable, __file__, "--worker", impl, "--shape", shape,
-               "--steps", str(steps), "--threads", str(threads)]  # fmt: skip
+               "--steps", str(steps), "--threads", str(threads), "--malloc", malloc]  # fmt: skip
         self.impl = impl
         self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      text=True)  # fmt: skip
         self.losses: list[float] = []
         self.times: list[float] = []
+        self.faults: list[int] = []
         self.ask(None)  # READY
 
     def ask(self, command: str | None) -> dict:
@@ -348,6 +364,7 @@ class Worker:
         answer = self.ask(f"run {first} {n}")
         self.losses += answer["losses"]
         self.times += answer["times"]
+        self.faults += answer["faults"]
 
 
 def median(xs):
@@ -356,10 +373,11 @@ def median(xs):
     return xs[n // 2] if n % 2 else 0.5 * (xs[n // 2 - 1] + xs[n // 2])
 
 
-def compare(shape: str, steps: int, threads: int) -> float:
+def compare(shape: str, steps: int, threads: int, malloc: str = "keep") -> float:
     """Both frameworks, ABAB; prints one block and returns the ratio ours/PyTorch."""
     config, batch = SHAPES[shape]
-    ours, ref = Worker("groundup", shape, steps, threads), Worker("torch", shape, steps, threads)
+    ours = Worker("groundup", shape, steps, threads, malloc)
+    ref = Worker("torch", shape, steps, threads, malloc)
     for turn, first in enumerate(range(0, steps, BLOCK)):
         n = min(BLOCK, steps - first)
         for w in (ours, ref) if turn % 2 == 0 else (ref, ours):
@@ -378,6 +396,7 @@ def compare(shape: str, steps: int, threads: int) -> float:
             f"  {w.impl:8s} {step * 1e3:7.1f} ms/step  {tokens / step:8.0f} tokens/s  "
             f"peak +{done[w.impl]['peak_mb']:6.1f} MB  {flops / step / 1e9:5.1f} GFLOP/s  "
             f"MFU {100 * flops / step / 1e9 / peak:4.1f}%  "
+            f"{median(w.faults[WARMUP:]):7.0f} page faults/step  "
             f"loss {w.losses[0]:.4f} -> {w.losses[-1]:.4f}"
         )
     floor = done["groundup"]["matmul_floor_ms"]
@@ -402,15 +421,23 @@ def main() -> int:
     parser.add_argument(
         "--shape", default="baby", help="shapes, comma separated: " + ", ".join(SHAPES)
     )
+    parser.add_argument(
+        "--malloc", choices=["keep", "default"], default="keep",
+        help="keep: both processes call keep_freed_memory() first, as the groundup command "
+        "does (default); default: glibc's malloc as it is",
+    )  # fmt: skip
     parser.add_argument("--worker", choices=["groundup", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     shapes = args.shape.split(",")
     if unknown := [s for s in shapes if s not in SHAPES]:
         parser.error(f"--shape {','.join(unknown)}: expected some of {', '.join(SHAPES)}")
     if args.worker:
-        worker(args.worker, shapes[0], args.steps, int(args.threads))
+        worker(args.worker, shapes[0], args.steps, int(args.threads), args.malloc)
         return 0
-    print(f"{args.steps} steps, float32, AdamW, clip 1.0; {os.cpu_count()} cores")
+    print(
+        f"{args.steps} steps, float32, AdamW, clip 1.0; {os.cpu_count()} cores; "
+        f"malloc: {args.malloc}"
+    )
     worst = 0.0
     for shape in shapes:
         config, batch = SHAPES[shape]
@@ -418,7 +445,7 @@ def main() -> int:
             f"\n== {shape}: {config}, batch {batch}: {flops_per_step(shape) / 1e9:.2f} GFLOP/step"
         )
         for threads in [int(t) for t in args.threads.split(",")]:
-            worst = max(worst, compare(shape, args.steps, threads))
+            worst = max(worst, compare(shape, args.steps, threads, args.malloc))
     print(f"\nworst ratio ours/PyTorch: {worst:.2f}")
     return 0
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 def keep_freed_memory() -> bool:
     """Ask glibc's malloc to keep freed large blocks for reuse instead of unmapping them.
 
-    NumPy allocates a fresh array for every temporary. By default glibc serves each large
-    one (over 128 KiB-32 MiB) with a new mmap and unmaps it on free, so every op pays a
-    page fault per 4 KiB page on first touch: a quarter of a GPT step's time on these
-    machines. Raising the thresholds lets freed blocks be reused. Returns whether it
+    NumPy allocates a fresh array for every temporary. By default glibc serves the large
+    ones with mmap (over a threshold it moves between 128 KiB and 32 MiB) and gives freed
+    memory at the heap's top back to the system, so a training step can touch its pages
+    afresh each time, a page fault per 4 KiB: at the baby GPT 5,600-16,100 faults a step,
+    where PyTorch's twin had none (``benchmarks/gpt_train.py --malloc default``, figures in
+    docs/results.md). Raising the thresholds lets freed blocks be reused. Returns whether it
     applied (False off glibc, e.g. macOS or musl, where nothing changes).
 
     It changes the whole process's allocator, so the library never calls it on its own
