@@ -165,6 +165,8 @@ def _cases():
         ("gelu tanh", lambda m, x: m.gelu(x, approximate="tanh"), [X * 3]),
         ("softmax", lambda m, x: m.softmax(x, dim=1), [X]),
         ("softmax last", lambda m, x: m.softmax(x), [X * 30]),
+        # a transposed output: the gradient reaches the softmax as a strided view
+        ("softmax last strided grad", lambda m, x: m.softmax(x).transpose(0, 2), [X]),
         ("log_softmax", lambda m, x: m.log_softmax(x, dim=0), [X]),
         ("cross_entropy", lambda m, x: m.cross_entropy(x, t), [X]),
         ("cross_entropy sum", lambda m, x: m.cross_entropy(x, t, reduction="sum"), [X]),

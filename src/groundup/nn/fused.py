@@ -131,7 +131,10 @@ def _softmax_last(x: Any) -> Any:
     shift = _global_shift(x)
     y = x - (shift if shift is not None else x.max(axis=-1, keepdims=True))
     array_module(y).exp(y, out=y)
-    y *= 1.0 / _row_sum(y)
+    if (jit := kernels_for(y)) and y.flags.c_contiguous and y.size:
+        jit.softmax_normalise(y.reshape(-1, y.shape[-1]))  # sum and divide, row by row
+    else:
+        y *= 1.0 / _row_sum(y)
     return y
 
 
@@ -252,7 +255,13 @@ class Softmax(Function):
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
         y = self.y
-        if self.dim in (-1, y.ndim - 1):
+        last = self.dim in (-1, y.ndim - 1)
+        if last and (jit := kernels_for(y)) and y.flags.c_contiguous and y.size:
+            n, dx = y.shape[-1], np.empty_like(y)
+            g = np.ascontiguousarray(grad, dtype=y.dtype).reshape(-1, n)
+            jit.softmax_rows_backward(g, y.reshape(-1, n), dx.reshape(-1, n))
+            return (dx,)
+        if last:
             s = _row_dot(grad, y)
         else:
             s = (grad * y).sum(axis=self.dim, keepdims=True)

@@ -245,6 +245,35 @@ def softmax_backward(ds: Any, att: Any, scale: Any, seen: Any, stop: Any) -> Non
                 ds[r, i, j] = 0.0
 
 
+# ---------------------------------------------------------------- softmax over rows (N, n)
+# The forward's exp is NumPy's pass before this normalising loop, as in attention.
+
+
+@jit
+def softmax_normalise(y: Any) -> None:
+    """Each row of exp'd entries divided by its sum: softmax's last pass, in place."""
+    N, n = y.shape
+    for i in prange(N):
+        t = 0.0
+        for j in range(n):
+            t += y[i, j]
+        inv = 1.0 / t
+        for j in range(n):
+            y[i, j] *= inv
+
+
+@jit
+def softmax_rows_backward(g: Any, y: Any, dx: Any) -> None:
+    """dx = y (g - sum(g y)) per row: softmax's backward in one pass instead of three."""
+    N, n = y.shape
+    for i in prange(N):
+        dot = 0.0
+        for j in range(n):
+            dot += g[i, j] * y[i, j]
+        for j in range(n):
+            dx[i, j] = y[i, j] * (g[i, j] - dot)
+
+
 # ---------------------------------------------------------------- cross-entropy over rows (N, C)
 
 
