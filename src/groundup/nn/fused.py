@@ -872,7 +872,7 @@ class Attention(Function):
             jit.scores_shift(rows, q.dtype.type(scale), self.mask_rows(a, b), seen, stop,
                              top[:, a:b])  # fmt: skip
             np.exp(w, out=w)
-            jit.scores_normalise(rows, seen, total[:, a:b])
+            jit.scores_normalise(rows, total[:, a:b])
             np.matmul(w, v[..., :c, :], out=out[..., a:b, :])
             if keep:
                 self.att = w
@@ -918,7 +918,7 @@ class Attention(Function):
                 continue
             ds = np.matmul(g, vT[..., :c], out=np.empty_like(w))  # dA = g v^T
             rows = ds.reshape(-1, b - a, c), w.reshape(-1, b - a, c)
-            jit.softmax_backward(*rows, scale, self.seen[a:b], self.stop[a:b])  # now dS * scale
+            jit.softmax_backward(*rows, scale)  # now dS * scale
             if gq is not None:
                 np.matmul(ds, k[..., :c, :], out=gq[..., a:b, :])
             if gk is not None:  # dS^T q

@@ -174,6 +174,10 @@ def layer_norm_backward(
 # a broadcast view) is True: the caller's boolean mask, or None. Columns seen[i] to stop[i]
 # were computed but are not seen (a causal block's upper corner): their weights are 0.
 # Scores past stop[i] were never computed (see Attention.forward_kernel) and are not read.
+# Once exp'd, every entry not seen is exp(-inf) = 0, so the loops after NumPy's exp run
+# over whole rows of the block (S = stop[i] columns): adding or scaling those zeros changes
+# nothing, and loops of one length vectorise whole, where a causal row's own length leaves
+# a scalar remainder in each.
 # hidden=None compiles a version of each loop without the mask's loads.
 
 
@@ -199,16 +203,16 @@ def scores_shift(att: Any, scale: Any, hidden: Any, seen: Any, stop: Any, top: A
 
 
 @jit
-def scores_normalise(att: Any, seen: Any, total: Any) -> None:
+def scores_normalise(att: Any, total: Any) -> None:
     """Each row divided by its sum (kept in total): exp'd scores become attention weights."""
-    R, T, _ = att.shape
+    R, T, S = att.shape
     for r in prange(R):
         for i in range(T):
             t = 0.0
-            for j in range(seen[i]):
+            for j in range(S):
                 t += att[r, i, j]
             inv = 1.0 / t
-            for j in range(seen[i]):
+            for j in range(S):
                 att[r, i, j] *= inv
             total[r, i] = t
 
@@ -230,19 +234,17 @@ def scores_replay(att: Any, scale: Any, hidden: Any, seen: Any, stop: Any, lse: 
 
 
 @jit
-def softmax_backward(ds: Any, att: Any, scale: Any, seen: Any, stop: Any) -> None:
+def softmax_backward(ds: Any, att: Any, scale: Any) -> None:
     """ds <- att (ds - sum(ds att)) * scale, row by row: from dA to the scores' gradient
-    (0 where not seen)."""
-    R, T, _ = ds.shape
+    (0 where not seen, as the weight is)."""
+    R, T, S = ds.shape
     for r in prange(R):
         for i in range(T):
             dot = 0.0
-            for j in range(seen[i]):
+            for j in range(S):
                 dot += ds[r, i, j] * att[r, i, j]
-            for j in range(seen[i]):
+            for j in range(S):
                 ds[r, i, j] = att[r, i, j] * (ds[r, i, j] - dot) * scale
-            for j in range(seen[i], stop[i]):
-                ds[r, i, j] = 0.0
 
 
 # ---------------------------------------------------------------- softmax over rows (N, n)
