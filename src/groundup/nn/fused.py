@@ -132,7 +132,8 @@ def _softmax_last(x: Any) -> Any:
     y = x - (shift if shift is not None else x.max(axis=-1, keepdims=True))
     array_module(y).exp(y, out=y)
     if (jit := kernels_for(y)) and y.flags.c_contiguous and y.size:
-        jit.softmax_normalise(y.reshape(-1, y.shape[-1]))  # sum and divide, row by row
+        rows = y.reshape(1, -1, y.shape[-1])  # attention's loop: each row's sum, then divide
+        jit.scores_normalise(rows, np.empty(rows.shape[:2]))
     else:
         y *= 1.0 / _row_sum(y)
     return y
@@ -257,9 +258,8 @@ class Softmax(Function):
         y = self.y
         last = self.dim in (-1, y.ndim - 1)
         if last and (jit := kernels_for(y)) and y.flags.c_contiguous and y.size:
-            n, dx = y.shape[-1], np.empty_like(y)
-            g = np.ascontiguousarray(grad, dtype=y.dtype).reshape(-1, n)
-            jit.softmax_rows_backward(g, y.reshape(-1, n), dx.reshape(-1, n))
+            dx, n = np.array(grad, dtype=y.dtype, order="C"), y.shape[-1]  # worked in place
+            jit.softmax_backward(dx.reshape(1, -1, n), y.reshape(1, -1, n), y.dtype.type(1))
             return (dx,)
         if last:
             s = _row_dot(grad, y)

@@ -177,7 +177,8 @@ def layer_norm_backward(
 # Once exp'd, every entry not seen is exp(-inf) = 0, so the loops after NumPy's exp run
 # over whole rows of the block (S = stop[i] columns): adding or scaling those zeros changes
 # nothing, and loops of one length vectorise whole, where a causal row's own length leaves
-# a scalar remainder in each.
+# a scalar remainder in each. fused.softmax runs the same two loops on its rows, as one
+# batch (R = 1) of rows that see every column.
 # hidden=None compiles a version of each loop without the mask's loads.
 
 
@@ -245,35 +246,6 @@ def softmax_backward(ds: Any, att: Any, scale: Any) -> None:
                 dot += ds[r, i, j] * att[r, i, j]
             for j in range(S):
                 ds[r, i, j] = att[r, i, j] * (ds[r, i, j] - dot) * scale
-
-
-# ---------------------------------------------------------------- softmax over rows (N, n)
-# The forward's exp is NumPy's pass before this normalising loop, as in attention.
-
-
-@jit
-def softmax_normalise(y: Any) -> None:
-    """Each row of exp'd entries divided by its sum: softmax's last pass, in place."""
-    N, n = y.shape
-    for i in prange(N):
-        t = 0.0
-        for j in range(n):
-            t += y[i, j]
-        inv = 1.0 / t
-        for j in range(n):
-            y[i, j] *= inv
-
-
-@jit
-def softmax_rows_backward(g: Any, y: Any, dx: Any) -> None:
-    """dx = y (g - sum(g y)) per row: softmax's backward in one pass instead of three."""
-    N, n = y.shape
-    for i in prange(N):
-        dot = 0.0
-        for j in range(n):
-            dot += g[i, j] * y[i, j]
-        for j in range(n):
-            dx[i, j] = y[i, j] * (g[i, j] - dot)
 
 
 # ---------------------------------------------------------------- cross-entropy over rows (N, C)
