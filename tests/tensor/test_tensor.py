@@ -165,6 +165,20 @@ def test_non_leaf_grads_are_freed_unless_retained():
     assert k.grad.tolist() == [1.0, 1.0]
 
 
+def test_slices_fill_a_gradient_laid_out_as_their_data():
+    """A model's q, k, v = qkv[0], qkv[1], qkv[2] of a permuted view: the gradient the three
+    slices fill has the view's strides, so the permute and reshape back to the input are
+    views of it, not copies."""
+    x = Tensor(np.random.default_rng(0).standard_normal((2, 5, 12)), requires_grad=True)
+    qkv = (x * 1.0).view(2, 5, 3, 2, 2).permute(2, 0, 3, 1, 4)  # (3, B, heads, T, D)
+    qkv.retain_grad()
+    q, k, v = qkv[0], qkv[1], qkv[2]
+    (q.sum() + 2 * k.sum() + 3 * v.sum()).backward()
+    assert qkv.grad.strides == qkv.data.strides
+    want = np.broadcast_to(np.repeat([1.0, 2.0, 3.0], 4), (2, 5, 12))
+    np.testing.assert_array_equal(x.grad, want)
+
+
 def test_long_chain_is_not_recursive():
     x = Tensor([1.0], dtype="float64", requires_grad=True)
     y = x

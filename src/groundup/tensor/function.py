@@ -210,7 +210,9 @@ class SliceGrad:
     """The gradient of ``t[index]`` (a basic index), for the engine to add into ``t.grad``.
 
     ``q, k, v = qkv[0], qkv[1], qkv[2]`` would otherwise give three full-size gradients,
-    mostly zeros, and two full-size additions; this way each slice is added where it belongs.
+    mostly zeros, and two full-size additions; this way each slice is added where it belongs,
+    into one gradient laid out as ``t``'s data: when ``t`` is a permuted view (a model's
+    heads), undoing the permute and the reshape before it gives views of it, not copies.
     """
 
     __slots__ = ("index", "grad")
@@ -234,7 +236,7 @@ def _accumulate(t: Any, g: Any, owned: set[int], fresh: bool) -> None:
     """Add ``g`` into ``t.grad``; in place once we own the array, never into a shared one."""
     if type(g) is SliceGrad:
         if t.grad is None:
-            t.grad = array_module(g.grad).zeros(t.data.shape, dtype=t.data.dtype)
+            t.grad = array_module(g.grad).zeros_like(t.data)  # laid out as the data is
             t.grad[g.index] = g.grad
             owned.add(id(t))
             return
