@@ -61,8 +61,10 @@ def test_a_training_step_on_the_device_equals_the_cpu(name, standin_cuda):
         if hasattr(v, "shape")
     )
     np.testing.assert_allclose(dev_losses, cpu_losses, rtol=1e-6)
+    # atol: the GPT's key bias has a gradient of 0 but for rounding (a row's softmax is the
+    # same shifted), and AdamW moves it by lr * g / eps, about 1e-6 here, in either direction
     for key, value in cpu_state.items():
-        np.testing.assert_allclose(dev_state[key], value, rtol=1e-5, atol=1e-6, err_msg=key)
+        np.testing.assert_allclose(dev_state[key], value, rtol=1e-5, atol=5e-6, err_msg=key)
 
 
 @pytest.mark.parametrize("name", list(MODELS))

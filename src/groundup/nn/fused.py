@@ -128,14 +128,18 @@ def _global_shift(x: Any) -> Any:
 
 def _softmax_last(x: Any) -> Any:
     """Softmax over the last axis of a float array, as a new array."""
+    if not x.size:
+        return x.copy()
     shift = _global_shift(x)
+    if jit := kernels_for(x):  # attention's loop: exp, sum and divide per row
+        y = np.array(x, order="C")
+        rows = y.reshape(1, -1, y.shape[-1])
+        top, seen = np.empty(rows.shape[:2]), np.full(rows.shape[1], rows.shape[2])
+        jit.scores_softmax(rows, y.dtype.type(1), None, seen, top, np.empty_like(top), shift)
+        return y
     y = x - (shift if shift is not None else x.max(axis=-1, keepdims=True))
     array_module(y).exp(y, out=y)
-    if (jit := kernels_for(y)) and y.flags.c_contiguous and y.size:
-        rows = y.reshape(1, -1, y.shape[-1])  # attention's loop: each row's sum, then divide
-        jit.scores_normalise(rows, np.empty(rows.shape[:2]))
-    else:
-        y *= 1.0 / _row_sum(y)
+    y *= 1.0 / _row_sum(y)
     return y
 
 
@@ -320,16 +324,14 @@ class CrossEntropy(Function):
         valid = None if ignored is None or not ignored.any() else ~ignored
         if valid is not None:
             t = self.xp.where(valid, t, 0)  # any class will do for an ignored row; masked below
-        if k := kernels_for(x):  # the lines below in two loops around NumPy's exp
+        if k := kernels_for(x):  # the lines below in one loop
             x = np.ascontiguousarray(x)
             e, sumexp, losses = (
                 np.empty_like(x),
                 np.empty(len(x), x.dtype),
                 np.empty(len(x), x.dtype),
             )
-            k.logits_shift(x, e)
-            np.exp(e, out=e)
-            k.cross_entropy_rows(x, e, t, sumexp, losses)
+            k.cross_entropy_rows(x, t, e, sumexp, losses)
         else:
             e = x - x.max(axis=1, keepdims=True)  # shifted logits
             picked = e[rows, t]
@@ -849,16 +851,13 @@ class Attention(Function):
             self.rows = [(a, min(a + size, T), min(a + size, T)) for a in range(0, T, size)]
         else:
             self.rows = [(0, T, S)]
-        self.stop = np.full(T, S)  # each row's columns computed
-        for a, b, c in self.rows:
-            self.stop[a:b] = c
         self.batch = batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2])  # the weights'
         R = math.prod(batch)
         self.hidden = None  # a causal mask needs no array: row i sees its first i + 1 keys
         if causal and T == S:
             self.seen = np.arange(1, T + 1)
-        else:
-            self.seen = self.stop
+        else:  # one block: every row sees its S keys but those masked
+            self.seen = np.full(T, S)
             if mask is not None:  # True: not seen
                 self.hidden = np.broadcast_to(mask, batch + (T, S)).reshape(R, T, S)
         top, total = np.empty((R, T)), np.empty((R, T))  # float64: each row's max and sum
@@ -866,13 +865,10 @@ class Attention(Function):
         keep = len(self.rows) == 1 and R * T * S * q.itemsize <= self.KEEP_BYTES
         kT = transposed(k, len(self.rows) == 1)
         for a, b, c in self.rows:  # each block's weights, one block in memory at a time
-            w = self.weights(q, kT, a, b, c)  # (..., b - a, c): scale * q k^T - row max
+            w = self.weights(q, kT, a, b, c)  # (..., b - a, c): q k^T, then the weights
             rows = w.reshape(-1, b - a, c)
-            seen, stop = self.seen[a:b], self.stop[a:b]
-            jit.scores_shift(rows, q.dtype.type(scale), self.mask_rows(a, b), seen, stop,
-                             top[:, a:b])  # fmt: skip
-            np.exp(w, out=w)
-            jit.scores_normalise(rows, total[:, a:b])
+            jit.scores_softmax(rows, q.dtype.type(scale), self.mask_rows(a, b), self.seen[a:b],
+                               top[:, a:b], total[:, a:b])  # fmt: skip
             np.matmul(w, v[..., :c, :], out=out[..., a:b, :])
             if keep:
                 self.att = w
@@ -909,8 +905,7 @@ class Attention(Function):
             else:  # the weights again: q k^T, then exp(scale * s - lse)
                 w = self.weights(q, kT, a, b, c)
                 jit.scores_replay(w.reshape(-1, b - a, c), scale, self.mask_rows(a, b),
-                                  self.seen[a:b], self.stop[a:b], self.lse[:, a:b])  # fmt: skip
-                np.exp(w, out=w)
+                                  self.seen[a:b], self.lse[:, a:b])  # fmt: skip
             g = grad[..., a:b, :]
             if gv is not None:  # weights^T g
                 product(np.swapaxes(w, -1, -2), g, gv[..., :c, :], add=len(self.rows) > 1)
