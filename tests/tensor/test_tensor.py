@@ -179,6 +179,47 @@ def test_slices_fill_a_gradient_laid_out_as_their_data():
     np.testing.assert_array_equal(x.grad, want)
 
 
+def _rows(*values: float) -> np.ndarray:
+    return np.repeat(np.array(values, dtype=float)[:, None], 3, axis=1)
+
+
+ROW_USES = {  # uses of the rows of t (4, 3), and the gradient each gives t
+    "all rows": (lambda t: t[0].sum() + 2 * t[1].sum() + 3 * t[2].sum() + 4 * t[3].sum(),
+                 _rows(1, 2, 3, 4)),
+    "rows 0 and 2": (lambda t: t[0].sum() + 3 * t[2].sum(), _rows(1, 0, 3, 0)),
+    "a row twice": (lambda t: t[1].sum() + 5 * t[1].sum() + t[-1].sum(), _rows(0, 6, 0, 1)),
+    "a row, then a column": (lambda t: t[0].sum() + 2 * t[:, 1].sum(),
+                             _rows(1, 0, 0, 0) + [0, 2, 0]),
+    "a row, then the whole": (lambda t: t[2].sum() + (t * 7).sum() + t[3].sum(),
+                              _rows(7, 7, 8, 8)),
+    "the whole, then a row": (lambda t: (t * 7).sum() + t[2].sum(), _rows(7, 7, 8, 7)),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("use", list(ROW_USES))
+@pytest.mark.parametrize("leaf", [True, False], ids=["leaf", "interior"])
+def test_rows_sliced_out_get_exact_gradients_and_zeros_elsewhere(use, leaf, monkeypatch):
+    """Slices that are rows of the first axis are copied into an empty gradient and the
+    rows left unwritten zeroed afterwards. numpy.empty_like is made to return nan here, so
+    a row the engine forgets to zero shows."""
+    real = np.empty_like
+    monkeypatch.setattr(np, "empty_like", lambda a, *args, **kw: np.full_like(real(a), np.nan))
+    x = Tensor(np.arange(12.0).reshape(4, 3), requires_grad=True)
+    t = x if leaf else x * 1.0
+    t.retain_grad()
+    function, want = ROW_USES[use]
+    function(t).backward()
+    np.testing.assert_array_equal(t.grad, want)
+    np.testing.assert_array_equal(x.grad, want)
+
+
+def test_rows_sliced_out_add_into_a_leaf_gradient_kept_from_before():
+    x = Tensor(np.ones((3, 2)), requires_grad=True)
+    x[0].sum().backward()
+    x[1].sum().backward()  # a second backward adds into the first's gradient
+    np.testing.assert_array_equal(x.grad, [[1, 1], [1, 1], [0, 0]])
+
+
 def test_long_chain_is_not_recursive():
     x = Tensor([1.0], dtype="float64", requires_grad=True)
     y = x

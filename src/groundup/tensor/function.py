@@ -159,18 +159,25 @@ def run_backward(root: Any, grad: Any, retain_graph: bool = False) -> None:
     added into the inputs' ``.grad``. What :meth:`Tensor.backward` runs once it has checked
     ``grad``."""
     owned: set[int] = set()  # ids of tensors whose .grad array is ours alone (safe to +=)
+    unfilled: dict[int, tuple[Any, set[int]]] = {}  # see SliceGrad
     _accumulate(root, grad, owned, fresh=False)
-    for t in _topological_order(root):
-        ctx = t._ctx
-        grads = ctx.backward(t.grad)  # type: ignore[union-attr]
-        for parent, g in zip(ctx.parents, grads, strict=True):  # type: ignore[union-attr, arg-type]
-            if g is not None and parent.requires_grad:
-                fresh = not retain_graph and _is_fresh(g, t.grad, grads)
-                _accumulate(parent, g, owned, fresh)
-        if not retain_graph:
-            ctx.release()  # type: ignore[union-attr]
-        if not t._retain:
-            t.grad = None  # a non-leaf's gradient is done with (PyTorch frees it too)
+    try:
+        for t in _topological_order(root):
+            if unfilled and id(t) in unfilled:  # every slice of it is in: zero the rest
+                _fill(*unfilled.pop(id(t)))
+            ctx = t._ctx
+            grads = ctx.backward(t.grad)  # type: ignore[union-attr]
+            for parent, g in zip(ctx.parents, grads, strict=True):  # type: ignore[union-attr, arg-type]
+                if g is not None and parent.requires_grad:
+                    fresh = not retain_graph and _is_fresh(g, t.grad, grads)
+                    _accumulate(parent, g, owned, fresh, unfilled)
+            if not retain_graph:
+                ctx.release()  # type: ignore[union-attr]
+            if not t._retain:
+                t.grad = None  # a non-leaf's gradient is done with (PyTorch frees it too)
+    finally:  # leaves, and whatever an error left: no gradient keeps unwritten memory
+        for entry in unfilled.values():
+            _fill(*entry)
 
 
 def _topological_order(root: Any) -> list[Any]:
@@ -213,6 +220,10 @@ class SliceGrad:
     mostly zeros, and two full-size additions; this way each slice is added where it belongs,
     into one gradient laid out as ``t``'s data: when ``t`` is a permuted view (a model's
     heads), undoing the permute and the reshape before it gives views of it, not copies.
+    Slices that are rows of the first axis (an int index, as q, k and v are) are copied into
+    an empty array, not added into zeros: one pass over the gradient instead of three. The
+    rows no slice wrote are zeroed before anything else adds in, or before ``t``'s own
+    backward runs (a leaf's: before ``backward()`` returns).
     """
 
     __slots__ = ("index", "grad")
@@ -232,8 +243,28 @@ def _is_fresh(g: Any, incoming: Any, grads: tuple[Any, ...]) -> bool:
     return len(grads) == 1 or sum(x is g for x in grads) == 1
 
 
-def _accumulate(t: Any, g: Any, owned: set[int], fresh: bool) -> None:
+def _fill(t: Any, rows: set[int]) -> None:
+    """Zero the rows of ``t.grad`` that no slice wrote."""
+    for i in rows:
+        t.grad[i] = 0
+
+
+def _accumulate(
+    t: Any, g: Any, owned: set[int], fresh: bool, unfilled: dict[int, Any] | None = None
+) -> None:
     """Add ``g`` into ``t.grad``; in place once we own the array, never into a shared one."""
+    if type(g) is SliceGrad and type(g.index) is int and unfilled is not None:
+        if t.grad is None:  # rows of the first axis: each copied in, the others zeroed later
+            t.grad = array_module(g.grad).empty_like(t.data)  # laid out as the data is
+            unfilled[id(t)] = (t, set(range(len(t.data))))
+            owned.add(id(t))
+        entry, row = unfilled.get(id(t)), g.index % len(t.data)
+        if entry is not None and row in entry[1]:  # not written yet
+            entry[1].discard(row)
+            t.grad[row] = g.grad
+            return
+    if unfilled and id(t) in unfilled:  # anything else adds in: zero the unwritten rows first
+        _fill(*unfilled.pop(id(t)))
     if type(g) is SliceGrad:
         if t.grad is None:
             t.grad = array_module(g.grad).zeros_like(t.data)  # laid out as the data is
