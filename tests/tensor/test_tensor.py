@@ -220,6 +220,20 @@ def test_rows_sliced_out_add_into_a_leaf_gradient_kept_from_before():
     np.testing.assert_array_equal(x.grad, [[1, 1], [1, 1], [0, 0]])
 
 
+def test_gradients_summed_in_place_never_write_into_an_array_another_tensor_holds():
+    """t's gradient is an alias of u's (Add passes its gradient on) plus a fresh one (Mul's):
+    the engine sums into the fresh array, and u.grad keeps its value."""
+    x = Tensor(np.ones((3, 4)), requires_grad=True)
+    t = x * 1.0
+    u = t + 0.0
+    for a in (t, u):
+        a.retain_grad()
+    (u + t * 3.0).sum().backward()
+    np.testing.assert_array_equal(u.grad, np.ones((3, 4)))
+    np.testing.assert_array_equal(t.grad, np.full((3, 4), 4.0))
+    np.testing.assert_array_equal(x.grad, np.full((3, 4), 4.0))
+
+
 def test_long_chain_is_not_recursive():
     x = Tensor([1.0], dtype="float64", requires_grad=True)
     y = x

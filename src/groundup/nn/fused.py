@@ -417,12 +417,13 @@ class _Norm(Function):
         x2, w = self.x2, self.weight
         k, n = kernels(), x2.shape[1]
         g2 = np.ascontiguousarray(grad.reshape(-1, n), dtype=x2.dtype)
-        dx = np.empty_like(x2)
+        dx = np.empty(self.shape, x2.dtype)  # not a view: the engine may sum into it
         dw, db = np.zeros(n), np.zeros(n)  # column sums, in float64
-        k.layer_norm_backward(g2, x2, self.w1, self.mean, self.rstd, self.center, dx, dw, db)
+        k.layer_norm_backward(g2, x2, self.w1, self.mean, self.rstd, self.center,
+                              dx.reshape(x2.shape), dw, db)  # fmt: skip
         gw = reshaped(dw.astype(x2.dtype), w.shape) if w is not None else None
         gb = reshaped(db.astype(x2.dtype), w.shape) if w is not None else None
-        return (dx.reshape(self.shape), gw, gb)[: len(self.parents)]  # type: ignore[arg-type]
+        return (dx, gw, gb)[: len(self.parents)]  # type: ignore[arg-type]
 
 
 class LayerNorm(_Norm):

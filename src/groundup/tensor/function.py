@@ -292,6 +292,10 @@ def _accumulate(
             t.grad = g
     elif id(t) in owned or t._ctx is None:
         t.grad += g
+    elif fresh and g.dtype == t.grad.dtype and _writeable(g):  # the sum in g, made for us
+        g += t.grad
+        t.grad = g
+        owned.add(id(t))
     else:
         t.grad = t.grad + g
         owned.add(id(t))
