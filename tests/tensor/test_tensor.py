@@ -213,6 +213,15 @@ def test_rows_sliced_out_get_exact_gradients_and_zeros_elsewhere(use, leaf, monk
     np.testing.assert_array_equal(x.grad, want)
 
 
+def test_a_row_of_a_long_tensor_takes_the_zero_filled_gradient():
+    """Past a few rows the empty gradient is not worth its bookkeeping: zeros, then the row."""
+    x = Tensor(np.ones((1000, 2)), requires_grad=True)
+    (3 * x[7]).sum().backward()
+    want = np.zeros((1000, 2))
+    want[7] = 3
+    np.testing.assert_array_equal(x.grad, want)
+
+
 def test_rows_sliced_out_add_into_a_leaf_gradient_kept_from_before():
     x = Tensor(np.ones((3, 2)), requires_grad=True)
     x[0].sum().backward()

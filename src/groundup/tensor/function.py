@@ -243,17 +243,21 @@ def _is_fresh(g: Any, incoming: Any, grads: tuple[Any, ...]) -> bool:
     return len(grads) == 1 or sum(x is g for x in grads) == 1
 
 
+_FEW_ROWS = 64  # a tensor with more rows takes the zero-filled gradient (a set per row costs)
+
+
 def _fill(t: Any, rows: set[int]) -> None:
     """Zero the rows of ``t.grad`` that no slice wrote."""
-    for i in rows:
-        t.grad[i] = 0
+    if rows:
+        t.grad[sorted(rows)] = 0
 
 
 def _accumulate(
     t: Any, g: Any, owned: set[int], fresh: bool, unfilled: dict[int, Any] | None = None
 ) -> None:
     """Add ``g`` into ``t.grad``; in place once we own the array, never into a shared one."""
-    if type(g) is SliceGrad and type(g.index) is int and unfilled is not None:
+    few = type(g) is SliceGrad and type(g.index) is int and len(t.data) <= _FEW_ROWS
+    if few and unfilled is not None:
         if t.grad is None:  # rows of the first axis: each copied in, the others zeroed later
             t.grad = array_module(g.grad).empty_like(t.data)  # laid out as the data is
             unfilled[id(t)] = (t, set(range(len(t.data))))
