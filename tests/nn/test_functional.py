@@ -687,6 +687,53 @@ def test_causal_attention_in_blocks_equals_the_composed_one(shapes, keep, monkey
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("group_bytes", [1, 600], ids=["one-each", "some-each"])
+@pytest.mark.parametrize("keep", [True, False], ids=["kept", "made-again"])
+@pytest.mark.parametrize("mask", ["causal-blocks", "causal", "bool", "none"])
+@pytest.mark.parametrize(
+    "shapes",
+    [
+        ((3, 2, 9, 4), (3, 2, 9, 4)),
+        ((3, 1, 2, 9, 4), (3, 1, 1, 9, 4)),
+        ((1, 2, 9, 4), (3, 2, 9, 4)),
+    ],
+    ids=["heads", "shared-kv", "shared-q"],
+)
+def test_attention_in_groups_of_heads_equals_the_composed_one(
+    shapes, mask, keep, group_bytes, monkeypatch
+):
+    """Large attention goes in groups of heads along the first batch dimension, each
+    group's weights in the cache. Forced here on small inputs: groups of one batch entry,
+    or of a few (the last group short), under every mask, with k and v or q shared
+    (broadcast) across the first dimension."""
+    if fused.kernels() is None:
+        pytest.skip("numba is not installed")
+    monkeypatch.setattr(fused.Attention, "CACHE_BYTES", 0)
+    monkeypatch.setattr(fused.Attention, "GROUP_BYTES", group_bytes)
+    if mask == "causal-blocks":
+        monkeypatch.setattr(fused.Attention, "BLOCK", 2)
+    if not keep:
+        monkeypatch.setattr(fused.Attention, "KEEP_BYTES", 0)
+    (qs, ks) = shapes
+    q, k, v = rng.standard_normal(qs), rng.standard_normal(ks), rng.standard_normal(ks)
+    seen = np.tril(np.ones((9, 9), dtype=bool)) | (rng.random((9, 9)) > 0.5)
+    kwargs = dict(attn_mask=seen) if mask == "bool" else dict(is_causal=mask.startswith("causal"))
+    call = lambda m, *t: m.scaled_dot_product_attention(*t, **kwargs)  # noqa: E731
+    assert_same(lambda *t: call(fused, *t), lambda *t: call(functional, *t), q, k, v)
+
+
+def test_head_groups_cut_the_first_batch_dimension_with_the_last_group_short():
+    """Groups of as many batch entries as fit the bytes, and one at least."""
+    groups = fused.head_groups((5, 2), 100, 400)  # 2 entries (of 2 heads of 100 bytes) each
+    assert [(h, r, shape) for h, r, shape in groups] == [
+        (slice(0, 2), slice(0, 4), (2, 2)),
+        (slice(2, 4), slice(4, 8), (2, 2)),
+        (slice(4, 5), slice(8, 10), (1, 2)),
+    ]
+    assert len(fused.head_groups((5, 2), 100, 1)) == 5
+    assert fused.head_groups((), 100, 1) == [(slice(None), slice(None), ())]
+
+
 def test_kernels_divide_by_zero_as_numpy_does():
     """1 / 0 is inf in the kernels (NumPy's rule), not Python's ZeroDivisionError."""
     if fused.kernels() is None:

@@ -757,6 +757,22 @@ def transposed(x: Any, copy: bool) -> Any:
     return np.ascontiguousarray(np.swapaxes(x, -1, -2)) if copy else np.swapaxes(x, -1, -2)
 
 
+def head_groups(batch: tuple[int, ...], block_bytes: int, most: int) -> list[tuple[Any, ...]]:
+    """The first of attention's batch dimensions cut into slices h whose heads' blocks of
+    weights (``block_bytes`` each) take ``most`` bytes or the fewest over it: a list of
+    (h, the same heads as rows of (R, ...) = (prod(batch), ...), the slice's batch shape).
+
+    ``head_groups((8, 4), 2**14, 2**18)``: batch entries 0-3 (rows 0-15 of R = 32), then
+    4-7 (rows 16-31), each of batch shape (4, 4).
+    """
+    if not batch:
+        return [(slice(None), slice(None), batch)]
+    B, inner = batch[0], math.prod(batch[1:])
+    n = max(1, most // max(1, inner * block_bytes))  # entries of batch[0] in a group
+    ends = [(i, min(i + n, B)) for i in range(0, B, n)]
+    return [(slice(i, j), slice(i * inner, j * inner), (j - i,) + batch[1:]) for i, j in ends]
+
+
 def heads_side_by_side(batch: tuple[int, ...], T: int, D: int, dtype: Any) -> Any:
     """An empty (*batch, T, D) array laid out in memory as (batch[0], T, *batch[1:], D):
     attention's output, whose heads a model then puts side by side with
@@ -837,6 +853,13 @@ class Attention(Function):
     # thread): 44 ms against 61 as one block with a mask array; at T = 1024 (batch 2, blocks
     # of 128), 120 against 209 (benchmarks/kernel_facts.py).
     BLOCK = 64
+    # When a block of weights of all heads takes more than CACHE_BYTES (a core's L2 cache
+    # here), the heads go in groups (along the first batch dimension) of about GROUP_BYTES:
+    # a group's weights are made, turned into probabilities and multiplied while they sit
+    # in the cache, where all heads' weights went through memory once per pass. Attention
+    # at T = 256 (batch 8, 6 heads of 64, 1 thread) forward and backward: 36.5 against 41.9
+    # ms; at the baby GPT's shape (2 MB) groups cost more calls than they save.
+    CACHE_BYTES, GROUP_BYTES = 2**21, 2**19
 
     @staticmethod
     def kernels_fit(q: Any, k: Any, v: Any) -> bool:
@@ -854,6 +877,9 @@ class Attention(Function):
             self.rows = [(0, T, S)]
         self.batch = batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2])  # the weights'
         R = math.prod(batch)
+        block = max((b - a) * c for a, b, c in self.rows) * q.itemsize  # the widest block
+        most = self.GROUP_BYTES if R * block > self.CACHE_BYTES else R * block
+        self.groups = head_groups(batch, block, most)
         self.hidden = None  # a causal mask needs no array: row i sees its first i + 1 keys
         if causal and T == S:
             self.seen = np.arange(1, T + 1)
@@ -864,29 +890,42 @@ class Attention(Function):
         top, total = np.empty((R, T)), np.empty((R, T))  # float64: each row's max and sum
         out = heads_side_by_side(batch, T, v.shape[-1], q.dtype)
         keep = len(self.rows) == 1 and R * T * S * q.itemsize <= self.KEEP_BYTES
+        self.att = np.empty(batch + (T, S), q.dtype) if keep else None
         kT = transposed(k, len(self.rows) == 1)
-        for a, b, c in self.rows:  # each block's weights, one block in memory at a time
-            w = self.weights(q, kT, a, b, c)  # (..., b - a, c): q k^T, then the weights
-            rows = w.reshape(-1, b - a, c)
-            jit.scores_softmax(rows, q.dtype.type(scale), self.mask_rows(a, b), self.seen[a:b],
-                               top[:, a:b], total[:, a:b])  # fmt: skip
-            np.matmul(w, v[..., :c, :], out=out[..., a:b, :])
-            if keep:
-                self.att = w
+        for h, r, shape in self.groups:  # heads h of the batch (rows r of R)
+            for a, b, c in self.rows:  # each block's weights, one block in memory at a time
+                w = self.weights(q, kT, h, shape, a, b, c)  # (..., b - a, c): q k^T, then weights
+                jit.scores_softmax(w.reshape(-1, b - a, c), q.dtype.type(scale),
+                                   self.mask_rows(r, a, b), self.seen[a:b], top[r, a:b],
+                                   total[r, a:b])  # fmt: skip
+                np.matmul(w, self.part(v, h)[..., :c, :], out=self.part(out, h)[..., a:b, :])
         self.q, self.k, self.v, self.scale = q, k, v, scale
         if not keep:
             self.lse = top + np.log(total)  # the weights are exp(scale * s - lse)
         return out
 
-    def mask_rows(self, a: int, b: int) -> Any:
-        """The boolean mask's rows [a, b) (R, b - a, S), or None."""
-        return None if self.hidden is None else self.hidden[:, a:b]
+    def part(self, x: Any, h: slice) -> Any:
+        """x's share of the heads h: x[h] where x has the batch's first dimension, else the
+        whole of x, which broadcasts over it."""
+        if len(self.batch) == 0 or x.ndim - 2 < len(self.batch) or x.shape[0] != self.batch[0]:
+            return x
+        return x[h]
 
-    def weights(self, q: Any, kT: Any, a: int, b: int, c: int) -> Any:
-        """q k^T for queries [a, b) and keys [0, c), from kT = transposed(k); a new C-ordered
-        array (the kernels take its rows as views)."""
-        w = np.empty(self.batch + (b - a, c), dtype=q.dtype)
-        return np.matmul(q[..., a:b, :], kT[..., :c], out=w)
+    def mask_rows(self, r: slice, a: int, b: int) -> Any:
+        """The boolean mask's rows [a, b) of the batch rows r (R, b - a, S), or None."""
+        return None if self.hidden is None else self.hidden[r, a:b]
+
+    def weights(self, q: Any, kT: Any, h: slice, shape: tuple[int, ...], a: int, b: int,
+                c: int) -> Any:  # fmt: skip
+        """q k^T for the heads h (of batch shape ``shape``), queries [a, b) and keys [0, c),
+        from kT = transposed(k): into the kept weights, or a new C-ordered array (the
+        kernels take its rows as views)."""
+        w = (
+            self.part(self.att, h)
+            if self.att is not None
+            else np.empty(shape + (b - a, c), dtype=q.dtype)
+        )
+        return np.matmul(self.part(q, h)[..., a:b, :], self.part(kT, h)[..., :c], out=w)
 
     def backward_kernel(self, grad: Any) -> tuple[Any, ...]:
         q, k, v, jit = self.q, self.k, self.v, kernels()
@@ -897,29 +936,28 @@ class Attention(Function):
         gq = np.empty(batch + q.shape[-2:], q.dtype) if pq.requires_grad else None
         gk = new(batch + k.shape[-2:], q.dtype) if pk.requires_grad else None
         gv = new(batch + v.shape[-2:], q.dtype) if pv.requires_grad else None
-        copy = len(self.rows) == 1
-        kT = None if hasattr(self, "att") else transposed(k, copy)  # to make the weights again
+        copy, add = len(self.rows) == 1, len(self.rows) > 1
+        kept = self.att is not None
+        kT = None if kept else transposed(k, copy)  # to make the weights again
         vT: Any = transposed(v, copy) if gq is not None or gk is not None else None  # for dA
-        for a, b, c in self.rows:  # block by block: queries [a, b) against keys [0, c)
-            if hasattr(self, "att"):
-                w = self.att
-            else:  # the weights again: q k^T, then exp(scale * s - lse)
-                w = self.weights(q, kT, a, b, c)
-                jit.scores_replay(w.reshape(-1, b - a, c), scale, self.mask_rows(a, b),
-                                  self.seen[a:b], self.lse[:, a:b])  # fmt: skip
-            g = grad[..., a:b, :]
-            if gv is not None:  # weights^T g
-                product(np.swapaxes(w, -1, -2), g, gv[..., :c, :], add=len(self.rows) > 1)
-            if gq is None and gk is None:
-                continue
-            ds = np.matmul(g, vT[..., :c], out=np.empty_like(w))  # dA = g v^T
-            rows = ds.reshape(-1, b - a, c), w.reshape(-1, b - a, c)
-            jit.softmax_backward(*rows, scale)  # now dS * scale
-            if gq is not None:
-                np.matmul(ds, k[..., :c, :], out=gq[..., a:b, :])
-            if gk is not None:  # dS^T q
-                product(np.swapaxes(ds, -1, -2), q[..., a:b, :], gk[..., :c, :],
-                        add=len(self.rows) > 1)  # fmt: skip
+        for h, r, shape in self.groups:  # heads h of the batch (rows r of R)
+            for a, b, c in self.rows:  # block by block: queries [a, b) against keys [0, c)
+                w = self.weights(q, kT, h, shape, a, b, c) if not kept else self.part(self.att, h)
+                if not kept:  # the weights again: q k^T, then exp(scale * s - lse)
+                    jit.scores_replay(w.reshape(-1, b - a, c), scale, self.mask_rows(r, a, b),
+                                      self.seen[a:b], self.lse[r, a:b])  # fmt: skip
+                g = self.part(grad, h)[..., a:b, :]
+                if gv is not None:  # weights^T g
+                    product(np.swapaxes(w, -1, -2), g, self.part(gv, h)[..., :c, :], add)
+                if gq is None and gk is None:
+                    continue
+                ds = np.matmul(g, self.part(vT, h)[..., :c], out=np.empty_like(w))  # dA = g v^T
+                jit.softmax_backward(ds.reshape(-1, b - a, c), w.reshape(-1, b - a, c), scale)
+                if gq is not None:  # dS k, dS now dS * scale
+                    np.matmul(ds, self.part(k, h)[..., :c, :], out=self.part(gq, h)[..., a:b, :])
+                if gk is not None:  # dS^T q
+                    product(np.swapaxes(ds, -1, -2), self.part(q, h)[..., a:b, :],
+                            self.part(gk, h)[..., :c, :], add)  # fmt: skip
         return tuple(None if x is None else unbroadcast(x, p.shape)
                      for x, p in ((gq, q), (gk, k), (gv, v)))  # fmt: skip
 
