@@ -18,6 +18,8 @@
 6. RMS norm, forward + backward at (2048, 128), LayerNorm's loops against NumPy's code.
 7. Causal attention (6 heads of 64) at T = 256 and 1024, forward + backward: the blocks
    that skip the products above the diagonal, against one block with a mask array.
+8. The same attention at T = 256 with q, k and v views of one (B, T, 3 C) array, as the
+   GPT makes them: the heads in groups of about 512 KB of weights, against all at once.
 Each figure is the median of repeated calls; the two sides of a comparison alternate.
 """
 
@@ -269,6 +271,26 @@ def main() -> int:
         a, b = race(attention(True), attention(False), repeats=9)
         print(f"7. causal attention, batch {B}, T = {T}, forward + backward: blocks "
               f"{a / 1e3:.1f} ms, one block with a mask array {b / 1e3:.1f} ms")  # fmt: skip
+
+    B, T, H, D = 8, 256, 6, 64  # the lecture GPT's attention, q k v as the model slices them
+    qkv = groundup.Tensor(rng.standard_normal((B, T, 3 * H * D)).astype(np.float32),
+                          requires_grad=True)  # fmt: skip
+    g = rng.standard_normal((B, H, T, D)).astype(np.float32)
+    cache = fused.Attention.CACHE_BYTES
+
+    def grouped(groups: bool):
+        def run():
+            fused.Attention.CACHE_BYTES = cache if groups else 2**62
+            q, k_, v = qkv.view(B, T, 3, H, D).permute(2, 0, 3, 1, 4)  # 3 x (B, H, T, D)
+            fused.scaled_dot_product_attention(q, k_, v, is_causal=True).backward(g)
+            qkv.grad = None
+
+        return run
+
+    a, b = race(grouped(True), grouped(False), repeats=15)
+    fused.Attention.CACHE_BYTES = cache
+    print(f"8. causal attention, batch {B}, T = {T}, the GPT's views: heads in groups "
+          f"{a / 1e3:.1f} ms, all at once {b / 1e3:.1f} ms")  # fmt: skip
     return 0
 
 

@@ -270,7 +270,7 @@ def scores_softmax(
             for j in range(n if shift is None else 0):
                 if hidden is None or not hidden[r, i, j]:
                     m = max(m, att[r, i, j] * scale)
-            t = 0.0
+            t = zero  # in the data's dtype, as the lanes of vectors add it
             for j in range(S):
                 e = zero
                 if j < n and (hidden is None or not hidden[r, i, j]):
