@@ -200,15 +200,15 @@ def layer_norm_forward(
     """y = (x - mean) * rstd * w + b per row; mean and rstd kept for the backward."""
     N, n = x.shape
     for i in prange(N):
-        m = 0.0  # sums in float64 whatever the dtype: the mean of close entries stays exact
+        s = 0.0  # the sum in float64 whatever the dtype: the mean of close entries stays exact
         for j in range(n):
-            m += x[i, j]
-        m *= center / n
-        var = 0.0
+            s += x[i, j]
+        m = x.dtype.type(s * (center / n))  # then the data's dtype: vectors of twice the lanes
+        var = x.dtype.type(0)
         for j in range(n):
             d = x[i, j] - m
             var += d * d
-        r = 1.0 / math.sqrt(var / n + eps)
+        r = x.dtype.type(1.0 / math.sqrt(var / n + eps))
         for j in range(n):
             y[i, j] = (x[i, j] - m) * r * w[j] + b[j]
         mean[i], rstd[i] = m, r
@@ -306,7 +306,7 @@ def softmax_backward(ds: Any, att: Any, scale: Any) -> None:
     R, T, S = ds.shape
     for r in prange(R):
         for i in range(T):
-            dot = 0.0
+            dot = ds.dtype.type(0)  # in the data's dtype, as the lanes of vectors add it
             for j in range(S):
                 dot += ds[r, i, j] * att[r, i, j]
             for j in range(S):
