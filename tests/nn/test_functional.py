@@ -734,6 +734,18 @@ def test_head_groups_cut_the_first_batch_dimension_with_the_last_group_short():
     assert fused.head_groups((), 100, 1) == [(slice(None), slice(None), ())]
 
 
+def test_layer_norm_kernel_centres_close_entries_exactly_in_float32():
+    """Entries 1000 +- 0.001 in float32: the kernel's loops run in float32 but take the
+    float64 mean off in two parts, so the output stays within 1e-5 of float64's (one
+    float32 mean would be off by 0.03)."""
+    if fused.kernels() is None:
+        pytest.skip("numba is not installed")
+    x = (1000 + rng.standard_normal((64, 384)) * 1e-3).astype(np.float32)
+    got = fused.layer_norm(Tensor(x), (384,), eps=1e-12).data
+    want = functional.layer_norm(Tensor(x.astype(np.float64)), (384,), eps=1e-12).data
+    np.testing.assert_allclose(got, want, atol=1e-5)
+
+
 def test_kernels_divide_by_zero_as_numpy_does():
     """1 / 0 is inf in the kernels (NumPy's rule), not Python's ZeroDivisionError."""
     if fused.kernels() is None:

@@ -200,18 +200,23 @@ def layer_norm_forward(
     """y = (x - mean) * rstd * w + b per row; mean and rstd kept for the backward."""
     N, n = x.shape
     for i in prange(N):
-        s = 0.0  # the sum in float64 whatever the dtype: the mean of close entries stays exact
+        m = 0.0  # the sum in float64 whatever the dtype: the mean of close entries stays exact
         for j in range(n):
-            s += x[i, j]
-        m = x.dtype.type(s * (center / n))  # then the data's dtype: vectors of twice the lanes
+            m += x[i, j]
+        m *= center / n
+        # The loops below run in the data's dtype (float32 vectors hold twice the lanes), the
+        # mean taken off in two parts, hi + lo = m: x - hi is exact for x near the mean.
+        hi = x.dtype.type(m)
+        lo = x.dtype.type(m - hi)
         var = x.dtype.type(0)
         for j in range(n):
-            d = x[i, j] - m
+            d = (x[i, j] - hi) - lo
             var += d * d
-        r = x.dtype.type(1.0 / math.sqrt(var / n + eps))
+        r = 1.0 / math.sqrt(var / n + eps)
+        r1 = x.dtype.type(r)
         for j in range(n):
-            y[i, j] = (x[i, j] - m) * r * w[j] + b[j]
-        mean[i], rstd[i] = m, r
+            y[i, j] = ((x[i, j] - hi) - lo) * r1 * w[j] + b[j]
+        mean[i], rstd[i] = m, r  # float64, for the backward
 
 
 @jit
