@@ -857,8 +857,9 @@ class Attention(Function):
     # here), the heads go in groups (along the first batch dimension) of about GROUP_BYTES:
     # a group's weights are made, turned into probabilities and multiplied while they sit
     # in the cache, where all heads' weights went through memory once per pass. Attention
-    # at T = 256 (batch 8, 6 heads of 64, 1 thread) forward and backward: 36.5 against 41.9
-    # ms; at the baby GPT's shape (2 MB) groups cost more calls than they save.
+    # at T = 256 (batch 8, 6 heads of 64, the GPT's q k v views, 1 thread) forward and
+    # backward: 42.3-43.0 against 47.5-48.4 ms (benchmarks/kernel_facts.py, item 8); at the
+    # baby GPT's shape (2 MB) groups cost more calls than they save.
     CACHE_BYTES, GROUP_BYTES = 2**21, 2**19
 
     @staticmethod
