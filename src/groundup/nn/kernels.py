@@ -298,7 +298,7 @@ def scores_replay(att: Any, scale: Any, hidden: Any, seen: Any, lse: Any) -> Non
             for j in range(seen[i]):
                 if hidden is not None and hidden[r, i, j]:
                     att[r, i, j] = 0
-                else:  # the difference in float64, as the forward's max and sum are
+                else:  # the difference in float64, the precision lse is kept in
                     att[r, i, j] = exp_(att.dtype.type(att[r, i, j] * scale - lse[r, i]))
             for j in range(seen[i], S):
                 att[r, i, j] = 0
