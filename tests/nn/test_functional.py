@@ -14,6 +14,7 @@ import pytest
 import groundup
 import groundup.nn.functional as functional
 import groundup.nn.fused as fused
+import groundup.tensor.threads as tensor_threads
 from groundup import Tensor
 
 
@@ -687,6 +688,7 @@ def test_causal_attention_in_blocks_equals_the_composed_one(shapes, keep, monkey
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("threads", [1, 2], ids=["1-thread", "2-threads"])
 @pytest.mark.parametrize("group_bytes", [1, 600], ids=["one-each", "some-each"])
 @pytest.mark.parametrize("keep", [True, False], ids=["kept", "made-again"])
 @pytest.mark.parametrize("mask", ["causal-blocks", "causal", "bool", "none"])
@@ -700,14 +702,34 @@ def test_causal_attention_in_blocks_equals_the_composed_one(shapes, keep, monkey
     ids=["heads", "shared-kv", "shared-q"],
 )
 def test_attention_in_groups_of_heads_equals_the_composed_one(
-    shapes, mask, keep, group_bytes, monkeypatch
+    shapes, mask, keep, group_bytes, threads, monkeypatch
 ):
     """Large attention goes in groups of heads along the first batch dimension, each
-    group's weights in the cache. Forced here on small inputs: groups of one batch entry,
-    or of a few (the last group short), under every mask, with k and v or q shared
-    (broadcast) across the first dimension."""
+    group's weights in the cache, and over the BLAS's threads when it has more than one.
+    Forced here on small inputs: groups of one batch entry, or of a few (the last group
+    short), on one thread or two, under every mask, with k and v or q shared (broadcast)
+    across the first dimension."""
     if fused.kernels() is None:
         pytest.skip("numba is not installed")
+    if threads > 1:
+        blas = tensor_threads._blas()
+        if blas is None:
+            pytest.skip("NumPy's BLAS is not an OpenBLAS groundup can drive")
+        monkeypatch.setattr(fused.Attention, "SPREAD_FLOPS", 0)
+        monkeypatch.setattr(fused, "blas_threads", lambda: threads)
+        spread = tensor_threads.spread
+        counts = []
+
+        def spread_on_two(tasks, most=None):  # the BLAS on two threads for each spread
+            counts.append(most)
+            before = blas.get()
+            blas.set(2)
+            try:
+                spread(tasks, most)
+            finally:
+                blas.set(before)
+
+        monkeypatch.setattr(fused, "spread", spread_on_two)
     monkeypatch.setattr(fused.Attention, "CACHE_BYTES", 0)
     monkeypatch.setattr(fused.Attention, "GROUP_BYTES", group_bytes)
     if mask == "causal-blocks":
@@ -720,6 +742,8 @@ def test_attention_in_groups_of_heads_equals_the_composed_one(
     kwargs = dict(attn_mask=seen) if mask == "bool" else dict(is_causal=mask.startswith("causal"))
     call = lambda m, *t: m.scaled_dot_product_attention(*t, **kwargs)  # noqa: E731
     assert_same(lambda *t: call(fused, *t), lambda *t: call(functional, *t), q, k, v)
+    if threads > 1:
+        assert counts == [2, 2]  # the forward and the backward each spread
 
 
 def test_head_groups_cut_the_first_batch_dimension_with_the_last_group_short():

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,7 @@ from groundup.tensor.backend import array_module, errstate
 from groundup.tensor.function import Function
 from groundup.tensor.ops import erf_array, reshaped, unbroadcast
 from groundup.tensor.tensor import Tensor
+from groundup.tensor.threads import blas_threads, spread
 
 __all__ = list(functional.__all__)  # the same functions, by the same names
 
@@ -861,6 +863,13 @@ class Attention(Function):
     # backward: 42.3-43.0 against 47.5-48.4 ms (benchmarks/kernel_facts.py, item 8); at the
     # baby GPT's shape (2 MB) groups cost more calls than they save.
     CACHE_BYTES, GROUP_BYTES = 2**21, 2**19
+    # With more than one BLAS thread, the groups go over the threads (one group or more
+    # each, groundup.tensor.threads.spread), each product on one BLAS thread, when the
+    # forward's two products take SPREAD_FLOPS or more. A spread costs 0.13-0.28 ms (waking
+    # our worker, stopping OpenBLAS's and starting them again): at the baby GPT's shape
+    # (2**26 flops, a forward of 1.2 ms) it saved nothing; at the lecture's (2**29.6) the
+    # step's attention took 157 against 293 ms at 2 threads (benchmarks/gpt_step_parts.py).
+    SPREAD_FLOPS = 2**27
 
     @staticmethod
     def kernels_fit(q: Any, k: Any, v: Any) -> bool:
@@ -880,7 +889,9 @@ class Attention(Function):
         R = math.prod(batch)
         block = max((b - a) * c for a, b, c in self.rows) * q.itemsize  # the widest block
         most = self.GROUP_BYTES if R * block > self.CACHE_BYTES else R * block
-        self.groups = head_groups(batch, block, most)
+        work = 2 * R * T * S * (q.shape[-1] + v.shape[-1])  # the two products' flops, at most
+        self.threads = blas_threads() if work >= self.SPREAD_FLOPS else 1  # one group each
+        self.groups = head_groups(batch, block, min(most, R * block // self.threads))
         self.hidden = None  # a causal mask needs no array: row i sees its first i + 1 keys
         if causal and T == S:
             self.seen = np.arange(1, T + 1)
@@ -893,17 +904,24 @@ class Attention(Function):
         keep = len(self.rows) == 1 and R * T * S * q.itemsize <= self.KEEP_BYTES
         self.att = np.empty(batch + (T, S), q.dtype) if keep else None
         kT = transposed(k, len(self.rows) == 1)
-        for h, r, shape in self.groups:  # heads h of the batch (rows r of R)
-            for a, b, c in self.rows:  # each block's weights, one block in memory at a time
-                w = self.weights(q, kT, h, shape, a, b, c)  # (..., b - a, c): q k^T, then weights
-                jit.scores_softmax(w.reshape(-1, b - a, c), q.dtype.type(scale),
-                                   self.mask_rows(r, a, b), self.seen[a:b], top[r, a:b],
-                                   total[r, a:b])  # fmt: skip
-                np.matmul(w, self.part(v, h)[..., :c, :], out=self.part(out, h)[..., a:b, :])
+        spread([partial(self.forward_heads, group, jit, q, kT, v, scale, top, total, out)
+                for group in self.groups], self.threads)  # fmt: skip
         self.q, self.k, self.v, self.scale = q, k, v, scale
         if not keep:
             self.lse = top + np.log(total)  # the weights are exp(scale * s - lse)
         return out
+
+    def forward_heads(self, group: tuple[Any, ...], jit: Any, q: Any, kT: Any, v: Any,
+                      scale: float, top: Any, total: Any, out: Any) -> None:  # fmt: skip
+        """The forward for the heads h of one group (rows r of R): their share of ``out``
+        and of each row's max and sum (``top``, ``total``)."""
+        h, r, shape = group
+        for a, b, c in self.rows:  # each block's weights, one block in memory at a time
+            w = self.weights(q, kT, h, shape, a, b, c)  # (..., b - a, c): q k^T, then weights
+            jit.scores_softmax(w.reshape(-1, b - a, c), q.dtype.type(scale),
+                               self.mask_rows(r, a, b), self.seen[a:b], top[r, a:b],
+                               total[r, a:b])  # fmt: skip
+            np.matmul(w, self.part(v, h)[..., :c, :], out=self.part(out, h)[..., a:b, :])
 
     def part(self, x: Any, h: slice) -> Any:
         """x's share of the heads h: x[h] where x has the batch's first dimension, else the
@@ -929,7 +947,7 @@ class Attention(Function):
         return np.matmul(self.part(q, h)[..., a:b, :], self.part(kT, h)[..., :c], out=w)
 
     def backward_kernel(self, grad: Any) -> tuple[Any, ...]:
-        q, k, v, jit = self.q, self.k, self.v, kernels()
+        q, k, v = self.q, self.k, self.v
         scale, grad = q.dtype.type(self.scale), np.asarray(grad, dtype=q.dtype)
         pq, pk, pv = self.parents  # type: ignore[misc]
         batch = self.batch
@@ -937,30 +955,38 @@ class Attention(Function):
         gq = np.empty(batch + q.shape[-2:], q.dtype) if pq.requires_grad else None
         gk = new(batch + k.shape[-2:], q.dtype) if pk.requires_grad else None
         gv = new(batch + v.shape[-2:], q.dtype) if pv.requires_grad else None
-        copy, add = len(self.rows) == 1, len(self.rows) > 1
-        kept = self.att is not None
-        kT = None if kept else transposed(k, copy)  # to make the weights again
+        copy = len(self.rows) == 1
+        kT = None if self.att is not None else transposed(k, copy)  # to make the weights again
         vT: Any = transposed(v, copy) if gq is not None or gk is not None else None  # for dA
-        for h, r, shape in self.groups:  # heads h of the batch (rows r of R)
-            for a, b, c in self.rows:  # block by block: queries [a, b) against keys [0, c)
-                w = self.weights(q, kT, h, shape, a, b, c) if not kept else self.part(self.att, h)
-                if not kept:  # the weights again: q k^T, then exp(scale * s - lse)
-                    jit.scores_replay(w.reshape(-1, b - a, c), scale, self.mask_rows(r, a, b),
-                                      self.seen[a:b], self.lse[r, a:b])  # fmt: skip
-                g = self.part(grad, h)[..., a:b, :]
-                if gv is not None:  # weights^T g
-                    product(np.swapaxes(w, -1, -2), g, self.part(gv, h)[..., :c, :], add)
-                if gq is None and gk is None:
-                    continue
-                ds = np.matmul(g, self.part(vT, h)[..., :c], out=np.empty_like(w))  # dA = g v^T
-                jit.softmax_backward(ds.reshape(-1, b - a, c), w.reshape(-1, b - a, c), scale)
-                if gq is not None:  # dS k, dS now dS * scale
-                    np.matmul(ds, self.part(k, h)[..., :c, :], out=self.part(gq, h)[..., a:b, :])
-                if gk is not None:  # dS^T q
-                    product(np.swapaxes(ds, -1, -2), self.part(q, h)[..., a:b, :],
-                            self.part(gk, h)[..., :c, :], add)  # fmt: skip
+        spread([partial(self.backward_heads, group, scale, grad, kT, vT, gq, gk, gv)
+                for group in self.groups], self.threads)  # fmt: skip
         return tuple(None if x is None else unbroadcast(x, p.shape)
                      for x, p in ((gq, q), (gk, k), (gv, v)))  # fmt: skip
+
+    def backward_heads(self, group: tuple[Any, ...], scale: Any, grad: Any, kT: Any, vT: Any,
+                       gq: Any, gk: Any, gv: Any) -> None:  # fmt: skip
+        """The backward for the heads h of one group (rows r of R): their share of the
+        gradients (those not None)."""
+        q, k, jit, kept = self.q, self.k, kernels(), self.att is not None
+        add = len(self.rows) > 1
+        h, r, shape = group
+        for a, b, c in self.rows:  # block by block: queries [a, b) against keys [0, c)
+            w = self.weights(q, kT, h, shape, a, b, c) if not kept else self.part(self.att, h)
+            if not kept:  # the weights again: q k^T, then exp(scale * s - lse)
+                jit.scores_replay(w.reshape(-1, b - a, c), scale, self.mask_rows(r, a, b),
+                                  self.seen[a:b], self.lse[r, a:b])  # fmt: skip
+            g = self.part(grad, h)[..., a:b, :]
+            if gv is not None:  # weights^T g
+                product(np.swapaxes(w, -1, -2), g, self.part(gv, h)[..., :c, :], add)
+            if gq is None and gk is None:
+                continue
+            ds = np.matmul(g, self.part(vT, h)[..., :c], out=np.empty_like(w))  # dA = g v^T
+            jit.softmax_backward(ds.reshape(-1, b - a, c), w.reshape(-1, b - a, c), scale)
+            if gq is not None:  # dS k, dS now dS * scale
+                np.matmul(ds, self.part(k, h)[..., :c, :], out=self.part(gq, h)[..., a:b, :])
+            if gk is not None:  # dS^T q
+                product(np.swapaxes(ds, -1, -2), self.part(q, h)[..., a:b, :],
+                        self.part(gk, h)[..., :c, :], add)  # fmt: skip
 
     def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
         return (

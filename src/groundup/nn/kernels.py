@@ -11,7 +11,9 @@ marks a loop whose iterations are independent (each row on its own): compiled he
 it is, ``prange`` is ``range``. Compiled with ``parallel=True`` the rows would be spread
 over the cores, but those threads and BLAS's, which spin while they wait for the next
 product, fight for the cores: alone a loop runs 1.4-1.9x as fast on 2 threads, but a GPT
-step at 2 threads is no faster (``benchmarks/kernel_facts.py``, item 2).
+step at 2 threads is no faster (``benchmarks/kernel_facts.py``, item 2). Large attention
+goes over the cores another way: its groups of heads, each thread with a share of them, the
+BLAS's workers stopped for the while (:mod:`groundup.tensor.threads`).
 Compiled code is cached on disk (``cache=True``), so only the first run pays for it.
 """
 
