@@ -20,6 +20,11 @@
    that skip the products above the diagonal, against one block with a mask array.
 8. The same attention at T = 256 with q, k and v views of one (B, T, 3 C) array, as the
    GPT makes them: the heads in groups of about 512 KB of weights, against all at once.
+9. That attention with 2 BLAS threads, each call after a product of a Linear's size (so
+   OpenBLAS's workers spin, as in a training step): the groups spread over two threads of
+   ours (``groundup.tensor.threads.spread``) against all products on OpenBLAS's two; and
+   the same at the baby GPT's shape (4 heads of 32, T = 64, batch 32), which does not
+   spread (under ``Attention.SPREAD_FLOPS``), forced to.
 Each figure is the median of repeated calls; the two sides of a comparison alternate.
 """
 
@@ -291,11 +296,57 @@ def main() -> int:
     fused.Attention.CACHE_BYTES = cache
     print(f"8. causal attention, batch {B}, T = {T}, the GPT's views: heads in groups "
           f"{a / 1e3:.1f} ms, all at once {b / 1e3:.1f} ms")  # fmt: skip
+
+    env = {**os.environ, "OMP_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2"}
+    spread = subprocess.run([sys.executable, __file__, "--spread"], env=env, check=True,
+                            capture_output=True, text=True).stdout.split()  # fmt: skip
+    print(f"9. causal attention, the GPT's views, forward + backward, 2 BLAS threads: "
+          f"lecture (batch 8, T = 256) spread {spread[0]} ms, on OpenBLAS's threads "
+          f"{spread[1]} ms; baby (batch 32, T = 64) spread {spread[2]} ms, on OpenBLAS's "
+          f"threads {spread[3]} ms")  # fmt: skip
     return 0
+
+
+def spread_and_not(repeats: int = 15) -> list[float]:
+    """Item 9 (run with 2 BLAS threads): median ms of attention spread over our threads
+    and on OpenBLAS's, at the lecture's shape and the baby's."""
+    rng = np.random.default_rng(0)
+    figures, flops = [], fused.Attention.SPREAD_FLOPS
+    for B, T, H, D in ((8, 256, 6, 64), (32, 64, 4, 32)):
+        qkv = groundup.Tensor(rng.standard_normal((B, T, 3 * H * D)).astype(np.float32),
+                              requires_grad=True)  # fmt: skip
+        g = rng.standard_normal((B, H, T, D)).astype(np.float32)
+        x = rng.standard_normal((B * T, H * D)).astype(np.float32)
+        w = rng.standard_normal((H * D, 4 * H * D)).astype(np.float32)
+
+        def attention(spread: bool, qkv=qkv, g=g, x=x, w=w, B=B, T=T, H=H, D=D) -> float:
+            """Seconds of one forward + backward, after a product of a Linear's size
+            (OpenBLAS's workers spin after it, as in a step)."""
+            fused.Attention.SPREAD_FLOPS = 0 if spread else 2**62
+            x @ w
+            t0 = time.perf_counter()
+            q, k_, v = qkv.view(B, T, 3, H, D).permute(2, 0, 3, 1, 4)
+            fused.scaled_dot_product_attention(q, k_, v, is_causal=True).backward(g)
+            qkv.grad = None
+            return time.perf_counter() - t0
+
+        times: list[list[float]] = [[], []]
+        for turn in range(repeats + 1):  # the first turn warms up
+            for i in (0, 1) if turn % 2 else (1, 0):
+                if turn:
+                    times[i].append(attention(i == 0))
+                else:
+                    attention(i == 0)
+        figures += [1e3 * sorted(t)[len(t) // 2] for t in times]
+    fused.Attention.SPREAD_FLOPS = flops
+    return figures
 
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--gpt-step"]:
         print(*(f"{t:.1f}" for t in gpt_steps_serial_and_parallel()))
+        sys.exit(0)
+    if sys.argv[1:] == ["--spread"]:
+        print(*(f"{t:.1f}" for t in spread_and_not()))
         sys.exit(0)
     sys.exit(main())

@@ -865,11 +865,13 @@ class Attention(Function):
     CACHE_BYTES, GROUP_BYTES = 2**21, 2**19
     # With more than one BLAS thread, the groups go over the threads (one group or more
     # each, groundup.tensor.threads.spread), each product on one BLAS thread, when the
-    # forward's two products take SPREAD_FLOPS or more. A spread costs 0.13-0.28 ms (waking
-    # our worker, stopping OpenBLAS's and starting them again): at the baby GPT's shape
-    # (2**26 flops, a forward of 1.2 ms) it saved nothing; at the lecture's (2**29.6) the
-    # step's attention took 157 against 293 ms at 2 threads (benchmarks/gpt_step_parts.py).
-    SPREAD_FLOPS = 2**27
+    # forward's two products take SPREAD_FLOPS or more: a spread costs 0.13-0.28 ms (waking
+    # our worker, stopping OpenBLAS's and starting them again). At 2 threads, forward and
+    # backward after a Linear's product: 23.1-25.0 against 31.6-48.3 ms at the lecture
+    # GPT's shape (2**29.6 flops), 3.7-4.5 against 4.9-5.9 at the baby's (2**26)
+    # (benchmarks/kernel_facts.py, item 9); whole baby steps took 1.4-3.9% less, tiny ones
+    # (2**23) 2-13% more, so the tiny GPT's attention does not spread.
+    SPREAD_FLOPS = 2**25
 
     @staticmethod
     def kernels_fit(q: Any, k: Any, v: Any) -> bool:
