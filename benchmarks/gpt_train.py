@@ -19,8 +19,10 @@ and gradient clipping at 1.0, in float32. Printed: median ms/step (the first ste
 warm-up), tokens/s, peak memory (the growth of resident memory over the steps, after one
 throwaway step of a tiny model has loaded the framework's code and compiled ours), the
 ratio ours/PyTorch, our step against the NumPy matmul floor (the step's matrix products
-alone, same shapes), the largest gap between the two loss sequences, and the model FLOPs
-utilisation (MFU) against a NumPy float32 matmul peak, and the minor page faults per step.
+alone, same shapes, timed in a third process that takes its turns with the two, one pass
+over the products per step, so that the floor and the steps see the same hours of the
+machine), the largest gap between the two loss sequences, and the model FLOPs utilisation
+(MFU) against a NumPy float32 matmul peak, and the minor page faults per step.
 
 Both processes call ``groundup._allocator.keep_freed_memory()`` first, as the ``groundup``
 command does (freed blocks are reused, not unmapped); ``--malloc default`` leaves glibc's
@@ -245,8 +247,9 @@ def matmul_floor_ms(shape: str, repeats: int = 5) -> float:
     return sum(matmul_floor_parts(shape, repeats).values())
 
 
-def matmul_floor_parts(shape: str, repeats: int = 5) -> dict[str, float]:
-    """The floor in two parts, ms: the Linear layers' products and attention's."""
+def floor_products(shape: str) -> dict[str, list]:
+    """The float32 (a, b) pairs of one step's products, a @ b each, in two parts: the
+    Linear layers' (once forward, twice backward: dx, dW) and attention's."""
     import numpy as np
 
     rng = np.random.default_rng(0)
@@ -254,7 +257,7 @@ def matmul_floor_parts(shape: str, repeats: int = 5) -> dict[str, float]:
     L, C, T, V = config["n_layer"], config["n_embd"], config["block_size"], config["vocab_size"]
     N, H = BATCH * T, config["n_head"]
     D, R = C // H, BATCH * H  # R: one (T, D) matrix per batch row and head
-    linear = []  # (a, b) pairs: a @ b, once forward, twice backward (dx, dW)
+    linear = []
     for k_in, k_out in [(C, 3 * C), (C, C), (C, 4 * C), (4 * C, C)] * L + [(C, V)]:
         linear += [((N, k_in), (k_in, k_out)), ((N, k_out), (k_out, k_in)),
                    ((k_in, N), (N, k_out))]  # fmt: skip
@@ -263,18 +266,24 @@ def matmul_floor_parts(shape: str, repeats: int = 5) -> dict[str, float]:
         attention += [((R, T, D), (R, D, T)), ((R, T, T), (R, T, D))]
         attention += [((R, T, T), (R, T, D))] * 2
         attention += [((R, T, D), (R, D, T)), ((R, T, T), (R, T, D))]
-    parts = {}
-    for name, shapes in (("linear", linear), ("attention", attention)):
-        pairs = [(rng.standard_normal(a, dtype=np.float32),
-                  rng.standard_normal(b, dtype=np.float32)) for a, b in shapes]  # fmt: skip
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            for a, b in pairs:
-                a @ b
-            times.append(time.perf_counter() - t0)
-        parts[name] = 1e3 * sorted(times)[len(times) // 2]
-    return parts
+    return {name: [(rng.standard_normal(a, dtype=np.float32),
+                    rng.standard_normal(b, dtype=np.float32)) for a, b in shapes]
+            for name, shapes in (("linear", linear), ("attention", attention))}  # fmt: skip
+
+
+def products_ms(pairs: list) -> float:
+    """Milliseconds of one pass over the pairs, a @ b each."""
+    t0 = time.perf_counter()
+    for a, b in pairs:
+        a @ b
+    return 1e3 * (time.perf_counter() - t0)
+
+
+def matmul_floor_parts(shape: str, repeats: int = 5) -> dict[str, float]:
+    """The floor in two parts, ms (the median of ``repeats`` passes each): the Linear
+    layers' products and attention's."""
+    return {name: median([products_ms(pairs) for _ in range(repeats)])
+            for name, pairs in floor_products(shape).items()}  # fmt: skip
 
 
 def flops_per_step(shape: str) -> float:
@@ -306,6 +315,17 @@ def worker(impl: str, shape: str, steps: int, threads: int, malloc: str) -> None
 
     if malloc == "keep":
         keep_freed_memory()  # as the groundup command does; both frameworks' processes alike
+    if impl == "floor":  # one pass over the step's products per step asked for
+        pairs = sum(floor_products(shape).values(), [])
+        print("READY", flush=True)
+        for line in sys.stdin:
+            command, *numbers = line.split()
+            if command != "run":
+                print(json.dumps({}), flush=True)
+                return
+            times = [products_ms(pairs) / 1e3 for _ in range(int(numbers[1]))]
+            print(json.dumps(dict(losses=[], times=times, faults=[])), flush=True)
+        return
     batches = make_batches(steps, shape)
     trainer = groundup_trainer if impl == "groundup" else torch_trainer
     _, warm_up = trainer("tiny", threads)  # loads each framework's code (and compiles ours)
@@ -328,7 +348,6 @@ def worker(impl: str, shape: str, steps: int, threads: int, malloc: str) -> None
         else:
             peak = peak_rss_mb() - base
             figures = dict(peak_mb=peak, n_params=n_params, peak_gflops=matmul_peak_gflops())
-            figures["matmul_floor_ms"] = matmul_floor_ms(shape)
             print(json.dumps(figures), flush=True)
             return
 
@@ -378,12 +397,15 @@ def compare(shape: str, steps: int, threads: int, malloc: str = "keep") -> float
     config, batch = SHAPES[shape]
     ours = Worker("groundup", shape, steps, threads, malloc)
     ref = Worker("torch", shape, steps, threads, malloc)
+    floor_worker = Worker("floor", shape, steps, threads, malloc)  # the products alone
     for turn, first in enumerate(range(0, steps, BLOCK)):
         n = min(BLOCK, steps - first)
-        for w in (ours, ref) if turn % 2 == 0 else (ref, ours):
+        order = (ours, ref, floor_worker) if turn % 2 == 0 else (floor_worker, ref, ours)
+        for w in order:
             time.sleep(PAUSE)  # the other's threads stop spinning (BLAS, OpenMP) and sleep
             w.run(first, n)
     done = {w.impl: w.ask("finish") for w in (ours, ref)}
+    floor_worker.ask("finish")
     tokens, flops = batch * config["block_size"], flops_per_step(shape)
     peak = max(d["peak_gflops"] for d in done.values())
     gap = max(abs(a - b) for a, b in zip(ours.losses, ref.losses, strict=True))
@@ -399,7 +421,7 @@ def compare(shape: str, steps: int, threads: int, malloc: str = "keep") -> float
             f"{median(w.faults[WARMUP:]):7.0f} page faults/step  "
             f"loss {w.losses[0]:.4f} -> {w.losses[-1]:.4f}"
         )
-    floor = done["groundup"]["matmul_floor_ms"]
+    floor = median(floor_worker.times[WARMUP:]) * 1e3
     ratio = ms["groundup"] / ms["torch"]
     print(
         f"  NumPy matmuls alone (same shapes, forward + backward): {floor:.1f} ms/step; "
@@ -426,7 +448,7 @@ def main() -> int:
         help="keep: both processes call keep_freed_memory() first, as the groundup command "
         "does (default); default: glibc's malloc as it is",
     )  # fmt: skip
-    parser.add_argument("--worker", choices=["groundup", "torch"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["groundup", "torch", "floor"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     shapes = args.shape.split(",")
     if unknown := [s for s in shapes if s not in SHAPES]:
