@@ -110,3 +110,20 @@ def test_no_task_outlives_its_spread(two_blas_threads):
     del tasks
     gc.collect()
     assert [r() for r in refs] == [None, None, None]
+
+
+def test_an_interrupted_wait_leaves_the_next_spread_new_workers(two_blas_threads, monkeypatch):
+    """Interrupted while it waits for a worker (a second Ctrl-C), spread gives up those
+    workers: one still at its share would otherwise say 'done' to the next spread early."""
+    workers = threads._workers(1)
+
+    def interrupted(i: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(workers, "wait", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        threads.spread([lambda: None, lambda: None])
+    assert threads._WORKERS is not workers and two_blas_threads.get() == 2
+    ran: list[int] = []
+    threads.spread([lambda: ran.append(1), lambda: ran.append(2)])
+    assert sorted(ran) == [1, 2]

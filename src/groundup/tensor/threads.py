@@ -16,7 +16,9 @@ sets the count back. Every thread's share should be a millisecond or more: a wor
 takes 0.06-0.09 ms to wake. Tasks run here, in order, when the BLAS has one thread, when it
 is not an OpenBLAS this can drive (MKL, Apple's Accelerate), or while another spread runs.
 While a spread runs the BLAS has one thread for the whole process, other threads' products
-included.
+included, and OpenBLAS's workers are stopped under it: a program whose own threads run
+threaded products beside a training step should give the BLAS one thread (or train with
+``GROUNDUP_JIT=0``, which runs no kernels and spreads nothing).
 """
 
 from __future__ import annotations
@@ -151,6 +153,12 @@ def _workers(n: int) -> _Workers:
     return _WORKERS
 
 
+def _discard(workers: _Workers) -> None:
+    global _WORKERS
+    if _WORKERS is workers:
+        _WORKERS = None
+
+
 def spread(tasks: Sequence[Callable[[], Any]], most: int | None = None) -> None:
     """Run independent ``tasks`` (functions of no arguments), in contiguous shares, one
     share per BLAS thread (``most`` threads at most), each thread's products on one BLAS
@@ -176,7 +184,11 @@ def spread(tasks: Sequence[Callable[[], Any]], most: int | None = None) -> None:
             try:
                 errors.append(_run(shares[0]))
             finally:  # every worker is done with its share before anything else happens
-                errors += [workers.wait(i) for i in range(n - 1)]
+                try:
+                    errors += [workers.wait(i) for i in range(n - 1)]
+                except BaseException:  # a second Ctrl-C while waiting: a worker may still be
+                    _discard(workers)  # at its share, so the next spread takes new ones
+                    raise
         finally:
             blas.set(threads)
         first = next((e for e in errors if e is not None), None)
