@@ -241,12 +241,6 @@ def matmul_peak_gflops(repeats: int = 7) -> float:
     return 2 * 1024**3 / best / 1e9
 
 
-def matmul_floor_ms(shape: str, repeats: int = 5) -> float:
-    """Median time of one step's matrix products alone (forward and backward, the shapes of
-    the preset), in NumPy float32: the floor any NumPy implementation pays."""
-    return sum(matmul_floor_parts(shape, repeats).values())
-
-
 def floor_products(shape: str) -> dict[str, list]:
     """The float32 (a, b) pairs of one step's products, a @ b each, in two parts: the
     Linear layers' (once forward, twice backward: dx, dW) and attention's."""
