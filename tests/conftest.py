@@ -1,5 +1,5 @@
 """Shared test fixtures: the shipped data sets as files, a generated multilingual corpus for
-the tokenizers, and a skip when `dot` is absent."""
+the tokenizers, a skip when `dot` is absent, and NumPy's BLAS on two threads."""
 
 from __future__ import annotations
 
@@ -35,6 +35,20 @@ def names_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def shakespeare_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _unpacked(tmp_path_factory, "tinyshakespeare.txt")
+
+
+@pytest.fixture
+def two_blas_threads():
+    """NumPy's OpenBLAS on two threads for the test (the suite runs it on one)."""
+    from groundup.tensor import threads
+
+    blas = threads._blas()
+    if blas is None:
+        pytest.skip("NumPy's BLAS is not an OpenBLAS groundup.tensor.threads can drive")
+    before = blas.get()
+    blas.set(2)
+    yield blas
+    blas.set(before)
 
 
 @pytest.fixture

@@ -10,18 +10,6 @@ import pytest
 from groundup.tensor import threads
 
 
-@pytest.fixture
-def two_blas_threads():
-    """NumPy's OpenBLAS on two threads for the test (the suite runs it on one)."""
-    blas = threads._blas()
-    if blas is None:
-        pytest.skip("NumPy's BLAS is not an OpenBLAS this module can drive")
-    before = blas.get()
-    blas.set(2)
-    yield blas
-    blas.set(before)
-
-
 def test_spread_runs_every_task_once_in_contiguous_shares_on_two_threads(two_blas_threads):
     ran: list[tuple[int, str]] = []
     tasks = [lambda i=i: ran.append((i, threading.current_thread().name)) for i in range(5)]
@@ -127,3 +115,60 @@ def test_an_interrupted_wait_leaves_the_next_spread_new_workers(two_blas_threads
     ran: list[int] = []
     threads.spread([lambda: ran.append(1), lambda: ran.append(2)])
     assert sorted(ran) == [1, 2]
+
+
+# ---------------------------------------------------------------- backward passes on threads
+
+
+def test_backward_passes_on_threads_add_into_shared_leaves_without_losing_any():
+    """Two threads backpropagate at once into the same large leaves (as the shards of a
+    training step do): every gradient is added, none lost to a race on the += of another."""
+    from groundup import Tensor
+
+    rng = np.random.default_rng(0)
+    leaves = [Tensor(rng.standard_normal(200_000).astype(np.float32), requires_grad=True)
+              for _ in range(3)]  # fmt: skip
+    rounds, start = 40, threading.Barrier(2)
+
+    def run() -> None:
+        start.wait()
+        for _ in range(rounds):
+            (leaves[0] * 2.0 + leaves[1] * leaves[2]).sum().backward()
+
+    workers = [threading.Thread(target=run) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    n = 2 * rounds
+    np.testing.assert_allclose(leaves[0].grad, np.full(200_000, 2.0 * n), rtol=1e-6)
+    np.testing.assert_allclose(leaves[1].grad, n * leaves[2].data, rtol=1e-4, atol=1e-4)
+
+
+def test_a_leaf_sliced_by_rows_in_two_backward_passes_on_threads_gets_both():
+    """Thread A has added the gradient of W[1] and not yet that of W[0] when thread B adds
+    its W[0]: the leaf's gradient must hold both (a zeroed start, not rows left to fill
+    that A would later overwrite)."""
+    from groundup import Tensor
+    from groundup.tensor import Function
+
+    paused, resume = threading.Event(), threading.Event()
+
+    class Pause(Function):  # the identity, whose backward waits for thread B
+        def forward(self, x):
+            return x.copy()
+
+        def backward(self, grad):
+            paused.set()
+            assert resume.wait(10)
+            return (grad,)
+
+    W = Tensor(np.arange(12.0).reshape(4, 3), requires_grad=True)
+    root_a = (W[1] + Pause.apply(W[0])).sum()  # backward: W[1], the pause, then W[0]
+    a = threading.Thread(target=root_a.backward)
+    a.start()
+    assert paused.wait(10)
+    W[0].sum().backward()  # thread B: this one
+    resume.set()
+    a.join()
+    np.testing.assert_array_equal(W.grad, [[2.0] * 3, [1.0] * 3, [0.0] * 3, [0.0] * 3])

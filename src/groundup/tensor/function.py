@@ -10,11 +10,13 @@ stage 1's ``Value.backward()``, on arrays.
 The rest of this module is bookkeeping that makes that loop cheap and safe: a node's
 gradient array is adopted instead of copied when no one else holds it, added into in place
 only when it is ours alone, and the gradient of a slice is added into its slice of the
-parent's gradient.
+parent's gradient. Leaves (the parameters) may be shared by backward passes that run at
+once on threads (:mod:`groundup.train.shards`): their gradients are added under a lock.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -153,6 +155,9 @@ class Function:
 # ---------------------------------------------------------------- the backward pass
 
 
+_LEAVES = threading.Lock()  # held while a gradient is added into a leaf's
+
+
 def run_backward(root: Any, grad: Any, retain_graph: bool = False) -> None:
     """Backpropagate ``grad`` from ``root``: each node, after every node that consumed it,
     turns its gradient into its inputs' gradients (its ``Function.backward``), and those are
@@ -160,7 +165,8 @@ def run_backward(root: Any, grad: Any, retain_graph: bool = False) -> None:
     ``grad``."""
     owned: set[int] = set()  # ids of tensors whose .grad array is ours alone (safe to +=)
     unfilled: dict[int, tuple[Any, set[int]]] = {}  # see SliceGrad
-    _accumulate(root, grad, owned, fresh=False)
+    with _LEAVES:
+        _accumulate(root, grad, owned, fresh=False)
     try:
         for t in _topological_order(root):
             if unfilled and id(t) in unfilled:  # every slice of it is in: zero the rest
@@ -170,7 +176,11 @@ def run_backward(root: Any, grad: Any, retain_graph: bool = False) -> None:
             for parent, g in zip(ctx.parents, grads, strict=True):  # type: ignore[union-attr, arg-type]
                 if g is not None and parent.requires_grad:
                     fresh = not retain_graph and _is_fresh(g, t.grad, grads)
-                    _accumulate(parent, g, owned, fresh, unfilled)
+                    if parent._ctx is None:  # a leaf, which another thread's backward may share
+                        with _LEAVES:
+                            _accumulate(parent, g, owned, fresh)
+                    else:
+                        _accumulate(parent, g, owned, fresh, unfilled)
             if not retain_graph:
                 ctx.release()  # type: ignore[union-attr]
             if not t._retain:
@@ -223,7 +233,8 @@ class SliceGrad:
     Slices that are rows of the first axis (an int index, as q, k and v are) are copied into
     an empty array, not added into zeros: one pass over the gradient instead of three. The
     rows no slice wrote are zeroed before anything else adds in, or before ``t``'s own
-    backward runs (a leaf's: before ``backward()`` returns).
+    backward runs. Not a leaf's: a leaf's gradient may be shared with a backward on another
+    thread, which cannot know which rows this one has yet to write, so it starts as zeros.
     """
 
     __slots__ = ("index", "grad")
