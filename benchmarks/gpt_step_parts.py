@@ -8,7 +8,9 @@ After a few warm-up steps, every op's forward and backward is timed (``perf_coun
 around each call) and printed as ms per step with its calls per step, beside the step's
 phases (forward, backward, clipping, the optimizer) and the NumPy matmul floor of the same
 shapes in its two parts: the Linear layers' products and attention's. The timers add a
-little to every call, so the step's median is printed with them on. No PyTorch here: this
+little to every call, so the step's median is printed with them on. The step runs in one
+piece at any thread count, not in the shards of ``groundup.train.shards`` (two threads' op
+times would add up in one column). No PyTorch here: this
 is a profile of ours, not a comparison (benchmarks/gpt_train.py is that).
 """
 

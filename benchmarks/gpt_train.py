@@ -15,14 +15,18 @@ with the other's. The two processes live side by side and take turns (ABAB) in b
 few steps, the first turn alternating, so a machine that slows down slows both alike. Both
 start from the same weights (groundup's GPT-2 initialisation, copied into the twin), see the
 same batches of tinyshakespeare (shipped with groundup), use AdamW with the same decay groups
-and gradient clipping at 1.0, in float32. Printed: median ms/step (the first steps left out as
-warm-up), tokens/s, peak memory (the growth of resident memory over the steps, after one
-throwaway step of a tiny model has loaded the framework's code and compiled ours), the
-ratio ours/PyTorch, our step against the NumPy matmul floor (the step's matrix products
-alone, same shapes, timed in a third process that takes its turns with the two, one pass
-over the products per step, so that the floor and the steps see the same hours of the
-machine), the largest gap between the two loss sequences, and the model FLOPs utilisation
-(MFU) against a NumPy float32 matmul peak, and the minor page faults per step.
+and gradient clipping at 1.0, in float32. Our step is the one ``groundup.train.train`` runs:
+``groundup.train.shards.forward_backward`` (on two threads, the baby and lecture shapes run
+a shard of the batch's rows on each thread; tiny, too small to repay it, runs in one piece),
+then clipping and AdamW; PyTorch's is eager PyTorch on its own threads. Printed: median
+ms/step (the first steps left out as warm-up), tokens/s, peak memory (the growth of resident
+memory over the steps, after one throwaway step of a tiny model has loaded the framework's
+code and compiled ours), the ratio ours/PyTorch, our step against the NumPy matmul floor
+(the step's matrix products alone, same shapes, timed in a third process that takes its
+turns with the two, one pass over the products per step, so that the floor and the steps see
+the same hours of the machine), the largest gap between the two loss sequences, the model
+FLOPs utilisation (MFU) against a NumPy float32 matmul peak, and the minor page faults per
+step.
 
 Both processes call ``groundup._allocator.keep_freed_memory()`` first, as the ``groundup``
 command does (freed blocks are reused, not unmapped); ``--malloc default`` leaves glibc's
@@ -98,6 +102,7 @@ def groundup_trainer(shape: str, threads: int):
     """(model, step): one training step of groundup's GPT on a batch, returning the loss."""
     from groundup.models.gpt import GPT, GPTConfig
     from groundup.optim import AdamW, clip_grad_norm_
+    from groundup.train.shards import forward_backward
 
     model = GPT(GPTConfig(**SHAPES[shape][0], dropout=0.0), seed=SEED)
     optimizer = AdamW(
@@ -105,13 +110,12 @@ def groundup_trainer(shape: str, threads: int):
     )
     model.train()
 
-    def step(x, y) -> float:
-        _, loss = model(x, y)
+    def step(x, y) -> float:  # as groundup.train.train runs it
         optimizer.zero_grad()
-        loss.backward()
+        loss = forward_backward(model, x, y)  # a shard of rows per BLAS thread, when it pays
         clip_grad_norm_(model.parameters(), CLIP)
         optimizer.step()
-        return float(loss.item())
+        return loss
 
     return model.num_parameters(), step
 

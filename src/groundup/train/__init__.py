@@ -2,6 +2,8 @@
 
 * :mod:`.batches`: ``batches.get(split, step) -> (X, Y)``; ArrayBatches, TokenBatches.
 * :mod:`.loop`: ``TrainConfig``, ``train(...) -> History``, ``evaluate(...)``.
+* :mod:`.shards`: ``forward_backward(model, X, Y)``, a step's forward and backward over the
+  BLAS's threads, a shard of rows each (what ``train`` runs).
 * :mod:`.io`: atomic writes, ``make_run_dir``, metrics.json, history.csv.
 * :mod:`.checkpoint`: ``save_checkpoint``, ``load_checkpoint``, ``resume``, ``Checkpointer``,
   ``verify_checkpoint`` (the manifest), ``newest_checkpoint``.
@@ -27,6 +29,7 @@ from groundup.train.io import (
     write_metrics,
 )
 from groundup.train.loop import History, TrainConfig, evaluate, train
+from groundup.train.shards import forward_backward
 
 __all__ = [
     "ArrayBatches",
@@ -41,6 +44,7 @@ __all__ = [
     "atomic_write_json",
     "atomic_write_text",
     "evaluate",
+    "forward_backward",
     "load_checkpoint",
     "make_run_dir",
     "newest_checkpoint",

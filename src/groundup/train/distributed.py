@@ -49,7 +49,7 @@ import numpy as np
 
 from groundup._launch import launched_size
 from groundup.train.checkpoint import generator_states, set_generator_states
-from groundup.train.loop import _loss_of, _target_count
+from groundup.train.loop import _target_count
 
 # ---------------------------------------------------------------- the world
 
@@ -299,14 +299,15 @@ class DataParallel:
         """Forward and backward on this rank's rows of the global batch ``(X, Y)``; after it
         every parameter's ``.grad`` holds the gradient of the whole batch, the same on every
         rank. Returns the loss of the whole batch."""
+        from groundup.train.shards import forward_backward  # it builds on this module
+
         weights = shard_weights(Y, self.world.size)
         lo, hi = self.world.shard(len(Y))
-        with sharded_generators(self.model, lo, hi, len(Y)):
-            loss = _loss_of(self.model, X[lo:hi], Y[lo:hi], loss_fn)
-        loss.backward()
+        with sharded_generators(self.model, lo, hi, len(Y)):  # over the rank's threads too
+            loss = forward_backward(self.model, X[lo:hi], Y[lo:hi], loss_fn)
         weight = weights[self.world.rank]
         self.buckets.allreduce_(self.world, weight)
-        return self.world.allreduce_sum(float(loss.item()) * weight)
+        return self.world.allreduce_sum(loss * weight)
 
 
 # ---------------------------------------------------------------- the cost model

@@ -13,9 +13,11 @@ model's dropout generators are saved in checkpoints, so a run resumed from step 
 The model is called as ``model(X, Y)`` and must return the loss, or ``(logits, loss)``
 (the language-model contract). Anything else: pass ``loss_fn(model, X, Y) -> loss``.
 
-Under ``mpiexec``, ``train(..., world=distributed.world())`` is data-parallel: each rank
-computes on its rows of the same global batch and the gradients are summed before the one
-step (:mod:`groundup.train.distributed`); the losses and weights are those of one process.
+With a BLAS of several threads, each step's forward and backward run over them, a shard of
+the batch's rows on each (:mod:`groundup.train.shards`). Under ``mpiexec``,
+``train(..., world=distributed.world())`` is data-parallel: each rank computes on its rows
+of the same global batch and the gradients are summed before the one step
+(:mod:`groundup.train.distributed`); the losses and weights are those of one process.
 """
 
 from __future__ import annotations
@@ -289,6 +291,8 @@ def train(
     evaluating = config.eval_batches != 0 and "val" in getattr(batches, "splits", ("val",))
     last = config.max_steps - 1
     parallel = None
+    from groundup.train.shards import forward_backward  # it builds on this module
+
     if world is not None and world.size > 1:  # only then: one process never imports MPI
         from groundup.train.distributed import DataParallel
 
@@ -303,11 +307,9 @@ def train(
         for group in optimizer.param_groups:
             group["lr"] = lr
         X, Y = batches.get("train", step)
-        if parallel is None:
-            loss = _loss_of(model, X, Y, loss_fn)
+        if parallel is None:  # over the BLAS's threads, a shard of rows each, when it pays
             optimizer.zero_grad()
-            loss.backward()
-            train_loss = float(loss.item())
+            train_loss = forward_backward(model, X, Y, loss_fn)
         else:  # this rank's rows, then the gradients of the whole batch summed over ranks
             optimizer.zero_grad()
             train_loss = parallel.backward(X, Y, loss_fn)

@@ -1,0 +1,101 @@
+"""One training step's forward and backward, split by rows over the BLAS's threads.
+
+    optimizer.zero_grad()
+    loss = forward_backward(model, X, Y)   # what loss = model(X, Y)[1]; loss.backward() does
+
+With one BLAS thread this is exactly that. With n > 1 (``OPENBLAS_NUM_THREADS``), the batch
+is cut into n shards of rows, and each thread runs the forward and the backward of its shard
+with a BLAS of one thread (:func:`groundup.tensor.threads.spread`): data parallelism, as
+:mod:`groundup.train.distributed` does over processes, but over threads that share the model,
+so there is nothing to send. The gradients of all shards are added into the same ``.grad``
+arrays (the engine adds into a leaf's under a lock).
+
+Why. A product split over two BLAS threads runs on both cores, but the work between products
+(layer norm, GELU, softmax, the optimizer's loops) runs on the caller's thread alone, and a
+kernel of a millisecond is too short to repay handing half of it to a second thread. Shards
+hand over once per step: every kernel of the step runs on both cores, each on its rows.
+
+Why the sum is the batch's gradient: each shard's loss is the mean over its n_r targets, so
+the batch's is sum_r (n_r / n) L_r, and each shard backpropagates from its weight n_r / n
+(:func:`groundup.train.distributed.shard_weights`; padding targets of -1 do not count). The
+result is the batch's gradient up to the order of the additions, so the last bits differ
+from one thread's.
+
+A step runs in one piece, as on one thread, when the BLAS has one thread, when the model is
+not on the CPU, when it is too small for the hand-over to pay (under :data:`SHARD_FLOPS`),
+when a shard would get no target, and when the shards' results would differ from the
+batch's: the model has a BatchNorm (its statistics are the batch's) or draws dropout masks
+(the masks drawn are the batch's, from one generator, in order).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from groundup.nn.layers import BatchNorm1d, Dropout
+from groundup.tensor.threads import blas_threads, spread
+from groundup.train.distributed import shard_bounds, shard_weights
+from groundup.train.loop import _loss_of, _target_count
+
+__all__ = ["SHARD_FLOPS", "forward_backward", "shard_count"]
+
+SHARD_FLOPS = 2**31  # 6 * parameters * targets a step must reach before it is split
+
+
+def shard_count(model: Any, X: Any, Y: Any) -> int:
+    """How many shards :func:`forward_backward` cuts the batch ``(X, Y)`` into (1: none)."""
+    n = min(blas_threads(), len(Y))
+    if n <= 1:
+        return 1
+    params = list(model.parameters())
+    if not params or not all(type(p.data) is np.ndarray for p in params):
+        return 1
+    if 6 * sum(p.data.size for p in params) * np.size(Y) < SHARD_FLOPS:
+        return 1
+    if any(isinstance(m, BatchNorm1d) for m in model.modules()) or _draws(model):
+        return 1
+    bounds = [shard_bounds(len(Y), n, r) for r in range(n)]
+    if min(_target_count(Y[lo:hi]) for lo, hi in bounds) == 0:
+        return 1
+    return n
+
+
+def _draws(model: Any) -> bool:
+    """Whether the model, as it is set (train or eval), draws dropout masks in a forward:
+    a Dropout of p > 0, or a module of a positive ``dropout`` rate (attention's weights)."""
+    if not model.training:
+        return False
+    for m in model.modules():
+        rate = m.p if isinstance(m, Dropout) else getattr(m, "dropout", 0.0)
+        if isinstance(rate, float) and rate > 0.0:
+            return True
+    return False
+
+
+def forward_backward(model: Any, X: Any, Y: Any, loss_fn: Callable | None = None) -> float:
+    """The loss of the batch ``(X, Y)``, its gradient added into every parameter's ``.grad``.
+
+    ``model(X, Y)`` returns the loss or ``(logits, loss)``, or ``loss_fn(model, X, Y)`` does,
+    as in :func:`groundup.train.loop.train`. Over :func:`shard_count` threads when that is
+    more than one (see the module's docstring), else in one piece on this thread.
+    """
+    n = shard_count(model, X, Y)
+    if n == 1:
+        loss = _loss_of(model, X, Y, loss_fn)
+        loss.backward()
+        return float(loss.item())
+    weights = shard_weights(Y, n)
+    losses = [0.0] * n
+
+    def shard(r: int) -> None:
+        lo, hi = shard_bounds(len(Y), n, r)
+        loss = _loss_of(model, X[lo:hi], Y[lo:hi], loss_fn)
+        loss.backward(np.full(loss.shape, weights[r], dtype=loss.data.dtype))
+        losses[r] = float(loss.item()) * weights[r]
+
+    spread([functools.partial(shard, r) for r in range(n)])
+    return sum(losses)

@@ -1,0 +1,156 @@
+"""groundup.train.shards: a step's forward and backward over the BLAS's threads, by rows."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from groundup import nn
+from groundup.models.gpt import GPT, GPTConfig
+from groundup.optim import SGD
+from groundup.train import ArrayBatches, TrainConfig, shards, train
+
+
+def small_gpt(dropout: float = 0.0) -> GPT:
+    config = GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=16,
+                       dropout=dropout)  # fmt: skip
+    return GPT(config, seed=3).double()
+
+
+def word_batch(rows: int = 7, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of 8 tokens whose targets end in -1 padding, of different lengths."""
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 11, size=(rows, 8))
+    Y = rng.integers(0, 11, size=(rows, 8))
+    for row, length in enumerate(rng.integers(1, 9, size=rows)):
+        Y[row, length:] = -1
+    return X, Y
+
+
+def whole_batch(model, X, Y) -> tuple[float, dict[str, np.ndarray]]:
+    _, loss = model(X, Y)
+    loss.backward()
+    return float(loss.item()), {n: p.grad.copy() for n, p in model.named_parameters()}
+
+
+@pytest.fixture
+def any_size(monkeypatch):
+    """Shards for models of any size (the tests' are far below SHARD_FLOPS)."""
+    monkeypatch.setattr(shards, "SHARD_FLOPS", 0)
+
+
+@pytest.mark.parametrize("rows", [7, 2])
+def test_the_shards_give_the_loss_and_gradient_of_the_whole_batch(
+    rows, two_blas_threads, any_size, monkeypatch
+):
+    """7 rows of uneven lengths (and 2, one each) on two threads: each shard weighs by its
+    targets, and the summed gradients are the batch's, to rounding."""
+    X, Y = word_batch(rows)
+    loss1, grads1 = whole_batch(small_gpt(), X, Y)
+    model, names = small_gpt(), []
+    spread = shards.spread
+
+    def spread_and_record(tasks):
+        names.append(len(tasks))
+        spread([lambda t=t: (t(), names.append(threading.current_thread().name)) for t in tasks])
+
+    monkeypatch.setattr(shards, "spread", spread_and_record)
+    assert shards.shard_count(model, X, Y) == 2
+    loss = shards.forward_backward(model, X, Y)
+    assert names[0] == 2 and len(set(names[1:])) == 2  # two shards, on two threads
+    assert loss == pytest.approx(loss1, rel=1e-12)
+    for name, p in model.named_parameters():
+        np.testing.assert_allclose(p.grad, grads1[name], rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+def test_the_gradients_add_into_what_is_there_as_backward_does(two_blas_threads, any_size):
+    X, Y = word_batch()
+    model = small_gpt()
+    first = shards.forward_backward(model, X, Y)
+    once = {n: p.grad.copy() for n, p in model.named_parameters()}
+    assert shards.forward_backward(model, X, Y) == pytest.approx(first, rel=1e-12)
+    for name, p in model.named_parameters():
+        np.testing.assert_allclose(p.grad, 2 * once[name], rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+def test_a_loss_fn_shards_too_and_its_error_reaches_the_caller(two_blas_threads, any_size):
+    X, Y = word_batch()
+    model = small_gpt()
+    seen = []
+
+    def loss_fn(m, x, y):
+        seen.append(len(x))
+        return m(x, y)[1]
+
+    shards.forward_backward(model, X, Y, loss_fn)
+    assert sorted(seen) == [3, 4]
+
+    def broken(m, x, y):
+        raise ValueError("no loss here")
+
+    with pytest.raises(ValueError, match="no loss here"):
+        shards.forward_backward(model, X, Y, broken)
+
+
+class Norm(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin, self.bn = nn.Linear(4, 3), nn.BatchNorm1d(3)
+
+    def forward(self, x, y):
+        return nn.functional.cross_entropy(self.bn(self.lin(x)), y)
+
+
+def test_one_piece_where_shards_would_not_be_the_batch(two_blas_threads, any_size):
+    """Dropout masks (drawn for the batch from one generator), BatchNorm (the batch's
+    statistics), a shard without a target, a batch of one row: one piece, as backward."""
+    X, Y = word_batch()
+    assert shards.shard_count(small_gpt(0.1), X, Y) == 1
+    assert shards.shard_count(small_gpt(0.1).eval(), X, Y) == 2  # eval draws nothing
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((8, 4)), rng.integers(0, 3, size=8)
+    assert shards.shard_count(Norm(), x, y) == 1
+    padded = Y.copy()
+    padded[4:] = -1  # the second shard, rows 4 to 6, has nothing to predict
+    assert shards.shard_count(small_gpt(), X, padded) == 1
+    assert shards.shard_count(small_gpt(), X[:1], Y[:1]) == 1
+    model = small_gpt(0.1)
+    loss = shards.forward_backward(model, X, Y)  # one piece: the very numbers of backward
+    loss1, grads1 = whole_batch(small_gpt(0.1), X, Y)
+    assert loss == loss1
+    for name, p in model.named_parameters():
+        np.testing.assert_array_equal(p.grad, grads1[name], err_msg=name)
+
+
+def test_one_piece_on_one_blas_thread_and_below_shard_flops(two_blas_threads, monkeypatch):
+    X, Y = word_batch()
+    assert shards.shard_count(small_gpt(), X, Y) == 1  # 6 * 5k parameters * 31 targets
+    size = sum(p.data.size for p in small_gpt().parameters())
+    monkeypatch.setattr(shards, "SHARD_FLOPS", 6 * size * Y.size)
+    assert shards.shard_count(small_gpt(), X, Y) == 2
+    two_blas_threads.set(1)
+    assert shards.shard_count(small_gpt(), X, Y) == 1
+
+
+def test_train_runs_its_steps_in_shards(two_blas_threads, any_size, monkeypatch):
+    """The loop's steps go through forward_backward: on two threads, the same history as on
+    one, to rounding."""
+    rng = np.random.default_rng(1)
+    X, Y = rng.integers(0, 11, size=(40, 8)), rng.integers(0, 11, size=(40, 8))
+    batches = ArrayBatches({"train": (X, Y), "val": (X, Y)}, batch_size=8, seed=0)
+    config = TrainConfig(max_steps=4, lr=0.1, grad_clip=1.0, eval_batches=1)
+    counts = []
+    count = shards.shard_count
+    monkeypatch.setattr(shards, "shard_count", lambda *a: counts.append(count(*a)) or counts[-1])
+
+    def run():
+        model = small_gpt()
+        return train(model, batches, SGD(model.parameters(), lr=0.1), config).train_loss
+
+    on_two = run()
+    two_blas_threads.set(1)
+    on_one = run()
+    assert counts == [2] * 4 + [1] * 4
+    np.testing.assert_allclose(on_two, on_one, rtol=1e-10)
