@@ -56,7 +56,7 @@ def shard_count(model: Any, X: Any, Y: Any) -> int:
         return 1
     if 6 * sum(p.data.size for p in params) * np.size(Y) < SHARD_FLOPS:
         return 1
-    if any(isinstance(m, BatchNorm1d) for m in model.modules()) or _draws(model):
+    if any(isinstance(m, BatchNorm1d) or _draws(m) for m in model.modules()):
         return 1
     bounds = [shard_bounds(len(Y), n, r) for r in range(n)]
     if min(_target_count(Y[lo:hi]) for lo, hi in bounds) == 0:
@@ -64,16 +64,13 @@ def shard_count(model: Any, X: Any, Y: Any) -> int:
     return n
 
 
-def _draws(model: Any) -> bool:
-    """Whether the model, as it is set (train or eval), draws dropout masks in a forward:
+def _draws(module: Any) -> bool:
+    """Whether the module, as it is set (train or eval), draws dropout masks in a forward:
     a Dropout of p > 0, or a module of a positive ``dropout`` rate (attention's weights)."""
-    if not model.training:
+    if not module.training:
         return False
-    for m in model.modules():
-        rate = m.p if isinstance(m, Dropout) else getattr(m, "dropout", 0.0)
-        if isinstance(rate, float) and rate > 0.0:
-            return True
-    return False
+    rate = module.p if isinstance(module, Dropout) else getattr(module, "dropout", 0.0)
+    return isinstance(rate, float) and rate > 0.0
 
 
 def forward_backward(model: Any, X: Any, Y: Any, loss_fn: Callable | None = None) -> float:
