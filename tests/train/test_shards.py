@@ -65,6 +65,40 @@ def test_the_shards_give_the_loss_and_gradient_of_the_whole_batch(
         np.testing.assert_allclose(p.grad, grads1[name], rtol=1e-9, atol=1e-12, err_msg=name)
 
 
+def other_models():
+    """(name, model factory, batch) of the other models train() trains: a Llama (grouped
+    query heads, rotary), the stage 3 MLP (without BatchNorm) and the neural bigram."""
+    from groundup.models.bigram import NeuralBigram
+    from groundup.models.llama import Llama, LlamaConfig
+    from groundup.models.mlp import MLPLanguageModel
+
+    rng = np.random.default_rng(2)
+    config = LlamaConfig(vocab_size=11, hidden_size=16, intermediate_size=24,
+                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                         max_position_embeddings=8)  # fmt: skip
+    return [
+        ("llama", lambda: Llama(config, seed=1).double(), word_batch(5)),
+        ("mlp", lambda: MLPLanguageModel(11, block_size=3, n_embd=4, n_hidden=8,
+                                         generator=1, dtype="float64"),
+         (rng.integers(0, 11, size=(9, 3)), rng.integers(0, 11, size=9))),
+        ("bigram", lambda: NeuralBigram(11, generator=1, dtype="float64"),
+         (rng.integers(0, 11, size=6), rng.integers(0, 11, size=6))),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "name, make, batch", other_models(), ids=lambda x: x if isinstance(x, str) else ""
+)
+def test_other_models_shard_to_their_whole_batch_too(name, make, batch, two_blas_threads, any_size):
+    X, Y = batch
+    loss1, grads1 = whole_batch(make(), X, Y)
+    model = make()
+    assert shards.shard_count(model, X, Y) == 2
+    assert shards.forward_backward(model, X, Y) == pytest.approx(loss1, rel=1e-12)
+    for n, p in model.named_parameters():
+        np.testing.assert_allclose(p.grad, grads1[n], rtol=1e-9, atol=1e-12, err_msg=n)
+
+
 def test_the_gradients_add_into_what_is_there_as_backward_does(two_blas_threads, any_size):
     X, Y = word_batch()
     model = small_gpt()
