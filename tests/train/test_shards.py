@@ -137,12 +137,53 @@ class Norm(nn.Module):
         return nn.functional.cross_entropy(self.bn(self.lin(x)), y)
 
 
-def test_one_piece_where_shards_would_not_be_the_batch(two_blas_threads, any_size):
-    """Dropout masks (drawn for the batch from one generator), BatchNorm (the batch's
-    statistics), a shard without a target, a batch of one row: one piece, as backward."""
+def generator_states(model) -> list:
+    return [g.bit_generator.state for _, _, g in shards._generators(model)]
+
+
+def test_with_dropout_each_shard_keeps_its_rows_of_the_batch_masks(two_blas_threads, any_size):
+    """Dropout on the embeddings, attention weights and residual branches: the shards'
+    masks are rows of the whole batch's, so two steps give one thread's losses, gradients
+    and generator states (what a checkpoint saves, for an exact resume)."""
+    model, one = small_gpt(0.2), small_gpt(0.2)
+    assert shards.shard_count(model, *word_batch()) == 2
+    for step in range(2):
+        X, Y = word_batch(seed=step)
+        for m in (model, one):
+            m.zero_grad()
+        loss = shards.forward_backward(model, X, Y)
+        loss1, grads1 = whole_batch(one, X, Y)
+        assert loss == pytest.approx(loss1, rel=1e-12)
+        for name, p in model.named_parameters():
+            np.testing.assert_allclose(p.grad, grads1[name], rtol=1e-9, atol=1e-12, err_msg=name)
+        assert generator_states(model) == generator_states(one)
+    assert all(type(g) is np.random.Generator for _, _, g in shards._generators(model))
+
+
+def test_a_ranks_rows_shard_over_its_threads_with_dropout(two_blas_threads, any_size, monkeypatch):
+    """Under the MPI ranks' generators (rows [0, 4) of a batch of 7), the threads' shards
+    keep rows of the rank's rows: the rank's gradient, as in one piece."""
+    from groundup.train import distributed
+
     X, Y = word_batch()
-    assert shards.shard_count(small_gpt(0.1), X, Y) == 1
-    assert shards.shard_count(small_gpt(0.1).eval(), X, Y) == 2  # eval draws nothing
+    results = []
+    for flops in (0, 2**62):  # shards, then one piece
+        monkeypatch.setattr(shards, "SHARD_FLOPS", flops)
+        model = small_gpt(0.2)
+        with distributed.sharded_generators(model, 0, 4, 7):
+            loss = shards.forward_backward(model, X[:4], Y[:4])
+        results.append((loss, {n: p.grad.copy() for n, p in model.named_parameters()},
+                        generator_states(model)))  # fmt: skip
+    (loss, grads, states), (loss1, grads1, states1) = results
+    assert loss == pytest.approx(loss1, rel=1e-12) and states == states1
+    for name in grads:
+        np.testing.assert_allclose(grads[name], grads1[name], rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+def test_one_piece_where_shards_would_not_be_the_batch(two_blas_threads, any_size):
+    """BatchNorm (the batch's statistics), a shard without a target, a batch of one row:
+    one piece, the very numbers of backward."""
+    X, Y = word_batch()
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((8, 4)), rng.integers(0, 3, size=8)
     assert shards.shard_count(Norm(), x, y) == 1
@@ -151,8 +192,8 @@ def test_one_piece_where_shards_would_not_be_the_batch(two_blas_threads, any_siz
     assert shards.shard_count(small_gpt(), X, padded) == 1
     assert shards.shard_count(small_gpt(), X[:1], Y[:1]) == 1
     model = small_gpt(0.1)
-    loss = shards.forward_backward(model, X, Y)  # one piece: the very numbers of backward
-    loss1, grads1 = whole_batch(small_gpt(0.1), X, Y)
+    loss = shards.forward_backward(model, X, padded)
+    loss1, grads1 = whole_batch(small_gpt(0.1), X, padded)
     assert loss == loss1
     for name, p in model.named_parameters():
         np.testing.assert_array_equal(p.grad, grads1[name], err_msg=name)
