@@ -19,7 +19,9 @@ Why the sum is the batch's gradient: each shard's loss is the mean over its n_r 
 the batch's is sum_r (n_r / n) L_r, and each shard backpropagates from its weight n_r / n
 (:func:`groundup.train.distributed.shard_weights`; padding targets of -1 do not count). The
 result is the batch's gradient up to the order of the additions, so the last bits differ
-from one thread's.
+from one thread's. Two shards give the same bits every time (a + b is b + a); from three
+on, the order in which the shards' gradients arrive, and so the last bits, may vary from
+run to run.
 
 Dropout: one thread draws each mask for the whole batch, from the model's generators, in
 the forward's order. Here each shard draws from its own copy of every generator the whole
