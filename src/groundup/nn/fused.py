@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -59,20 +60,22 @@ __all__ = list(functional.__all__)  # the same functions, by the same names
 # below each `if k:` runs. GROUNDUP_JIT=0 turns the kernels off.
 
 _KERNELS: Any = False  # not looked for yet
+_LOOKING = threading.Lock()  # the shards of a step may ask first on two threads at once
 
 
 def kernels() -> Any:
     """groundup.nn.kernels, compiled on first use; None without numba or with GROUNDUP_JIT=0."""
     global _KERNELS
     if _KERNELS is False:
-        _KERNELS = None
-        if os.environ.get("GROUNDUP_JIT", "1") != "0":
-            try:
-                from groundup.nn import kernels as module
-
-                _KERNELS = module
-            except ImportError:  # numba missing (or broken): NumPy does the work
-                pass
+        with _LOOKING:
+            if _KERNELS is False:  # set once found: a thread asking meanwhile waits here
+                found: Any = None
+                if os.environ.get("GROUNDUP_JIT", "1") != "0":
+                    try:
+                        from groundup.nn import kernels as found
+                    except ImportError:  # numba missing (or broken): NumPy does the work
+                        found = None
+                _KERNELS = found
     return _KERNELS
 
 

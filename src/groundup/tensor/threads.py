@@ -83,14 +83,15 @@ def _openblas_paths() -> list[str]:
 def _blas() -> _OpenBLAS | None:
     """NumPy's OpenBLAS, found once; None for any other BLAS (or none found)."""
     global _BLAS
-    if _BLAS is False:
-        _BLAS = None
+    if _BLAS is False:  # set once found: a thread asking meanwhile looks too, not sees None
+        found = None
         for path in _openblas_paths():
             try:
-                _BLAS = _OpenBLAS(ctypes.CDLL(path))
+                found = _OpenBLAS(ctypes.CDLL(path))
                 break
             except (OSError, AttributeError):
                 continue
+        _BLAS = found
     return _BLAS
 
 
