@@ -14,11 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from gpt_batches import single_process_grads, tiny_gpt, word_batch
 from hypothesis import given
 from hypothesis import strategies as st
 
 from groundup._launch import launched_rank, launched_size, local_size
-from groundup.models.gpt import GPT, GPTConfig
+from groundup.models.gpt import GPT
 from groundup.optim import AdamW
 from groundup.train import ArrayBatches, TrainConfig, train
 from groundup.train import distributed as dist
@@ -190,28 +191,6 @@ def test_the_ring_gives_every_rank_the_same_bits():
 
 
 # ---------------------------------------------------------------- one step, N ranks
-
-
-def tiny_gpt(dropout: float) -> GPT:
-    config = GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=16,
-                       dropout=dropout)  # fmt: skip
-    return GPT(config, seed=3).double()
-
-
-def word_batch(seed: int = 0, rows: int = 7) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of 8 tokens whose targets end in -1 padding, of different lengths."""
-    rng = np.random.default_rng(seed)
-    X = rng.integers(0, 11, size=(rows, 8))
-    Y = rng.integers(0, 11, size=(rows, 8))
-    for row, length in enumerate(rng.integers(1, 9, size=rows)):
-        Y[row, length:] = -1
-    return X, Y
-
-
-def single_process_grads(model, X, Y) -> tuple[float, dict[str, np.ndarray]]:
-    _, loss = model(X, Y)
-    loss.backward()
-    return float(loss.item()), {n: p.grad.copy() for n, p in model.named_parameters()}
 
 
 @pytest.mark.parametrize("size", [2, 3])

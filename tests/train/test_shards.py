@@ -6,33 +6,11 @@ import threading
 
 import numpy as np
 import pytest
+from gpt_batches import single_process_grads, tiny_gpt, word_batch
 
 from groundup import nn
-from groundup.models.gpt import GPT, GPTConfig
 from groundup.optim import SGD
 from groundup.train import ArrayBatches, TrainConfig, shards, train
-
-
-def small_gpt(dropout: float = 0.0) -> GPT:
-    config = GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=16,
-                       dropout=dropout)  # fmt: skip
-    return GPT(config, seed=3).double()
-
-
-def word_batch(rows: int = 7, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of 8 tokens whose targets end in -1 padding, of different lengths."""
-    rng = np.random.default_rng(seed)
-    X = rng.integers(0, 11, size=(rows, 8))
-    Y = rng.integers(0, 11, size=(rows, 8))
-    for row, length in enumerate(rng.integers(1, 9, size=rows)):
-        Y[row, length:] = -1
-    return X, Y
-
-
-def whole_batch(model, X, Y) -> tuple[float, dict[str, np.ndarray]]:
-    _, loss = model(X, Y)
-    loss.backward()
-    return float(loss.item()), {n: p.grad.copy() for n, p in model.named_parameters()}
 
 
 @pytest.fixture
@@ -42,14 +20,14 @@ def any_size(monkeypatch):
 
 
 @pytest.mark.parametrize("rows", [7, 2])
-def test_the_shards_give_the_loss_and_gradient_of_the_whole_batch(
+def test_the_shards_give_the_loss_and_gradient_of_the_single_process_grads(
     rows, two_blas_threads, any_size, monkeypatch
 ):
     """7 rows of uneven lengths (and 2, one each) on two threads: each shard weighs by its
     targets, and the summed gradients are the batch's, to rounding."""
-    X, Y = word_batch(rows)
-    loss1, grads1 = whole_batch(small_gpt(), X, Y)
-    model, names = small_gpt(), []
+    X, Y = word_batch(rows=rows)
+    loss1, grads1 = single_process_grads(tiny_gpt(), X, Y)
+    model, names = tiny_gpt(), []
     spread = shards.spread
 
     def spread_and_record(tasks):
@@ -77,7 +55,7 @@ def other_models():
                          num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
                          max_position_embeddings=8)  # fmt: skip
     return [
-        ("llama", lambda: Llama(config, seed=1).double(), word_batch(5)),
+        ("llama", lambda: Llama(config, seed=1).double(), word_batch(rows=5)),
         ("mlp", lambda: MLPLanguageModel(11, block_size=3, n_embd=4, n_hidden=8,
                                          generator=1, dtype="float64"),
          (rng.integers(0, 11, size=(9, 3)), rng.integers(0, 11, size=9))),
@@ -91,7 +69,7 @@ def other_models():
 )
 def test_other_models_shard_to_their_whole_batch_too(name, make, batch, two_blas_threads, any_size):
     X, Y = batch
-    loss1, grads1 = whole_batch(make(), X, Y)
+    loss1, grads1 = single_process_grads(make(), X, Y)
     model = make()
     assert shards.shard_count(model, X, Y) == 2
     assert shards.forward_backward(model, X, Y) == pytest.approx(loss1, rel=1e-12)
@@ -101,7 +79,7 @@ def test_other_models_shard_to_their_whole_batch_too(name, make, batch, two_blas
 
 def test_the_gradients_add_into_what_is_there_as_backward_does(two_blas_threads, any_size):
     X, Y = word_batch()
-    model = small_gpt()
+    model = tiny_gpt()
     first = shards.forward_backward(model, X, Y)
     once = {n: p.grad.copy() for n, p in model.named_parameters()}
     assert shards.forward_backward(model, X, Y) == pytest.approx(first, rel=1e-12)
@@ -111,7 +89,7 @@ def test_the_gradients_add_into_what_is_there_as_backward_does(two_blas_threads,
 
 def test_a_loss_fn_shards_too_and_its_error_reaches_the_caller(two_blas_threads, any_size):
     X, Y = word_batch()
-    model = small_gpt()
+    model = tiny_gpt()
     seen = []
 
     def loss_fn(m, x, y):
@@ -145,14 +123,14 @@ def test_with_dropout_each_shard_keeps_its_rows_of_the_batch_masks(two_blas_thre
     """Dropout on the embeddings, attention weights and residual branches: the shards'
     masks are rows of the whole batch's, so two steps give one thread's losses, gradients
     and generator states (what a checkpoint saves, for an exact resume)."""
-    model, one = small_gpt(0.2), small_gpt(0.2)
+    model, one = tiny_gpt(0.2), tiny_gpt(0.2)
     assert shards.shard_count(model, *word_batch()) == 2
     for step in range(2):
         X, Y = word_batch(seed=step)
         for m in (model, one):
             m.zero_grad()
         loss = shards.forward_backward(model, X, Y)
-        loss1, grads1 = whole_batch(one, X, Y)
+        loss1, grads1 = single_process_grads(one, X, Y)
         assert loss == pytest.approx(loss1, rel=1e-12)
         for name, p in model.named_parameters():
             np.testing.assert_allclose(p.grad, grads1[name], rtol=1e-9, atol=1e-12, err_msg=name)
@@ -169,7 +147,7 @@ def test_a_ranks_rows_shard_over_its_threads_with_dropout(two_blas_threads, any_
     results = []
     for flops in (0, 2**62):  # shards, then one piece
         monkeypatch.setattr(shards, "SHARD_FLOPS", flops)
-        model = small_gpt(0.2)
+        model = tiny_gpt(0.2)
         with distributed.sharded_generators(model, 0, 4, 7):
             loss = shards.forward_backward(model, X[:4], Y[:4])
         results.append((loss, {n: p.grad.copy() for n, p in model.named_parameters()},
@@ -189,11 +167,11 @@ def test_one_piece_where_shards_would_not_be_the_batch(two_blas_threads, any_siz
     assert shards.shard_count(Norm(), x, y) == 1
     padded = Y.copy()
     padded[4:] = -1  # the second shard, rows 4 to 6, has nothing to predict
-    assert shards.shard_count(small_gpt(), X, padded) == 1
-    assert shards.shard_count(small_gpt(), X[:1], Y[:1]) == 1
-    model = small_gpt(0.1)
+    assert shards.shard_count(tiny_gpt(), X, padded) == 1
+    assert shards.shard_count(tiny_gpt(), X[:1], Y[:1]) == 1
+    model = tiny_gpt(0.1)
     loss = shards.forward_backward(model, X, padded)
-    loss1, grads1 = whole_batch(small_gpt(0.1), X, padded)
+    loss1, grads1 = single_process_grads(tiny_gpt(0.1), X, padded)
     assert loss == loss1
     for name, p in model.named_parameters():
         np.testing.assert_array_equal(p.grad, grads1[name], err_msg=name)
@@ -201,12 +179,12 @@ def test_one_piece_where_shards_would_not_be_the_batch(two_blas_threads, any_siz
 
 def test_one_piece_on_one_blas_thread_and_below_shard_flops(two_blas_threads, monkeypatch):
     X, Y = word_batch()
-    assert shards.shard_count(small_gpt(), X, Y) == 1  # 6 * 5k parameters * 31 targets
-    size = sum(p.data.size for p in small_gpt().parameters())
+    assert shards.shard_count(tiny_gpt(), X, Y) == 1  # 6 * 5k parameters * 31 targets
+    size = sum(p.data.size for p in tiny_gpt().parameters())
     monkeypatch.setattr(shards, "SHARD_FLOPS", 6 * size * Y.size)
-    assert shards.shard_count(small_gpt(), X, Y) == 2
+    assert shards.shard_count(tiny_gpt(), X, Y) == 2
     two_blas_threads.set(1)
-    assert shards.shard_count(small_gpt(), X, Y) == 1
+    assert shards.shard_count(tiny_gpt(), X, Y) == 1
 
 
 def test_train_runs_its_steps_in_shards(two_blas_threads, any_size, monkeypatch):
@@ -221,7 +199,7 @@ def test_train_runs_its_steps_in_shards(two_blas_threads, any_size, monkeypatch)
     monkeypatch.setattr(shards, "shard_count", lambda *a: counts.append(count(*a)) or counts[-1])
 
     def run():
-        model = small_gpt()
+        model = tiny_gpt()
         return train(model, batches, SGD(model.parameters(), lr=0.1), config).train_loss
 
     on_two = run()
