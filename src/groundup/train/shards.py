@@ -27,7 +27,9 @@ Dropout: one thread draws each mask for the whole batch, from the model's genera
 the forward's order. Here each shard draws from its own copy of every generator the whole
 batch's masks and keeps its rows (as the ranks of :mod:`groundup.train.distributed` do), so
 the masks, and the generators' states after the step (what checkpoints save), are one
-thread's. The price: every shard makes all the draws.
+thread's. The price: every shard makes all the draws. (Only ``random`` of a shard's rows,
+as dropout draws, is widened to the batch's; any other draw each shard makes alike from its
+copy, deterministic but not one thread's.)
 
 A step runs in one piece, as on one thread, when the BLAS has one thread, when the model is
 not on the CPU, when it is too small for the hand-over to pay (under :data:`SHARD_FLOPS`),
@@ -46,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from groundup.nn.layers import BatchNorm1d, Dropout
+from groundup.nn.layers import BatchNorm1d
 from groundup.tensor.threads import blas_threads, spread
 from groundup.train.distributed import _RowsOfBatch, shard_bounds, shard_weights
 from groundup.train.loop import _loss_of, _target_count
@@ -72,15 +74,6 @@ def shard_count(model: Any, X: Any, Y: Any) -> int:
     if min(_target_count(Y[lo:hi]) for lo, hi in bounds) == 0:
         return 1
     return n
-
-
-def _draws(module: Any) -> bool:
-    """Whether the module, as it is set (train or eval), draws dropout masks in a forward:
-    a Dropout of p > 0, or a module of a positive ``dropout`` rate (attention's weights)."""
-    if not module.training:
-        return False
-    rate = module.p if isinstance(module, Dropout) else getattr(module, "dropout", 0.0)
-    return isinstance(rate, float) and rate > 0.0
 
 
 # ---------------------------------------------------------------- dropout masks
@@ -136,7 +129,7 @@ def _shard_generators(model: Any, bounds: list[tuple[int, int]]) -> Iterator[lis
     list yielded: a dict per shard, id of the generator -> copy, for the shard to set as
     ``_SHARD.copies``). Every copy makes the draws of the whole batch, so all end where one
     thread's generator would; on success, the generators are set to that state."""
-    held = _generators(model) if any(_draws(m) for m in model.modules()) else []
+    held = _generators(model)  # every draw from them goes to the shard's copy, never shared
     if not held:
         yield [{} for _ in bounds]
         return
