@@ -253,20 +253,26 @@ class _RowsOfBatch(np.random.Generator):
         return super().random(size, dtype=dtype, out=out)
 
 
+def _generators(model: Any) -> list[tuple[Any, str, np.random.Generator]]:
+    """(module, attribute, generator) for every Generator the model's modules hold
+    (Dropout's, attention's); one generator may appear under several."""
+    return [(module, attr, value) for module in model.modules()
+            for attr, value in list(vars(module).items())
+            if isinstance(value, np.random.Generator)]  # fmt: skip
+
+
 @contextlib.contextmanager
 def sharded_generators(model: Any, lo: int, hi: int, batch: int) -> Iterator[None]:
     """Within the block, every Generator the model's modules hold (Dropout's, attention's)
     draws batch-shaped masks for the whole batch and keeps rows ``[lo, hi)``."""
     swapped, wrappers = [], {}
-    for _, module in model.named_modules():
-        for attr, value in list(vars(module).items()):
-            if isinstance(value, np.random.Generator):
-                if id(value) not in wrappers:  # one wrapper per generator: a shared one stays
-                    wrapper = _RowsOfBatch(value.bit_generator)  # shared
-                    wrapper.lo, wrapper.hi, wrapper.batch = lo, hi, batch
-                    wrappers[id(value)] = wrapper
-                swapped.append((module, attr, value))
-                setattr(module, attr, wrappers[id(value)])
+    for module, attr, value in _generators(model):
+        if id(value) not in wrappers:  # one wrapper per generator: a shared one stays
+            wrapper = _RowsOfBatch(value.bit_generator)  # shared
+            wrapper.lo, wrapper.hi, wrapper.batch = lo, hi, batch
+            wrappers[id(value)] = wrapper
+        swapped.append((module, attr, value))
+        setattr(module, attr, wrappers[id(value)])
     try:
         yield
     finally:

@@ -50,7 +50,7 @@ import numpy as np
 
 from groundup.nn.layers import BatchNorm1d
 from groundup.tensor.threads import blas_threads, spread
-from groundup.train.distributed import _RowsOfBatch, shard_bounds, shard_weights
+from groundup.train.distributed import _generators, _RowsOfBatch, shard_bounds, shard_weights
 from groundup.train.loop import _loss_of, _target_count
 
 __all__ = ["SHARD_FLOPS", "forward_backward", "shard_count"]
@@ -101,13 +101,6 @@ def _forward_to_the_shards_copy(name: str) -> Callable[..., Any]:
 for _name in ("random", "integers", "standard_normal", "normal", "uniform", "choice",
               "permutation", "shuffle", "binomial", "bytes"):  # fmt: skip
     setattr(_ShardsGenerator, _name, _forward_to_the_shards_copy(_name))
-
-
-def _generators(model: Any) -> list[tuple[Any, str, np.random.Generator]]:
-    """(module, attribute, generator) for every Generator the model's modules hold."""
-    return [(module, attr, value) for module in model.modules()
-            for attr, value in list(vars(module).items())
-            if isinstance(value, np.random.Generator)]  # fmt: skip
 
 
 def _copy_for(g: np.random.Generator, lo: int, hi: int, batch: int) -> _RowsOfBatch:
