@@ -805,3 +805,23 @@ def test_kernels_exp_is_within_an_ulp_or_two(dtype, lo, hi, ulps):
     edges = np.array([-np.inf, 2 * lo, 0.0, np.nan], dtype=dtype)
     exp_all(edges, got[:4])
     assert got[0] == got[1] == 0 and got[2] == 1 and np.isnan(got[3])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kernels_exp_converts_no_int64_to_float(dtype):
+    """exp's 2^n is made from an int32 n: an int64 to float conversion has no vector form
+    in AVX2, so one in the loop leaves it scalar (a softmax 2-4x slower on such a CPU)."""
+    numba = pytest.importorskip("numba")
+    if fused.kernels() is None:
+        pytest.skip("numba is not installed")
+    exp_ = fused.kernels().exp_
+
+    @numba.njit
+    def exp_all(x, out):
+        for i in range(x.size):
+            out[i] = exp_(x[i])
+
+    x = np.zeros(8, dtype)
+    exp_all(x, np.empty_like(x))
+    llvm = "\n".join(exp_all.inspect_llvm().values())
+    assert "sitofp i64" not in llvm
