@@ -241,6 +241,36 @@ def test_adam_kernel_equals_the_numpy_passes(make, dtype, monkeypatch):
         np.testing.assert_allclose(a, b, **tol)
 
 
+def test_adam_kernel_constants_follow_each_group_step_and_lr(monkeypatch):
+    """The kernel's constants, made once per group and step, still differ where they must:
+    two groups (lr, decay), a learning rate changed between steps, and a parameter whose
+    first gradient comes late (its own step count): NumPy's passes land on the same."""
+    from groundup.nn import fused
+
+    if fused.kernels() is None:
+        pytest.skip("numba is not installed")
+
+    def run():
+        rng = np.random.default_rng(3)
+        ps = [P([0.0]) for _ in range(4)]
+        for p in ps:
+            p.data = rng.standard_normal((2, 3)).astype("float32")
+        opt = AdamW([{"params": ps[:2], "weight_decay": 0.1},
+                     {"params": ps[2:], "weight_decay": 0.0, "lr": 0.01}], lr=0.05)  # fmt: skip
+        for step in range(6):
+            for i, p in enumerate(ps):
+                late = i == 3 and step < 3
+                p.grad = None if late else rng.standard_normal((2, 3)).astype("float32")
+            opt.param_groups[0]["lr"] = 0.05 / (1 + step)  # a schedule
+            opt.step()
+        return [p.data for p in ps]
+
+    with_kernel = run()
+    monkeypatch.setattr(fused, "_KERNELS", None)
+    for a, b in zip(with_kernel, run(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_clip_norm_kernel_equals_numpy(dtype, monkeypatch):
     """The compiled sum of squares (float64, one pass) gives NumPy's norm and scaling."""

@@ -59,7 +59,7 @@ def _total_norm(grads: list[Any], p: float) -> float:
         return max(float(xp.abs(g).max()) if g.size else 0.0 for g in grads)
     if p == 2.0:
         if all(kernels_for(g) for g in grads):  # one pass each, no float64 copy
-            return math.sqrt(sum(kernels().sum_of_squares(g.reshape(-1)) for g in grads))
+            return math.sqrt(sum(kernels().sum_of_squares(g.ravel()) for g in grads))
         return math.sqrt(sum(float(xp.square(g, dtype=np.float64).sum()) for g in grads))
     total = sum(float((xp.abs(g.astype(np.float64)) ** p).sum()) for g in grads)
     return total ** (1.0 / p)

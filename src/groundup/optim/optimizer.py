@@ -51,7 +51,7 @@ def _follow(data: Any, state: dict[str, Any]) -> None:
     """Move a parameter's state arrays to its device, if the model moved (``model.to``)
     after the optimiser was made: the state follows the model."""
     for k, v in state.items():
-        if _is_array(v) and type(v) is not type(data):
+        if type(v) is not type(data) and _is_array(v):  # the cheap test first: every step
             device = device_of(data)
             state[k] = device.to_device(to_host(v)) if device.type != "cpu" else to_host(v)
 
@@ -239,10 +239,10 @@ class SGD(Optimizer):
 def _kernels_for(p: Any, grad: Any, state: dict[str, Any]) -> Any:
     """The compiled kernels, when p, its gradient and moments are C-ordered NumPy arrays
     of one float dtype (what Adam's one-loop kernel takes); else None."""
-    arrays = (p, grad, state["exp_avg"], state["exp_avg_sq"])
-    if not all(type(a) is np.ndarray and a.flags.c_contiguous and a.dtype == p.dtype
-               for a in arrays):  # fmt: skip
-        return None
+    dtype = p.dtype
+    for a in (p, grad, state["exp_avg"], state["exp_avg_sq"]):
+        if type(a) is not np.ndarray or not a.flags.c_contiguous or a.dtype != dtype:
+            return None
     return kernels_for(p)
 
 
@@ -272,6 +272,7 @@ class Adam(Optimizer):
         defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
                     "amsgrad": amsgrad, "maximize": maximize}  # fmt: skip
         super().__init__(params, defaults)
+        self._consts: dict[tuple, np.ndarray] = {}  # the kernel's constants of this step
 
     def _update(self, p: Any, grad: np.ndarray, state: dict[str, Any], group: dict) -> None:
         lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
@@ -287,13 +288,17 @@ class Adam(Optimizer):
         state["step"] += 1
         t = state["step"]
         if not amsgrad and (k := _kernels_for(p.data, grad, state)):  # one loop, same formula
-            sign, l2 = (-1.0 if group.get("maximize") else 1.0), (0.0 if self.decoupled else wd)
-            keep = 1 - lr * wd if self.decoupled else 1.0
-            const = np.array([sign, l2, keep, 1 - beta1, beta2, 1 - beta2,
-                              1 / math.sqrt(1 - beta2**t), eps, lr / (1 - beta1**t)],
-                             dtype=p.data.dtype)  # fmt: skip
-            k.adam_update(p.data.reshape(-1), grad.reshape(-1), state["exp_avg"].reshape(-1),
-                          state["exp_avg_sq"].reshape(-1), const)  # fmt: skip
+            # the constants are the group's at step t: made once a step for all its params
+            key = (id(group), t, p.data.dtype, lr, wd, eps, beta1, beta2, group.get("maximize"))
+            if (const := self._consts.get(key)) is None:
+                sign = -1.0 if group.get("maximize") else 1.0
+                l2, keep = (0.0, 1 - lr * wd) if self.decoupled else (wd, 1.0)
+                const = np.array([sign, l2, keep, 1 - beta1, beta2, 1 - beta2,
+                                  1 / math.sqrt(1 - beta2**t), eps, lr / (1 - beta1**t)],
+                                 dtype=p.data.dtype)  # fmt: skip
+                self._consts = {key: const}  # one entry: params of a group share a step
+            k.adam_update(p.data.ravel(), grad.ravel(), state["exp_avg"].ravel(),
+                          state["exp_avg_sq"].ravel(), const)  # C-ordered: views  # fmt: skip
             return
         if group.get("maximize"):
             grad = -grad
