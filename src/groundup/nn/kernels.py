@@ -255,10 +255,13 @@ def layer_norm_backward(
 # Attention.forward_kernel). Row i sees its first seen[i] keys (i + 1 under a causal mask,
 # else S), except where ``hidden`` (R, T, S, often a broadcast view) is True: the caller's
 # boolean mask, or None. Columns from seen[i] on were computed but are not seen (a causal
-# block's upper corner): their weights are 0. The exp, sum and scale loops run over whole
-# rows, a 0 where a column is not seen: adding or scaling those zeros changes nothing, and
-# loops of one length vectorise whole, where a causal row's own length leaves a scalar
-# remainder in each. A row is exp'd, summed and scaled while it sits in the cache.
+# block's upper corner): their weights are 0. The exp, sum and scale loops run over a row's
+# seen columns only (half the exps of a causal block), a column hidden by the mask taking
+# exp(-inf) = 0, a choice of value the compiler vectorises where a branch around the exp
+# leaves the loop scalar; then the rest of the row is zeroed. At 128 rows of 32 x 32, 64 x
+# 64, and 48 of 256 x 256 (1 thread): 0.19, 0.57 and 2.8 ms, against 0.22-0.27, 0.80 and
+# 4.7 for whole rows with the branch. A row is exp'd, summed and scaled while it sits in the
+# cache.
 # fused.softmax runs the same loop on its rows, as one batch (R = 1) of rows that see
 # every column. hidden=None compiles a version of each loop without the mask's loads.
 
@@ -273,24 +276,25 @@ def scores_softmax(
     ``shift``, taken for every row's max: exp(x - shift) neither overflows nor underflows
     to a row of zeros, and the loop that finds each row's max (a scalar one) is skipped."""
     R, T, S = att.shape
-    zero = att.dtype.type(0)
+    zero, unseen = att.dtype.type(0), att.dtype.type(-np.inf)
     for r in prange(R):
         for i in range(T):
             n = seen[i]
-            m = att.dtype.type(-np.inf) if shift is None else shift
+            m = unseen if shift is None else shift
             for j in range(n if shift is None else 0):
                 if hidden is None or not hidden[r, i, j]:
                     m = max(m, att[r, i, j] * scale)
             t = zero  # in the data's dtype, as the lanes of vectors add it
-            for j in range(S):
-                e = zero
-                if j < n and (hidden is None or not hidden[r, i, j]):
-                    e = exp_(att[r, i, j] * scale - m)
+            for j in range(n):
+                x = att[r, i, j] * scale - m
+                e = exp_(unseen if hidden is not None and hidden[r, i, j] else x)
                 att[r, i, j] = e
                 t += e
             inv = att.dtype.type(1.0 / t)
-            for j in range(S):
+            for j in range(n):
                 att[r, i, j] *= inv
+            for j in range(n, S):
+                att[r, i, j] = zero
             top[r, i], total[r, i] = m, t
 
 
