@@ -148,6 +148,7 @@ def _cases():
     t_ignored = np.where(t == 2, -1, t)
     idx = np.array([[0, 3, 3], [1, 0, 3]])
     q, k, v = (rng.standard_normal((2, 3, 4, 5)) for _ in range(3))
+    qkv = rng.standard_normal((2, 5, 18))
     add = rng.standard_normal((4, 4))
     keep = rng.random((4, 4)) > 0.3
     keep[:, 0] = True  # every query may look at one key at least
@@ -246,6 +247,19 @@ def _cases():
         ("attention float mask", sdpa(attn_mask=add), [q, k, v]),
         ("attention bool mask", sdpa(attn_mask=keep), [q, k, v]),
         ("attention dropout", sdpa(dropout_p=0.2, generator=4), [q, k, v]),
+        # 2 heads of 3 from (B, T, 3C) = (2, 5, 18): heads side by side in, side by side out
+        ("causal_self_attention", lambda m, x: m.causal_self_attention(x, 2), [qkv]),
+        ("causal_self_attention one head", lambda m, x: m.causal_self_attention(x, 1), [qkv]),
+        (
+            "causal_self_attention dropout",
+            lambda m, x: m.causal_self_attention(x, 3, dropout_p=0.2, generator=5),
+            [qkv],
+        ),  # fmt: skip
+        (
+            "causal_self_attention strided",  # qkv a view, as a model's may be
+            lambda m, x: m.causal_self_attention(x.transpose(0, 1), 2),
+            [rng.standard_normal((5, 2, 18))],
+        ),  # fmt: skip
     ]
 
 
@@ -686,6 +700,32 @@ def test_causal_attention_in_blocks_equals_the_composed_one(shapes, keep, monkey
     want = functional.scaled_dot_product_attention(a, a, a, is_causal=True).data
     got = fused.scaled_dot_product_attention(a, a, a, is_causal=True).data
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("threads", [1, 2], ids=["1-thread", "2-threads"])
+@pytest.mark.parametrize("how", ["blocks", "groups", "blocks-groups-made-again"])
+def test_causal_self_attention_in_blocks_and_groups_equals_the_composed_one(
+    how, threads, monkeypatch
+):
+    """The heads' op writes q's, k's and v's gradients into one (B, T, 3C) array: from
+    blocks that add into k's and v's, from groups of heads, from each thread's groups."""
+    if fused.kernels() is None:
+        pytest.skip("numba is not installed")
+    if threads > 1:
+        if tensor_threads._blas() is None:
+            pytest.skip("NumPy's BLAS is not an OpenBLAS groundup can drive")
+        monkeypatch.setattr(fused.Attention, "SPREAD_FLOPS", 0)
+        monkeypatch.setattr(fused, "blas_threads", lambda: threads)
+    if "blocks" in how:
+        monkeypatch.setattr(fused.Attention, "BLOCK", 2)
+    if "groups" in how:
+        monkeypatch.setattr(fused.Attention, "CACHE_BYTES", 0)
+        monkeypatch.setattr(fused.Attention, "GROUP_BYTES", 1)
+    if "made-again" in how:
+        monkeypatch.setattr(fused.Attention, "KEEP_BYTES", 0)
+    qkv = rng.standard_normal((3, 9, 12))  # batch 3, 9 positions, 2 heads of 2
+    call = lambda m, x: m.causal_self_attention(x, 2)  # noqa: E731
+    assert_same(lambda x: call(fused, x), lambda x: call(functional, x), qkv)
 
 
 @pytest.mark.parametrize("threads", [1, 2], ids=["1-thread", "2-threads"])

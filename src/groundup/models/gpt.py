@@ -119,17 +119,16 @@ class CausalSelfAttention(nn.Module):
 
     def forward(self, x: Tensor, cache: KVCache | None = None, layer: int = 0) -> Tensor:
         B, T, C = x.shape
-        q, k, v = self.qkv(x)  # (B, H, T, D)
-        if cache is None:
+        if cache is None:  # qkv's split into heads, their attention and merge: one op
             p = self.dropout if self.training else 0.0
-            y = F.scaled_dot_product_attention(
-                q, k, v, dropout_p=p, is_causal=True, generator=self._rng
-            )  # (B, H, T, D)
+            y = F.causal_self_attention(self.c_attn(x), self.n_head, dropout_p=p,
+                                        generator=self._rng)  # (B, T, C)  # fmt: skip
         else:  # the new tokens see every cached one and, among themselves, the earlier ones
+            q, k, v = self.qkv(x)  # (B, H, T, D)
             mask = cache.visible(T)  # (T, past + T), True = keep; None for one token
             k, v = cache.append(layer, k, v)  # (B, H, past + T, D)
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C): heads side by side again
+            y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C): heads side by side again
         return self.resid_dropout(self.c_proj(y))
 
     def attention_weights(self, x: Tensor) -> np.ndarray:

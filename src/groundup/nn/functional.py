@@ -30,6 +30,7 @@ from groundup.tensor.tensor import Tensor, where
 __all__ = [
     "batch_norm",
     "binary_cross_entropy",
+    "causal_self_attention",
     "binary_cross_entropy_with_logits",
     "hardtanh",
     "leaky_relu",
@@ -446,6 +447,24 @@ def scaled_dot_product_attention(
     if dropout_p > 0.0:
         att = att * Tensor._wrap(attention_dropout(q, k, dropout_p, generator))
     return att @ v
+
+
+def causal_self_attention(
+    qkv: Tensor, n_head: int, dropout_p: float = 0.0, generator: Any = None
+) -> Tensor:
+    """Causal self-attention of ``n_head`` heads side by side, as a GPT runs it.
+
+    ``qkv`` (B, T, 3C) holds each position's query, key and value side by side (C each,
+    what one Linear of 3C outputs makes), each cut into heads of D = C / n_head; the result
+    (B, T, C) holds the heads' outputs side by side again, for the projection after them.
+    Each head is :func:`scaled_dot_product_attention` with ``is_causal=True``.
+    """
+    B, T, C = check_heads(qkv, n_head)
+    heads = qkv.view(B, T, 3, n_head, C // n_head).permute(2, 0, 3, 1, 4)  # (3, B, H, T, D)
+    q, k, v = heads[0], heads[1], heads[2]
+    y = scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True,
+                                     generator=generator)  # fmt: skip
+    return y.transpose(1, 2).reshape(B, T, C)  # (B, T, H, D) -> (B, T, C)
 
 
 # ================================================================ convolution and pooling
@@ -1702,6 +1721,20 @@ def update_running_stats(
         rv *= 1 - momentum
         rv += momentum * var * (n / (n - 1))  # the unbiased batch variance, as PyTorch
     return mean, var
+
+
+def check_heads(qkv: Tensor, n_head: int) -> tuple[int, int, int]:
+    """(B, T, C) of a (B, T, 3C) qkv whose C splits into n_head heads."""
+    if isinstance(n_head, bool) or not isinstance(n_head, numbers.Integral) or n_head < 1:
+        raise ValueError(f"causal_self_attention: n_head must be a whole number >= 1, "
+                         f"got {n_head!r}")  # fmt: skip
+    if qkv.ndim != 3 or qkv.shape[-1] % (3 * n_head):
+        raise ValueError(
+            f"causal_self_attention: qkv {qkv.shape} must be (B, T, 3C) with C a multiple "
+            f"of n_head {n_head}"
+        )
+    B, T, C3 = qkv.shape
+    return B, T, C3 // 3
 
 
 def check_linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> None:

@@ -32,6 +32,7 @@ from groundup.nn.functional import (
     check_embedding,
     check_float,
     check_gelu,
+    check_heads,
     check_layer_norm,
     check_linear,
     check_rotary,
@@ -828,23 +829,41 @@ class Attention(Function):
         if hasattr(self, "rows"):  # the forward ran the kernels
             return self.backward_kernel(grad)
         q, k, v, att, p = self.q, self.k, self.v, self.att, self.p
-        pq, pk, pv, *pm = self.parents  # type: ignore[misc]
-        gv = unbroadcast(self.xp.swapaxes(p, -1, -2) @ grad, v.shape) if pv.requires_grad else None
+        nq, nk, nv, *nm = self.needs()
+        gv = unbroadcast(self.xp.swapaxes(p, -1, -2) @ grad, v.shape) if nv else None
         gq = gk = gm = None
-        if pq.requires_grad or pk.requires_grad or (pm and pm[0].requires_grad):
+        if nq or nk or any(nm):
             ds = grad @ self.xp.swapaxes(v, -1, -2)  # dP
             if self.drop is not None:
                 ds *= self.drop
             ds -= _row_dot(ds, att)
             ds *= att  # dS: the gradient of the scores, and so of an added mask
-            if pm and pm[0].requires_grad:
+            if any(nm):
                 gm = unbroadcast(ds, self.mask_shape)
             ds *= self.scale
-            if pq.requires_grad:
+            if nq:
                 gq = unbroadcast(ds @ k, q.shape)
-            if pk.requires_grad:
+            if nk:
                 gk = unbroadcast(self.xp.swapaxes(ds, -1, -2) @ q, k.shape)
-        return (gq, gk, gv, gm)[: 3 + len(pm)]
+        return (gq, gk, gv, gm)[: 3 + len(nm)]
+
+    def needs(self) -> tuple[bool, ...]:
+        """Which of q, k, v (and a float mask that learns) need a gradient."""
+        return tuple(p.requires_grad for p in self.parents)  # type: ignore[union-attr]
+
+    def gradient_arrays(self, new: Any, needs: tuple[bool, ...]) -> tuple[Any, Any, Any]:
+        """Where the kernels write the gradients of q, k and v (None: not needed); ``new``
+        makes those that the blocks add into (np.zeros with blocks, else np.empty)."""
+        batch, dtype = self.batch, self.q.dtype
+        gq = np.empty(batch + self.q.shape[-2:], dtype) if needs[0] else None
+        gk = new(batch + self.k.shape[-2:], dtype) if needs[1] else None
+        gv = new(batch + self.v.shape[-2:], dtype) if needs[2] else None
+        return gq, gk, gv
+
+    def gradients(self, gq: Any, gk: Any, gv: Any) -> tuple[Any, ...]:
+        """The kernels' gradients as backward returns them, one per input."""
+        return tuple(None if x is None else unbroadcast(x, p.shape)
+                     for x, p in ((gq, self.q), (gk, self.k), (gv, self.v)))  # fmt: skip
 
     # The kernels' path (no dropout, no float mask). Weights over KEEP_BYTES are not kept
     # but made again in the backward from q, k and each row's log-sum-exp (one more matmul):
@@ -954,19 +973,14 @@ class Attention(Function):
     def backward_kernel(self, grad: Any) -> tuple[Any, ...]:
         q, k, v = self.q, self.k, self.v
         scale, grad = q.dtype.type(self.scale), np.asarray(grad, dtype=q.dtype)
-        pq, pk, pv = self.parents  # type: ignore[misc]
-        batch = self.batch
         new = np.empty if len(self.rows) == 1 else np.zeros  # blocks add into gk and gv
-        gq = np.empty(batch + q.shape[-2:], q.dtype) if pq.requires_grad else None
-        gk = new(batch + k.shape[-2:], q.dtype) if pk.requires_grad else None
-        gv = new(batch + v.shape[-2:], q.dtype) if pv.requires_grad else None
+        gq, gk, gv = self.gradient_arrays(new, self.needs())
         copy = len(self.rows) == 1
         kT = None if self.att is not None else transposed(k, copy)  # to make the weights again
         vT: Any = transposed(v, copy) if gq is not None or gk is not None else None  # for dA
         spread([partial(self.backward_heads, group, scale, grad, kT, vT, gq, gk, gv)
                 for group in self.groups], self.threads)  # fmt: skip
-        return tuple(None if x is None else unbroadcast(x, p.shape)
-                     for x, p in ((gq, q), (gk, k), (gv, v)))  # fmt: skip
+        return self.gradients(gq, gk, gv)
 
     def backward_heads(self, group: tuple[Any, ...], scale: Any, grad: Any, kT: Any, vT: Any,
                        gq: Any, gk: Any, gv: Any) -> None:  # fmt: skip
@@ -1015,6 +1029,62 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Any
     inputs = (q, k, v, attn_mask) if learned else (q, k, v)  # a float mask that learns
     return Attention.apply(*inputs, mask=mask, additive=additive, scale=s, drop=drop,
                            causal=is_causal)  # fmt: skip
+
+
+class HeadsAttention(Attention):
+    """Causal self-attention from qkv (B, T, 3C) to (B, T, C), heads side by side, as one
+    node: :class:`Attention` on views of qkv. The split into q, k and v and into heads, and
+    the heads' merge after, take no nodes of their own; the backward writes the gradients
+    of q, k and v into one (B, T, 3C) array, where the definition's slices would each be
+    copied into the gradient of qkv (three passes over it).
+    """
+
+    def forward(self, qkv: Any, *, n_head: int, scale: float, drop: Any) -> Any:  # type: ignore[override]
+        B, T, C3 = self.qkv_shape = qkv.shape
+        self.n_head = n_head
+        heads = qkv.reshape(B, T, 3, n_head, C3 // (3 * n_head)).transpose(2, 0, 3, 1, 4)
+        mask = functional.causal_mask(T, T, self.xp)
+        y = super().forward(heads[0], heads[1], heads[2], mask=mask, additive=None,
+                            scale=scale, drop=drop, causal=True)  # fmt: skip
+        return y.swapaxes(1, 2).reshape(B, T, C3 // 3)  # the kernels' y: already that layout
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        B, T, C3 = self.qkv_shape
+        g = grad.reshape(B, T, self.n_head, -1).swapaxes(1, 2)  # (B, H, T, D), a view
+        grads = super().backward(g)
+        if hasattr(self, "rows"):  # the kernels wrote into one array: gradients() gave it
+            return grads
+        stacked = self.xp.stack([x.swapaxes(1, 2) for x in grads], axis=2)  # (B, T, 3, H, D)
+        return (stacked.reshape(self.qkv_shape),)
+
+    def needs(self) -> tuple[bool, ...]:
+        return (True, True, True)  # backward runs only when qkv needs a gradient
+
+    def gradient_arrays(self, new: Any, needs: tuple[bool, ...]) -> tuple[Any, Any, Any]:
+        B, T, C3 = self.qkv_shape
+        H = self.n_head
+        self.grad_qkv = new((B, T, 3, H, C3 // (3 * H)), self.q.dtype)
+        heads = self.grad_qkv.transpose(2, 0, 3, 1, 4)  # (3, B, H, T, D) views
+        return heads[0], heads[1], heads[2]
+
+    def gradients(self, gq: Any, gk: Any, gv: Any) -> tuple[Any, ...]:
+        return (self.grad_qkv.reshape(self.qkv_shape),)
+
+    def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
+        return f"causal_self_attention: qkv {shapes[0]}: {error}"
+
+
+def causal_self_attention(qkv: Tensor, n_head: int, dropout_p: float = 0.0,
+                          generator: Any = None) -> Tensor:  # fmt: skip
+    """`groundup.nn.functional.causal_self_attention`, as one kernel."""
+    B, T, C = check_heads(qkv, n_head)
+    if is_half(qkv):  # in float32, as the definition
+        return causal_self_attention(qkv.float(), n_head, dropout_p, generator).to(qkv.dtype)
+    drop = None
+    if dropout_p > 0.0:  # the weights' mask, drawn as the definition draws it
+        drop = dropout_mask((B, n_head, T, T), dropout_p, qkv.data.dtype, generator, qkv.xp)
+    return HeadsAttention.apply(qkv, n_head=n_head, scale=1.0 / math.sqrt(C // n_head),
+                                drop=drop)  # fmt: skip
 
 
 # ================================================================ convolution and pooling
