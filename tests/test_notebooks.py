@@ -104,3 +104,21 @@ def test_a_tampered_notebook_fails_the_check():
     out["text"] = "".join("7" if ch.isdigit() else ch for ch in out["text"])
     assert nbtool.differences(committed, committed) == []
     assert len(nbtool.differences(tampered, committed)) == 1
+
+
+def test_a_cell_that_varies_by_cpu_is_checked_for_its_text_only():
+    """A cell tagged varies-by-cpu (runs unstable on purpose) may show other numbers on
+    another CPU, but not other text; an untagged cell's numbers still count."""
+    nbformat = pytest.importorskip("nbformat")
+
+    def notebook(text, tags):
+        cell = nbformat.v4.new_code_cell("run()", metadata={"tags": tags})
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+        return nbformat.v4.new_notebook(cells=[cell])
+
+    tagged, line = [nbtool.VARIES_BY_CPU], "lr 5: dev after 600 steps "
+    committed = notebook(line + "39.8192", tagged)
+    assert nbtool.differences(committed, notebook(line + "82.4150", tagged)) == []
+    assert len(nbtool.differences(committed, notebook(line + "nan", tagged))) == 1
+    plain = notebook(line + "39.8192", [])
+    assert len(nbtool.differences(plain, notebook(line + "82.4150", []))) == 1

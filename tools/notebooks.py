@@ -14,7 +14,11 @@ notebook again and compares every code cell's text outputs with the committed on
   (``0x7f3a...``) and temporary paths;
 * numbers are compared with a tolerance: floats within ``REL_TOL`` relative (or ``ABS_TOL``
   absolute), integers exactly;
-* images (PNG, SVG) may differ: only their presence is compared.
+* images (PNG, SVG) may differ: only their presence is compared;
+* a cell tagged ``varies-by-cpu`` (in its metadata) shows runs that are unstable on purpose
+  (a learning rate that diverges, a head initialised 100x too large): they amplify the last
+  bits of the BLAS's sums, which differ from one CPU to another, so its numbers are not
+  compared, only the text around them.
 
 Exit status 1 (and one line per difference) when a committed notebook no longer matches.
 """
@@ -158,6 +162,9 @@ def texts_agree(committed: str, fresh: str) -> bool:
     return all(_numbers_agree(a, b) for a, b in pairs)
 
 
+VARIES_BY_CPU = "varies-by-cpu"  # a cell tag: numbers not compared (see the docstring)
+
+
 def differences(committed, fresh) -> list[str]:
     """One line per code cell whose committed output a fresh run does not reproduce."""
     code = [c for c in committed.cells if c.cell_type == "code"]
@@ -165,6 +172,8 @@ def differences(committed, fresh) -> list[str]:
     out = []
     for i, (old_cell, new_cell) in enumerate(zip(code, new, strict=True), start=1):
         old, now = cell_text(old_cell), cell_text(new_cell)
+        if VARIES_BY_CPU in old_cell.get("metadata", {}).get("tags", []):
+            old, now = _NUMBER.sub("#", old), _NUMBER.sub("#", now)
         if not old_cell.get("outputs") and new_cell.get("outputs"):
             out.append(f"code cell {i}: committed without outputs; run `make notebooks`")
         elif not texts_agree(old, now):
