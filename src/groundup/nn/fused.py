@@ -628,11 +628,13 @@ class Linear(Function):
         g2 = grad.reshape(-1, grad.shape[-1])  # (rows, out)
         parents = self.parents
         assert parents is not None  # set by apply before backward can run
-        gx = reshaped(g2 @ self.weight, self.shape) if parents[0].requires_grad else None
-        gw = g2.T @ self.x2 if parents[1].requires_grad else None
+        # The bias's column sums first, while g is in the cache from the op that made it:
+        # +32-42 us on the two GEMMs of a (1024, 192) g, against +68 after them (1 thread)
         gb = None
         if len(parents) > 2 and parents[2].requires_grad:
-            gb = self.xp.ones(g2.shape[0], dtype=g2.dtype) @ g2  # column sums, one GEMV
+            gb = self.xp.ones(g2.shape[0], dtype=g2.dtype) @ g2  # one GEMV
+        gx = reshaped(g2 @ self.weight, self.shape) if parents[0].requires_grad else None
+        gw = g2.T @ self.x2 if parents[1].requires_grad else None
         return (gx, gw, gb)[: len(parents)]
 
     def shape_error(self, shapes: list[tuple[int, ...]], error: Exception) -> str:
