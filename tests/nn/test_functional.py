@@ -702,6 +702,20 @@ def test_causal_attention_in_blocks_equals_the_composed_one(shapes, keep, monkey
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("copy", [True, False], ids=["k^T-copied", "k^T-a-view"])
+def test_attention_with_kT_copied_or_a_view_equals_the_composed_one(copy, monkeypatch):
+    """k^T (and v^T) go to the products as a C-ordered copy on CPUs where that pays
+    (AVX-512), as a view elsewhere: both ways give the definition's values and gradients."""
+    if fused.kernels() is None:
+        pytest.skip("numba is not installed")
+    monkeypatch.setattr(fused, "COPY_PAYS", copy)
+    heads = lambda m, x: m.causal_self_attention(x, 2)  # noqa: E731
+    sdpa = lambda m, *t: m.scaled_dot_product_attention(*t, is_causal=True)  # noqa: E731
+    qkv, (q, k, v) = rng.standard_normal((2, 7, 12)), rng.standard_normal((3, 2, 2, 7, 3))
+    assert_same(lambda x: heads(fused, x), lambda x: heads(functional, x), qkv)
+    assert_same(lambda *t: sdpa(fused, *t), lambda *t: sdpa(functional, *t), q, k, v)
+
+
 @pytest.mark.parametrize("threads", [1, 2], ids=["1-thread", "2-threads"])
 @pytest.mark.parametrize("how", ["blocks", "groups", "blocks-groups-made-again"])
 def test_causal_self_attention_in_blocks_and_groups_equals_the_composed_one(
