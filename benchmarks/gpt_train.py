@@ -113,7 +113,7 @@ def groundup_trainer(shape: str, threads: int):
     def step(x, y) -> float:  # as groundup.train.train runs it
         optimizer.zero_grad()
         loss = forward_backward(model, x, y)  # a shard of rows per BLAS thread, when it pays
-        clip_grad_norm_(model.parameters(), CLIP)
+        clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], CLIP)
         optimizer.step()
         return loss
 
