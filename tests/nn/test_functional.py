@@ -833,13 +833,8 @@ def test_kernels_divide_by_zero_as_numpy_does():
     assert total[0, 0] == 0 and top[0, 0] == -np.inf  # an empty row: its 1 / sum is 1 / 0
 
 
-@pytest.mark.parametrize(
-    "dtype, lo, hi, ulps", [(np.float32, -87.3, 88.0, 1.0), (np.float64, -708.0, 709.0, 2.0)]
-)
-def test_kernels_exp_is_within_an_ulp_or_two(dtype, lo, hi, ulps):
-    """The kernels compute exp themselves (a polynomial the compiler vectorises): within
-    1 ulp in float32 and 2 in float64, against exp in long double; 0 for -inf and far
-    below, 1 at 0, nan for nan."""
+def exp_loop() -> Any:
+    """A compiled loop out[i] = exp_(x[i]) over the kernels' exp (skips without numba)."""
     numba = pytest.importorskip("numba")
     if fused.kernels() is None:
         pytest.skip("numba is not installed")
@@ -850,6 +845,17 @@ def test_kernels_exp_is_within_an_ulp_or_two(dtype, lo, hi, ulps):
         for i in range(x.size):
             out[i] = exp_(x[i])
 
+    return exp_all
+
+
+@pytest.mark.parametrize(
+    "dtype, lo, hi, ulps", [(np.float32, -87.3, 88.0, 1.0), (np.float64, -708.0, 709.0, 2.0)]
+)
+def test_kernels_exp_is_within_an_ulp_or_two(dtype, lo, hi, ulps):
+    """The kernels compute exp themselves (a polynomial the compiler vectorises): within
+    1 ulp in float32 and 2 in float64, against exp in long double; 0 for -inf and far
+    below, 1 at 0, nan for nan."""
+    exp_all = exp_loop()
     x = np.concatenate([np.linspace(lo, hi, 200_001), rng.uniform(-1, 1, 100_000)]).astype(dtype)
     got = np.empty_like(x)
     exp_all(x, got)
@@ -865,16 +871,7 @@ def test_kernels_exp_is_within_an_ulp_or_two(dtype, lo, hi, ulps):
 def test_kernels_exp_converts_no_int64_to_float(dtype):
     """exp's 2^n is made from an int32 n: an int64 to float conversion has no vector form
     in AVX2, so one in the loop leaves it scalar (a softmax 2-4x slower on such a CPU)."""
-    numba = pytest.importorskip("numba")
-    if fused.kernels() is None:
-        pytest.skip("numba is not installed")
-    exp_ = fused.kernels().exp_
-
-    @numba.njit
-    def exp_all(x, out):
-        for i in range(x.size):
-            out[i] = exp_(x[i])
-
+    exp_all = exp_loop()
     x = np.zeros(8, dtype)
     exp_all(x, np.empty_like(x))
     llvm = "\n".join(exp_all.inspect_llvm().values())
