@@ -124,6 +124,17 @@ def test_rms_norm_and_rotary_check_their_inputs(F):
 
 
 @TIERS
+def test_causal_self_attention_checks_its_inputs(F):
+    """qkv must be (B, T, 3C) with C a multiple of n_head, a whole number >= 1."""
+    for qkv, n_head, match in [((2, 5, 13), 2, r"qkv \(2, 5, 13\)"),
+                               ((5, 12), 2, r"qkv \(5, 12\)"),
+                               ((2, 5, 12), 0, "n_head must be"),
+                               ((2, 5, 12), 2.0, "n_head must be")]:  # fmt: skip
+        with pytest.raises(ValueError, match="causal_self_attention: " + match):
+            F.causal_self_attention(Tensor(np.ones(qkv)), n_head)
+
+
+@TIERS
 def test_rms_norm_default_eps_is_the_dtype_epsilon(F):
     x = Tensor(np.zeros((1, 3)), dtype="float32", requires_grad=True)
     y = F.rms_norm(x, 3)  # 0 / sqrt(0 + eps): 0, not nan

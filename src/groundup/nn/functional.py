@@ -30,8 +30,8 @@ from groundup.tensor.tensor import Tensor, where
 __all__ = [
     "batch_norm",
     "binary_cross_entropy",
-    "causal_self_attention",
     "binary_cross_entropy_with_logits",
+    "causal_self_attention",
     "hardtanh",
     "leaky_relu",
     "nll_loss",
