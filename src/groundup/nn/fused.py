@@ -763,9 +763,9 @@ def transposed(x: Any, copy: bool) -> Any:
     GPT's shape runs 11-13% faster, at 1 thread and at 2. On one with AVX2 alone (an AMD
     EPYC) the view is the faster, copy included: 1.87 against 2.15 ms at the baby's shape,
     0.26 against 0.30 at the tiny's (q k^T, the GPT's views; whole training steps 0.991x
-    and 0.996x, alternating in one process). In blocks (T = 256, 64
-    queries by up to 256 keys) the copy is no faster (1.01x the time at 1 thread, 1.06x at
-    2), so the blocks take the view. Either way the product's bits are the same."""
+    and 0.996x, alternating in one process). In blocks (T = 256, 64 queries by up to 256
+    keys) the copy is no faster (1.01x the time at 1 thread, 1.06x at 2), so the blocks
+    take the view. Either way the product's bits are the same."""
     if copy and COPY_PAYS:
         return np.ascontiguousarray(np.swapaxes(x, -1, -2))
     return np.swapaxes(x, -1, -2)
