@@ -15,49 +15,12 @@ losses. On a shared 2-core VM the figures move by several percent from run to ru
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-TURN, WARMUP = 5, 5
-
-
-class Worker:
-    """One tree's gpt_train.py worker, driven over its stdin and stdout."""
-
-    def __init__(self, tree: Path, shape: str, steps: int, threads: int) -> None:
-        env = dict(os.environ, PYTHONPATH=str(tree / "src"))
-        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                    "NUMBA_NUM_THREADS"):  # fmt: skip
-            env[var] = str(threads)
-        cmd = [sys.executable, str(tree / "benchmarks" / "gpt_train.py"), "--worker", "groundup",
-               "--shape", shape, "--steps", str(steps), "--threads", str(threads)]  # fmt: skip
-        self.tree = tree
-        self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True)  # fmt: skip
-        self.times: list[float] = []
-        self.losses: list[float] = []
-        self.ask(None)  # READY
-
-    def ask(self, command: str | None) -> dict:
-        if command is not None:
-            self.proc.stdin.write(command + "\n")  # type: ignore[union-attr]
-            self.proc.stdin.flush()  # type: ignore[union-attr]
-        while line := self.proc.stdout.readline():  # type: ignore[union-attr]
-            if line.startswith("{"):
-                return json.loads(line)
-            if line.startswith("READY"):
-                return {}
-        raise RuntimeError(f"the worker of {self.tree} stopped (exit {self.proc.wait()})")
-
-
-def median(xs: list[float]) -> float:
-    xs = sorted(xs)
-    n = len(xs)
-    return xs[n // 2] if n % 2 else 0.5 * (xs[n // 2 - 1] + xs[n // 2])
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gpt_train import BLOCK, WARMUP, Worker, median  # noqa: E402
 
 
 def main() -> int:
@@ -77,13 +40,12 @@ def main() -> int:
     for flag, value, least in (("--threads", args.threads, 1), ("--steps", args.steps, 11)):
         if value < least:
             parser.error(f"{flag} {value}: expected a whole number >= {least}")
-    workers = [Worker(t.resolve(), args.shape, args.steps, args.threads) for t in (args.a, args.b)]
-    for turn, first in enumerate(range(0, args.steps, TURN)):
+    workers = [Worker("groundup", args.shape, args.steps, args.threads, "keep", t.resolve())
+               for t in (args.a, args.b)]  # fmt: skip
+    for turn, first in enumerate(range(0, args.steps, BLOCK)):
         for w in workers if turn % 2 == 0 else workers[::-1]:
             time.sleep(0.05)
-            answer = w.ask(f"run {first} {min(TURN, args.steps - first)}")
-            w.times += answer["times"]
-            w.losses += answer["losses"]
+            w.run(first, min(BLOCK, args.steps - first))
     a, b = (1e3 * median(w.times[WARMUP:]) for w in workers)
     gap = max(abs(x - y) for x, y in zip(workers[0].losses, workers[1].losses, strict=True))
     print(f"{args.shape}, {args.threads} thread(s), {args.steps} steps: A {a:.2f} ms/step, "

@@ -353,12 +353,18 @@ def worker(impl: str, shape: str, steps: int, threads: int, malloc: str) -> None
 class Worker:
     """One framework's training process, driven over its stdin and stdout."""
 
-    def __init__(self, impl: str, shape: str, steps: int, threads: int, malloc: str) -> None:
+    def __init__(self, impl: str, shape: str, steps: int, threads: int, malloc: str,
+                 tree: Path | None = None) -> None:  # fmt: skip
+        """``tree``: another checkout whose gpt_train.py and src/ the worker runs (none:
+        this one's, as installed)."""
         env = dict(os.environ)
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "NUMBA_NUM_THREADS"):  # fmt: skip
             env[var] = str(threads)
-        cmd = [sys.executable, __file__, "--worker", impl, "--shape", shape,
+        script = __file__ if tree is None else str(tree / "benchmarks" / "gpt_train.py")
+        if tree is not None:
+            env["PYTHONPATH"] = str(tree / "src")
+        cmd = [sys.executable, script, "--worker", impl, "--shape", shape,
                "--steps", str(steps), "--threads", str(threads), "--malloc", malloc]  # fmt: skip
         self.impl = impl
         self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
