@@ -11,7 +11,8 @@ notebook again and compares every code cell's text outputs with the committed on
 
 * the text must match after masking what legitimately changes from run to run: timings
   (``1.23 s``, ``45 ms``, ``3.2 ms/step``, ``1,234 tokens/s``), memory addresses
-  (``0x7f3a...``) and temporary paths;
+  (``0x7f3a...``) and temporary paths; a run of spaces counts as one (a table's columns
+  widen with a timing that gained a digit);
 * numbers are compared with a tolerance: floats within ``REL_TOL`` relative (or ``ABS_TOL``
   absolute), integers exactly;
 * images (PNG, SVG) may differ: only their presence is compared;
@@ -56,6 +57,9 @@ _MASKS = [
 ]
 _NUMBER = re.compile(r"-?\d[\d,]*\.\d+(?:[eE][-+]?\d+)?|-?\d+(?:\.\d*)?[eE][-+]?\d+|-?\d[\d,]*")
 _IMAGES = ("image/png", "image/svg+xml", "image/jpeg")
+# A table pads its columns to the widest entry, and a timing's width changes from run to run
+# (9.8 s, then 10.2 s): runs of spaces count as one.
+_SPACES = re.compile(r"[ \t]+")
 
 
 def notebook_paths(args: list[str]) -> list[Path]:
@@ -156,7 +160,10 @@ def _numbers_agree(a: str, b: str) -> bool:
 
 def texts_agree(committed: str, fresh: str) -> bool:
     """Equal text around the numbers, and every number within the tolerance."""
-    if _NUMBER.sub("#", committed) != _NUMBER.sub("#", fresh):
+    def skeleton(text: str) -> str:
+        return _SPACES.sub(" ", _NUMBER.sub("#", text))
+
+    if skeleton(committed) != skeleton(fresh):
         return False
     pairs = zip(_NUMBER.findall(committed), _NUMBER.findall(fresh), strict=True)
     return all(_numbers_agree(a, b) for a, b in pairs)
