@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import platform
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -172,3 +176,27 @@ def test_a_leaf_sliced_by_rows_in_two_backward_passes_on_threads_gets_both():
     resume.set()
     a.join()
     np.testing.assert_array_equal(W.grad, [[2.0] * 3, [1.0] * 3, [0.0] * 3, [0.0] * 3])
+
+
+def test_blas_kernel_names_the_kernels_openblas_runs_as_coretype_forced_them():
+    """An AVX-512 CPU may run OpenBLAS's AVX2 kernels (OPENBLAS_CORETYPE=Haswell, as some
+    machines set it): blas_kernel says which ran, and attention's k^T copy follows it."""
+    if threads.blas_kernel() is None:
+        pytest.skip("NumPy's BLAS is not an OpenBLAS that names its kernels")
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip("Haswell kernels are x86-64's")
+    code = ("from groundup.tensor.threads import blas_kernel; from groundup.nn import fused; "
+            "print(blas_kernel(), fused.COPY_PAYS)")  # fmt: skip
+    env = dict(os.environ, OPENBLAS_CORETYPE="Haswell")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout.split()  # fmt: skip
+    assert out == ["haswell", "False"]
+
+
+@pytest.mark.parametrize("kernel, pays", [("skylakex", True), ("cooperlake", True),
+                                          ("haswell", False), ("zen", False)])  # fmt: skip
+def test_the_kT_copy_is_made_for_openblas_avx512_kernels_only(kernel, pays, monkeypatch):
+    from groundup.nn import fused
+
+    monkeypatch.setattr(fused, "blas_kernel", lambda: kernel)
+    assert fused._copy_pays() is pays

@@ -50,7 +50,7 @@ from groundup.tensor.backend import array_module, errstate
 from groundup.tensor.function import Function
 from groundup.tensor.ops import erf_array, reshaped, unbroadcast
 from groundup.tensor.tensor import Tensor
-from groundup.tensor.threads import blas_threads, spread
+from groundup.tensor.threads import blas_kernel, blas_threads, spread
 
 __all__ = list(functional.__all__)  # the same functions, by the same names
 
@@ -757,10 +757,10 @@ def product(a: Any, b: Any, out: Any, add: bool) -> None:
 
 def transposed(x: Any, copy: bool) -> Any:
     """x (..., S, D) as (..., D, S): a C-ordered copy if ``copy`` and :data:`COPY_PAYS`,
-    else the view. On a CPU with AVX-512, NumPy (OpenBLAS) multiplies by the copy about
+    else the view. With AVX-512 kernels, NumPy (OpenBLAS) multiplies by the copy about
     twice as fast as by the view for small heads (q k^T at 128 x (64, 32) by (32, 64): 0.34
     against 0.70 ms, 1 thread), more than the copy costs (0.14 ms): attention at the baby
-    GPT's shape runs 11-13% faster, at 1 thread and at 2. On one with AVX2 alone (an AMD
+    GPT's shape runs 11-13% faster, at 1 thread and at 2. With AVX2 kernels (an AMD
     EPYC) the view is the faster, copy included: 1.87 against 2.15 ms at the baby's shape,
     0.26 against 0.30 at the tiny's (q k^T, the GPT's views; whole training steps 0.991x
     and 0.996x, alternating in one process). In blocks (T = 256, 64 queries by up to 256
@@ -771,8 +771,19 @@ def transposed(x: Any, copy: bool) -> Any:
     return np.swapaxes(x, -1, -2)
 
 
-def _has_avx512() -> bool:
-    """Whether NumPy found AVX-512 on this CPU (False when it cannot say)."""
+AVX512_KERNELS = ("skylakex", "cooperlake", "sapphirerapids")  # OpenBLAS's, by CPU name
+
+
+def _copy_pays() -> bool:
+    """Whether the BLAS multiplies with AVX-512 kernels: OpenBLAS's kernel family when it
+    can say, else whether NumPy found AVX-512 on this CPU. The kernel family is what counts:
+    on an AMD EPYC with AVX-512 (Zen 5) run with ``OPENBLAS_CORETYPE=Haswell``, the view was
+    again the faster (the tiny GPT's attention forward and backward 1.32 against 1.34 ms, the
+    baby's 6.44 against 6.58, 1 thread, alternating in one process), and with SkylakeX
+    kernels there the copy (1.55 against 1.69, 4.93 against 5.30)."""
+    kernel = blas_kernel()
+    if kernel is not None:
+        return kernel in AVX512_KERNELS
     import importlib
 
     for name in ("numpy._core._multiarray_umath", "numpy.core._multiarray_umath"):  # 2.x, 1.x
@@ -783,7 +794,7 @@ def _has_avx512() -> bool:
     return False
 
 
-COPY_PAYS = _has_avx512()  # whether a small head's k^T is worth a C-ordered copy
+COPY_PAYS = _copy_pays()  # whether a small head's k^T is worth a C-ordered copy
 
 
 def head_groups(batch: tuple[int, ...], block_bytes: int, most: int) -> list[tuple[Any, ...]]:

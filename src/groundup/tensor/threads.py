@@ -30,7 +30,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["blas_threads", "spread"]
+__all__ = ["blas_kernel", "blas_threads", "spread"]
 
 
 class _OpenBLAS:
@@ -42,6 +42,8 @@ class _OpenBLAS:
     SET = ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_",
            "scipy_openblas_set_num_threads", "openblas_set_num_threads")  # fmt: skip
     STOP = ("blas_thread_shutdown_",)
+    CORE = ("scipy_openblas_get_corename64_", "openblas_get_corename64_",
+            "scipy_openblas_get_corename", "openblas_get_corename")  # fmt: skip
 
     def __init__(self, lib: Any) -> None:
         self.get, self.set, self.stop = (self.first(lib, names) for names in
@@ -50,6 +52,11 @@ class _OpenBLAS:
         self.set.argtypes = [ctypes.c_int]
         self.set.restype = None
         self.stop.restype = ctypes.c_int
+        try:
+            self.core: Any = self.first(lib, self.CORE)
+            self.core.restype = ctypes.c_char_p
+        except AttributeError:  # an older OpenBLAS: the kernels cannot be asked
+            self.core = None
 
     @staticmethod
     def first(lib: Any, names: Sequence[str]) -> Any:
@@ -99,6 +106,17 @@ def blas_threads() -> int:
     """How many threads NumPy's BLAS uses for a product now; 1 when it cannot be asked."""
     blas = _blas()
     return max(1, blas.get()) if blas is not None else 1
+
+
+def blas_kernel() -> str | None:
+    """The CPU NumPy's OpenBLAS runs its kernels for, in lower case ("haswell", "skylakex",
+    "zen"): the one it detected, or the one ``OPENBLAS_CORETYPE`` named when NumPy loaded
+    (an AVX-512 CPU may run AVX2 kernels). None for another BLAS, or one that cannot say."""
+    blas = _blas()
+    if blas is None or blas.core is None:
+        return None
+    name = blas.core()
+    return name.decode(errors="replace").strip().lower() if name else None
 
 
 class _Workers:
