@@ -158,12 +158,14 @@ def _numbers_agree(a: str, b: str) -> bool:
     return a == b
 
 
+def _skeleton(text: str) -> str:
+    """The text with its numbers as # and its runs of spaces as one."""
+    return _SPACES.sub(" ", _NUMBER.sub("#", text))
+
+
 def texts_agree(committed: str, fresh: str) -> bool:
     """Equal text around the numbers, and every number within the tolerance."""
-    def skeleton(text: str) -> str:
-        return _SPACES.sub(" ", _NUMBER.sub("#", text))
-
-    if skeleton(committed) != skeleton(fresh):
+    if _skeleton(committed) != _skeleton(fresh):
         return False
     pairs = zip(_NUMBER.findall(committed), _NUMBER.findall(fresh), strict=True)
     return all(_numbers_agree(a, b) for a, b in pairs)
