@@ -226,6 +226,21 @@ def _cases():
             [X, rng.standard_normal((2, 5)), rng.standard_normal(2)],
         ),  # fmt: skip
         ("linear no bias", lambda m, x, w: m.linear(x, w), [X, rng.standard_normal((2, 5))]),
+        (
+            "gelu_linear tanh",  # one node in the fast tier: gelu(x) made again for dW
+            lambda m, x, w, b: m.gelu_linear(x * 3, w, b, approximate="tanh"),
+            [X, rng.standard_normal((2, 5)), rng.standard_normal(2)],
+        ),  # fmt: skip
+        (
+            "gelu_linear tanh no bias strided",
+            lambda m, x, w: m.gelu_linear(x.transpose(0, 1), w, approximate="tanh"),
+            [X, rng.standard_normal((2, 5))],
+        ),  # fmt: skip
+        (
+            "gelu_linear exact",
+            lambda m, x, w, b: m.gelu_linear(x, w, b),
+            [X, rng.standard_normal((2, 5)), rng.standard_normal(2)],
+        ),  # fmt: skip
         ("embedding", lambda m, w: m.embedding(idx, w), [rng.standard_normal((4, 5))]),
         ("dropout", lambda m, x: m.dropout(x, 0.3, generator=3), [X]),
         ("attention", sdpa(), [q, k, v]),
@@ -887,3 +902,39 @@ def test_kernels_exp_converts_no_int64_to_float(dtype):
     exp_all(x, np.empty_like(x))
     llvm = "\n".join(exp_all.inspect_llvm().values())
     assert "sitofp i64" not in llvm
+
+
+def test_gelu_linear_keeps_its_input_and_not_the_gelu_of_it():
+    """The fast tier's gelu_linear is one node that holds x alone for its backward (a GPT's
+    widest activation is gelu(x)), and its values and gradients are the two nodes' bits."""
+    if fused.kernels() is None:
+        pytest.skip("numba is not installed")
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((2, 3, 8), (5, 8), (5,)))
+    one = [Tensor(a, requires_grad=True) for a in (x, w, b)]
+    y = fused.gelu_linear(*one, approximate="tanh")
+    arrays = [a for a in vars(y._ctx).values() if isinstance(a, np.ndarray) and a.size == x.size]
+    assert len(arrays) == 1 and np.shares_memory(arrays[0], one[0].data)
+    two = [Tensor(a, requires_grad=True) for a in (x, w, b)]
+    z = fused.linear(fused.gelu(two[0], approximate="tanh"), two[1], two[2])
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    y.backward(g)
+    z.backward(g)
+    assert np.array_equal(y.data, z.data)
+    for a, c in zip(one, two, strict=True):
+        assert np.array_equal(a.grad.data, c.grad.data)
+
+
+def test_causal_attention_keeps_its_blocks_of_weights_and_lets_each_go_once_used(monkeypatch):
+    """In blocks, the weights below the diagonal are kept when they fit KEEP_BYTES (the
+    backward makes none again) and the backward lets go of each as it is used."""
+    if fused.kernels() is None:
+        pytest.skip("numba is not installed")
+    monkeypatch.setattr(fused.Attention, "BLOCK", 2)
+    qkv = Tensor(rng.standard_normal((2, 9, 12)), requires_grad=True)
+    y = fused.causal_self_attention(qkv, 2)
+    node = y._ctx
+    blocks = node.blocks
+    assert len(node.rows) == 5 and len(blocks) == 5 * len(node.groups)
+    node.weights = None  # making them again would fail
+    y.sum().backward()
+    assert blocks == {}

@@ -41,6 +41,7 @@ __all__ = [
     "dropout",
     "embedding",
     "gelu",
+    "gelu_linear",
     "layer_norm",
     "linear",
     "log_softmax",
@@ -338,6 +339,14 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     check_linear(x, weight, bias)
     y = x @ weight.transpose(0, 1)
     return y + bias if bias is not None else y
+
+
+def gelu_linear(x: Tensor, weight: Tensor, bias: Tensor | None = None,
+                approximate: str = "none") -> Tensor:  # fmt: skip
+    """linear(gelu(x), weight, bias): a GPT's MLP after its first Linear. One function so
+    that the fast tier can make it one node that keeps x alone (gelu(x), the widest
+    activation, is made again in its backward)."""
+    return linear(gelu(x, approximate), weight, bias)
 
 
 def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:

@@ -163,24 +163,45 @@ class GELU(Function):
     C = math.sqrt(2.0 / math.pi)
     K = 0.044715
 
-    def constants(self, x: Any) -> Any:
+    @classmethod
+    def constants(cls, x: Any) -> Any:
         """c, k, 0.5, 1 and 3 k for the kernels, in x's dtype (and tanh's ratio in float32)."""
         tanh = kernels().TANH32 if x.dtype == np.float32 else ()
-        return np.array([self.C, self.K, 0.5, 1.0, 3 * self.K, *tanh], dtype=x.dtype)
+        return np.array([cls.C, cls.K, 0.5, 1.0, 3 * cls.K, *tanh], dtype=x.dtype)
+
+    @classmethod
+    def kernel_forward(cls, k: Any, x: Any, y: Any) -> Any:
+        """y = GELU(x) by the kernels, x and y C-ordered of one shape."""
+        x, out, const = x.reshape(-1), y.reshape(-1), cls.constants(x)
+        if x.dtype == np.float32:
+            k.gelu32_forward(x, const, out)
+            return y
+        t = np.empty_like(x)
+        k.gelu_inner(x, const, t)
+        np.tanh(t, out=t)
+        k.gelu_outer(x, t, const, out)
+        return y
+
+    @classmethod
+    def kernel_backward(cls, k: Any, g: Any, x: Any, dx: Any) -> Any:
+        """dx = g GELU'(x) by the kernels, all C-ordered of one shape. dx must not be g: over
+        its input, the compiled loop fails its overlap check and runs one float at a time
+        (3M floats: 13.7 against 1.07 ms, 1 thread)."""
+        g, x, out, const = g.reshape(-1), x.reshape(-1), dx.reshape(-1), cls.constants(x)
+        if x.dtype == np.float32:
+            k.gelu32_backward(g, x, const, out)
+            return dx
+        t = np.empty_like(x)
+        k.gelu_inner(x, const, t)
+        np.tanh(t, out=t)
+        k.gelu_backward(g, x, t, const, out)
+        return dx
 
     def forward(self, x: Any) -> Any:
         if k := kernels_for(x):  # float32: one loop; float64: two around NumPy's tanh
             self.x = x = np.ascontiguousarray(x)
-            y, const = np.empty_like(x), self.constants(x)
             self.kernel = True  # tanh(z) is made again: memory over one pass
-            if x.dtype == np.float32:
-                k.gelu32_forward(x.reshape(-1), const, y.reshape(-1))
-                return y
-            t = np.empty_like(x)
-            k.gelu_inner(x.reshape(-1), const, t.reshape(-1))
-            np.tanh(t, out=t)
-            k.gelu_outer(x.reshape(-1), t.reshape(-1), const, y.reshape(-1))
-            return y
+            return self.kernel_forward(k, x, np.empty_like(x))
         s = x * x  # s = sigmoid(z), computed in place
         s *= -2 * self.C * self.K
         s -= 2 * self.C
@@ -194,16 +215,8 @@ class GELU(Function):
 
     def backward(self, grad: Any) -> tuple[Any, ...]:
         if hasattr(self, "kernel"):  # the forward ran the kernels
-            x, k, const = self.x, kernels(), self.constants(self.x)
-            g, dx = np.ascontiguousarray(grad, dtype=x.dtype).reshape(-1), np.empty_like(x)
-            if x.dtype == np.float32:
-                k.gelu32_backward(g, x.reshape(-1), const, dx.reshape(-1))
-                return (dx,)
-            t = np.empty_like(x)
-            k.gelu_inner(x.reshape(-1), const, t.reshape(-1))
-            np.tanh(t, out=t)
-            k.gelu_backward(g, x.reshape(-1), t.reshape(-1), const, dx.reshape(-1))
-            return (dx,)
+            g = np.ascontiguousarray(grad, dtype=self.x.dtype)
+            return (self.kernel_backward(kernels(), g, self.x, np.empty_like(self.x)),)
         x, s = self.x, self.s
         d = x * x
         d *= 6 * self.C * self.K
@@ -653,6 +666,49 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return Linear.apply(x, weight, bias)
 
 
+class GELULinear(Linear):
+    """linear(gelu(x), W, b), GELU's tanh form, as one node that keeps x and not gelu(x):
+    the backward makes gelu(x) again for dW, one pass of the GELU kernel, where two nodes
+    would keep both. In a GPT's MLP gelu(x) is the largest activation of a block (4C wide),
+    a quarter of what a training step keeps at the lecture's shape.
+
+    Backward: a = gelu(x) again; dW = g^T a, db = sum of g over the rows,
+    dx = (g W) gelu'(x).
+    """
+
+    def forward(self, x: Any, weight: Any, bias: Any = None) -> Any:  # type: ignore[override]
+        x = np.ascontiguousarray(x)
+        a = GELU.kernel_forward(kernels(), x, np.empty_like(x))
+        y = super().forward(a, weight, bias)
+        self.x2 = x.reshape(-1, x.shape[-1])  # x in a's place: a is freed
+        return y
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:
+        parents, k, x2 = self.parents, kernels(), self.x2
+        assert parents is not None  # set by apply before backward can run
+        if parents[1].requires_grad:  # dW wants a = gelu(x): made again, then let go
+            self.x2 = GELU.kernel_forward(k, x2, np.empty_like(x2))
+        gx, gw, *gb = super().backward(np.asarray(grad, dtype=x2.dtype))
+        self.x2 = x2
+        if gx is not None:
+            gx = GELU.kernel_backward(k, gx, x2.reshape(gx.shape), np.empty_like(gx))
+        return (gx, gw, *gb)
+
+
+def gelu_linear(x: Tensor, weight: Tensor, bias: Tensor | None = None,
+                approximate: str = "none") -> Tensor:  # fmt: skip
+    """`groundup.nn.functional.gelu_linear`: one node for the tanh form (see
+    :class:`GELULinear`), else :func:`gelu` then :func:`linear`."""
+    check_gelu(approximate)
+    check_linear(x, weight, bias)
+    jit = kernels_for(x.data) if isinstance(x, Tensor) else None
+    same = all(isinstance(t, Tensor) and t.data.dtype == x.data.dtype
+               for t in (weight, bias) if t is not None)  # fmt: skip
+    if approximate != "tanh" or jit is None or not same:
+        return linear(gelu(x, approximate), weight, bias)
+    return GELULinear.apply(x, weight) if bias is None else GELULinear.apply(x, weight, bias)
+
+
 class Embedding(Function):
     """Rows of ``weight`` picked by integer ids: ``weight[idx]``.
 
@@ -901,7 +957,9 @@ class Attention(Function):
 
     # The kernels' path (no dropout, no float mask). Weights over KEEP_BYTES are not kept
     # but made again in the backward from q, k and each row's log-sum-exp (one more matmul):
-    # at the lecture's shape they would be a sixth of the memory a training step holds.
+    # all of the lecture's (T = 256) would be a sixth of the memory a training step holds.
+    # Under a causal mask only the blocks below the diagonal count (7.9 of 12.6 MB a layer
+    # there, kept: forward and backward 23.9 against 27.0 ms a layer made again, 1 thread).
     KEEP_BYTES = 8 * 2**20
     # Under a causal mask (T = S) the queries go in blocks: block [a, b) sees keys [0, b)
     # only, so every product skips the blocks above the diagonal (n blocks: (n + 1) / 2n of
@@ -959,20 +1017,23 @@ class Attention(Function):
                 self.hidden = np.broadcast_to(mask, batch + (T, S)).reshape(R, T, S)
         top, total = np.empty((R, T)), np.empty((R, T))  # float64: each row's max and sum
         out = heads_side_by_side(batch, T, v.shape[-1], q.dtype)
-        keep = len(self.rows) == 1 and R * T * S * q.itemsize <= self.KEEP_BYTES
-        self.att = np.empty(batch + (T, S), q.dtype) if keep else None
+        entries = R * sum((b - a) * c for a, b, c in self.rows)  # the weights', all blocks
+        keep = entries * q.itemsize <= self.KEEP_BYTES
+        self.att = np.empty(batch + (T, S), q.dtype) if keep and len(self.rows) == 1 else None
+        # in blocks, each group's block of weights as the forward made it, by (group, row)
+        self.blocks: dict[tuple[int, int], Any] | None = {} if keep and self.att is None else None
         kT = transposed(k, len(self.rows) == 1)
-        spread([partial(self.forward_heads, group, jit, q, kT, v, scale, top, total, out)
-                for group in self.groups], self.threads)  # fmt: skip
+        spread([partial(self.forward_heads, i, group, jit, q, kT, v, scale, top, total, out)
+                for i, group in enumerate(self.groups)], self.threads)  # fmt: skip
         self.q, self.k, self.v, self.scale = q, k, v, scale
         if not keep:
             self.lse = top + np.log(total)  # the weights are exp(scale * s - lse)
         return out
 
-    def forward_heads(self, group: tuple[Any, ...], jit: Any, q: Any, kT: Any, v: Any,
-                      scale: float, top: Any, total: Any, out: Any) -> None:  # fmt: skip
-        """The forward for the heads h of one group (rows r of R): their share of ``out``
-        and of each row's max and sum (``top``, ``total``)."""
+    def forward_heads(self, i: int, group: tuple[Any, ...], jit: Any, q: Any, kT: Any,
+                      v: Any, scale: float, top: Any, total: Any, out: Any) -> None:  # fmt: skip
+        """The forward for the heads h of group i (rows r of R): their share of ``out`` and
+        of each row's max and sum (``top``, ``total``)."""
         h, r, shape = group
         for a, b, c in self.rows:  # each block's weights, one block in memory at a time
             w = self.weights(q, kT, h, shape, a, b, c)  # (..., b - a, c): q k^T, then weights
@@ -980,6 +1041,8 @@ class Attention(Function):
                                self.mask_rows(r, a, b), self.seen[a:b], top[r, a:b],
                                total[r, a:b])  # fmt: skip
             np.matmul(w, self.part(v, h)[..., :c, :], out=self.part(out, h)[..., a:b, :])
+            if self.blocks is not None:
+                self.blocks[i, a] = w
 
     def part(self, x: Any, h: slice) -> Any:
         """x's share of the heads h: x[h] where x has the batch's first dimension, else the
@@ -1010,21 +1073,27 @@ class Attention(Function):
         new = np.empty if len(self.rows) == 1 else np.zeros  # blocks add into gk and gv
         gq, gk, gv = self.gradient_arrays(new, self.needs())
         copy = len(self.rows) == 1
-        kT = None if self.att is not None else transposed(k, copy)  # to make the weights again
+        kept = self.att is not None or self.blocks is not None
+        kT = None if kept else transposed(k, copy)  # to make the weights again
         vT: Any = transposed(v, copy) if gq is not None or gk is not None else None  # for dA
-        spread([partial(self.backward_heads, group, scale, grad, kT, vT, gq, gk, gv)
-                for group in self.groups], self.threads)  # fmt: skip
+        spread([partial(self.backward_heads, i, group, scale, grad, kT, vT, gq, gk, gv)
+                for i, group in enumerate(self.groups)], self.threads)  # fmt: skip
         return self.gradients(gq, gk, gv)
 
-    def backward_heads(self, group: tuple[Any, ...], scale: Any, grad: Any, kT: Any, vT: Any,
-                       gq: Any, gk: Any, gv: Any) -> None:  # fmt: skip
-        """The backward for the heads h of one group (rows r of R): their share of the
+    def backward_heads(self, i: int, group: tuple[Any, ...], scale: Any, grad: Any, kT: Any,
+                       vT: Any, gq: Any, gk: Any, gv: Any) -> None:  # fmt: skip
+        """The backward for the heads h of group i (rows r of R): their share of the
         gradients (those not None)."""
-        q, k, jit, kept = self.q, self.k, kernels(), self.att is not None
-        add = len(self.rows) > 1
+        q, k, jit, blocks = self.q, self.k, kernels(), self.blocks
+        kept, add = self.att is not None or blocks is not None, len(self.rows) > 1
         h, r, shape = group
         for a, b, c in self.rows:  # block by block: queries [a, b) against keys [0, c)
-            w = self.weights(q, kT, h, shape, a, b, c) if not kept else self.part(self.att, h)
+            if blocks is not None:  # let go of each block once used
+                w = blocks.pop((i, a))
+            elif kept:
+                w = self.part(self.att, h)
+            else:
+                w = self.weights(q, kT, h, shape, a, b, c)
             if not kept:  # the weights again: q k^T, then exp(scale * s - lse)
                 jit.scores_replay(w.reshape(-1, b - a, c), scale, self.mask_rows(r, a, b),
                                   self.seen[a:b], self.lse[r, a:b])  # fmt: skip
