@@ -186,7 +186,7 @@ def test_blas_kernel_names_the_kernels_openblas_runs_as_coretype_forced_them():
     if platform.machine().lower() not in ("x86_64", "amd64"):
         pytest.skip("Haswell kernels are x86-64's")
     code = ("from groundup.tensor.threads import blas_kernel; from groundup.nn import fused; "
-            "print(blas_kernel(), fused.COPY_PAYS)")  # fmt: skip
+            "print(blas_kernel(), fused.copy_pays())")  # fmt: skip
     env = dict(os.environ, OPENBLAS_CORETYPE="Haswell")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, check=True).stdout.split()  # fmt: skip

@@ -822,7 +822,7 @@ def transposed(x: Any, copy: bool) -> Any:
     and 0.996x, alternating in one process). In blocks (T = 256, 64 queries by up to 256
     keys) the copy is no faster (1.01x the time at 1 thread, 1.06x at 2), so the blocks
     take the view. Either way the product's bits are the same."""
-    if copy and COPY_PAYS:
+    if copy and copy_pays():
         return np.ascontiguousarray(np.swapaxes(x, -1, -2))
     return np.swapaxes(x, -1, -2)
 
@@ -850,7 +850,17 @@ def _copy_pays() -> bool:
     return False
 
 
-COPY_PAYS = _copy_pays()  # whether a small head's k^T is worth a C-ordered copy
+# Whether a small head's k^T is worth a C-ordered copy, found on first use: asking OpenBLAS
+# loads it through ctypes, which importing groundup must not do.
+COPY_PAYS: bool | None = None
+
+
+def copy_pays() -> bool:
+    """:data:`COPY_PAYS`, found once."""
+    global COPY_PAYS
+    if COPY_PAYS is None:
+        COPY_PAYS = _copy_pays()
+    return COPY_PAYS
 
 
 def head_groups(batch: tuple[int, ...], block_bytes: int, most: int) -> list[tuple[Any, ...]]:
