@@ -164,7 +164,7 @@ class MLP(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         h = self.c_fc(x)  # (B, T, 4C)
         # c_proj(gelu(h)) in one call: the fast tier keeps h alone, not gelu(h) too, and
-        # makes gelu(h) again in the backward (a quarter less memory for a step to hold)
+        # makes gelu(h) again in the backward (gelu(h) is a quarter of what a block keeps)
         proj = self.c_proj
         return self.dropout(F.gelu_linear(h, proj.weight, proj.bias, approximate="tanh"))
 

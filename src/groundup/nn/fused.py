@@ -670,7 +670,7 @@ class GELULinear(Linear):
     """linear(gelu(x), W, b), GELU's tanh form, as one node that keeps x and not gelu(x):
     the backward makes gelu(x) again for dW, one pass of the GELU kernel, where two nodes
     would keep both. In a GPT's MLP gelu(x) is the largest activation of a block (4C wide),
-    a quarter of what a training step keeps at the lecture's shape.
+    a quarter of what a block keeps for its backward (75 MB of a lecture step's 477).
 
     Backward: a = gelu(x) again; dW = g^T a, db = sum of g over the rows,
     dx = (g W) gelu'(x).
