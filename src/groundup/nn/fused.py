@@ -699,14 +699,12 @@ def gelu_linear(x: Tensor, weight: Tensor, bias: Tensor | None = None,
                 approximate: str = "none") -> Tensor:  # fmt: skip
     """`groundup.nn.functional.gelu_linear`: one node for the tanh form (see
     :class:`GELULinear`), else :func:`gelu` then :func:`linear`."""
-    check_gelu(approximate)
+    tensors = [t for t in (x, weight, bias) if t is not None]
+    one_dtype = all(isinstance(t, Tensor) and t.data.dtype == x.data.dtype for t in tensors)
+    if approximate != "tanh" or not one_dtype or kernels_for(x.data) is None:
+        return linear(gelu(x, approximate), weight, bias)  # each checks its inputs
     check_linear(x, weight, bias)
-    jit = kernels_for(x.data) if isinstance(x, Tensor) else None
-    same = all(isinstance(t, Tensor) and t.data.dtype == x.data.dtype
-               for t in (weight, bias) if t is not None)  # fmt: skip
-    if approximate != "tanh" or jit is None or not same:
-        return linear(gelu(x, approximate), weight, bias)
-    return GELULinear.apply(x, weight) if bias is None else GELULinear.apply(x, weight, bias)
+    return GELULinear.apply(*tensors)
 
 
 class Embedding(Function):
